@@ -1,0 +1,1 @@
+"""The lowest layer: settings, database, models, queries, cache and cross-cutting infrastructure."""

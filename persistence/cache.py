@@ -1,0 +1,73 @@
+"""A Redis cache that fails open: short timeouts, no retries, and a circuit breaker.
+
+With Redis down every read is a miss and every write is dropped, so callers fall back to
+MariaDB; the breaker stops a dead server from costing a timeout on every request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from persistence.metrics import CACHE_ERRORS, CACHE_HITS, CACHE_MISSES
+
+log = logging.getLogger(__name__)
+
+
+class CircuitBreaker:
+    """Opens on a failure; while open, calls are skipped until the cooldown has passed."""
+
+    def __init__(self, cooldown_seconds: float) -> None:
+        self.cooldown_seconds = cooldown_seconds
+        self._open_until = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def record_failure(self) -> None:
+        if not self.is_open:
+            log.warning("cache unavailable; serving from the database for %.1fs", self.cooldown_seconds)
+        self._open_until = time.monotonic() + self.cooldown_seconds
+
+    def record_success(self) -> None:
+        self._open_until = 0.0
+
+
+class Cache:
+    def __init__(self, redis: Redis, breaker: CircuitBreaker) -> None:
+        self.redis = redis
+        self.breaker = breaker
+
+    async def get_json(self, data_type: str, key: str) -> Any | None:
+        raw = await self._call("get", key)
+        if raw is None:
+            CACHE_MISSES.labels(data_type).inc()
+            return None
+        CACHE_HITS.labels(data_type).inc()
+        return orjson.loads(raw)
+
+    async def set_json(self, key: str, value: Any, ttl_seconds: int) -> None:
+        await self._call("set", key, orjson.dumps(value), ex=ttl_seconds)
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            await self._call("delete", *keys)
+
+    async def _call(self, operation: str, *args: Any, **kwargs: Any) -> Any:
+        if self.breaker.is_open:
+            CACHE_ERRORS.labels(operation).inc()
+            return None
+        try:
+            result = await getattr(self.redis, operation)(*args, **kwargs)
+        except (RedisError, OSError):
+            CACHE_ERRORS.labels(operation).inc()
+            self.breaker.record_failure()
+            return None
+        self.breaker.record_success()
+        return result

@@ -1,0 +1,73 @@
+"""The engine, short read connections and the unit of work.
+
+Queries never commit; only ``unit_of_work`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from persistence.settings import Settings
+from persistence.statements import install_statement_counter
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
+    """An engine for the configured URL; MariaDB gets the seed's pool (10/20/30 s/3600 s/pre-ping)."""
+    kwargs: dict[str, Any] = {}
+    if null_pool:
+        kwargs["poolclass"] = NullPool
+    elif not settings.uses_sqlite:
+        kwargs.update(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+            pool_recycle=settings.db_pool_recycle,
+            pool_pre_ping=settings.db_pool_pre_ping,
+        )
+    if settings.database_url.startswith("mysql"):
+        kwargs["connect_args"] = {"charset": "utf8mb4"}
+    engine = create_async_engine(settings.database_url, **kwargs)
+    if settings.uses_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    install_statement_counter(engine.sync_engine)
+    return engine
+
+
+class Database:
+    """Holds the engine; hands out one short connection per use (never shared by concurrent tasks)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction: everything inside commits together or not at all."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,30 @@
+"""SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
+
+from persistence.models.attachments import Attachment
+from persistence.models.base import Base
+from persistence.models.comments import Comment
+from persistence.models.events import Event
+from persistence.models.labels import Label, TaskLabel
+from persistence.models.organizations import Organization
+from persistence.models.projects import Project, ProjectMember, ProjectRole
+from persistence.models.sessions import AuthSession
+from persistence.models.tasks import Task, TaskStatus
+from persistence.models.users import OrgRole, User
+
+__all__ = [
+    "Attachment",
+    "AuthSession",
+    "Base",
+    "Comment",
+    "Event",
+    "Label",
+    "OrgRole",
+    "Organization",
+    "Project",
+    "ProjectMember",
+    "ProjectRole",
+    "Task",
+    "TaskLabel",
+    "TaskStatus",
+    "User",
+]

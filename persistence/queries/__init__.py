@@ -1,0 +1,1 @@
+"""Read and write statements per domain. They take a connection and never commit."""

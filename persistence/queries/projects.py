@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import FromClause
+
+from persistence.models import Label, Project, ProjectMember, Task, TaskStatus, User
+from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_page
+from persistence.queries.rows import AnyRow
+from persistence.queries.scope import Scope, visible_project
+from persistence.queries.users import user_columns
+
+PROJECT_FIELDS = (
+    "id",
+    "organization_id",
+    "key",
+    "name",
+    "description",
+    "archived_at",
+    "created_at",
+    "updated_at",
+)
+OPEN_STATUSES = [s.value for s in TaskStatus if s not in (TaskStatus.DONE, TaskStatus.CANCELED)]
+
+
+@dataclass(frozen=True)
+class ProjectIncludes:
+    open_task_count: bool = False
+    viewer_role: bool = False
+
+
+def project_columns(table: FromClause, prefix: str = "") -> list[ColumnElement[Any]]:
+    return [table.c[name].label(f"{prefix}{name}") for name in PROJECT_FIELDS]
+
+
+def _extra_columns(scope: Scope, projects: FromClause, includes: ProjectIncludes) -> list[ColumnElement[Any]]:
+    columns: list[ColumnElement[Any]] = []
+    if includes.open_task_count:
+        tasks = Task.__table__
+        open_count = (
+            select(func.count())
+            .where(
+                tasks.c.project_id == projects.c.id,
+                tasks.c.status.in_(OPEN_STATUSES),
+                tasks.c.deleted_at.is_(None),
+            )
+            .scalar_subquery()
+        )
+        columns.append(open_count.label("open_task_count"))
+    if includes.viewer_role:
+        members = ProjectMember.__table__
+        role = (
+            select(members.c.role)
+            .where(members.c.project_id == projects.c.id, members.c.user_id == scope.user_id)
+            .scalar_subquery()
+        )
+        columns.append(role.label("viewer_role"))
+    return columns
+
+
+def _visible(scope: Scope, projects: FromClause) -> list[ColumnElement[bool]]:
+    return [projects.c.organization_id == scope.organization_id, visible_project(scope, projects.c.id)]
+
+
+async def projects_by_ids(
+    conn: AsyncConnection, scope: Scope, ids: Sequence[int], includes: ProjectIncludes
+) -> Sequence[AnyRow]:
+    projects = Project.__table__
+    statement = select(*project_columns(projects), *_extra_columns(scope, projects, includes)).where(
+        projects.c.id.in_(ids), *_visible(scope, projects)
+    )
+    return (await conn.execute(statement)).all()
+
+
+async def project_by_key(
+    conn: AsyncConnection, scope: Scope, key: str, includes: ProjectIncludes
+) -> AnyRow | None:
+    projects = Project.__table__
+    statement = select(*project_columns(projects), *_extra_columns(scope, projects, includes)).where(
+        projects.c.key == key, *_visible(scope, projects)
+    )
+    return (await conn.execute(statement)).first()
+
+
+async def list_projects(
+    conn: AsyncConnection,
+    scope: Scope,
+    page: PageRequest,
+    includes: ProjectIncludes,
+    *,
+    archived: bool | None,
+    member_user_id: int | None = None,
+    with_total: bool,
+) -> tuple[Page, int | None]:
+    """Projects the scope may see, by name; ``member_user_id`` narrows to one user's memberships."""
+    projects = Project.__table__
+    conditions = _visible(scope, projects)
+    if archived is not None:
+        conditions.append(
+            projects.c.archived_at.is_not(None) if archived else projects.c.archived_at.is_(None)
+        )
+    if member_user_id is not None:
+        members = ProjectMember.__table__
+        conditions.append(
+            projects.c.id.in_(select(members.c.project_id).where(members.c.user_id == member_user_id))
+        )
+    count = select(func.count()).select_from(projects).where(*conditions) if with_total else None
+    statement = select(*project_columns(projects), *_extra_columns(scope, projects, includes)).where(
+        *conditions
+    )
+    key = SortKey(projects.c.name, projects.c.id, descending=False)
+    return await fetch_page(conn, statement, key, page, count)
+
+
+async def memberships_by_user_ids(
+    conn: AsyncConnection, scope: Scope, user_ids: Sequence[int]
+) -> Sequence[AnyRow]:
+    """Each listed user's projects that the scope may also see, with the user's role there."""
+    projects, members = Project.__table__, ProjectMember.__table__
+    statement = (
+        select(
+            *project_columns(projects),
+            members.c.user_id.label("member_user_id"),
+            members.c.role.label("project_role"),
+        )
+        .select_from(members.join(projects, projects.c.id == members.c.project_id))
+        .where(members.c.user_id.in_(user_ids), *_visible(scope, projects))
+        .order_by(projects.c.name, projects.c.id)
+    )
+    return (await conn.execute(statement)).all()
+
+
+async def members_by_project_ids(
+    conn: AsyncConnection, scope: Scope, project_ids: Sequence[int]
+) -> Sequence[AnyRow]:
+    users, members = User.__table__, ProjectMember.__table__
+    projects = Project.__table__
+    statement = (
+        select(
+            *user_columns(users),
+            members.c.project_id.label("member_project_id"),
+            members.c.role.label("project_role"),
+        )
+        .select_from(
+            members.join(users, users.c.id == members.c.user_id).join(
+                projects, projects.c.id == members.c.project_id
+            )
+        )
+        .where(members.c.project_id.in_(project_ids), *_visible(scope, projects))
+        .order_by(users.c.name, users.c.id)
+    )
+    return (await conn.execute(statement)).all()
+
+
+async def labels_by_project_ids(
+    conn: AsyncConnection, scope: Scope, project_ids: Sequence[int]
+) -> Sequence[AnyRow]:
+    labels, projects = Label.__table__, Project.__table__
+    statement = (
+        select(labels.c.id, labels.c.project_id, labels.c.name, labels.c.color)
+        .select_from(labels.join(projects, projects.c.id == labels.c.project_id))
+        .where(labels.c.project_id.in_(project_ids), *_visible(scope, projects))
+        .order_by(labels.c.name, labels.c.id)
+    )
+    return (await conn.execute(statement)).all()

@@ -1,0 +1,94 @@
+"""Settings from the environment (prefix ``TASKQL_``), with an embedded default that needs no services."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Only usable where nothing real is protected: the embedded default and development.
+_DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TASKQL_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # The embedded default: a SQLite file under var/ and an in-process Redis stand-in.
+    database_url: str = "sqlite+aiosqlite:///var/taskql.db"
+    redis_url: str = "memory://"
+    seed_demo_data: bool = True
+
+    # The seed's pool configuration (MariaDB/MySQL only; SQLite uses its own pool).
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout: float = 30.0
+    db_pool_recycle: int = 3600
+    db_pool_pre_ping: bool = True
+
+    jwt_secret: str = _DEV_JWT_SECRET
+    jwt_issuer: str = "taskql"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+
+    # argon2id parameters: ~30 ms per hash on the reference 2-core machine.
+    argon2_time_cost: int = 2
+    argon2_memory_cost_kib: int = 19456
+    argon2_parallelism: int = 1
+
+    # The cache fails open: a fraction of a second, then MariaDB answers alone.
+    redis_socket_timeout: float = 0.25
+    cache_breaker_cooldown_seconds: float = 5.0
+    session_cache_ttl_seconds: int = 300
+
+    max_body_bytes: int = 1_000_000
+    max_query_tokens: int = 5000
+    field_suggestions: bool | None = Field(default=None, description="default: on outside production")
+    migrate_on_start: bool | None = Field(default=None, description="default: on in development")
+
+    max_page_size: int = 100
+    default_page_size: int = 20
+    max_search_length: int = 200
+    document_cache_size: int = 1000
+
+    graphiql: bool | None = Field(default=None, description="default: on outside production")
+
+    @model_validator(mode="after")
+    def _secrets_are_set_in_production(self) -> Settings:
+        if self.environment == "production" and self.jwt_secret == _DEV_JWT_SECRET:
+            raise ValueError("TASKQL_JWT_SECRET must be set in production")
+        if len(self.jwt_secret) < 32:
+            raise ValueError("TASKQL_JWT_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.environment != "production"
+
+    @property
+    def suggestions_enabled(self) -> bool:
+        return (
+            self.field_suggestions if self.field_suggestions is not None else self.environment != "production"
+        )
+
+    @property
+    def migrates_on_start(self) -> bool:
+        return self.migrate_on_start if self.migrate_on_start is not None else self.is_development
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Use cases per domain: reads, writes, authorization policies and domain errors. No strawberry here."""

@@ -1,0 +1,179 @@
+"""Login, refresh, logout, and turning a bearer token into a Principal (the hot path)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from persistence.models import OrgRole
+from persistence.models.base import utcnow
+from persistence.queries import sessions as session_queries
+from persistence.queries import users as user_queries
+from resolvers.context import RequestContext, Services
+from resolvers.errors import Unauthenticated
+from resolvers.principal import Principal
+from resolvers.tokens import (
+    issue_access_token,
+    new_refresh_token,
+    new_session_id,
+    parse_refresh_token,
+    read_access_token,
+)
+
+SESSION_CACHE = "session"
+
+
+def session_cache_key(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    access_token: str
+    refresh_token: str
+    access_token_expires_at: datetime
+    principal: Principal
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _entry_from_row(row: Any) -> dict[str, Any]:
+    """What the session cache holds: the session's state, its user and organization."""
+    return {
+        "session_id": row.session_id,
+        "expires_at": _iso(row.expires_at),
+        "revoked_at": _iso(row.revoked_at),
+        "user": {
+            "id": row.user_id,
+            "organization_id": row.user_organization_id,
+            "email": row.user_email,
+            "name": row.user_name,
+            "role": str(row.user_role),
+            "is_operator": bool(row.user_is_operator),
+            "deactivated_at": _iso(row.user_deactivated_at),
+            "created_at": _iso(row.user_created_at),
+        },
+        "organization": {
+            "id": row.user_organization_id,
+            "slug": row.organization_slug,
+            "name": row.organization_name,
+            "created_at": _iso(row.organization_created_at),
+        },
+    }
+
+
+def _principal_from_entry(entry: dict[str, Any], now: datetime) -> Principal:
+    user = entry["user"]
+    expires_at = datetime.fromisoformat(entry["expires_at"])
+    if entry["revoked_at"] is not None:
+        raise Unauthenticated("session revoked")
+    if expires_at <= now:
+        raise Unauthenticated("session expired")
+    if user["deactivated_at"] is not None:
+        raise Unauthenticated("account deactivated")
+    return Principal(
+        user_id=user["id"],
+        organization_id=user["organization_id"],
+        role=OrgRole(user["role"]),
+        is_operator=user["is_operator"],
+        session_id=entry["session_id"],
+        expires_at=expires_at,
+        user=user,
+        organization=entry["organization"],
+    )
+
+
+async def _session_entry(services: Services, session_id: str) -> dict[str, Any]:
+    key = session_cache_key(session_id)
+    entry = await services.cache.get_json(SESSION_CACHE, key)
+    if entry is not None:
+        return dict(entry)
+    async with services.db.read() as conn:
+        row = await session_queries.session_with_user(conn, session_id)
+    if row is None:
+        raise Unauthenticated("unknown session")
+    entry = _entry_from_row(row)
+    await services.cache.set_json(key, entry, services.settings.session_cache_ttl_seconds)
+    return entry
+
+
+async def authenticate_bearer(services: Services, token: str) -> Principal:
+    """JWT validation, then the session from Redis (or MariaDB when Redis misses or is down)."""
+    claims = read_access_token(services.settings, token)
+    entry = await _session_entry(services, claims.session_id)
+    if entry["user"]["id"] != claims.user_id:
+        raise Unauthenticated("invalid access token")
+    return _principal_from_entry(entry, utcnow())
+
+
+async def _issue(services: Services, session_id: str, refresh: str, now: datetime) -> AuthResult:
+    entry = await _session_entry(services, session_id)
+    principal = _principal_from_entry(entry, now)
+    ttl = timedelta(seconds=services.settings.access_token_ttl_seconds)
+    access = issue_access_token(services.settings, user_id=principal.user_id, session_id=session_id, now=now)
+    return AuthResult(access, refresh, now + ttl, principal)
+
+
+async def login(ctx: RequestContext, *, email: str, password: str) -> AuthResult:
+    services = ctx.services
+    async with services.db.read() as conn:
+        user = await user_queries.user_for_login(conn, email.strip().lower())
+    # The hash is verified even for an unknown email, so timing does not tell which emails exist.
+    valid = await services.passwords.verify(user.password_hash if user else None, password)
+    if user is None or not valid or user.deactivated_at is not None:
+        raise Unauthenticated("invalid email or password")
+    now = utcnow()
+    session_id = new_session_id()
+    refresh = new_refresh_token(session_id)
+    async with services.db.unit_of_work() as conn:
+        await session_queries.insert_session(
+            conn,
+            session_id=session_id,
+            user_id=user.id,
+            refresh_token_hash=refresh.hash,
+            expires_at=now + timedelta(seconds=services.settings.refresh_token_ttl_seconds),
+        )
+    return await _issue(services, session_id, str(refresh), now)
+
+
+async def refresh(ctx: RequestContext, *, refresh_token: str) -> AuthResult:
+    """Rotates the refresh token. A token that was already rotated away revokes the session (theft)."""
+    services = ctx.services
+    presented = parse_refresh_token(refresh_token)
+    now = utcnow()
+    async with services.db.read() as conn:
+        row = await session_queries.session_with_user(conn, presented.session_id)
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise Unauthenticated("invalid refresh token")
+    if not presented.matches(row.refresh_token_hash):
+        await _revoke(services, presented.session_id)
+        raise Unauthenticated("refresh token reused; session revoked")
+    rotated = new_refresh_token(presented.session_id)
+    async with services.db.unit_of_work() as conn:
+        swapped = await session_queries.rotate_refresh_token(
+            conn,
+            session_id=presented.session_id,
+            old_hash=presented.hash,
+            new_hash=rotated.hash,
+            expires_at=now + timedelta(seconds=services.settings.refresh_token_ttl_seconds),
+        )
+    if not swapped:
+        raise Unauthenticated("invalid refresh token")
+    await services.cache.delete(session_cache_key(presented.session_id))
+    return await _issue(services, presented.session_id, str(rotated), now)
+
+
+async def _revoke(services: Services, session_id: str) -> None:
+    async with services.db.unit_of_work() as conn:
+        await session_queries.revoke_session(conn, session_id, utcnow())
+    await services.cache.delete(session_cache_key(session_id))
+
+
+async def logout(ctx: RequestContext) -> bool:
+    """Revokes the session at once: the row first (the truth), then its cached copy."""
+    principal = ctx.require_principal()
+    await _revoke(ctx.services, principal.session_id)
+    return True

@@ -1,0 +1,52 @@
+"""What one request carries through the resolvers: who asks, and the services to answer with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from loaders import Loaders
+from persistence.cache import Cache
+from persistence.db import Database
+from persistence.passwords import Passwords
+from persistence.settings import Settings
+from resolvers.errors import Unauthenticated
+from resolvers.principal import Principal
+
+
+@dataclass(frozen=True)
+class Services:
+    """Process-wide: built once at start-up, shared by every request."""
+
+    settings: Settings
+    db: Database
+    cache: Cache
+    passwords: Passwords
+
+
+@dataclass
+class RequestContext:
+    services: Services
+    principal: Principal | None = None
+    client_address: str | None = None
+    # Filled by the edge when development shows the statement count in the response.
+    extensions: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated()
+        return self.principal
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        """Built on first use inside the request (aiodataloader binds the running loop)."""
+        principal = self.require_principal()
+        return Loaders(self.db, principal.scope)

@@ -1,0 +1,116 @@
+"""Task reads: every one goes through the principal's scope (organization, visible projects)."""
+
+from __future__ import annotations
+
+import re
+
+from persistence.queries import tasks as queries
+from persistence.queries.pagination import Page, PageRequest
+from persistence.queries.rows import AnyRow
+from persistence.queries.tasks import TaskFilter, TaskIncludes, TaskOrder
+from resolvers.context import RequestContext
+from resolvers.errors import BadUserInput, NotFound
+
+PageWithTotal = tuple[Page, int | None]
+_TASK_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([1-9][0-9]{0,8})$")
+SUBTASK_LIMIT = 100
+
+
+async def list_tasks(
+    ctx: RequestContext,
+    where: TaskFilter,
+    order: TaskOrder,
+    page: PageRequest,
+    includes: TaskIncludes,
+    *,
+    with_total: bool,
+) -> PageWithTotal:
+    scope = ctx.require_principal().scope
+    async with ctx.db.read() as conn:
+        return await queries.list_tasks(conn, scope, where, order, page, includes, with_total=with_total)
+
+
+async def task(ctx: RequestContext, task_id: int, includes: TaskIncludes) -> AnyRow:
+    row: AnyRow | None = await ctx.loaders.task_by_id(includes).load(task_id)
+    if row is None:
+        raise NotFound("task")
+    return row
+
+
+async def task_or_none(ctx: RequestContext, task_id: int | None, includes: TaskIncludes) -> AnyRow | None:
+    if task_id is None:
+        return None
+    row: AnyRow | None = await ctx.loaders.task_by_id(includes).load(task_id)
+    return row
+
+
+async def task_by_key(ctx: RequestContext, key: str, includes: TaskIncludes) -> AnyRow:
+    matched = _TASK_KEY.match(key.strip())
+    if matched is None:
+        raise BadUserInput(f"not a task key (like OPS-42): {key[:40]!r}", argument="key")
+    scope = ctx.require_principal().scope
+    async with ctx.db.read() as conn:
+        row = await queries.task_by_key(conn, scope, matched[1].upper(), int(matched[2]), includes)
+    if row is None:
+        raise NotFound("task")
+    return row
+
+
+async def search_tasks(
+    ctx: RequestContext,
+    query: str,
+    where: TaskFilter,
+    offset: int,
+    size: int,
+    includes: TaskIncludes,
+    *,
+    with_total: bool,
+) -> PageWithTotal:
+    limit = ctx.settings.max_search_length
+    if len(query) > limit:
+        raise BadUserInput(f"search text is longer than {limit} characters", argument="query")
+    if not query.strip():
+        raise BadUserInput("search text is empty", argument="query")
+    scope = ctx.require_principal().scope
+    async with ctx.db.read() as conn:
+        return await queries.search_tasks(
+            conn, scope, query, where, offset, size, includes, with_total=with_total
+        )
+
+
+async def tasks_of(
+    ctx: RequestContext,
+    partition: str,
+    parent_id: int,
+    where: TaskFilter,
+    order: TaskOrder,
+    page: PageRequest,
+    includes: TaskIncludes,
+    *,
+    with_total: bool,
+) -> PageWithTotal:
+    """A nested connection: the tasks whose ``partition`` column (assignee, parent, project) is the parent."""
+    loader = ctx.loaders.task_page_by_parent(partition, where, order, page, includes, with_total)
+    result: PageWithTotal = await loader.load(parent_id)
+    return result
+
+
+async def attachments(ctx: RequestContext, task_id: int) -> list[AnyRow]:
+    rows: list[AnyRow] = await ctx.loaders.attachments_by_task_id().load(task_id)
+    return rows
+
+
+async def comments(
+    ctx: RequestContext, task_id: int, page: PageRequest, *, with_author: bool, with_total: bool
+) -> PageWithTotal:
+    result: PageWithTotal = await ctx.loaders.comment_page_by_task_id(page, with_author, with_total).load(
+        task_id
+    )
+    return result
+
+
+async def activity(
+    ctx: RequestContext, task_id: int, page: PageRequest, *, with_total: bool
+) -> PageWithTotal:
+    result: PageWithTotal = await ctx.loaders.activity_page_by_task_id(page, with_total).load(task_id)
+    return result

@@ -1,0 +1,88 @@
+"""Access tokens (HS256 JWTs, short-lived) and opaque refresh tokens bound to a session row."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from persistence.settings import Settings
+from resolvers.errors import Unauthenticated
+
+_ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    session_id: str
+
+
+def issue_access_token(settings: Settings, *, user_id: int, session_id: str, now: datetime) -> str:
+    claims = {
+        "iss": settings.jwt_issuer,
+        "sub": str(user_id),
+        "sid": session_id,
+        "typ": "access",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=settings.access_token_ttl_seconds)).timestamp()),
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=_ALGORITHM)
+
+
+def read_access_token(settings: Settings, token: str) -> AccessClaims:
+    """Checks signature (HS256 only: ``alg: none`` and others are refused), expiry, issuer and type."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[_ALGORITHM],
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "sub", "sid", "iss"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("access token expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated("invalid access token") from exc
+    if (
+        claims.get("typ") != "access"
+        or not str(claims["sub"]).isdigit()
+        or not isinstance(claims["sid"], str)
+    ):
+        raise Unauthenticated("invalid access token")
+    return AccessClaims(user_id=int(claims["sub"]), session_id=claims["sid"])
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    session_id: str
+    secret: str
+
+    def __str__(self) -> str:
+        return f"{self.session_id}.{self.secret}"
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.secret.encode()).hexdigest()
+
+    def matches(self, stored_hash: str) -> bool:
+        return hmac.compare_digest(self.hash, stored_hash)
+
+
+def new_refresh_token(session_id: str) -> RefreshToken:
+    return RefreshToken(session_id=session_id, secret=secrets.token_urlsafe(32))
+
+
+def parse_refresh_token(raw: str) -> RefreshToken:
+    session_id, _, secret = raw.partition(".")
+    if len(session_id) != 32 or not secret or len(raw) > 200:
+        raise Unauthenticated("invalid refresh token")
+    return RefreshToken(session_id=session_id, secret=secret)

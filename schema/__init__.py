@@ -1,0 +1,1 @@
+"""The GraphQL edge and composition root: app factory, view, auth, types per domain, extensions."""

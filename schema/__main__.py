@@ -1,0 +1,50 @@
+"""`python -m schema [serve|migrate]`: run the server (the default) or apply migrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+import uvicorn
+
+from persistence.db import create_engine
+from persistence.migrate import upgrade_to_head
+from persistence.seed import DEMO_EMAIL, DEMO_PASSWORD
+from persistence.settings import get_settings
+
+
+async def _migrate() -> None:
+    engine = create_engine(get_settings(), null_pool=True)
+    await upgrade_to_head(engine)
+    await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m schema")
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    settings = get_settings()
+    if args.command == "migrate":
+        asyncio.run(_migrate())
+        return
+    if settings.uses_sqlite:
+        Path("var").mkdir(exist_ok=True)
+    print(f"taskql: GraphQL at http://{settings.host}:{settings.port}/graphql", flush=True)
+    if settings.is_development and settings.seed_demo_data:
+        print(f"taskql: demo login {DEMO_EMAIL} / {DEMO_PASSWORD}", flush=True)
+    uvicorn.run(
+        "schema.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level="info",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The Starlette application factory: services built at start-up, routes, health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from persistence.cache import Cache, CircuitBreaker
+from persistence.db import Database, create_engine
+from persistence.migrate import is_current, upgrade_to_head
+from persistence.passwords import Passwords
+from persistence.redis import create_redis
+from persistence.seed import DEMO_SIZES, seed_demo_if_empty
+from persistence.settings import Settings, get_settings
+from resolvers.context import Services
+from schema.build import build_schema
+from schema.documents import DocumentCache
+from schema.view import GraphQLView
+
+log = logging.getLogger("taskql")
+
+
+def build_services(settings: Settings) -> Services:
+    return Services(
+        settings=settings,
+        db=Database(create_engine(settings)),
+        cache=Cache(create_redis(settings), CircuitBreaker(settings.cache_breaker_cooldown_seconds)),
+        passwords=Passwords(settings),
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    services = build_services(settings)
+    strawberry_schema = build_schema()
+    documents = DocumentCache(
+        strawberry_schema._schema,  # the graphql-core schema strawberry built; executed directly by the view
+        max_entries=settings.document_cache_size,
+        max_tokens=settings.max_query_tokens,
+    )
+    view = GraphQLView(services, documents)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if settings.migrates_on_start:
+            await upgrade_to_head(services.db.engine)
+        if settings.seed_demo_data and settings.is_development:
+            await seed_demo_if_empty(services.db, services.passwords, DEMO_SIZES)
+        yield
+        await services.cache.redis.aclose()
+        await services.db.dispose()
+
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            async with services.db.read() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok" if await is_current(services.db.engine) else "migrations pending"
+        except Exception:
+            checks["database"] = "unreachable"
+        try:
+            await services.cache.redis.ping()
+            checks["redis"] = "ok"
+        except Exception:
+            checks["redis"] = "degraded"
+        ready = checks["database"] == "ok"
+        return JSONResponse(
+            {"status": "ready" if ready else "unready", **checks}, status_code=200 if ready else 503
+        )
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", view.handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,57 @@
+"""GraphQL errors as clients see them: a stable ``extensions.code`` on every one, bugs masked.
+
+Strawberry's stock MaskErrors masks every error, limit errors included; this formatter decides by
+kind instead: domain errors and request errors keep their message, anything unexpected becomes
+INTERNAL_SERVER_ERROR (with the message only in development) and is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Any
+
+from graphql import GraphQLError
+
+from resolvers.errors import BadUserInput, DomainError
+
+log = logging.getLogger("taskql.errors")
+
+
+class Phase(StrEnum):
+    PARSE = "parse"
+    VALIDATE = "validate"
+    EXECUTE = "execute"
+
+
+INTERNAL_MESSAGE = "Internal server error"
+
+
+def error_body(code: str, message: str, **extensions: Any) -> dict[str, Any]:
+    """An error raised before any GraphQL document ran (bad HTTP request, bad token)."""
+    return {"message": message, "extensions": {"code": code, **extensions}}
+
+
+def format_error(error: GraphQLError, phase: Phase, *, expose_internal: bool) -> dict[str, Any]:
+    formatted: dict[str, Any] = dict(error.formatted)
+    original = error.original_error
+    extensions: dict[str, Any] = dict(formatted.get("extensions") or {})
+    if isinstance(original, DomainError):
+        formatted["message"] = original.message
+        extensions["code"] = original.code
+        if isinstance(original, BadUserInput) and original.argument:
+            extensions["argument"] = original.argument
+    elif phase is Phase.PARSE:
+        extensions["code"] = "GRAPHQL_PARSE_FAILED"
+    elif phase is Phase.VALIDATE:
+        extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+    elif original is None and not error.path:
+        # Raised while coercing the request's variables, before any resolver ran.
+        extensions["code"] = "BAD_USER_INPUT"
+    else:
+        extensions["code"] = "INTERNAL_SERVER_ERROR"
+        log.error("unexpected error at %s", error.path, exc_info=original or error)
+        if not expose_internal:
+            formatted["message"] = INTERNAL_MESSAGE
+    formatted["extensions"] = extensions
+    return formatted

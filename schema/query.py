@@ -1,0 +1,214 @@
+"""The Query root. Every field but the auth mutations needs a principal; every read is scoped."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import projects as project_resolvers
+from resolvers import tasks as task_resolvers
+from resolvers import users as user_resolvers
+from resolvers.context import RequestContext
+from resolvers.errors import BadUserInput, NotFound
+from resolvers.pagination import page_request
+from schema.connections import build_connection
+from schema.cursors import decode_cursor, encode_cursor
+from schema.ids import decode_any_id, decode_id
+from schema.node import Node
+from schema.organizations import Organization
+from schema.projects import Project, ProjectConnection, project_includes
+from schema.selection import ConnectionSelection, child_names
+from schema.tasks import (
+    SEARCH_ORDER,
+    Task,
+    TaskConnection,
+    TaskFilterInput,
+    TaskListArguments,
+    TaskOrderInput,
+    task_includes,
+)
+from schema.users import User, UserConnection
+from schema.viewer import Viewer, project_connection
+
+Ctx = Info[RequestContext, None]
+
+
+def _own_names(info: Ctx) -> set[str]:
+    return child_names(info.selected_fields)
+
+
+async def _task(info: Ctx, task_id: int) -> Task:
+    includes = task_includes(_own_names(info))
+    return Task.from_row(await task_resolvers.task(info.context, task_id, includes), includes)
+
+
+async def _project(info: Ctx, project_id: int) -> Project:
+    row = await project_resolvers.project(info.context, project_id, project_includes(_own_names(info)))
+    return Project.from_row(row)
+
+
+async def _user(info: Ctx, user_id: int) -> User:
+    return User.from_row(await user_resolvers.user(info.context, user_id))
+
+
+def _organization(info: Ctx, organization_id: int) -> Organization:
+    principal = info.context.require_principal()
+    if organization_id != principal.organization_id:
+        raise NotFound("organization")
+    return Organization.from_entry(principal.organization)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def viewer(self, info: Ctx) -> Viewer:
+        principal = info.context.require_principal()
+        return Viewer(
+            user=User.from_entry(principal.user),
+            organization=Organization.from_entry(principal.organization),
+            _user_id=principal.user_id,
+        )
+
+    @strawberry.field(description="Refetches any object by its global id.")
+    async def node(self, info: Ctx, id: strawberry.ID) -> Node | None:  # noqa: A002
+        info.context.require_principal()
+        type_name, database_id = decode_any_id(id)
+        if type_name == "Task":
+            return await _task(info, database_id)
+        if type_name == "Project":
+            return await _project(info, database_id)
+        if type_name == "User":
+            return await _user(info, database_id)
+        if type_name == "Organization":
+            return _organization(info, database_id)
+        raise NotFound("node")
+
+    @strawberry.field(description="The viewer's organization.")
+    def organization(self, info: Ctx) -> Organization:
+        return Organization.from_entry(info.context.require_principal().organization)
+
+    @strawberry.field(description="The organization's users, by name.")
+    async def users(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        include_deactivated: bool = False,
+    ) -> UserConnection:
+        selection = ConnectionSelection(info.selected_fields)
+        page = page_request(
+            info.context.settings,
+            first=first,
+            last=last,
+            after=decode_cursor(after, "name", "str", argument="after"),
+            before=decode_cursor(before, "name", "str", argument="before"),
+        )
+        result, total = await user_resolvers.list_users(
+            info.context, page, include_deactivated=include_deactivated, with_total=selection.wants_total
+        )
+        return build_connection(
+            UserConnection, result, total, User.from_row, lambda r: encode_cursor("name", r.name, r.id)
+        )
+
+    @strawberry.field
+    async def user(self, info: Ctx, id: strawberry.ID) -> User | None:  # noqa: A002
+        info.context.require_principal()
+        return await _user(info, decode_id(id, "User"))
+
+    @strawberry.field(description="Projects the viewer can see, by name.")
+    async def projects(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        archived: bool | None = None,
+    ) -> ProjectConnection:
+        return await project_connection(info, first, after, last, before, archived)
+
+    @strawberry.field(description="A project by global id or by key (like OPS); pass exactly one.")
+    async def project(
+        self,
+        info: Ctx,
+        id: strawberry.ID | None = None,  # noqa: A002
+        key: str | None = None,
+    ) -> Project | None:
+        info.context.require_principal()
+        if (id is None) == (key is None):
+            raise BadUserInput("pass exactly one of `id` and `key`", argument="id")
+        if id is not None:
+            return await _project(info, decode_id(id, "Project"))
+        row = await project_resolvers.project_by_key(
+            info.context, str(key), project_includes(_own_names(info))
+        )
+        return Project.from_row(row)
+
+    @strawberry.field(description="Tasks in projects the viewer can see.")
+    async def tasks(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: TaskFilterInput | None = None,  # noqa: A002
+        order_by: TaskOrderInput | None = None,
+    ) -> TaskConnection:
+        info.context.require_principal()
+        args = TaskListArguments(info, first, after, last, before, filter, order_by)
+        result, total = await task_resolvers.list_tasks(
+            info.context,
+            args.where,
+            args.order,
+            args.page,
+            args.includes,
+            with_total=args.selection.wants_total,
+        )
+        return args.connection(result, total)
+
+    @strawberry.field
+    async def task(self, info: Ctx, id: strawberry.ID) -> Task | None:  # noqa: A002
+        info.context.require_principal()
+        return await _task(info, decode_id(id, "Task"))
+
+    @strawberry.field(description='A task by its key, like "OPS-42".')
+    async def task_by_key(self, info: Ctx, key: str) -> Task | None:
+        info.context.require_principal()
+        includes = task_includes(_own_names(info))
+        return Task.from_row(await task_resolvers.task_by_key(info.context, key, includes), includes)
+
+    @strawberry.field(description="Full-text search over titles and descriptions, best match first.")
+    async def search_tasks(
+        self,
+        info: Ctx,
+        query: str,
+        first: int | None = None,
+        after: str | None = None,
+        filter: TaskFilterInput | None = None,  # noqa: A002
+    ) -> TaskConnection:
+        info.context.require_principal()
+        args = TaskListArguments(info, first, None, None, None, filter, None)
+        # Ranked results page by position: the cursor holds the offset of the row.
+        start = decode_cursor(after, SEARCH_ORDER, "int", argument="after")
+        offset = 0 if start is None else start.value + 1
+        result, total = await task_resolvers.search_tasks(
+            info.context,
+            query,
+            args.where,
+            offset,
+            args.page.size,
+            args.includes,
+            with_total=args.selection.wants_total,
+        )
+        positions = {row.id: offset + i for i, row in enumerate(result.rows)}
+        includes = args.includes
+        return build_connection(
+            TaskConnection,
+            result,
+            total,
+            lambda row: Task.from_row(row, includes),
+            lambda row: encode_cursor(SEARCH_ORDER, positions[row.id], row.id),
+        )

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import projects as project_resolvers
+from resolvers.context import RequestContext
+from resolvers.pagination import page_request
+from schema.connections import build_connection
+from schema.cursors import decode_cursor, encode_cursor
+from schema.organizations import Organization
+from schema.projects import Project, ProjectConnection, project_includes
+from schema.selection import ConnectionSelection
+from schema.tasks import TaskConnection, TaskFilterInput, TaskOrderInput, nested_task_connection
+from schema.users import User
+
+
+@strawberry.type(description="The authenticated user's own view: who they are and their work.")
+class Viewer:
+    user: User
+    organization: Organization
+    _user_id: strawberry.Private[int]
+
+    @strawberry.field(description="Projects the viewer can see, by name.")
+    async def projects(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        archived: bool | None = False,
+    ) -> ProjectConnection:
+        return await project_connection(info, first, after, last, before, archived)
+
+    @strawberry.field(description="Tasks assigned to the viewer.")
+    async def assigned_tasks(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: TaskFilterInput | None = None,  # noqa: A002
+        order_by: TaskOrderInput | None = None,
+    ) -> TaskConnection:
+        return await nested_task_connection(
+            info, "assignee_id", self._user_id, first, after, last, before, filter, order_by
+        )
+
+
+async def project_connection(
+    info: Info[RequestContext, None],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    archived: bool | None,
+) -> ProjectConnection:
+    selection = ConnectionSelection(info.selected_fields)
+    page = page_request(
+        info.context.settings,
+        first=first,
+        last=last,
+        after=decode_cursor(after, "name", "str", argument="after"),
+        before=decode_cursor(before, "name", "str", argument="before"),
+    )
+    result, total = await project_resolvers.list_projects(
+        info.context,
+        page,
+        project_includes(selection.node_names),
+        archived=archived,
+        with_total=selection.wants_total,
+    )
+    return build_connection(
+        ProjectConnection, result, total, Project.from_row, lambda r: encode_cursor("name", r.name, r.id)
+    )
