@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     max_search_length: int = 200
     document_cache_size: int = 1000
 
+    expose_statement_count: bool | None = Field(default=None, description="default: on in development")
     graphiql: bool | None = Field(default=None, description="default: on outside production")
 
     @model_validator(mode="after")
@@ -73,6 +74,12 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else self.environment != "production"
+
+    @property
+    def statement_count_exposed(self) -> bool:
+        if self.expose_statement_count is not None:
+            return self.expose_statement_count
+        return self.is_development
 
     @property
     def suggestions_enabled(self) -> bool:

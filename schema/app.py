@@ -36,9 +36,11 @@ def build_services(settings: Settings) -> Services:
     )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or get_settings()
-    services = build_services(settings)
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    """The application; tests pass their own ``services`` to share one engine and cache with it."""
+    settings = settings or (services.settings if services else get_settings())
+    owns_services = services is None
+    services = services or build_services(settings)
     strawberry_schema = build_schema()
     documents = DocumentCache(
         strawberry_schema._schema,  # the graphql-core schema strawberry built; executed directly by the view
@@ -54,8 +56,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.seed_demo_data and settings.is_development:
             await seed_demo_if_empty(services.db, services.passwords, DEMO_SIZES)
         yield
-        await services.cache.redis.aclose()
-        await services.db.dispose()
+        if owns_services:
+            await services.cache.redis.aclose()
+            await services.db.dispose()
 
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -81,7 +81,7 @@ class GraphQLView:
                 params = await params_from_post(request, self.settings.max_body_bytes)
             principal = await self._principal(request)
             status, payload = await self._execute(request, params, principal, media_type)
-        if self.settings.is_development:
+        if self.settings.statement_count_exposed:
             payload.setdefault("extensions", {})["sqlStatements"] = counter.count
         return _json_response(payload, status, media_type, {})
 

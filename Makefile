@@ -1,0 +1,58 @@
+# taskql: `make run` serves the embedded default; `make test` runs the suite against MariaDB and Redis.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+SCENARIO ?= baseline
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+.PHONY: install
+install: $(INSTALLED) ## Install the locked dependencies into .venv
+
+.PHONY: run
+run: $(INSTALLED) ## Serve the embedded default (SQLite + in-process Redis) with demo data on 127.0.0.1:8000
+	$(PY) -m schema serve
+
+.PHONY: migrate
+migrate: $(INSTALLED) ## Apply database migrations to TASKQL_DATABASE_URL
+	$(PY) -m schema migrate
+
+.PHONY: test
+test: $(INSTALLED) ## Run the whole suite against MariaDB and Redis on 127.0.0.1 (plus lint and types)
+	$(PY) -m pytest
+
+.PHONY: lint
+lint: $(INSTALLED) ## ruff, mypy and the layer contract
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
+
+.PHONY: schema
+schema: $(INSTALLED) ## Regenerate the committed schema.graphql from the live schema
+	$(PY) -c "from schema.build import build_schema; open('schema/schema.graphql','w').write(build_schema().as_str() + '\n')"
+
+.PHONY: bench
+bench: $(INSTALLED) ## GraphQL against raw SQL endpoints on MariaDB, side by side (see perf/README.md)
+	$(PY) -m perf.bench
+
+.PHONY: lock
+lock: $(INSTALLED) ## Re-pin requirements.lock from pyproject.toml's ranges
+	$(VENV)/bin/pip install --quiet --upgrade '.[dev]'
+	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^taskql' > requirements.lock
+
+.PHONY: clean
+clean: ## Remove the embedded database and caches
+	rm -rf var/ .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmarks, budgets and load scenarios. Never imported by runtime code."""

@@ -1,0 +1,140 @@
+"""Shared fixtures: one migrated MariaDB database per run, Redis, the app, and organizations made per test."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
+
+from persistence.migrate import upgrade_to_head
+from persistence.seed import SeededOrganization, SeedSizes, seed_organization
+from persistence.settings import Settings
+from resolvers.context import Services
+from schema.app import build_services, create_app
+from tests import services as test_services
+
+PASSWORD = "correct horse battery staple"
+SMALL = SeedSizes(users=8, projects=3, tasks=30, comments_per_task=1.0, members_per_project=4)
+_org_numbers = itertools.count(1)
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": test_services.DATABASE_URL,
+        "redis_url": test_services.REDIS_URL,
+        "seed_demo_data": False,
+        "migrate_on_start": False,
+        "expose_statement_count": True,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+async def database() -> str:
+    """A fresh database for the run, migrated once to head."""
+    test_services.require_tcp("MariaDB", test_services.MARIADB_HOST, test_services.MARIADB_PORT)
+    server = create_async_engine(test_services.MARIADB_SERVER_URL)
+    async with server.begin() as conn:
+        name = test_services.MARIADB_DATABASE
+        await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+    await server.dispose()
+    engine = create_async_engine(test_services.DATABASE_URL)
+    await upgrade_to_head(engine)
+    await engine.dispose()
+    return test_services.DATABASE_URL
+
+
+@pytest.fixture(scope="session")
+async def redis_url() -> str:
+    test_services.require_tcp("Redis", test_services.REDIS_HOST, test_services.REDIS_PORT)
+    return test_services.REDIS_URL
+
+
+@pytest.fixture(scope="session")
+async def services(database: str, redis_url: str) -> AsyncIterator[Services]:
+    built = build_services(make_settings())
+    await built.cache.redis.flushdb()
+    yield built
+    await built.cache.redis.aclose()
+    await built.db.dispose()
+
+
+@pytest.fixture(scope="session")
+async def app(services: Services) -> Starlette:
+    return create_app(services=services)
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test") as http:
+        yield http
+
+
+@dataclass
+class GraphQLClient:
+    """Posts GraphQL to the app; `token` makes it send `Authorization: Bearer`."""
+
+    http: httpx.AsyncClient
+    token: str | None = None
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> httpx.Response:
+        sent = {"content-type": "application/json", **headers}
+        if self.token is not None:
+            sent.setdefault("authorization", f"Bearer {self.token}")
+        return await self.http.post("/graphql", json={"query": query, "variables": variables}, headers=sent)
+
+    async def run(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.post(query, variables)
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def login(self, email: str, password: str = PASSWORD) -> str:
+        mutation = (
+            "mutation($e: String!, $p: String!) "
+            "{ authLogin(input: {email: $e, password: $p}) { accessToken } }"
+        )
+        body = await self.run(mutation, {"e": email, "p": password})
+        assert "errors" not in body, body
+        token: str = body["data"]["authLogin"]["accessToken"]
+        return token
+
+    def as_user(self, token: str | None) -> GraphQLClient:
+        return GraphQLClient(self.http, token)
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(client)
+
+
+@pytest.fixture
+async def make_org(services: Services) -> Any:
+    """Makes a fresh organization per call; tenancy keeps tests apart without truncating."""
+
+    async def make(sizes: SeedSizes = SMALL) -> SeededOrganization:
+        number = next(_org_numbers)
+        slug = f"org{number}-{id(sizes) % 10_000}"
+        return await seed_organization(
+            services.db,
+            services.passwords,
+            sizes,
+            slug=slug,
+            owner_email=f"owner@{slug}.test",
+            password=PASSWORD,
+            rng_seed=number,
+        )
+
+    return make
