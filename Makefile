@@ -31,6 +31,7 @@ migrate: $(INSTALLED) ## Apply database migrations to TASKQL_DATABASE_URL
 
 .PHONY: test
 test: $(INSTALLED) ## Run the whole suite against MariaDB and Redis on 127.0.0.1 (plus lint and types)
+	$(VENV)/bin/mypy .
 	$(PY) -m pytest
 
 .PHONY: lint

@@ -43,6 +43,9 @@ class Cache:
     def __init__(self, redis: Redis, breaker: CircuitBreaker) -> None:
         self.redis = redis
         self.breaker = breaker
+        # Overwrites that failed while Redis was away, replayed first when it answers again, so a
+        # stale entry written before the outage cannot outlive the write that replaced it.
+        self._pending: dict[str, tuple[bytes, int]] = {}
 
     async def get_json(self, data_type: str, key: str) -> Any | None:
         raw = await self._call("get", key)
@@ -52,8 +55,19 @@ class Cache:
         CACHE_HITS.labels(data_type).inc()
         return orjson.loads(raw)
 
-    async def set_json(self, key: str, value: Any, ttl_seconds: int) -> None:
-        await self._call("set", key, orjson.dumps(value), ex=ttl_seconds)
+    async def fill_json(self, key: str, value: Any, ttl_seconds: int) -> None:
+        """Stores what a miss read from the database, unless the key was written meanwhile.
+
+        A reader that raced with a write (logout, say) must not put its older copy back over the
+        write's own entry: SET NX leaves the newer entry in place.
+        """
+        await self._call("set", key, orjson.dumps(value), ex=ttl_seconds, nx=True)
+
+    async def overwrite_json(self, key: str, value: Any, ttl_seconds: int) -> None:
+        """Replaces the entry after a write changed the truth; retried once Redis is back if it fails."""
+        raw = orjson.dumps(value)
+        if await self._call("set", key, raw, ex=ttl_seconds) is None:
+            self._pending[key] = (raw, ttl_seconds)
 
     async def delete(self, *keys: str) -> None:
         if keys:
@@ -64,6 +78,8 @@ class Cache:
             CACHE_ERRORS.labels(operation).inc()
             return None
         try:
+            if self._pending:
+                await self._replay_pending()
             result = await getattr(self.redis, operation)(*args, **kwargs)
         except (RedisError, OSError):
             CACHE_ERRORS.labels(operation).inc()
@@ -71,3 +87,8 @@ class Cache:
             return None
         self.breaker.record_success()
         return result
+
+    async def _replay_pending(self) -> None:
+        for key, (raw, ttl_seconds) in list(self._pending.items()):
+            await self.redis.set(key, raw, ex=ttl_seconds)
+            del self._pending[key]

@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from persistence.decoders import MYSQL_DECODERS
 from persistence.settings import Settings
 from persistence.statements import install_statement_counter
 
@@ -40,7 +41,7 @@ def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine
             pool_pre_ping=settings.db_pool_pre_ping,
         )
     if settings.database_url.startswith("mysql"):
-        kwargs["connect_args"] = {"charset": "utf8mb4"}
+        kwargs["connect_args"] = {"charset": "utf8mb4", "conv": MYSQL_DECODERS}
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.uses_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

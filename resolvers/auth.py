@@ -66,10 +66,10 @@ def _entry_from_row(row: Any) -> dict[str, Any]:
 
 
 def _principal_from_entry(entry: dict[str, Any], now: datetime) -> Principal:
-    user = entry["user"]
-    expires_at = datetime.fromisoformat(entry["expires_at"])
     if entry["revoked_at"] is not None:
         raise Unauthenticated("session revoked")
+    user = entry["user"]
+    expires_at = datetime.fromisoformat(entry["expires_at"])
     if expires_at <= now:
         raise Unauthenticated("session expired")
     if user["deactivated_at"] is not None:
@@ -96,7 +96,7 @@ async def _session_entry(services: Services, session_id: str) -> dict[str, Any]:
     if row is None:
         raise Unauthenticated("unknown session")
     entry = _entry_from_row(row)
-    await services.cache.set_json(key, entry, services.settings.session_cache_ttl_seconds)
+    await services.cache.fill_json(key, entry, services.settings.session_cache_ttl_seconds)
     return entry
 
 
@@ -104,9 +104,10 @@ async def authenticate_bearer(services: Services, token: str) -> Principal:
     """JWT validation, then the session from Redis (or MariaDB when Redis misses or is down)."""
     claims = read_access_token(services.settings, token)
     entry = await _session_entry(services, claims.session_id)
-    if entry["user"]["id"] != claims.user_id:
+    principal = _principal_from_entry(entry, utcnow())
+    if principal.user_id != claims.user_id:
         raise Unauthenticated("invalid access token")
-    return _principal_from_entry(entry, utcnow())
+    return principal
 
 
 async def _issue(services: Services, session_id: str, refresh: str, now: datetime) -> AuthResult:
@@ -162,18 +163,26 @@ async def refresh(ctx: RequestContext, *, refresh_token: str) -> AuthResult:
         )
     if not swapped:
         raise Unauthenticated("invalid refresh token")
-    await services.cache.delete(session_cache_key(presented.session_id))
     return await _issue(services, presented.session_id, str(rotated), now)
 
 
 async def _revoke(services: Services, session_id: str) -> None:
+    """The row first (the truth), then a revoked copy over the cached one.
+
+    A copy, not a delete: a request that read the session just before the revocation fills the
+    cache only where nothing is (SET NX), so it cannot bring the live session back.
+    """
+    now = utcnow()
     async with services.db.unit_of_work() as conn:
-        await session_queries.revoke_session(conn, session_id, utcnow())
-    await services.cache.delete(session_cache_key(session_id))
+        await session_queries.revoke_session(conn, session_id, now)
+    revoked = {"session_id": session_id, "revoked_at": now.isoformat()}
+    await services.cache.overwrite_json(
+        session_cache_key(session_id), revoked, services.settings.session_cache_ttl_seconds
+    )
 
 
 async def logout(ctx: RequestContext) -> bool:
-    """Revokes the session at once: the row first (the truth), then its cached copy."""
+    """Revokes the session at once."""
     principal = ctx.require_principal()
     await _revoke(ctx.services, principal.session_id)
     return True

@@ -14,6 +14,8 @@ from resolvers.errors import BadUserInput, NotFound
 PageWithTotal = tuple[Page, int | None]
 _TASK_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([1-9][0-9]{0,8})$")
 SUBTASK_LIMIT = 100
+# Ranked results page by offset; deep offsets cost a scan of every earlier match.
+MAX_SEARCH_OFFSET = 10_000
 
 
 async def list_tasks(
@@ -71,6 +73,10 @@ async def search_tasks(
         raise BadUserInput(f"search text is longer than {limit} characters", argument="query")
     if not query.strip():
         raise BadUserInput("search text is empty", argument="query")
+    if not 0 <= offset <= MAX_SEARCH_OFFSET:
+        raise BadUserInput(
+            f"search pages end after {MAX_SEARCH_OFFSET} results; refine the query", argument="after"
+        )
     scope = ctx.require_principal().scope
     async with ctx.db.read() as conn:
         return await queries.search_tasks(

@@ -45,8 +45,9 @@ def format_error(error: GraphQLError, phase: Phase, *, expose_internal: bool) ->
         extensions["code"] = "GRAPHQL_PARSE_FAILED"
     elif phase is Phase.VALIDATE:
         extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
-    elif original is None and not error.path:
-        # Raised while coercing the request's variables, before any resolver ran.
+    elif not error.path and (original is None or isinstance(original, GraphQLError)):
+        # Raised while coercing the request's variables, before any resolver ran: graphql-core keeps
+        # the scalar's or enum's own GraphQLError as the cause (a bug's exception is masked below).
         extensions["code"] = "BAD_USER_INPUT"
     else:
         extensions["code"] = "INTERNAL_SERVER_ERROR"

@@ -23,7 +23,10 @@ def decode_any_id(global_id: str, *, argument: str = "id") -> tuple[str, int]:
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise BadUserInput("not a valid id", argument=argument) from exc
     type_name, _, number = raw.partition(":")
-    if not type_name.isalpha() or not number.isdigit() or not 0 < int(number) <= MAX_DATABASE_ID:
+    # ASCII only: int() also reads other scripts' digits, which would give one object many ids.
+    if not raw.isascii() or not type_name.isalpha() or not number.isdigit():
+        raise BadUserInput("not a valid id", argument=argument)
+    if not 0 < int(number) <= MAX_DATABASE_ID:
         raise BadUserInput("not a valid id", argument=argument)
     return type_name, int(number)
 

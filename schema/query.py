@@ -158,7 +158,7 @@ class Query:
         order_by: TaskOrderInput | None = None,
     ) -> TaskConnection:
         info.context.require_principal()
-        args = TaskListArguments(info, first, after, last, before, filter, order_by)
+        args = TaskListArguments(info, first, after, last, before, filter, order_by, direct=True)
         result, total = await task_resolvers.list_tasks(
             info.context,
             args.where,
@@ -190,7 +190,7 @@ class Query:
         filter: TaskFilterInput | None = None,  # noqa: A002
     ) -> TaskConnection:
         info.context.require_principal()
-        args = TaskListArguments(info, first, None, None, None, filter, None)
+        args = TaskListArguments(info, first, None, None, None, filter, None, direct=True)
         # Ranked results page by position: the cursor holds the offset of the row.
         start = decode_cursor(after, SEARCH_ORDER, "int", argument="after")
         offset = 0 if start is None else start.value + 1

@@ -33,8 +33,8 @@ class ConnectionSelection:
     def __init__(self, selections: Iterable[Selection]) -> None:
         fields = flatten(selections)
         self.own = child_names(fields)
-        node_fields = children(fields, "nodes") + children(children(fields, "edges"), "node")
-        self.node_names = child_names(node_fields)
+        self.node_fields = children(fields, "nodes") + children(children(fields, "edges"), "node")
+        self.node_names = child_names(self.node_fields)
 
     @property
     def wants_total(self) -> bool:

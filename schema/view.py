@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import Any
 
 import orjson
@@ -18,7 +19,7 @@ from resolvers.context import RequestContext, Services
 from resolvers.errors import Unauthenticated
 from resolvers.principal import Principal
 from schema.documents import DocumentCache
-from schema.errors import Phase, error_body, format_error
+from schema.errors import INTERNAL_MESSAGE, Phase, error_body, format_error
 from schema.transport import (
     GRAPHQL_RESPONSE,
     GraphQLParams,
@@ -27,6 +28,8 @@ from schema.transport import (
     params_from_post,
     response_media_type,
 )
+
+log = logging.getLogger("taskql.view")
 
 
 def _json_response(
@@ -51,6 +54,12 @@ class GraphQLView:
             headers = dict(error.headers)
             body = {"errors": [error_body(error.code, error.message)]}
             return _json_response(body, error.status, media_type, headers)
+        except Exception:
+            # Outside execution (authentication against a failing database, say): still a GraphQL
+            # error body with a code, never a bare 500 page.
+            log.exception("request failed before or around execution")
+            body = {"errors": [error_body("INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE)]}
+            return _json_response(body, 500, media_type, {})
 
     def _wants_ide(self, request: Request) -> bool:
         return (

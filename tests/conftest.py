@@ -20,6 +20,9 @@ from resolvers.context import Services
 from schema.app import build_services, create_app
 from tests import services as test_services
 
+# Fixtures other modules define: a private redis-server per test.
+pytest_plugins = ["tests.redis_server"]
+
 PASSWORD = "correct horse battery staple"
 SMALL = SeedSizes(users=8, projects=3, tasks=30, comments_per_task=1.0, members_per_project=4)
 _org_numbers = itertools.count(1)
@@ -120,10 +123,7 @@ def gql(client: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(client)
 
 
-@pytest.fixture
-async def make_org(services: Services) -> Any:
-    """Makes a fresh organization per call; tenancy keeps tests apart without truncating."""
-
+def _org_maker(services: Services) -> Any:
     async def make(sizes: SeedSizes = SMALL) -> SeededOrganization:
         number = next(_org_numbers)
         slug = f"org{number}-{id(sizes) % 10_000}"
@@ -138,3 +138,15 @@ async def make_org(services: Services) -> Any:
         )
 
     return make
+
+
+@pytest.fixture
+async def make_org(services: Services) -> Any:
+    """Makes a fresh organization per call; tenancy keeps tests apart without truncating."""
+    return _org_maker(services)
+
+
+@pytest.fixture(scope="module")
+async def make_org_module(services: Services) -> Any:
+    """The same, for a module that shares one (larger) organization across its tests."""
+    return _org_maker(services)

@@ -6,7 +6,8 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import Insert, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.models import (
     Comment,
@@ -24,6 +25,12 @@ from persistence.models import (
 from resolvers.context import Services
 
 _numbers = itertools.count(1)
+
+
+async def _new_id(conn: AsyncConnection, statement: Insert) -> int:
+    key = (await conn.execute(statement)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 @dataclass
@@ -47,9 +54,7 @@ async def filled_org(
     now = datetime.now(UTC).replace(microsecond=0)
     password_hash = await services.passwords.hash(password)
     async with services.db.unit_of_work() as conn:
-        org_id = (
-            await conn.execute(insert(Organization).values(slug=f"filled{number}-{n}", name="Filled"))
-        ).inserted_primary_key[0]
+        org_id = await _new_id(conn, insert(Organization).values(slug=f"filled{number}-{n}", name="Filled"))
 
         async def user(name: str, role: OrgRole) -> int:
             email = f"{name}{number}-{n}@filled.test"
@@ -61,7 +66,7 @@ async def filled_org(
                 role=role,
                 is_operator=False,
             )
-            return int((await conn.execute(insert(User).values(**values))).inserted_primary_key[0])
+            return await _new_id(conn, insert(User).values(**values))
 
         viewer_id = await user("viewer", viewer_role)
         other_id = await user("other", OrgRole.MEMBER)
@@ -70,7 +75,7 @@ async def filled_org(
             values = dict(
                 organization_id=org_id, key=f"K{p}", name=f"Project {p:03}", description="d", task_counter=0
             )
-            project_id = int((await conn.execute(insert(Project).values(**values))).inserted_primary_key[0])
+            project_id = await _new_id(conn, insert(Project).values(**values))
             org.project_ids.append(project_id)
             await conn.execute(
                 insert(ProjectMember),
@@ -81,11 +86,7 @@ async def filled_org(
             )
         board = org.project_ids[0]
         labels = [
-            int(
-                (
-                    await conn.execute(insert(Label).values(project_id=board, name=name, color="#123456"))
-                ).inserted_primary_key[0]
-            )
+            await _new_id(conn, insert(Label).values(project_id=board, name=name, color="#123456"))
             for name in ("bug", "feature")
         ]
 
@@ -107,7 +108,7 @@ async def filled_org(
                 created_at=now - timedelta(minutes=number_in_project),
                 updated_at=now,
             )
-            task_id = int((await conn.execute(insert(Task).values(**values))).inserted_primary_key[0])
+            task_id = await _new_id(conn, insert(Task).values(**values))
             await conn.execute(
                 insert(TaskLabel), [{"task_id": task_id, "label_id": label} for label in labels]
             )

@@ -89,11 +89,13 @@ async def fetch_page(
     """
     if count is not None:
         statement = statement.add_columns(count.scalar_subquery().label("total_count"))
-    result = to_page((await conn.execute(paginate(statement, key, page))).all(), page)
+    rows = (await conn.execute(paginate(statement, key, page))).all()
+    result = to_page(rows, page)
     if count is None:
         return result, None
-    if result.rows:
-        return result, int(result.rows[0].total_count)
+    if rows:
+        # The row read past the page carries the total too (`first: 0` reads one row for it).
+        return result, int(rows[0].total_count)
     if page.after is None and page.before is None:
         return result, 0
     return result, int((await conn.execute(count)).scalar_one())

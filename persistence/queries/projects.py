@@ -150,7 +150,12 @@ async def members_by_project_ids(
                 projects, projects.c.id == members.c.project_id
             )
         )
-        .where(members.c.project_id.in_(project_ids), *_visible(scope, projects))
+        .where(
+            members.c.project_id.in_(project_ids),
+            # A membership row naming another organization's user is never shown.
+            users.c.organization_id == projects.c.organization_id,
+            *_visible(scope, projects),
+        )
         .order_by(users.c.name, users.c.id)
     )
     return (await conn.execute(statement)).all()

@@ -17,13 +17,14 @@ OPERATIONS = Path(__file__).resolve().parents[2] / "perf" / "operations"
 
 
 def _variables(name: str, org: FilledOrg, n: int) -> dict[str, Any]:
-    return {
+    by_operation: dict[str, dict[str, Any]] = {
         "dashboard": {"first": n},
         "board": {"projectId": encode_id("Project", org.project_ids[0]), "first": n},
         "task_detail": {"taskId": encode_id("Task", org.detail_task_id), "first": min(n, 20)},
         "search": {"query": "zebra", "first": n},
         "user_page": {"userId": encode_id("User", org.viewer_id), "first": n},
-    }[name]
+    }
+    return by_operation[name]
 
 
 def _listed(name: str, data: dict[str, Any]) -> list[int]:

@@ -1,0 +1,106 @@
+"""Real uvicorn processes for the two apps, started the same way (workers, loop, parser, no access
+log), optionally pinned to a CPU so the load generator does not steal their time."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from perf.config import HOST, BenchEnvironment
+
+REPO = Path(__file__).resolve().parent.parent
+STARTUP_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    name: str
+    app: str  # an import string for `uvicorn --factory`
+    port: int
+
+
+@dataclass
+class Server:
+    spec: ServerSpec
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.spec.port}"
+
+
+def pinned(command: list[str], cpus: str | None) -> list[str]:
+    """``command`` under ``taskset -c cpus`` when both are available (taskset execs: same pid)."""
+    taskset = shutil.which("taskset")
+    if cpus is None or taskset is None:
+        return command
+    return [taskset, "-c", cpus, *command]
+
+
+def _command(spec: ServerSpec, workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", spec.app, "--factory",
+        "--host", HOST, "--port", str(spec.port), "--workers", str(workers),
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def _wait_ready(server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.spec.name} exited at start:\n{server.log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{server.spec.name} did not answer /healthz within {STARTUP_SECONDS:.0f} s")
+
+
+def _stop(server: Server) -> None:
+    """Only the process this module started, by its pid: SIGTERM, then SIGKILL if it hangs."""
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=5)
+
+
+@contextmanager
+def running(
+    specs: list[ServerSpec], environment: BenchEnvironment, *, workers: int, cpus: str | None, logs: Path
+) -> Iterator[dict[str, Server]]:
+    """Starts every server, waits until each answers, and stops them all on the way out."""
+    logs.mkdir(parents=True, exist_ok=True)
+    started: dict[str, Server] = {}
+    try:
+        for spec in specs:
+            log = logs / f"{spec.name}.log"
+            with log.open("wb") as sink:
+                process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                    pinned(_command(spec, workers), cpus),
+                    cwd=REPO,  # `schema` must be ours, not the PyPI package of that name
+                    env=environment.process_environment(),
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                )
+            started[spec.name] = Server(spec, process, log)
+        for server in started.values():
+            _wait_ready(server)
+        yield started
+    finally:
+        for server in started.values():
+            _stop(server)

@@ -1,0 +1,160 @@
+"""EXPLAIN of every list query on MariaDB: driven by an index, never a full scan or a sort of the join.
+
+DESIGN.md's pitfall: MariaDB chose a filesort over the whole `tasks JOIN projects` for a list ordered
+by id; the queries use LEFT JOINs so `tasks` stays the driving table and the order comes off an index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.queries import comments as comment_queries
+from persistence.queries import projects as project_queries
+from persistence.queries import tasks as task_queries
+from persistence.queries.pagination import PageRequest
+from persistence.queries.projects import ProjectIncludes
+from persistence.queries.scope import Scope
+from persistence.queries.tasks import TaskFilter, TaskIncludes, TaskOrder, TaskOrderField
+from persistence.seed import SeededOrganization, SeedSizes
+from resolvers.context import Services
+
+EVERYTHING = TaskIncludes(assignee=True, reporter=True, labels=True, comment_count=True)
+INDEXED_ACCESS = {"const", "eq_ref", "ref", "range", "index", "fulltext", "ref|filter", "range|filter"}
+
+
+@contextmanager
+def captured(services: Services) -> Iterator[list[tuple[str, Any]]]:
+    statements: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if not statement.startswith("EXPLAIN"):
+            statements.append((statement, parameters))
+
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+
+
+async def explain(conn: AsyncConnection, statement: str, parameters: Any) -> list[dict[str, Any]]:
+    result = await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+    return [dict(row._mapping) for row in result]
+
+
+@pytest.fixture(scope="module")
+async def big_org(
+    make_org_module: Callable[[SeedSizes], Awaitable[SeededOrganization]], services: Services
+) -> SeededOrganization:
+    org = await make_org_module(
+        SeedSizes(users=60, projects=12, tasks=3000, comments_per_task=1.0, members_per_project=6)
+    )
+    async with services.db.read() as conn:
+        await conn.execute(
+            text("ANALYZE TABLE tasks, projects, project_members, users, comments, task_labels")
+        )
+    return org
+
+
+def _scopes(org: SeededOrganization) -> list[Scope]:
+    owner, member = org.user_ids[0], org.user_ids[3]
+    return [Scope(org.organization_id, owner, True), Scope(org.organization_id, member, False)]
+
+
+def _main_tasks_reads(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        row
+        for row in plan
+        if row["table"] == "tasks" and row["select_type"] in ("PRIMARY", "SIMPLE", "DERIVED")
+    ]
+
+
+@pytest.mark.parametrize("order_field", list(TaskOrderField))
+async def test_task_lists_read_tasks_through_an_index(
+    services: Services, big_org: SeededOrganization, order_field: TaskOrderField
+) -> None:
+    # Given the organization-wide list and a project's board, for an admin and for a member
+    with captured(services) as statements:
+        async with services.db.read() as conn:
+            for scope in _scopes(big_org):
+                for descending in (True, False):
+                    order = TaskOrder(order_field, descending)
+                    await task_queries.list_tasks(
+                        conn, scope, TaskFilter(), order, PageRequest(50), EVERYTHING, with_total=True
+                    )
+                    project = TaskFilter(project_ids=(big_org.project_ids[0],))
+                    await task_queries.list_tasks(
+                        conn, scope, project, order, PageRequest(50), EVERYTHING, with_total=False
+                    )
+            # When each statement is explained
+            plans = [await explain(conn, s, p) for s, p in statements]
+    # Then no plan reads the tasks table of the page without an index
+    assert plans
+    for plan in plans:
+        for row in _main_tasks_reads(plan):
+            assert row["type"] in INDEXED_ACCESS, plan
+
+
+async def test_admin_list_takes_its_order_from_the_index(
+    services: Services, big_org: SeededOrganization
+) -> None:
+    # Given an owner (no membership filter) listing by each indexed order
+    owner = _scopes(big_org)[0]
+    with captured(services) as statements:
+        async with services.db.read() as conn:
+            for field in TaskOrderField:
+                await task_queries.list_tasks(
+                    conn, owner, TaskFilter(), TaskOrder(field), PageRequest(50), EVERYTHING, with_total=False
+                )
+            plans = [await explain(conn, s, p) for s, p in statements]
+    # Then tasks drive the join and nothing is sorted after joining (the join-order pitfall)
+    for plan in plans:
+        assert plan[0]["table"] == "tasks", plan
+        assert "filesort" not in (plan[0]["Extra"] or ""), [
+            (r["table"], r["type"], r["key"], r["rows"], r["Extra"]) for r in plan
+        ]
+
+
+async def test_nested_pages_and_search_use_indexes(services: Services, big_org: SeededOrganization) -> None:
+    member = _scopes(big_org)[1]
+    with captured(services) as statements:
+        async with services.db.read() as conn:
+            users = big_org.user_ids[:5]
+            await task_queries.tasks_by_parent_ids(
+                conn,
+                member,
+                "assignee_id",
+                users,
+                TaskFilter(),
+                TaskOrder(),
+                PageRequest(20),
+                EVERYTHING,
+                with_total=True,
+            )
+            await comment_queries.comments_by_task_ids(
+                conn, member, big_org.task_ids[:5], PageRequest(20), with_author=True, with_total=True
+            )
+            await task_queries.search_tasks(
+                conn, member, "billing", TaskFilter(), 0, 20, EVERYTHING, with_total=True
+            )
+            await project_queries.list_projects(
+                conn,
+                member,
+                PageRequest(20),
+                ProjectIncludes(open_task_count=True, viewer_role=True),
+                archived=None,
+                with_total=True,
+            )
+            plans = [await explain(conn, s, p) for s, p in statements]
+    assert len(plans) == 4
+    for plan in plans:
+        for row in plan:
+            if row["table"] in ("tasks", "comments", "projects"):
+                assert row["type"] in INDEXED_ACCESS, plan
