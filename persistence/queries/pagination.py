@@ -60,12 +60,7 @@ def paginate(statement: Select[Any], key: SortKey, page: PageRequest) -> Select[
         statement = statement.where(_beyond(key, page.after, ascending))
     if page.before is not None:
         statement = statement.where(_beyond(key, page.before, not ascending))
-    read_ascending = ascending != page.backward
-    if read_ascending:
-        statement = statement.order_by(key.column.asc(), key.id_column.asc())
-    else:
-        statement = statement.order_by(key.column.desc(), key.id_column.desc())
-    return statement.limit(page.size + 1)
+    return statement.order_by(*_read_order(key, page)).limit(page.size + 1)
 
 
 def to_page(rows: Sequence[AnyRow], page: PageRequest) -> Page:
@@ -83,13 +78,38 @@ async def fetch_page(
     page: PageRequest,
     count: Select[Any] | None = None,
 ) -> tuple[Page, int | None]:
-    """One statement for the page; with ``count`` the total rides along as an uncorrelated subquery.
+    """One statement for the page; with ``count`` the total rides along as an uncorrelated subquery."""
+    return await _read_page(conn, paginate(statement, key, page), page, count)
+
+
+async def fetch_page_by_ids(
+    conn: AsyncConnection,
+    statement: Select[Any],
+    ids: Select[Any],
+    key: SortKey,
+    page: PageRequest,
+    count: Select[Any] | None = None,
+) -> tuple[Page, int | None]:
+    """Still one statement, in two steps: the page's ids come from ``ids`` (the filtered table alone,
+    where an index gives the order and the limit), then the wide ``statement`` (joins, aggregates,
+    subqueries) reads those rows only. Nothing is ever sorted or aggregated for every match, whatever
+    join order MariaDB picks (DESIGN.md's join-order pitfall)."""
+    picked = paginate(ids, key, page).subquery("page")
+    # `ids` selects the id column alone.
+    wide = statement.join(picked, picked.c[0] == key.id_column).order_by(*_read_order(key, page))
+    return await _read_page(conn, wide, page, count)
+
+
+async def _read_page(
+    conn: AsyncConnection, statement: Select[Any], page: PageRequest, count: Select[Any] | None
+) -> tuple[Page, int | None]:
+    """Reads a statement already limited to one row past the page.
 
     Only a page that comes back empty after a cursor needs a second statement for its total.
     """
     if count is not None:
         statement = statement.add_columns(count.scalar_subquery().label("total_count"))
-    rows = (await conn.execute(paginate(statement, key, page))).all()
+    rows = (await conn.execute(statement)).all()
     result = to_page(rows, page)
     if count is None:
         return result, None

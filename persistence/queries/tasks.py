@@ -23,7 +23,7 @@ from persistence.queries.pagination import (
     Page,
     PageRequest,
     SortKey,
-    fetch_page,
+    fetch_page_by_ids,
     fetch_partitioned_pages,
     to_page,
 )
@@ -203,9 +203,11 @@ async def list_tasks(
     with_total: bool,
 ) -> tuple[Page, int | None]:
     conditions = _filtered(scope, where)
-    statement = _select(conn.dialect.name, includes).where(*conditions)
     count = _count(conditions) if with_total else None
-    return await fetch_page(conn, statement, _sort_key(order), page, count)
+    ids = select(_tasks.c.id).where(*conditions)
+    return await fetch_page_by_ids(
+        conn, _select(conn.dialect.name, includes), ids, _sort_key(order), page, count
+    )
 
 
 async def tasks_by_ids(
