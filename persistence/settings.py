@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Only usable where nothing real is protected: the embedded default and development.
 _DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
@@ -51,6 +52,12 @@ class Settings(BaseSettings):
     field_suggestions: bool | None = Field(default=None, description="default: on outside production")
     migrate_on_start: bool | None = Field(default=None, description="default: on in development")
 
+    # The outbox relay's sweep: how often, and how old an unpublished event must be to be its job.
+    relay_sweep_interval_seconds: float = 5.0
+    relay_sweep_grace_seconds: float = 2.0
+    relay_publish_delay_seconds: float = 0.0
+    idempotency_ttl_seconds: int = 24 * 3600
+
     max_page_size: int = 100
     default_page_size: int = 20
     max_search_length: int = 200
@@ -58,6 +65,31 @@ class Settings(BaseSettings):
 
     expose_statement_count: bool | None = Field(default=None, description="default: on in development")
     graphiql: bool | None = Field(default=None, description="default: on outside production")
+
+    # Live updates over WebSockets (graphql-transport-ws and the legacy graphql-ws).
+    ws_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="browser origins that may open a WebSocket (JSON list or comma-separated); "
+        "development adds the server's own address",
+    )
+    ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0, le=10)
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    ws_max_subscriptions: int = Field(default=10, ge=1)
+    # The pub/sub hub: each listener's queue (a slower one loses its backlog and gets a RESYNC), how
+    # often an idle connection is pinged (three silent periods: the server is gone), the backoff's cap.
+    pubsub_queue_size: int = Field(default=256, ge=2)
+    pubsub_keepalive_seconds: float = Field(default=1.0, gt=0)
+    pubsub_reconnect_max_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("ws_allowed_origins", mode="before")
+    @classmethod
+    def _origins_from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
 
     @model_validator(mode="after")
     def _secrets_are_set_in_production(self) -> Settings:
@@ -90,6 +122,14 @@ class Settings(BaseSettings):
     @property
     def migrates_on_start(self) -> bool:
         return self.migrate_on_start if self.migrate_on_start is not None else self.is_development
+
+    @property
+    def websocket_origins(self) -> list[str]:
+        """The configured origins; in development also the server's own, so GraphiQL can subscribe."""
+        if not self.is_development:
+            return list(self.ws_allowed_origins)
+        own = [f"http://{self.host}:{self.port}", f"http://localhost:{self.port}"]
+        return [*self.ws_allowed_origins, *own]
 
     @property
     def uses_sqlite(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -179,6 +180,23 @@ async def _revoke(services: Services, session_id: str) -> None:
     await services.cache.overwrite_json(
         session_cache_key(session_id), revoked, services.settings.session_cache_ttl_seconds
     )
+
+
+async def overwrite_cached_sessions(
+    services: Services, rows: Iterable[Any], *, revoked_at: datetime | None = None
+) -> None:
+    """After a write changed a user (role, name, deactivation) or revoked their sessions: each
+    session in ``rows`` (columns as ``session_with_user`` labels them) gets the rows' copy in the
+    cache at once. ``revoked_at`` marks sessions whose rows were read before their revocation.
+    An overwrite, not a delete, for the reason ``_revoke`` gives."""
+    ttl = services.settings.session_cache_ttl_seconds
+    for row in rows:
+        if row.session_id is None:
+            continue
+        entry = _entry_from_row(row)
+        if revoked_at is not None:
+            entry["revoked_at"] = revoked_at.isoformat()
+        await services.cache.overwrite_json(session_cache_key(row.session_id), entry, ttl)
 
 
 async def logout(ctx: RequestContext) -> bool:

@@ -9,9 +9,18 @@ from loaders import Loaders
 from persistence.cache import Cache
 from persistence.db import Database
 from persistence.passwords import Passwords
+from persistence.relay import Relay
 from persistence.settings import Settings
 from resolvers.errors import Unauthenticated
 from resolvers.principal import Principal
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A client's Idempotency-Key, scoped to its principal, and the hash of the request it came with."""
+
+    key: str
+    request_hash: str
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,7 @@ class Services:
     db: Database
     cache: Cache
     passwords: Passwords
+    relay: Relay
 
 
 @dataclass
@@ -29,6 +39,7 @@ class RequestContext:
     services: Services
     principal: Principal | None = None
     client_address: str | None = None
+    idempotency: Idempotency | None = None
     # Filled by the edge when development shows the statement count in the response.
     extensions: dict[str, object] = field(default_factory=dict)
 

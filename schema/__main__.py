@@ -42,6 +42,8 @@ def main() -> None:
         workers=args.workers,
         loop="uvloop",
         http="httptools",
+        # uvicorn would otherwise buffer WebSocket frames up to 16 MiB before the app's own bound.
+        ws_max_size=settings.ws_max_message_bytes,
         log_level="info",
     )
 

@@ -10,29 +10,42 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from persistence.cache import Cache, CircuitBreaker
 from persistence.db import Database, create_engine
 from persistence.migrate import is_current, upgrade_to_head
 from persistence.passwords import Passwords
+from persistence.pubsub import PubSubHub
 from persistence.redis import create_redis
+from persistence.relay import Relay
 from persistence.seed import DEMO_SIZES, seed_demo_if_empty
 from persistence.settings import Settings, get_settings
 from resolvers.context import Services
 from schema.build import build_schema
 from schema.documents import DocumentCache
 from schema.view import GraphQLView
+from schema.websocket import WebSocketView
 
 log = logging.getLogger("taskql")
 
 
 def build_services(settings: Settings) -> Services:
+    db = Database(create_engine(settings))
+    redis = create_redis(settings)
+    relay = Relay(
+        db,
+        redis,
+        sweep_interval_seconds=settings.relay_sweep_interval_seconds,
+        sweep_grace_seconds=settings.relay_sweep_grace_seconds,
+        publish_delay_seconds=settings.relay_publish_delay_seconds,
+    )
     return Services(
         settings=settings,
-        db=Database(create_engine(settings)),
-        cache=Cache(create_redis(settings), CircuitBreaker(settings.cache_breaker_cooldown_seconds)),
+        db=db,
+        cache=Cache(redis, CircuitBreaker(settings.cache_breaker_cooldown_seconds)),
         passwords=Passwords(settings),
+        relay=relay,
     )
 
 
@@ -48,6 +61,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         max_tokens=settings.max_query_tokens,
     )
     view = GraphQLView(services, documents)
+    hub = PubSubHub.from_settings(settings)  # one Redis pub/sub connection for this process
+    websocket_view = WebSocketView(strawberry_schema, services, hub, documents)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -55,7 +70,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await upgrade_to_head(services.db.engine)
         if settings.seed_demo_data and settings.is_development:
             await seed_demo_if_empty(services.db, services.passwords, DEMO_SIZES)
+        await services.relay.start()
+        await hub.start()
         yield
+        await hub.stop()
+        await services.relay.stop()
         if owns_services:
             await services.cache.redis.aclose()
             await services.db.dispose()
@@ -84,6 +103,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = Starlette(
         routes=[
             Route("/graphql", view.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", websocket_view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -53,7 +53,7 @@ class AuthLogoutPayload:
 
 
 @strawberry.type
-class Mutation:
+class AuthMutation:
     @strawberry.mutation(description="Exchanges email and password for an access and a refresh token.")
     async def auth_login(self, info: Ctx, input: AuthLoginInput) -> AuthPayload:  # noqa: A002
         if len(input.email) > 320 or len(input.password) > 1024:

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
-from schema.auth import Mutation
+from schema.auth import AuthMutation
+from schema.comment_mutations import CommentMutation
+from schema.label_mutations import LabelMutation
+from schema.project_mutations import ProjectMutation
 from schema.projects import Project
 from schema.query import Query
+from schema.streaming import StreamingSchema
+from schema.subscriptions import Subscription
+from schema.task_mutations import TaskMutation
 from schema.tasks import Task
+from schema.user_mutations import UserMutation
 from schema.users import User
+
+Mutation = merge_types(
+    "Mutation", (AuthMutation, TaskMutation, UserMutation, ProjectMutation, CommentMutation, LabelMutation)
+)
 
 
 def build_schema() -> strawberry.Schema:
     # Concrete Node types are listed because `node(id:)` returns them only through the interface.
-    return strawberry.Schema(
+    return StreamingSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Task, Project, User],
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -20,6 +20,7 @@ from resolvers.errors import Unauthenticated
 from resolvers.principal import Principal
 from schema.documents import DocumentCache
 from schema.errors import INTERNAL_MESSAGE, Phase, error_body, format_error
+from schema.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
 from schema.transport import (
     GRAPHQL_RESPONSE,
     GraphQLParams,
@@ -36,6 +37,11 @@ def _json_response(
     payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str]
 ) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers)
+
+
+def _failed_unexpectedly(payload: dict[str, Any]) -> bool:
+    """A bug or an outage is not the answer a retry should be held to."""
+    return any(e["extensions"]["code"] == "INTERNAL_SERVER_ERROR" for e in payload.get("errors", ()))
 
 
 class GraphQLView:
@@ -115,8 +121,17 @@ class GraphQLView:
             raise RequestError(400, "BAD_USER_INPUT", "subscriptions run over WebSocket, not HTTP")
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
             raise RequestError(405, "BAD_USER_INPUT", "mutations must be sent with POST", {"Allow": "POST"})
+        idempotency = None
+        if operation.operation is OperationType.MUTATION:
+            idempotency = idempotency_for(request.headers.get(HEADER), principal, operation, params)
+        if idempotency is not None:
+            stored = await stored_answer(self.services.cache, idempotency)
+            if stored is not None:
+                return stored.status, stored.payload
         client = request.client.host if request.client else None
-        context = RequestContext(self.services, principal=principal, client_address=client)
+        context = RequestContext(
+            self.services, principal=principal, client_address=client, idempotency=idempotency
+        )
         result = execute(
             self.services_schema,
             prepared.document,
@@ -128,7 +143,13 @@ class GraphQLView:
         )
         if inspect.isawaitable(result):
             result = await result
-        return self._result_payload(result, request_error_status)
+        status, payload = self._result_payload(result, request_error_status)
+        if idempotency is not None and not _failed_unexpectedly(payload):
+            answer = StoredAnswer(status, payload)
+            await store_answer(
+                self.services.cache, idempotency, answer, self.settings.idempotency_ttl_seconds
+            )
+        return status, payload
 
     def _result_payload(
         self, result: ExecutionResult, request_error_status: int

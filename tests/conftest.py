@@ -36,6 +36,9 @@ def make_settings(**overrides: Any) -> Settings:
         "seed_demo_data": False,
         "migrate_on_start": False,
         "expose_statement_count": True,
+        # The suite's own relay publishes what its writes commit; sweeping is left to the tests
+        # that are about it, so no test's leftovers are published under another test's eyes.
+        "relay_sweep_interval_seconds": 3600,
     }
     values.update(overrides)
     return Settings(**values)
@@ -67,7 +70,10 @@ async def redis_url() -> str:
 async def services(database: str, redis_url: str) -> AsyncIterator[Services]:
     built = build_services(make_settings())
     await built.cache.redis.flushdb()
+    # The app's lifespan starts the relay; the in-process ASGI transport runs no lifespan.
+    await built.relay.start()
     yield built
+    await built.relay.stop()
     await built.cache.redis.aclose()
     await built.db.dispose()
 

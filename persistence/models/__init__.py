@@ -4,6 +4,7 @@ from persistence.models.attachments import Attachment
 from persistence.models.base import Base
 from persistence.models.comments import Comment
 from persistence.models.events import Event
+from persistence.models.invitations import Invitation
 from persistence.models.labels import Label, TaskLabel
 from persistence.models.organizations import Organization
 from persistence.models.projects import Project, ProjectMember, ProjectRole
@@ -17,6 +18,7 @@ __all__ = [
     "Base",
     "Comment",
     "Event",
+    "Invitation",
     "Label",
     "OrgRole",
     "Organization",

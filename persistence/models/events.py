@@ -19,6 +19,9 @@ class Event(Base):
         Index(None, "organization_id", "id"),
         # The relay's sweep looks for what is still unpublished, oldest first.
         Index(None, "published_at", "id"),
+        # A mutation's Idempotency-Key rides on its event: the unique index is what refuses a
+        # second execution, in the same transaction as the first one's writes.
+        Index(None, "idempotency_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -32,3 +35,5 @@ class Event(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # "<principal>:<sha256 of the client's key>"; null for events written without a key.
+    idempotency_key: Mapped[str | None] = mapped_column(String(160), nullable=True)

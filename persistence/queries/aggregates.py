@@ -15,3 +15,10 @@ def json_array_agg(dialect: str, element: ColumnElement[Any]) -> ColumnElement[A
     if dialect == "sqlite":
         return func.json_group_array(element)
     return func.json_arrayagg(element)
+
+
+def greatest(dialect: str, *values: ColumnElement[Any]) -> ColumnElement[Any]:
+    # SQLite's two-argument max() is a scalar function; MariaDB calls it GREATEST.
+    if dialect == "sqlite":
+        return func.max(*values)
+    return func.greatest(*values)

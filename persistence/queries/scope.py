@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, select, true
 
-from persistence.models import ProjectMember
+from persistence.models import ProjectMember, ProjectRole
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,12 @@ def visible_project(scope: Scope, project_id: ColumnElement[int]) -> ColumnEleme
     return project_id.in_(member_of)
 
 
-def in_organization(scope: Scope, organization_id: ColumnElement[int]) -> ColumnElement[bool]:
-    return organization_id == scope.organization_id
-
-
-def both(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return and_(*conditions)
-
-
-def either(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return or_(*conditions)
+def may_edit_project(scope: Scope, project_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """Owners and admins edit every project; others need the editor or admin role in it (viewers read)."""
+    if scope.sees_all_projects:
+        return true()
+    editors = select(ProjectMember.project_id).where(
+        ProjectMember.user_id == scope.user_id,
+        ProjectMember.role.in_([ProjectRole.ADMIN, ProjectRole.EDITOR]),
+    )
+    return project_id.in_(editors)

@@ -587,7 +587,7 @@ async def _org_data(services: Services, org: Any) -> dict[str, Any]:
         )
         parents = await column(
             "SELECT parent_id FROM tasks WHERE organization_id = :o AND parent_id IS NOT NULL "
-            "GROUP BY parent_id ORDER BY COUNT(*) DESC, parent_id LIMIT 1"
+            "AND deleted_at IS NULL GROUP BY parent_id ORDER BY COUNT(*) DESC, parent_id LIMIT 1"
         )
     return {
         "labels": labels,

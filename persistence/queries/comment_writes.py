@@ -1,0 +1,155 @@
+"""Comment writes. Each is one statement that carries its permission and validity checks; then one
+read of the comment (``comment_state``) gives the task the event is about and the comment the payload
+shows, or, when the write changed nothing, says why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, insert, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.models import Comment, ProjectMember, ProjectRole, Task, User
+from persistence.queries.comments import COMMENT_FIELDS
+from persistence.queries.rows import AnyRow
+from persistence.queries.scope import Scope, may_edit_project, visible_project
+from persistence.queries.users import user_columns
+
+_comments = Comment.__table__
+_tasks = Task.__table__
+
+
+def may_admin_project(scope: Scope, project_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """Organization owners and admins, and the project's own admins."""
+    if scope.sees_all_projects:
+        return true()
+    admins = select(ProjectMember.project_id).where(
+        ProjectMember.user_id == scope.user_id, ProjectMember.role == ProjectRole.ADMIN
+    )
+    return project_id.in_(admins)
+
+
+# The two policies below read ``tasks`` columns: they hold only inside a statement that has the
+# comment's task in its FROM (the guard's EXISTS, the state read's join).
+def may_edit_comment(scope: Scope) -> ColumnElement[bool]:
+    """Only its author, and only while they may still write to the project (a viewer writes nothing)."""
+    return and_(_comments.c.author_id == scope.user_id, may_edit_project(scope, _tasks.c.project_id))
+
+
+def may_delete_comment(scope: Scope) -> ColumnElement[bool]:
+    """Its author (as for an edit), or whoever administers the project."""
+    return or_(may_edit_comment(scope), may_admin_project(scope, _tasks.c.project_id))
+
+
+def _live_visible_task(scope: Scope) -> list[ColumnElement[bool]]:
+    return [
+        _tasks.c.organization_id == scope.organization_id,
+        _tasks.c.deleted_at.is_(None),
+        visible_project(scope, _tasks.c.project_id),
+    ]
+
+
+async def insert_comment(
+    conn: AsyncConnection, scope: Scope, task_id: int, body: str, now: datetime
+) -> int | None:
+    """The new comment's id, or None when the checks refused it.
+
+    One INSERT ... VALUES (never INSERT ... SELECT: MariaDB's table-wide AUTO-INC lock deadlocks
+    concurrent ones). The checks ride in the task_id value: the task's id when it is live, visible
+    and editable by the scope, NULL otherwise, which the NOT NULL column refuses.
+    """
+    guarded_task = select(_tasks.c.id).where(
+        _tasks.c.id == task_id, *_live_visible_task(scope), may_edit_project(scope, _tasks.c.project_id)
+    )
+    statement = (
+        insert(Comment)
+        .values(
+            task_id=guarded_task.scalar_subquery(),
+            author_id=scope.user_id,
+            body=body,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(_comments.c.id)
+    )
+    try:
+        row = (await conn.execute(statement)).one()
+    except IntegrityError as error:
+        if _refused_task(error):
+            return None
+        raise
+    return int(row.id)
+
+
+def _refused_task(error: IntegrityError) -> bool:
+    """The guard's NULL task_id, in MariaDB's words or SQLite's; nothing else is swallowed."""
+    text = str(error.orig)
+    return "'task_id' cannot be null" in text or "NOT NULL constraint failed: comments.task_id" in text
+
+
+async def edit_comment(
+    conn: AsyncConnection, scope: Scope, comment_id: int, body: str, now: datetime
+) -> bool:
+    """A new body, if the comment is live and the scope may edit it; False when nothing changed."""
+    return await _update_comment(conn, scope, comment_id, may_edit_comment(scope), body=body, updated_at=now)
+
+
+async def delete_comment(conn: AsyncConnection, scope: Scope, comment_id: int, now: datetime) -> bool:
+    """Soft: the row stays (the task's activity points at it); every read skips it from now on."""
+    return await _update_comment(conn, scope, comment_id, may_delete_comment(scope), deleted_at=now)
+
+
+async def _update_comment(
+    conn: AsyncConnection, scope: Scope, comment_id: int, may: ColumnElement[bool], **values: object
+) -> bool:
+    # The EXISTS correlates to the updated comments row, so ``may`` sees its author and its task.
+    guard = exists().where(_tasks.c.id == _comments.c.task_id, *_live_visible_task(scope), may)
+    statement = (
+        update(Comment)
+        .where(_comments.c.id == comment_id, _comments.c.deleted_at.is_(None), guard)
+        .values(**values)
+    )
+    result = await conn.execute(statement)
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class CommentState:
+    """A comment as the scope sees it, with what the scope may do to it."""
+
+    # Comment.from_row's columns, its author joined under "author__".
+    comment: AnyRow
+    task_id: int
+    deleted: bool
+    may_edit: bool
+    may_delete: bool
+
+
+async def comment_state(conn: AsyncConnection, scope: Scope, comment_id: int) -> CommentState | None:
+    """None when the comment does not exist or the scope may not see its task (the two read alike)."""
+    authors = User.__table__.alias("author")
+    statement = (
+        select(
+            *[_comments.c[name] for name in COMMENT_FIELDS],
+            _comments.c.deleted_at,
+            *user_columns(authors, "author__"),
+            may_edit_comment(scope).label("may_edit"),
+            may_delete_comment(scope).label("may_delete"),
+        )
+        .select_from(
+            _comments.join(_tasks, _tasks.c.id == _comments.c.task_id).outerjoin(
+                authors,
+                (authors.c.id == _comments.c.author_id)
+                & (authors.c.organization_id == _tasks.c.organization_id),
+            )
+        )
+        .where(_comments.c.id == comment_id, *_live_visible_task(scope))
+    )
+    row = (await conn.execute(statement)).first()
+    if row is None:
+        return None
+    return CommentState(
+        row, row.task_id, row.deleted_at is not None, bool(row.may_edit), bool(row.may_delete)
+    )

@@ -1,0 +1,128 @@
+"""The outbox relay: committed event rows become Redis pub/sub messages.
+
+Right after a commit the writer hands the new event ids over (``notify``); a periodic sweep
+publishes whatever a crash or a Redis outage left unpublished. A row is marked published only
+after its message went out, so delivery is at-least-once: a subscriber may see an event twice
+(the per-project sequence tells) but never misses one that committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from persistence.db import Database
+from persistence.models import Event
+from persistence.models.base import utcnow
+from persistence.pubsub import project_channel
+
+log = logging.getLogger("taskql.relay")
+
+_events = Event.__table__
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+def event_message(row: Any) -> bytes:
+    return orjson.dumps(
+        {
+            "event_id": row.id,
+            "type": row.type,
+            "organization_id": row.organization_id,
+            "project_id": row.project_id,
+            "task_id": row.task_id,
+            "actor_id": row.actor_id,
+            "sequence": row.sequence,
+            "created_at": row.created_at.isoformat(),
+            "payload": row.payload,
+        }
+    )
+
+
+class Relay:
+    def __init__(
+        self,
+        db: Database,
+        redis: Redis,
+        *,
+        sweep_interval_seconds: float,
+        sweep_grace_seconds: float,
+        publish_delay_seconds: float = 0.0,
+    ) -> None:
+        self.db = db
+        self.redis = redis
+        self.sweep_interval_seconds = sweep_interval_seconds
+        self.sweep_grace_seconds = sweep_grace_seconds
+        # A window that gathers the commits of a burst into one publish; it is also where a crash
+        # between commit and publish happens, which the recovery test widens on purpose.
+        self.publish_delay_seconds = publish_delay_seconds
+        self._queue: asyncio.Queue[list[int]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def notify(self, event_ids: Iterable[int]) -> None:
+        """Called after a commit; never blocks the request (the publishing runs in the relay's task)."""
+        ids = list(event_ids)
+        if ids:
+            self._queue.put_nowait(ids)
+
+    async def start(self) -> None:
+        # Started from the lifespan, so these tasks run outside any request's statement counter.
+        self._tasks = [asyncio.create_task(self._drain()), asyncio.create_task(self._sweep())]
+
+    async def stop(self) -> None:
+        """Cancels the loops; bounded, because a cancel that lands inside a driver call can be
+        swallowed there and the task would never finish (what is unpublished is the sweep's)."""
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_SECONDS)
+            if stuck:
+                log.warning("relay stopped with %d task(s) still unwinding", len(stuck))
+        self._tasks = []
+
+    async def _drain(self) -> None:
+        while True:
+            ids = await self._queue.get()
+            if self.publish_delay_seconds > 0:
+                await asyncio.sleep(self.publish_delay_seconds)
+            while not self._queue.empty():
+                ids += self._queue.get_nowait()
+            await self.publish(ids)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_interval_seconds)
+            await self.publish(None)
+
+    async def publish(self, ids: list[int] | None) -> int:
+        """Publishes the unpublished events among ``ids`` (None: every one older than the grace
+        period, oldest first); returns how many went out. Failures leave rows for the next sweep."""
+        statement = select(_events).where(_events.c.published_at.is_(None)).order_by(_events.c.id).limit(500)
+        if ids is None:
+            statement = statement.where(
+                _events.c.created_at < utcnow() - timedelta(seconds=self.sweep_grace_seconds)
+            )
+        else:
+            statement = statement.where(_events.c.id.in_(ids))
+        try:
+            async with self.db.unit_of_work() as conn:
+                # Several processes sweep: each takes the rows no other one holds.
+                rows = (await conn.execute(statement.with_for_update(skip_locked=True))).all()
+                for row in rows:
+                    if row.project_id is not None:
+                        await self.redis.publish(project_channel(row.project_id), event_message(row))
+                if rows:
+                    published = update(Event).where(_events.c.id.in_([r.id for r in rows]))
+                    await conn.execute(published.values(published_at=utcnow()))
+        except (RedisError, OSError, SQLAlchemyError):
+            log.warning("relay could not publish now; the sweep retries", exc_info=True)
+            return 0
+        return len(rows)

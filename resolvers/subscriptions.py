@@ -1,0 +1,219 @@
+"""Live updates out: the generators behind `taskEvents` and `notificationAdded`.
+
+Strawberry builds one context per WebSocket connection (at the handshake) and runs every event of
+every subscription on that connection with it. So nothing that must be fresh lives there. For each
+message the generator authenticates the connection's token again (a logout, a deactivated account or
+an expired token ends the subscription with UNAUTHENTICATED), builds a new ``RequestContext`` (new
+loaders, the principal just read), checks that the project is still visible and yields the event
+with that context; the schema runs the event's selection with it.
+
+A subscriber who lost access to the project (removed from it, demoted) gets NOT_FOUND on the first
+event after the change, and the subscription ends: the same answer as subscribing to a project one
+cannot see, and an end the client can tell from silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from persistence.pubsub import Delivery, PubSubHub, Resync, project_channel, user_channel
+from persistence.queries.projects import ProjectIncludes
+from resolvers import projects
+from resolvers.auth import authenticate_bearer
+from resolvers.context import RequestContext, Services
+from resolvers.errors import Unauthenticated
+from resolvers.principal import Principal
+
+_PLAIN_PROJECT = ProjectIncludes()
+
+
+class TaskEventKind(StrEnum):
+    CREATED = "task.created"
+    UPDATED = "task.updated"
+    MOVED = "task.moved"
+    ASSIGNED = "task.assigned"
+    DELETED = "task.deleted"
+    COMMENTED = "task.commented"
+    LABELLED = "task.labelled"
+    RESYNC = "resync"
+
+
+class NotificationKind(StrEnum):
+    ASSIGNED = "assigned"
+    MENTIONED = "mentioned"
+
+
+@dataclass
+class ConnectionContext:
+    """What strawberry keeps for one WebSocket connection; filled at ``connection_init``."""
+
+    services: Services
+    hub: PubSubHub
+    client_address: str | None = None
+    token: str | None = None
+    principal: Principal | None = None
+    # Strawberry stores the connection_init payload here.
+    connection_params: dict[str, object] | None = None
+
+
+def token_from_params(params: Mapping[str, object]) -> str | None:
+    """``{"authorization": "Bearer <token>"}`` (any case of the key) or ``{"token": "<token>"}``."""
+    for key, value in params.items():
+        if key.lower() == "authorization" and isinstance(value, str):
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() != "bearer":
+                return None
+            return token.strip() or None
+    plain = params.get("token")
+    if not isinstance(plain, str):
+        return None
+    return plain.strip() or None
+
+
+async def connect(conn: ConnectionContext, params: Mapping[str, object]) -> Principal:
+    """Authenticates the connection once, at ``connection_init``; raises Unauthenticated."""
+    token = token_from_params(params)
+    if token is None:
+        raise Unauthenticated('connection_init needs {"authorization": "Bearer <access token>"}')
+    principal = await authenticate_bearer(conn.services, token)
+    conn.token, conn.principal = token, principal
+    return principal
+
+
+async def _event_context(conn: ConnectionContext) -> RequestContext:
+    """A request's worth of context for one event: the token checked again, loaders not yet built."""
+    if conn.token is None:
+        raise Unauthenticated()
+    principal = await authenticate_bearer(conn.services, conn.token)
+    conn.principal = principal
+    return RequestContext(conn.services, principal=principal, client_address=conn.client_address)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _timestamp(value: Any) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else _now()
+    except ValueError:
+        return _now()
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    kind: TaskEventKind
+    # The subscriber's context for this event alone: what its selection reads goes through it.
+    context: RequestContext
+    occurred_at: datetime
+    task_id: int | None = None
+    event_id: int | None = None
+    sequence: int | None = None
+
+
+def _task_change(delivery: Delivery, ctx: RequestContext, project_id: int) -> TaskChange | None:
+    """The relay's message as an event; None for one this schema has no name for, or a stray one."""
+    if isinstance(delivery, Resync):
+        return TaskChange(TaskEventKind.RESYNC, ctx, _now())
+    try:
+        kind = TaskEventKind(str(delivery.get("type")))
+    except ValueError:
+        return None  # a type a newer relay publishes; this server has no name for it yet
+    principal = ctx.require_principal()
+    if (
+        delivery.get("project_id") != project_id
+        or delivery.get("organization_id") != principal.organization_id
+    ):
+        return None
+    return TaskChange(
+        kind,
+        ctx,
+        _timestamp(delivery.get("created_at")),
+        task_id=_int_or_none(delivery.get("task_id")),
+        event_id=_int_or_none(delivery.get("event_id")),
+        sequence=_int_or_none(delivery.get("sequence")),
+    )
+
+
+async def task_events(conn: ConnectionContext, project_id: int) -> AsyncGenerator[TaskChange, None]:
+    """Checks the project at subscribe time (NOT_FOUND as for a query), then streams its events."""
+    ctx = await _event_context(conn)
+    await projects.project(ctx, project_id, _PLAIN_PROJECT)
+    return _task_changes(conn, project_id)
+
+
+async def _task_changes(conn: ConnectionContext, project_id: int) -> AsyncGenerator[TaskChange, None]:
+    async with conn.hub.listen(project_channel(project_id)) as listener:
+        async for delivery in listener:
+            ctx = await _event_context(conn)
+            change = _task_change(delivery, ctx, project_id)
+            if change is None:
+                continue
+            # Raises NOT_FOUND once the subscriber may no longer see the project: the stream ends.
+            await projects.project(ctx, project_id, _PLAIN_PROJECT)
+            yield change
+
+
+@dataclass(frozen=True)
+class NotificationMessage:
+    id: int
+    kind: NotificationKind
+    task_id: int | None
+    event_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NotificationChange:
+    context: RequestContext
+    occurred_at: datetime
+    # None for a RESYNC.
+    notification: NotificationMessage | None
+
+
+def _notification(delivery: Mapping[str, Any], user_id: int) -> NotificationMessage | None:
+    notification_id = _int_or_none(delivery.get("notification_id"))
+    if notification_id is None or delivery.get("user_id") != user_id:
+        return None
+    try:
+        kind = NotificationKind(str(delivery.get("kind")))
+    except ValueError:
+        return None
+    return NotificationMessage(
+        id=notification_id,
+        kind=kind,
+        task_id=_int_or_none(delivery.get("task_id")),
+        event_id=_int_or_none(delivery.get("event_id")),
+        created_at=_timestamp(delivery.get("created_at")),
+    )
+
+
+async def notifications(conn: ConnectionContext) -> AsyncGenerator[NotificationChange, None]:
+    """The viewer's own notifications, as the relay publishes them to the viewer's channel."""
+    ctx = await _event_context(conn)
+    return _notification_changes(conn, ctx.require_principal().user_id)
+
+
+async def _notification_changes(
+    conn: ConnectionContext, user_id: int
+) -> AsyncGenerator[NotificationChange, None]:
+    async with conn.hub.listen(user_channel(user_id)) as listener:
+        async for delivery in listener:
+            ctx = await _event_context(conn)
+            if ctx.require_principal().user_id != user_id:
+                return  # cannot happen with one token per connection; never hand over another's
+            if isinstance(delivery, Resync):
+                yield NotificationChange(ctx, _now(), None)
+                continue
+            notification = _notification(delivery, user_id)
+            if notification is not None:
+                yield NotificationChange(ctx, notification.created_at, notification)

@@ -1,0 +1,28 @@
+"""The shape every payload's expected failures share."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import strawberry
+
+from resolvers.mutations import ErrorCode, MutationResult
+
+MutationErrorCode = strawberry.enum(ErrorCode, name="MutationErrorCode")
+
+
+@strawberry.interface(
+    description="An expected failure: bad input, a missing object it names, a stale version."
+)
+class MutationError:
+    field: str | None = strawberry.field(description="The input field at fault (camelCase), if one is.")
+    code: MutationErrorCode  # type: ignore[valid-type]
+    message: str
+
+
+E = TypeVar("E", bound=MutationError)
+
+
+def errors_as(error_type: type[E], result: MutationResult) -> list[E]:
+    """The result's expected failures as the mutation's own error type."""
+    return [error_type(field=e.field, code=e.code, message=e.message) for e in result.errors]

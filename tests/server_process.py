@@ -1,0 +1,72 @@
+"""A real server process (`python -m schema serve`) for tests about processes: crashes, restarts,
+several servers side by side. Started on a free port, waited on /healthz, stopped in a finalizer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class ServerProcess:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, nothing after the signal runs."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(log: Path, environment: dict[str, str], startup_seconds: float = 60) -> ServerProcess:
+    """``environment`` holds the TASKQL_ settings; the caller's own TASKQL_ variables are not inherited."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKQL_")}
+    env |= {"TASKQL_HOST": "127.0.0.1", "TASKQL_PORT": str(port), **environment}
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "schema", "serve"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    server = ServerProcess(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + startup_seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{server.output()}")
+        try:
+            if httpx.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    server.kill()
+    pytest.fail(f"not healthy within {startup_seconds} s:\n{server.output()}")
