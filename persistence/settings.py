@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    # How long a stopping server waits for open requests and WebSockets before cancelling them.
+    shutdown_grace_seconds: int = 10
 
     # The embedded default: a SQLite file under var/ and an in-process Redis stand-in.
     database_url: str = "sqlite+aiosqlite:///var/taskql.db"

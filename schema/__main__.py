@@ -44,6 +44,8 @@ def main() -> None:
         http="httptools",
         # uvicorn would otherwise buffer WebSocket frames up to 16 MiB before the app's own bound.
         ws_max_size=settings.ws_max_message_bytes,
+        # Open subscriptions would otherwise hold a graceful shutdown forever.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         log_level="info",
     )
 

@@ -120,7 +120,7 @@ def _start_server(tmp: Path, redis_url: str) -> Server:
     }
     log = tmp / f"server-{port}.log"
     arguments = [sys.executable, "-m", "uvicorn", "schema.app:create_app", "--factory"]
-    arguments += ["--host", "127.0.0.1", "--port", str(port)]
+    arguments += ["--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "5"]
     with log.open("wb") as out:
         process = subprocess.Popen(arguments, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     server = Server(port, process, log)
