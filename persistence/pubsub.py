@@ -43,12 +43,13 @@ IN_MEMORY_POLL_SECONDS = 0.01
 STOP_SECONDS = 5.0
 
 
-def project_channel(project_id: int) -> str:
-    return f"taskql:project:{project_id}"
+def project_channel(prefix: str, project_id: int) -> str:
+    """``prefix`` keeps deployments that share a Redis server apart: pub/sub ignores database numbers."""
+    return f"{prefix}:project:{project_id}"
 
 
-def user_channel(user_id: int) -> str:
-    return f"taskql:user:{user_id}"
+def user_channel(prefix: str, user_id: int) -> str:
+    return f"{prefix}:user:{user_id}"
 
 
 def client_name() -> str:

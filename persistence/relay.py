@@ -55,12 +55,14 @@ class Relay:
         *,
         sweep_interval_seconds: float,
         sweep_grace_seconds: float,
+        channel_prefix: str,
         publish_delay_seconds: float = 0.0,
     ) -> None:
         self.db = db
         self.redis = redis
         self.sweep_interval_seconds = sweep_interval_seconds
         self.sweep_grace_seconds = sweep_grace_seconds
+        self.channel_prefix = channel_prefix
         # A window that gathers the commits of a burst into one publish; it is also where a crash
         # between commit and publish happens, which the recovery test widens on purpose.
         self.publish_delay_seconds = publish_delay_seconds
@@ -118,7 +120,9 @@ class Relay:
                 rows = (await conn.execute(statement.with_for_update(skip_locked=True))).all()
                 for row in rows:
                     if row.project_id is not None:
-                        await self.redis.publish(project_channel(row.project_id), event_message(row))
+                        await self.redis.publish(
+                            project_channel(self.channel_prefix, row.project_id), event_message(row)
+                        )
                 if rows:
                     published = update(Event).where(_events.c.id.in_([r.id for r in rows]))
                     await conn.execute(published.values(published_at=utcnow()))

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # The embedded default: a SQLite file under var/ and an in-process Redis stand-in.
     database_url: str = "sqlite+aiosqlite:///var/taskql.db"
     redis_url: str = "memory://"
+    # Pub/sub channels are named "<prefix>:project:<id>": deployments (or test runs) that share a
+    # Redis server need prefixes of their own, since channels ignore database numbers.
+    redis_channel_prefix: str = "taskql"
     seed_demo_data: bool = True
 
     # The seed's pool configuration (MariaDB/MySQL only; SQLite uses its own pool).

@@ -152,7 +152,9 @@ async def task_events(conn: ConnectionContext, project_id: int) -> AsyncGenerato
 
 
 async def _task_changes(conn: ConnectionContext, project_id: int) -> AsyncGenerator[TaskChange, None]:
-    async with conn.hub.listen(project_channel(project_id)) as listener:
+    async with conn.hub.listen(
+        project_channel(conn.services.settings.redis_channel_prefix, project_id)
+    ) as listener:
         async for delivery in listener:
             ctx = await _event_context(conn)
             change = _task_change(delivery, ctx, project_id)
@@ -206,7 +208,9 @@ async def notifications(conn: ConnectionContext) -> AsyncGenerator[NotificationC
 async def _notification_changes(
     conn: ConnectionContext, user_id: int
 ) -> AsyncGenerator[NotificationChange, None]:
-    async with conn.hub.listen(user_channel(user_id)) as listener:
+    async with conn.hub.listen(
+        user_channel(conn.services.settings.redis_channel_prefix, user_id)
+    ) as listener:
         async for delivery in listener:
             ctx = await _event_context(conn)
             if ctx.require_principal().user_id != user_id:

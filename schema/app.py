@@ -38,6 +38,7 @@ def build_services(settings: Settings) -> Services:
         redis,
         sweep_interval_seconds=settings.relay_sweep_interval_seconds,
         sweep_grace_seconds=settings.relay_sweep_grace_seconds,
+        channel_prefix=settings.redis_channel_prefix,
         publish_delay_seconds=settings.relay_publish_delay_seconds,
     )
     return Services(

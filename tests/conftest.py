@@ -39,6 +39,7 @@ def make_settings(**overrides: Any) -> Settings:
         # The suite's own relay publishes what its writes commit; sweeping is left to the tests
         # that are about it, so no test's leftovers are published under another test's eyes.
         "relay_sweep_interval_seconds": 3600,
+        "redis_channel_prefix": test_services.CHANNEL_PREFIX,
     }
     values.update(overrides)
     return Settings(**values)

@@ -20,6 +20,8 @@ REDIS_PORT = int(os.environ.get("TASKQL_TEST_REDIS_PORT", "6379"))
 # A database index of its own, so the suite never touches what else uses the shared server.
 REDIS_DB = int(os.environ.get("TASKQL_TEST_REDIS_DB", "13"))
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+# Channels are server-wide: a run of its own, so two runs on one Redis never hear each other.
+CHANNEL_PREFIX = f"taskql-test-{os.getpid()}"
 
 
 def in_ci() -> bool:

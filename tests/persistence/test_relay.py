@@ -38,7 +38,7 @@ async def listener(services: Services) -> AsyncIterator[Callable[[int], Awaitabl
 
     async def listen(project_id: int) -> PubSub:
         pubsub = services.cache.redis.pubsub()
-        await pubsub.subscribe(project_channel(project_id))
+        await pubsub.subscribe(project_channel(test_services.CHANNEL_PREFIX, project_id))
         await pubsub.get_message(timeout=1.0)  # the subscription's confirmation
         opened.append(pubsub)
         return pubsub
@@ -82,7 +82,13 @@ async def test_the_sweep_publishes_what_was_left_behind_once(
     pubsub = await listener(org.project_ids[0])
     old = await _unpublished_event(services, org, age_seconds=60)
     fresh = await _unpublished_event(services, org, age_seconds=0)
-    relay = Relay(services.db, services.cache.redis, sweep_interval_seconds=3600, sweep_grace_seconds=30)
+    relay = Relay(
+        services.db,
+        services.cache.redis,
+        sweep_interval_seconds=3600,
+        sweep_grace_seconds=30,
+        channel_prefix=test_services.CHANNEL_PREFIX,
+    )
     # When the sweep runs (twice)
     await relay.publish(None)
     await relay.publish(None)
@@ -100,7 +106,9 @@ async def test_with_redis_down_events_wait_for_the_next_sweep(services: Services
     org = await make_org()
     event_id = await _unpublished_event(services, org, age_seconds=60)
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
-    relay = Relay(services.db, dead, sweep_interval_seconds=3600, sweep_grace_seconds=0)
+    relay = Relay(
+        services.db, dead, sweep_interval_seconds=3600, sweep_grace_seconds=0, channel_prefix="unused"
+    )
     assert await relay.publish([event_id]) == 0
     assert await _published_at(services, event_id) is None
     await dead.aclose()
@@ -114,6 +122,7 @@ async def test_a_server_killed_between_commit_and_publish_loses_nothing(
         "TASKQL_ENVIRONMENT": "test",
         "TASKQL_DATABASE_URL": test_services.DATABASE_URL,
         "TASKQL_REDIS_URL": test_services.REDIS_URL,
+        "TASKQL_REDIS_CHANNEL_PREFIX": test_services.CHANNEL_PREFIX,
         "TASKQL_MIGRATE_ON_START": "false",
         "TASKQL_RELAY_SWEEP_INTERVAL_SECONDS": "3600",
     }

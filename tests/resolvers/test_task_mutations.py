@@ -17,6 +17,7 @@ from persistence.pubsub import project_channel
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.ids import decode_id, encode_id
+from tests import services as test_services
 from tests.conftest import PASSWORD, GraphQLClient
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
@@ -168,7 +169,7 @@ async def test_create_numbers_the_task_and_records_its_event(board: Board, servi
 async def test_create_publishes_the_event_after_commit(board: Board, services: Services) -> None:
     # Given a subscriber on the project's channel
     pubsub = services.cache.redis.pubsub()
-    await pubsub.subscribe(project_channel(board.project_id))
+    await pubsub.subscribe(project_channel(test_services.CHANNEL_PREFIX, board.project_id))
     await pubsub.get_message(timeout=1.0)  # the subscription's confirmation
     try:
         # When a task is created

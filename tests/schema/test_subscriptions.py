@@ -1,7 +1,7 @@
 """Subscriptions over WebSockets, against real uvicorn processes on MariaDB and Redis.
 
-The relay is imitated: the test PUBLISHes the message the relay would to `taskql:project:{id}` (or
-`taskql:user:{id}`), with a task id that exists in the organization the test made. Both protocols
+The relay is imitated: the test PUBLISHes the message the relay would to `<prefix>:project:{id}` (or
+`<prefix>:user:{id}`), with a task id that exists in the organization the test made. Both protocols
 (graphql-transport-ws and the legacy graphql-ws) are run where the behaviour is the protocol's.
 """
 
@@ -111,6 +111,7 @@ def _start_server(tmp: Path, redis_url: str) -> Server:
     env |= {
         "TASKQL_DATABASE_URL": test_services.DATABASE_URL,
         "TASKQL_REDIS_URL": redis_url,
+        "TASKQL_REDIS_CHANNEL_PREFIX": test_services.CHANNEL_PREFIX,
         "TASKQL_ENVIRONMENT": "test",
         "TASKQL_MIGRATE_ON_START": "false",
         "TASKQL_SEED_DEMO_DATA": "false",
@@ -281,7 +282,9 @@ async def publish_task_event(
         "created_at": datetime.now(UTC).isoformat(),
         "payload": {},
     }
-    await redis.publish(project_channel(member.project_id), orjson.dumps(message))
+    await redis.publish(
+        project_channel(test_services.CHANNEL_PREFIX, member.project_id), orjson.dumps(message)
+    )
     return event_id
 
 
@@ -355,7 +358,7 @@ async def test_an_event_reaches_the_subscriber_with_the_task_read_fresh(
     # Given a member subscribed to the events of their project
     async with subscribed(server, protocol, member.token) as client:
         await client.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
-        await wait_for_subscribers(redis, project_channel(member.project_id))
+        await wait_for_subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id))
         # When the relay publishes a change to a task
         title = await _rename(services, member.task_id)
         event_id = await publish_task_event(redis, member)
@@ -389,10 +392,12 @@ async def test_notifications_reach_only_their_user(
     # Given a member subscribed to their notifications
     async with subscribed(server, TRANSPORT, member.token) as client:
         await client.subscribe("n", NOTIFICATIONS)
-        await wait_for_subscribers(redis, user_channel(member.user_id))
+        await wait_for_subscribers(redis, user_channel(test_services.CHANNEL_PREFIX, member.user_id))
         # When the relay publishes one for another user, then one for this member
         other = {"notification_id": 1, "user_id": member.user_id + 1, "kind": "assigned", "event_id": 1}
-        await redis.publish(user_channel(member.user_id + 1), orjson.dumps(other))
+        await redis.publish(
+            user_channel(test_services.CHANNEL_PREFIX, member.user_id + 1), orjson.dumps(other)
+        )
         mine = {
             "notification_id": 77,
             "user_id": member.user_id,
@@ -401,7 +406,7 @@ async def test_notifications_reach_only_their_user(
             "task_id": member.task_id,
             "created_at": datetime.now(UTC).isoformat(),
         }
-        await redis.publish(user_channel(member.user_id), orjson.dumps(mine))
+        await redis.publish(user_channel(test_services.CHANNEL_PREFIX, member.user_id), orjson.dumps(mine))
         # Then only their own arrives, with its task
         event = (await client.next_data("n"))["data"]["notificationAdded"]
         assert event["type"] == "ADDED"
@@ -475,9 +480,11 @@ async def test_a_project_the_subscriber_may_not_see_is_not_found_and_nothing_is_
         assert await _subscription_error(client, "foreign") == ["NOT_FOUND"]
         # Then the server never listens to either project, and the events published there do not arrive
         for project_id in (member.hidden_project_id, foreign.project_ids[0]):
-            assert await _subscribers(redis, project_channel(project_id)) == 0
+            assert await _subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, project_id)) == 0
             message = {"event_id": 1, "type": "task.created", "project_id": project_id, "task_id": 1}
-            await redis.publish(project_channel(project_id), orjson.dumps(message))
+            await redis.publish(
+                project_channel(test_services.CHANNEL_PREFIX, project_id), orjson.dumps(message)
+            )
         await client.nothing()
 
 
@@ -488,7 +495,7 @@ async def test_a_member_removed_from_the_project_stops_receiving_its_events(
     # Given a member receiving their project's events
     async with subscribed(server, protocol, member.token) as client:
         await client.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
-        await wait_for_subscribers(redis, project_channel(member.project_id))
+        await wait_for_subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id))
         await publish_task_event(redis, member)
         assert (await client.next_data("1"))["data"]["taskEvents"]["type"] == "UPDATED"
         # When they are removed from the project
@@ -506,7 +513,7 @@ async def test_a_member_removed_from_the_project_stops_receiving_its_events(
         assert await client.receive() == {"id": "1", "type": "complete"}
         await client.nothing()
         # And the server stops listening to the project
-        await _until_unsubscribed(redis, project_channel(member.project_id))
+        await _until_unsubscribed(redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id))
 
 
 async def _until_unsubscribed(redis: Redis, channel: str) -> None:
@@ -521,7 +528,7 @@ async def test_a_logged_out_session_stops_receiving(
 ) -> None:
     async with subscribed(server, TRANSPORT, member.token) as client:
         await client.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
-        await wait_for_subscribers(redis, project_channel(member.project_id))
+        await wait_for_subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id))
         # When the session logs out
         body = await gql.as_user(member.token).run("mutation { authLogout { ok } }")
         assert body["data"] == {"authLogout": {"ok": True}}, body
@@ -543,7 +550,7 @@ async def test_an_eleventh_subscription_is_refused_and_the_connection_stays(
         # Given ten subscriptions on one connection
         for n in range(10):
             await client.subscribe(str(n), TASK_EVENTS, _project_variables(member.project_id))
-        await wait_for_subscribers(redis, project_channel(member.project_id))
+        await wait_for_subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id))
         # When an eleventh is asked for, then it is refused
         await client.subscribe("10", TASK_EVENTS, _project_variables(member.project_id))
         assert await _subscription_error(client, "10") == ["LIMIT_EXCEEDED"]
@@ -609,7 +616,9 @@ async def test_a_message_reaches_subscribers_on_every_process(
     ):
         await on_a.subscribe("a", TASK_EVENTS, _project_variables(member.project_id))
         await on_b.subscribe("b", TASK_EVENTS, _project_variables(member.project_id))
-        await wait_for_subscribers(redis, project_channel(member.project_id), count=2)
+        await wait_for_subscribers(
+            redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id), count=2
+        )
         # When one event is published once (a relay runs in any one process)
         event_id = await publish_task_event(redis, member)
         # Then both processes deliver it
@@ -627,7 +636,7 @@ async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another(
     task_id = encode_id("Task", member.task_id)
     async with subscribed(second_server, TRANSPORT, token) as on_b:
         await on_b.subscribe("b", TASK_EVENTS, _project_variables(member.project_id))
-        await wait_for_subscribers(redis, project_channel(member.project_id))
+        await wait_for_subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id))
         # When the owner renames the task through process A
         headers = {"authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", trust_env=False) as http:
@@ -664,7 +673,7 @@ async def test_a_process_holds_one_pubsub_connection_for_all_its_subscriptions(
             for client in (first, second):
                 await client.subscribe(f"{n}", TASK_EVENTS, _project_variables(project_id))
         for project_id in org.project_ids:
-            await wait_for_subscribers(redis, project_channel(project_id))
+            await wait_for_subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, project_id))
         # Then Redis sees one pub/sub connection of that process
         clients = await redis.client_list(_type="pubsub")
         mine = [c for c in clients if c.get("name") == f"taskql-pubsub-{server.process.pid}"]
@@ -706,7 +715,9 @@ async def test_after_a_redis_restart_subscribers_resync_within_5_s_and_receive_a
     try:
         async with subscribed(private, TRANSPORT, member.token) as client:
             await client.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
-            await wait_for_subscribers(publisher, project_channel(member.project_id))
+            await wait_for_subscribers(
+                publisher, project_channel(test_services.CHANNEL_PREFIX, member.project_id)
+            )
             # When Redis is killed and started again on the same port
             restartable_redis.kill()
             started = time.monotonic()
@@ -716,7 +727,9 @@ async def test_after_a_redis_restart_subscribers_resync_within_5_s_and_receive_a
             assert time.monotonic() - started < 5.0
             assert resync == {**resync, "type": "RESYNC", "sequence": None, "eventId": None, "task": None}
             # And new events are delivered again
-            await wait_for_subscribers(publisher, project_channel(member.project_id))
+            await wait_for_subscribers(
+                publisher, project_channel(test_services.CHANNEL_PREFIX, member.project_id)
+            )
             event_id = await publish_task_event(publisher, member)
             event = (await client.next_data("1"))["data"]["taskEvents"]
             assert event["eventId"] == encode_id("ActivityEvent", event_id)
