@@ -86,6 +86,12 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[ConnectionContext, None]
             return
         await super().handle_connection_init(message)
 
+    def forget_id(self, id: str) -> None:  # noqa: A002 - strawberry's signature
+        # Strawberry's own `del` raises KeyError when an operation's task completes after
+        # cleanup_operation already popped it (a client or a shutdown cancelling a subscription
+        # that was about to end), and logs a traceback from the worker task: forgetting twice is fine.
+        self.operations.pop(id, None)
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         operation_id = message["id"]
         if self.connection_acknowledged and operation_id not in self.operations:
