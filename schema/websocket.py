@@ -31,7 +31,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 from strawberry.http.websocket_origin import normalize_origin
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
@@ -85,6 +85,12 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[ConnectionContext, None]
             await self.websocket.close(code=refusal.close_code, reason=refusal.reason)
             return
         await super().handle_connection_init(message)
+
+    async def send_message(self, message: Message) -> None:
+        # A subscription's last message (its `complete`, after a shutdown cancelled it) may find the
+        # client gone; strawberry lets that escape from the worker task as a logged traceback.
+        with contextlib.suppress(WebSocketDisconnected):
+            await super().send_message(message)
 
     def forget_id(self, id: str) -> None:  # noqa: A002 - strawberry's signature
         # Strawberry's own `del` raises KeyError when an operation's task completes after
