@@ -14,6 +14,10 @@ from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_par
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope, visible_project
 
+# Aliases built once: aliased() copies every column of its table, about 1 ms per call.
+_previous_event = aliased(Event, name="previous")
+
+
 EVENT_FIELDS = ("id", "task_id", "project_id", "actor_id", "type", "sequence", "payload", "created_at")
 
 
@@ -50,9 +54,8 @@ class NewEvent:
 
 
 def _next_sequence(project_id: ColumnElement[Any]) -> ColumnElement[Any]:
-    previous = aliased(Event)
-    highest = select(func.coalesce(func.max(previous.sequence), 0) + 1).where(
-        previous.project_id == project_id
+    highest = select(func.coalesce(func.max(_previous_event.sequence), 0) + 1).where(
+        _previous_event.project_id == project_id
     )
     return highest.scalar_subquery()
 

@@ -22,6 +22,14 @@ from persistence.queries.scope import Scope, visible_project
 from persistence.queries.user_writes import ORG_ADMINS, acting_user, violated
 from persistence.queries.users import user_columns
 
+# Aliases built once: aliased() copies every column of its table, about 1 ms per call.
+_colleague_user = aliased(User, name="colleague")
+_creator_user = aliased(User, name="creator")
+_membership_projectmember = aliased(ProjectMember, name="membership")
+_other_projectmember = aliased(ProjectMember, name="other")
+_others_projectmember = aliased(ProjectMember, name="others")
+
+
 _projects = Project.__table__
 _members = ProjectMember.__table__
 _users = User.__table__
@@ -65,9 +73,8 @@ async def insert_project(
 ) -> int | Refused:
     """The project, if the actor may create one (its organization_id is NULL otherwise, which the
     NOT NULL column refuses) and the key is free in the organization."""
-    creator = aliased(User)
-    guarded_organization = select(creator.organization_id).where(
-        creator.id == scope.user_id, acting_user(scope, PROJECT_CREATORS)
+    guarded_organization = select(_creator_user.organization_id).where(
+        _creator_user.id == scope.user_id, acting_user(scope, PROJECT_CREATORS)
     )
     values = {
         "organization_id": guarded_organization.scalar_subquery(),
@@ -126,11 +133,10 @@ async def project_state(conn: AsyncConnection, scope: Scope, project_id: int) ->
 
 
 def _another_admin() -> ColumnElement[bool]:
-    other = aliased(ProjectMember)
     return exists().where(
-        other.project_id == _members.c.project_id,
-        other.role == ProjectRole.ADMIN,
-        other.user_id != _members.c.user_id,
+        _other_projectmember.project_id == _members.c.project_id,
+        _other_projectmember.role == ProjectRole.ADMIN,
+        _other_projectmember.user_id != _members.c.user_id,
     )
 
 
@@ -142,11 +148,10 @@ def _keeps_an_admin(new_role: ProjectRole | None) -> ColumnElement[bool]:
 
 
 def _active_colleague(scope: Scope, user_id: int) -> ColumnElement[bool]:
-    colleague = aliased(User)
     return exists().where(
-        colleague.id == user_id,
-        colleague.organization_id == scope.organization_id,
-        colleague.deactivated_at.is_(None),
+        _colleague_user.id == user_id,
+        _colleague_user.organization_id == scope.organization_id,
+        _colleague_user.deactivated_at.is_(None),
     )
 
 
@@ -210,11 +215,13 @@ async def member_state(
     conn: AsyncConnection, scope: Scope, project_id: int, user_id: int
 ) -> MemberState | None:
     """None when the scope may not see the project (missing and foreign read alike)."""
-    membership = aliased(ProjectMember)
-    others = aliased(ProjectMember)
-    role = select(membership.role).where(membership.project_id == project_id, membership.user_id == user_id)
+    role = select(_membership_projectmember.role).where(
+        _membership_projectmember.project_id == project_id, _membership_projectmember.user_id == user_id
+    )
     another_admin = exists().where(
-        others.project_id == project_id, others.role == ProjectRole.ADMIN, others.user_id != user_id
+        _others_projectmember.project_id == project_id,
+        _others_projectmember.role == ProjectRole.ADMIN,
+        _others_projectmember.user_id != user_id,
     )
     statement = select(
         may_manage_project(scope, _projects.c.id).label("may_manage"),

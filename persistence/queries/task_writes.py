@@ -27,6 +27,11 @@ from persistence.models import OrgRole, Project, ProjectMember, Task, TaskStatus
 from persistence.queries.aggregates import greatest
 from persistence.queries.scope import Scope, may_edit_project, visible_project
 
+# Aliases built once: aliased() copies every column of its table, about 1 ms per call.
+_parent_task = aliased(Task, name="parent")
+_previous_task = aliased(Task, name="previous")
+
+
 _tasks = Task.__table__
 _projects = Project.__table__
 # New tasks go to the end of their status column, this far apart so moves can land between them.
@@ -55,10 +60,16 @@ def valid_parent(
     """No parent, or a live task of the same project that is not the task itself (nor its child)."""
     if parent_id is None:
         return true()
-    parent = aliased(Task)
-    conditions = [parent.id == parent_id, parent.project_id == project_id, parent.deleted_at.is_(None)]
+    conditions = [
+        _parent_task.id == parent_id,
+        _parent_task.project_id == project_id,
+        _parent_task.deleted_at.is_(None),
+    ]
     if task_id is not None:
-        conditions += [parent.id != task_id, or_(parent.parent_id.is_(None), parent.parent_id != task_id)]
+        conditions += [
+            _parent_task.id != task_id,
+            or_(_parent_task.parent_id.is_(None), _parent_task.parent_id != task_id),
+        ]
     return exists().where(*conditions)
 
 
@@ -93,11 +104,12 @@ async def insert_task(conn: AsyncConnection, scope: Scope, draft: TaskDraft, now
         assignable(draft.assignee_id, _projects.c.id, _projects.c.organization_id),
         valid_parent(draft.parent_id, _projects.c.id),
     )
-    previous = aliased(Task)
-    highest = select(func.coalesce(func.max(previous.number), 0)).where(previous.project_id == project)
+    highest = select(func.coalesce(func.max(_previous_task.number), 0)).where(
+        _previous_task.project_id == project
+    )
     counter = select(_projects.c.task_counter).where(_projects.c.id == project)
-    last_position = select(func.coalesce(func.max(previous.position), 0.0)).where(
-        previous.project_id == project, previous.status == draft.status
+    last_position = select(func.coalesce(func.max(_previous_task.position), 0.0)).where(
+        _previous_task.project_id == project, _previous_task.status == draft.status
     )
     values: dict[str, Any] = {
         "organization_id": scope.organization_id,
