@@ -49,6 +49,10 @@ schema: $(INSTALLED) ## Regenerate the committed schema.graphql from the live sc
 bench: $(INSTALLED) ## GraphQL against raw SQL endpoints on MariaDB, side by side (see perf/README.md)
 	$(PY) -m perf.bench
 
+.PHONY: bench-subscriptions
+bench-subscriptions: $(INSTALLED) ## 1,000 WebSocket subscribers on 2 processes under 100 writes/s (see perf/README.md)
+	$(PY) -m perf.subscriptions
+
 .PHONY: lock
 lock: $(INSTALLED) ## Re-pin requirements.lock from pyproject.toml's ranges
 	$(VENV)/bin/pip install --quiet --upgrade '.[dev]'

@@ -4,6 +4,7 @@ log), optionally pinned to a CPU so the load generator does not steal their time
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -79,6 +80,15 @@ def _stop(server: Server) -> None:
             server.process.wait(timeout=5)
 
 
+def _refuse_taken_port(spec: ServerSpec) -> None:
+    """A server still up from an earlier run would answer /healthz in place of ours (with another
+    JWT secret): stop at once rather than measure it."""
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        if probe.connect_ex((HOST, spec.port)) == 0:
+            raise RuntimeError(f"port {spec.port} for {spec.name} is taken: is an earlier run still up?")
+
+
 @contextmanager
 def running(
     specs: list[ServerSpec], environment: BenchEnvironment, *, workers: int, cpus: str | None, logs: Path
@@ -88,6 +98,7 @@ def running(
     started: dict[str, Server] = {}
     try:
         for spec in specs:
+            _refuse_taken_port(spec)
             log = logs / f"{spec.name}.log"
             with log.open("wb") as sink:
                 process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments

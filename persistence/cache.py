@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -54,6 +55,17 @@ class Cache:
             return None
         CACHE_HITS.labels(data_type).inc()
         return orjson.loads(raw)
+
+    async def get_many_json(self, data_type: str, keys: Sequence[str]) -> list[Any | None]:
+        """Several entries in one round trip (MGET); every one a miss when Redis is unavailable."""
+        raws = await self._call("mget", list(keys)) if keys else []
+        if raws is None:
+            raws = [None] * len(keys)
+        values: list[Any | None] = []
+        for raw in raws:
+            (CACHE_MISSES if raw is None else CACHE_HITS).labels(data_type).inc()
+            values.append(None if raw is None else orjson.loads(raw))
+        return values
 
     async def fill_json(self, key: str, value: Any, ttl_seconds: int) -> None:
         """Stores what a miss read from the database, unless the key was written meanwhile.

@@ -64,7 +64,21 @@ class Resync:
     reason: str
 
 
-Delivery = dict[str, Any] | Resync
+class Message(dict[str, Any]):
+    """A decoded message, one object handed to every listener of its channel in this process.
+
+    ``memo`` is where those listeners keep what they would otherwise each compute for the same
+    message (the subscribers of one event share its reads instead of each reading it again).
+    """
+
+    __slots__ = ("memo",)
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        super().__init__(fields)
+        self.memo: dict[str, Any] = {}
+
+
+Delivery = Message | Resync
 
 
 class Listener:
@@ -279,8 +293,9 @@ class PubSubHub:
         if not isinstance(decoded, dict):
             log.warning("dropped a message on %s that is not a JSON object", channel)
             return
+        message = Message(decoded)
         for listener in listeners:
-            listener.offer(decoded)
+            listener.offer(message)
 
     def _broadcast(self, item: Resync) -> None:
         for listeners in self._listeners.values():

@@ -4,6 +4,11 @@ Right after a commit the writer hands the new event ids over (``notify``); a per
 publishes whatever a crash or a Redis outage left unpublished. A row is marked published only
 after its message went out, so delivery is at-least-once: a subscriber may see an event twice
 (the per-project sequence tells) but never misses one that committed.
+
+In the same unit of work, before the rows are marked, the events' notifications are derived
+(``persistence/derivation.py``), and each goes to its recipient's channel before the commit: a crash
+leaves events and notifications to the sweep together, and the unique (event, recipient) key keeps
+a second derivation from inserting anything.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from persistence.db import Database
-from persistence.models import Event
+from persistence.derivation import derive_notifications
+from persistence.models import Event, NotificationKind
 from persistence.models.base import utcnow
-from persistence.pubsub import project_channel
+from persistence.pubsub import project_channel, user_channel
 
 log = logging.getLogger("taskql.relay")
 
@@ -43,6 +49,22 @@ def event_message(row: Any) -> bytes:
             "sequence": row.sequence,
             "created_at": row.created_at.isoformat(),
             "payload": row.payload,
+        }
+    )
+
+
+def notification_message(row: Any) -> bytes:
+    """What ``notificationAdded`` reads from the recipient's channel."""
+    return orjson.dumps(
+        {
+            "notification_id": row.id,
+            "user_id": row.user_id,
+            "kind": NotificationKind(row.kind).value,
+            "event_id": row.event_id,
+            "task_id": row.task_id,
+            "comment_id": row.comment_id,
+            "actor_id": row.actor_id,
+            "created_at": row.created_at.isoformat(),
         }
     )
 
@@ -118,6 +140,7 @@ class Relay:
             async with self.db.unit_of_work() as conn:
                 # Several processes sweep: each takes the rows no other one holds.
                 rows = (await conn.execute(statement.with_for_update(skip_locked=True))).all()
+                notifications = await derive_notifications(conn, rows) if rows else []
                 for row in rows:
                     if row.project_id is not None:
                         await self.redis.publish(
@@ -126,6 +149,13 @@ class Relay:
                 if rows:
                     published = update(Event).where(_events.c.id.in_([r.id for r in rows]))
                     await conn.execute(published.values(published_at=utcnow()))
+                # Last, so that the commit follows at once: a recipient who acts on the message (marks
+                # it read) finds the row committed, but for the time of this loop and the commit.
+                for notification in notifications:
+                    await self.redis.publish(
+                        user_channel(self.channel_prefix, notification.user_id),
+                        notification_message(notification),
+                    )
         except (RedisError, OSError, SQLAlchemyError):
             log.warning("relay could not publish now; the sweep retries", exc_info=True)
             return 0

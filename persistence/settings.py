@@ -12,6 +12,28 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # Only usable where nothing real is protected: the embedded default and development.
 _DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
 
+# What attachments may be by default: images a browser shows safely (no SVG: it can carry script), PDF,
+# plain text and CSV, ZIP, and office documents (Microsoft and OpenDocument).
+DEFAULT_UPLOAD_CONTENT_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+    "application/zip",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TASKQL_", env_file=".env", extra="ignore")
@@ -85,6 +107,30 @@ class Settings(BaseSettings):
     pubsub_queue_size: int = Field(default=256, ge=2)
     pubsub_keepalive_seconds: float = Field(default=1.0, gt=0)
     pubsub_reconnect_max_seconds: float = Field(default=1.0, gt=0)
+
+    # Attachments (`attachmentUpload`, `GET /attachments/{id}`): files live under upload_root (relative
+    # paths are taken from the working directory), at most upload_max_bytes each, of these types only.
+    upload_root: str = "var/uploads"
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    upload_allowed_content_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_UPLOAD_CONTENT_TYPES),
+        description="media types an attachment may have (JSON list or comma-separated)",
+    )
+
+    @field_validator("upload_allowed_content_types", mode="before")
+    @classmethod
+    def _content_types_from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("upload_allowed_content_types", mode="after")
+    @classmethod
+    def _content_types_lowercase(cls, value: list[str]) -> list[str]:
+        return [item.strip().lower() for item in value]
 
     @field_validator("ws_allowed_origins", mode="before")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +15,7 @@ from resolvers.context import RequestContext, Services
 from resolvers.errors import Unauthenticated
 from resolvers.principal import Principal
 from resolvers.tokens import (
+    AccessClaims,
     issue_access_token,
     new_refresh_token,
     new_session_id,
@@ -101,10 +102,45 @@ async def _session_entry(services: Services, session_id: str) -> dict[str, Any]:
     return entry
 
 
+async def session_entries(services: Services, session_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+    """Many sessions at once (the subscribers of one event): one MGET, then one statement for the
+    misses; None for a session that does not exist."""
+    keys = [session_cache_key(i) for i in session_ids]
+    entries: list[dict[str, Any] | None] = await services.cache.get_many_json(SESSION_CACHE, keys)
+    missing = [i for i, entry in zip(session_ids, entries, strict=True) if entry is None]
+    if not missing:
+        return entries
+    async with services.db.read() as conn:
+        rows = await session_queries.sessions_with_users(conn, missing)
+    found = {row.session_id: _entry_from_row(row) for row in rows}
+    ttl = services.settings.session_cache_ttl_seconds
+    for session_id, entry in found.items():
+        await services.cache.fill_json(session_cache_key(session_id), entry, ttl)
+    return [
+        entry if entry is not None else found.get(i) for i, entry in zip(session_ids, entries, strict=True)
+    ]
+
+
+SessionEntryReader = Callable[[str], Awaitable[dict[str, Any]]]
+
+
 async def authenticate_bearer(services: Services, token: str) -> Principal:
     """JWT validation, then the session from Redis (or MariaDB when Redis misses or is down)."""
-    claims = read_access_token(services.settings, token)
-    entry = await _session_entry(services, claims.session_id)
+    return await authenticate_claims(services, read_access_token(services.settings, token))
+
+
+async def authenticate_claims(
+    services: Services, claims: AccessClaims, read_entry: SessionEntryReader | None = None
+) -> Principal:
+    """The session behind a token already validated (a WebSocket connection checks its token's
+    signature once and this per event); ``read_entry`` replaces the lone session read where many
+    principals are checked at once."""
+    if claims.expires_at <= utcnow():
+        raise Unauthenticated("access token expired")
+    if read_entry is None:
+        entry = await _session_entry(services, claims.session_id)
+    else:
+        entry = await read_entry(claims.session_id)
     principal = _principal_from_entry(entry, utcnow())
     if principal.user_id != claims.user_id:
         raise Unauthenticated("invalid access token")

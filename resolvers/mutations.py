@@ -10,6 +10,9 @@ class ErrorCode(enum.StrEnum):
     INVALID = "invalid"
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
+    # attachmentUpload: the file is over TASKQL_UPLOAD_MAX_BYTES, or of a type not allowed.
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 
 
 @dataclass(frozen=True)

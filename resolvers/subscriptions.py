@@ -20,13 +20,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from persistence.models import NotificationKind
 from persistence.pubsub import Delivery, PubSubHub, Resync, project_channel, user_channel
 from persistence.queries.projects import ProjectIncludes
+from persistence.queries.rows import AnyRow
+from persistence.queries.scope import sees_project
 from resolvers import projects
-from resolvers.auth import authenticate_bearer
+from resolvers.auth import authenticate_claims
 from resolvers.context import RequestContext, Services
-from resolvers.errors import Unauthenticated
+from resolvers.errors import NotFound, Unauthenticated
+from resolvers.event_reads import EventReads, event_reads
 from resolvers.principal import Principal
+from resolvers.tokens import AccessClaims, read_access_token
 
 _PLAIN_PROJECT = ProjectIncludes()
 
@@ -39,12 +44,8 @@ class TaskEventKind(StrEnum):
     DELETED = "task.deleted"
     COMMENTED = "task.commented"
     LABELLED = "task.labelled"
+    ATTACHED = "task.attached"
     RESYNC = "resync"
-
-
-class NotificationKind(StrEnum):
-    ASSIGNED = "assigned"
-    MENTIONED = "mentioned"
 
 
 @dataclass
@@ -54,7 +55,9 @@ class ConnectionContext:
     services: Services
     hub: PubSubHub
     client_address: str | None = None
-    token: str | None = None
+    # The token's claims, its signature checked once at connection_init; expiry and the session
+    # behind it are checked again for every event.
+    claims: AccessClaims | None = None
     principal: Principal | None = None
     # Strawberry stores the connection_init payload here.
     connection_params: dict[str, object] | None = None
@@ -79,16 +82,20 @@ async def connect(conn: ConnectionContext, params: Mapping[str, object]) -> Prin
     token = token_from_params(params)
     if token is None:
         raise Unauthenticated('connection_init needs {"authorization": "Bearer <access token>"}')
-    principal = await authenticate_bearer(conn.services, token)
-    conn.token, conn.principal = token, principal
+    claims = read_access_token(conn.services.settings, token)
+    principal = await authenticate_claims(conn.services, claims)
+    conn.claims, conn.principal = claims, principal
     return principal
 
 
-async def _event_context(conn: ConnectionContext) -> RequestContext:
-    """A request's worth of context for one event: the token checked again, loaders not yet built."""
-    if conn.token is None:
+async def _event_context(conn: ConnectionContext, reads: EventReads | None = None) -> RequestContext:
+    """A request's worth of context for one event: the token checked again (its session read with
+    the event's other subscribers when ``reads`` is given), loaders not yet built."""
+    if conn.claims is None:
         raise Unauthenticated()
-    principal = await authenticate_bearer(conn.services, conn.token)
+    principal = await authenticate_claims(
+        conn.services, conn.claims, None if reads is None else reads.session_entry
+    )
     conn.principal = principal
     return RequestContext(conn.services, principal=principal, client_address=conn.client_address)
 
@@ -114,16 +121,26 @@ class TaskChange:
     kind: TaskEventKind
     # The subscriber's context for this event alone: what its selection reads goes through it.
     context: RequestContext
+    # What this event's subscribers in this process read once for all of them.
+    reads: EventReads
+    project_id: int
     occurred_at: datetime
     task_id: int | None = None
     event_id: int | None = None
     sequence: int | None = None
 
 
-def _task_change(delivery: Delivery, ctx: RequestContext, project_id: int) -> TaskChange | None:
+def _reads_of(delivery: Delivery, services: Services) -> EventReads:
+    """Shared with the message's other subscribers here; a RESYNC is each listener's own."""
+    return EventReads(services) if isinstance(delivery, Resync) else event_reads(delivery, services)
+
+
+def _task_change(
+    delivery: Delivery, ctx: RequestContext, reads: EventReads, project_id: int
+) -> TaskChange | None:
     """The relay's message as an event; None for one this schema has no name for, or a stray one."""
     if isinstance(delivery, Resync):
-        return TaskChange(TaskEventKind.RESYNC, ctx, _now())
+        return TaskChange(TaskEventKind.RESYNC, ctx, reads, project_id, _now())
     try:
         kind = TaskEventKind(str(delivery.get("type")))
     except ValueError:
@@ -137,6 +154,8 @@ def _task_change(delivery: Delivery, ctx: RequestContext, project_id: int) -> Ta
     return TaskChange(
         kind,
         ctx,
+        reads,
+        project_id,
         _timestamp(delivery.get("created_at")),
         task_id=_int_or_none(delivery.get("task_id")),
         event_id=_int_or_none(delivery.get("event_id")),
@@ -156,13 +175,28 @@ async def _task_changes(conn: ConnectionContext, project_id: int) -> AsyncGenera
         project_channel(conn.services.settings.redis_channel_prefix, project_id)
     ) as listener:
         async for delivery in listener:
-            ctx = await _event_context(conn)
-            change = _task_change(delivery, ctx, project_id)
+            reads = _reads_of(delivery, conn.services)
+            ctx = await _event_context(conn, reads)
+            change = _task_change(delivery, ctx, reads, project_id)
             if change is None:
                 continue
-            # Raises NOT_FOUND once the subscriber may no longer see the project: the stream ends.
-            await projects.project(ctx, project_id, _PLAIN_PROJECT)
+            principal = ctx.require_principal()
+            snapshot = await change.reads.snapshot(principal.organization_id, project_id, change.task_id)
+            # NOT_FOUND once the subscriber may no longer see the project: the stream ends.
+            if snapshot.audience is None or not sees_project(principal.scope, snapshot.audience):
+                raise NotFound("project")
             yield change
+
+
+async def event_task(change: TaskChange) -> AnyRow | None:
+    """The event's task for its subscriber, read once for all the event's subscribers here (the
+    subscriber's sight of the project was checked before the event was yielded). The row holds
+    every join and aggregate, so it serves any selection."""
+    if change.task_id is None or change.kind is TaskEventKind.DELETED:
+        return None
+    principal = change.context.require_principal()
+    snapshot = await change.reads.snapshot(principal.organization_id, change.project_id, change.task_id)
+    return snapshot.task
 
 
 @dataclass(frozen=True)
@@ -172,6 +206,8 @@ class NotificationMessage:
     task_id: int | None
     event_id: int | None
     created_at: datetime
+    actor_id: int | None = None
+    comment_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +232,8 @@ def _notification(delivery: Mapping[str, Any], user_id: int) -> NotificationMess
         task_id=_int_or_none(delivery.get("task_id")),
         event_id=_int_or_none(delivery.get("event_id")),
         created_at=_timestamp(delivery.get("created_at")),
+        actor_id=_int_or_none(delivery.get("actor_id")),
+        comment_id=_int_or_none(delivery.get("comment_id")),
     )
 
 
@@ -212,7 +250,7 @@ async def _notification_changes(
         user_channel(conn.services.settings.redis_channel_prefix, user_id)
     ) as listener:
         async for delivery in listener:
-            ctx = await _event_context(conn)
+            ctx = await _event_context(conn, _reads_of(delivery, conn.services))
             if ctx.require_principal().user_id != user_id:
                 return  # cannot happen with one token per connection; never hand over another's
             if isinstance(delivery, Resync):

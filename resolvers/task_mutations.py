@@ -52,7 +52,10 @@ async def create_task(ctx: RequestContext, draft: TaskDraft) -> MutationResult:
         task_id = await queries.insert_task(write.conn, scope, draft, write.now)
         if task_id is None:
             return await _why_not_created(write, draft)
-        await write.record_task("task.created", task_id, {"title": draft.title})
+        payload: dict[str, Any] = {"title": draft.title}
+        if draft.assignee_id is not None:
+            payload["assignee_id"] = draft.assignee_id  # whom the relay notifies
+        await write.record_task("task.created", task_id, payload)
         return MutationResult(task_id)
 
     return await run_write(ctx, body, on_replay=_replayed)

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -20,6 +20,7 @@ _ALGORITHM = "HS256"
 class AccessClaims:
     user_id: int
     session_id: str
+    expires_at: datetime
 
 
 def issue_access_token(settings: Settings, *, user_id: int, session_id: str, now: datetime) -> str:
@@ -54,7 +55,11 @@ def read_access_token(settings: Settings, token: str) -> AccessClaims:
         or not isinstance(claims["sid"], str)
     ):
         raise Unauthenticated("invalid access token")
-    return AccessClaims(user_id=int(claims["sub"]), session_id=claims["sid"])
+    return AccessClaims(
+        user_id=int(claims["sub"]),
+        session_id=claims["sid"],
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+    )
 
 
 def new_session_id() -> str:

@@ -24,6 +24,7 @@ from persistence.settings import Settings, get_settings
 from resolvers.context import Services
 from schema.build import build_schema
 from schema.documents import DocumentCache
+from schema.downloads import AttachmentDownloads
 from schema.view import GraphQLView
 from schema.websocket import WebSocketView
 
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         routes=[
             Route("/graphql", view.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", websocket_view),
+            Route("/attachments/{id}", AttachmentDownloads(services).handle, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -6,9 +6,11 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.attachment_mutations import AttachmentMutation
 from schema.auth import AuthMutation
 from schema.comment_mutations import CommentMutation
 from schema.label_mutations import LabelMutation
+from schema.notification_mutations import NotificationMutation
 from schema.project_mutations import ProjectMutation
 from schema.projects import Project
 from schema.query import Query
@@ -20,7 +22,17 @@ from schema.user_mutations import UserMutation
 from schema.users import User
 
 Mutation = merge_types(
-    "Mutation", (AuthMutation, TaskMutation, UserMutation, ProjectMutation, CommentMutation, LabelMutation)
+    "Mutation",
+    (
+        AuthMutation,
+        TaskMutation,
+        UserMutation,
+        ProjectMutation,
+        CommentMutation,
+        LabelMutation,
+        AttachmentMutation,
+        NotificationMutation,
+    ),
 )
 
 

@@ -12,10 +12,10 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import subscriptions as resolvers
-from resolvers import tasks as task_resolvers
 from resolvers.context import RequestContext
-from resolvers.subscriptions import ConnectionContext, NotificationKind, TaskEventKind
+from resolvers.subscriptions import ConnectionContext, TaskEventKind
 from schema.ids import decode_id, encode_id
+from schema.notifications import Notification
 from schema.selection import child_names
 from schema.tasks import Task, task_includes
 
@@ -24,22 +24,12 @@ TaskEventType = strawberry.enum(
     name="TaskEventType",
     description="What happened. RESYNC: events may have been missed (a restart, a slow client): refetch.",
 )
-NotificationKindEnum = strawberry.enum(NotificationKind, name="NotificationKind")
 
 
 @strawberry.enum(description="ADDED: a new notification. RESYNC: some may have been missed: refetch.")
 class NotificationEventType(enum.Enum):
     ADDED = "added"
     RESYNC = "resync"
-
-
-async def _task(info: Info[RequestContext, None], task_id: int | None) -> Task | None:
-    """The task as this subscriber may see it now: read per event, through the event's own loaders."""
-    if task_id is None:
-        return None
-    includes = task_includes(child_names(info.selected_fields))
-    row = await task_resolvers.task_or_none(info.context, task_id, includes)
-    return None if row is None else Task.from_row(row, includes)
 
 
 @strawberry.type(description="A change to a task of the project, in the project's order.")
@@ -53,7 +43,7 @@ class TaskEvent:
     occurred_at: datetime
     # The subscriber's context for this event alone (see schema/streaming.py).
     context: strawberry.Private[RequestContext]
-    _task_db_id: strawberry.Private[int | None]
+    _change: strawberry.Private[resolvers.TaskChange]
 
     @classmethod
     def from_change(cls, change: resolvers.TaskChange) -> TaskEvent:
@@ -66,29 +56,16 @@ class TaskEvent:
             task_id=None if change.task_id is None else strawberry.ID(encode_id("Task", change.task_id)),
             occurred_at=change.occurred_at,
             context=change.context,
-            _task_db_id=None if change.kind is TaskEventKind.DELETED else change.task_id,
+            _change=change,
         )
 
     @strawberry.field(
         description="The task as it is now, if you may see it; null for RESYNC and deleted tasks."
     )
     async def task(self, info: Info[RequestContext, None]) -> Task | None:
-        return await _task(info, self._task_db_id)
-
-
-@strawberry.type(
-    description="One of your notifications. Minimal for now: the viewer's notifications connection "
-    "(with read state) comes with the notifications table."
-)
-class Notification:
-    id: strawberry.ID
-    kind: NotificationKindEnum  # type: ignore[valid-type]
-    created_at: datetime
-    _task_db_id: strawberry.Private[int | None]
-
-    @strawberry.field(description="The task it is about, if you may still see it.")
-    async def task(self, info: Info[RequestContext, None]) -> Task | None:
-        return await _task(info, self._task_db_id)
+        includes = task_includes(child_names(info.selected_fields))
+        row = await resolvers.event_task(self._change)
+        return None if row is None else Task.from_row(row, includes)
 
 
 @strawberry.type
@@ -101,18 +78,10 @@ class NotificationEvent:
     @classmethod
     def from_change(cls, change: resolvers.NotificationChange) -> NotificationEvent:
         message = change.notification
-        notification = None
-        if message is not None:
-            notification = Notification(
-                id=strawberry.ID(encode_id("Notification", message.id)),
-                kind=message.kind,
-                created_at=message.created_at,
-                _task_db_id=message.task_id,
-            )
         return cls(
             type=NotificationEventType.RESYNC if message is None else NotificationEventType.ADDED,
             occurred_at=change.occurred_at,
-            notification=notification,
+            notification=None if message is None else Notification.from_message(message),
             context=change.context,
         )
 

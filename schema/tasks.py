@@ -84,8 +84,24 @@ class Attachment:
     filename: str
     content_type: str
     size_bytes: int
-    sha256: str
+    sha256: str = strawberry.field(description="Hex SHA-256 of the bytes (also the download's ETag).")
     created_at: datetime
+    download_url: str = strawberry.field(
+        description="GET it with the same `Authorization: Bearer` header as GraphQL; served as a download."
+    )
+
+    @classmethod
+    def from_row(cls, row: Any) -> Attachment:
+        global_id = encode_id("Attachment", row.id)
+        return cls(
+            id=strawberry.ID(global_id),
+            filename=row.filename,
+            content_type=row.content_type,
+            size_bytes=row.size_bytes,
+            sha256=row.sha256,
+            created_at=row.created_at,
+            download_url=f"/attachments/{global_id}",
+        )
 
 
 @strawberry.type
@@ -184,17 +200,7 @@ class Task(Node):
     @strawberry.field
     async def attachments(self, info: Info[RequestContext, None]) -> list[Attachment]:
         rows = await resolvers.attachments(info.context, self._db_id)
-        return [
-            Attachment(
-                id=strawberry.ID(encode_id("Attachment", r.id)),
-                filename=r.filename,
-                content_type=r.content_type,
-                size_bytes=r.size_bytes,
-                sha256=r.sha256,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
+        return [Attachment.from_row(r) for r in rows]
 
     @strawberry.field(description="Comments, oldest first.")
     async def comments(

@@ -79,6 +79,11 @@ async def params_from_post(request: Request, body_limit: int) -> GraphQLParams:
     return _params(_loads(await read_body(request, body_limit), "the request body"))
 
 
+def params_from_json(raw: bytes | str, what: str) -> GraphQLParams:
+    """A JSON text holding one request's parameters (the multipart spec's ``operations`` field)."""
+    return _params(_loads(raw, what))
+
+
 def params_from_get(request: Request) -> GraphQLParams:
     raw_variables = request.query_params.get("variables")
     variables = None if raw_variables in (None, "") else _loads(raw_variables, "`variables`")

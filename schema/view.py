@@ -21,6 +21,7 @@ from resolvers.principal import Principal
 from schema.documents import DocumentCache
 from schema.errors import INTERNAL_MESSAGE, Phase, error_body, format_error
 from schema.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
+from schema.multipart import is_multipart, read_upload_request, require_preflight
 from schema.transport import (
     GRAPHQL_RESPONSE,
     GraphQLParams,
@@ -42,6 +43,22 @@ def _json_response(
 def _failed_unexpectedly(payload: dict[str, Any]) -> bool:
     """A bug or an outage is not the answer a retry should be held to."""
     return any(e["extensions"]["code"] == "INTERNAL_SERVER_ERROR" for e in payload.get("errors", ()))
+
+
+async def bearer_principal(services: Services, request: Request) -> Principal | None:
+    """The request's `Authorization: Bearer` principal; None without the header, 401 for a bad one."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise RequestError(401, "UNAUTHENTICATED", "use `Authorization: Bearer <access token>`")
+    try:
+        return await authenticate_bearer(services, token.strip())
+    except Unauthenticated as error:
+        raise RequestError(
+            401, "UNAUTHENTICATED", error.message, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        ) from error
 
 
 class GraphQLView:
@@ -75,34 +92,47 @@ class GraphQLView:
         )
 
     async def _principal(self, request: Request) -> Principal | None:
-        header = request.headers.get("authorization")
-        if header is None:
-            return None
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise RequestError(401, "UNAUTHENTICATED", "use `Authorization: Bearer <access token>`")
-        try:
-            return await authenticate_bearer(self.services, token.strip())
-        except Unauthenticated as error:
-            raise RequestError(
-                401, "UNAUTHENTICATED", error.message, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-            ) from error
+        return await bearer_principal(self.services, request)
 
     async def _handle(self, request: Request, media_type: str) -> Response:
         with count_statements() as counter:
-            if request.method == "GET":
-                params = params_from_get(request)
+            if request.method == "POST" and is_multipart(request):
+                status, payload = await self._handle_upload(request, media_type)
             else:
-                params = await params_from_post(request, self.settings.max_body_bytes)
-            principal = await self._principal(request)
-            status, payload = await self._execute(request, params, principal, media_type)
+                if request.method == "GET":
+                    params = params_from_get(request)
+                else:
+                    params = await params_from_post(request, self.settings.max_body_bytes)
+                principal = await self._principal(request)
+                status, payload = await self._execute(request, params, principal, media_type)
         if self.settings.statement_count_exposed:
             payload.setdefault("extensions", {})["sqlStatements"] = counter.count
         return _json_response(payload, status, media_type, {})
 
+    async def _handle_upload(self, request: Request, media_type: str) -> tuple[int, dict[str, Any]]:
+        """A multipart request (schema/multipart.py): the CSRF rule and the token are checked before
+        any of the body is read; the staging files are gone when the answer leaves."""
+        require_preflight(request)
+        principal = await self._principal(request)
+        if principal is None:
+            raise RequestError(
+                401, "UNAUTHENTICATED", "an upload needs `Authorization: Bearer <access token>`"
+            )
+        upload = await read_upload_request(request, self.documents, self.settings)
+        try:
+            return await self._execute(request, upload.params, principal, media_type, upload.identity)
+        finally:
+            await upload.discard()
+
     async def _execute(
-        self, request: Request, params: GraphQLParams, principal: Principal | None, media_type: str
+        self,
+        request: Request,
+        params: GraphQLParams,
+        principal: Principal | None,
+        media_type: str,
+        identity: GraphQLParams | None = None,
     ) -> tuple[int, dict[str, Any]]:
+        """``identity``: the request as an Idempotency-Key's hash sees it, when ``params`` carry files."""
         # With application/json every GraphQL answer is a 200; the newer media type says 400 for
         # a request that never executed.
         request_error_status = 400 if media_type == GRAPHQL_RESPONSE else 200
@@ -123,7 +153,9 @@ class GraphQLView:
             raise RequestError(405, "BAD_USER_INPUT", "mutations must be sent with POST", {"Allow": "POST"})
         idempotency = None
         if operation.operation is OperationType.MUTATION:
-            idempotency = idempotency_for(request.headers.get(HEADER), principal, operation, params)
+            idempotency = idempotency_for(
+                request.headers.get(HEADER), principal, operation, identity or params
+            )
         if idempotency is not None:
             stored = await stored_answer(self.services.cache, idempotency)
             if stored is not None:

@@ -8,6 +8,7 @@ from resolvers.context import RequestContext
 from resolvers.pagination import page_request
 from schema.connections import build_connection
 from schema.cursors import decode_cursor, encode_cursor
+from schema.notifications import NotificationConnection, notification_connection
 from schema.organizations import Organization
 from schema.projects import Project, ProjectConnection, project_includes
 from schema.selection import ConnectionSelection
@@ -47,6 +48,18 @@ class Viewer:
         return await nested_task_connection(
             info, "assignee_id", self._user_id, first, after, last, before, filter, order_by
         )
+
+    @strawberry.field(description="Your notifications, newest first; `unreadOnly` keeps the unread ones.")
+    async def notifications(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        unread_only: bool = False,
+    ) -> NotificationConnection:
+        return await notification_connection(info, first, after, last, before, unread_only)
 
 
 async def project_connection(

@@ -6,6 +6,7 @@ from persistence.models.comments import Comment
 from persistence.models.events import Event
 from persistence.models.invitations import Invitation
 from persistence.models.labels import Label, TaskLabel
+from persistence.models.notifications import Notification, NotificationKind
 from persistence.models.organizations import Organization
 from persistence.models.projects import Project, ProjectMember, ProjectRole
 from persistence.models.sessions import AuthSession
@@ -20,6 +21,8 @@ __all__ = [
     "Event",
     "Invitation",
     "Label",
+    "Notification",
+    "NotificationKind",
     "OrgRole",
     "Organization",
     "Project",

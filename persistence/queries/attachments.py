@@ -37,3 +37,21 @@ async def attachments_by_task_ids(
         .order_by(attachments.c.created_at, attachments.c.id)
     )
     return (await conn.execute(statement)).all()
+
+
+async def attachment_by_id(conn: AsyncConnection, scope: Scope, attachment_id: int) -> AnyRow | None:
+    """One attachment with its storage key, if its task is live and visible to the scope (else None:
+    hidden and missing read alike)."""
+    attachments, tasks = Attachment.__table__, Task.__table__
+    statement = (
+        select(*[attachments.c[name] for name in ATTACHMENT_FIELDS], attachments.c.storage_key)
+        .select_from(attachments.join(tasks, tasks.c.id == attachments.c.task_id))
+        .where(
+            attachments.c.id == attachment_id,
+            tasks.c.organization_id == scope.organization_id,
+            tasks.c.deleted_at.is_(None),
+            visible_project(scope, tasks.c.project_id),
+        )
+    )
+    row: AnyRow | None = (await conn.execute(statement)).first()
+    return row

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, insert, or_, select, true, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.models import Comment, ProjectMember, ProjectRole, Task, User
 from persistence.queries.comments import COMMENT_FIELDS
+from persistence.queries.guards import insert_guarded
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope, may_edit_project, visible_project
 from persistence.queries.users import user_columns
@@ -74,19 +74,7 @@ async def insert_comment(
         )
         .returning(_comments.c.id)
     )
-    try:
-        row = (await conn.execute(statement)).one()
-    except IntegrityError as error:
-        if _refused_task(error):
-            return None
-        raise
-    return int(row.id)
-
-
-def _refused_task(error: IntegrityError) -> bool:
-    """The guard's NULL task_id, in MariaDB's words or SQLite's; nothing else is swallowed."""
-    text = str(error.orig)
-    return "'task_id' cannot be null" in text or "NOT NULL constraint failed: comments.task_id" in text
+    return await insert_guarded(conn, statement, "comments", "task_id")
 
 
 async def edit_comment(

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.models import Label, Project, Task, TaskLabel
+from persistence.queries.guards import refused_by_guard
 from persistence.queries.scope import Scope, may_edit_project, visible_project
 
 _labels = Label.__table__
@@ -51,12 +52,6 @@ def _is_duplicate_name(error: IntegrityError) -> bool:
     return "uq_labels_project_id_name" in text or "UNIQUE constraint failed: labels.project_id" in text
 
 
-def _is_null(error: IntegrityError, table: str, column: str) -> bool:
-    """A guard's NULL in a NOT NULL column, in MariaDB's words or SQLite's."""
-    text = str(error.orig)
-    return f"'{column}' cannot be null" in text or f"NOT NULL constraint failed: {table}.{column}" in text
-
-
 async def insert_label(
     conn: AsyncConnection, scope: Scope, project_id: int, name: str, color: str
 ) -> int | None:
@@ -81,7 +76,7 @@ async def insert_label(
     try:
         row = (await conn.execute(statement)).one()
     except IntegrityError as error:
-        if _is_null(error, "labels", "project_id"):
+        if refused_by_guard(error, "labels", "project_id"):
             return None
         if _is_duplicate_name(error):
             raise DuplicateLabelName(name) from error
@@ -178,7 +173,7 @@ async def add_task_label(conn: AsyncConnection, scope: Scope, task_id: int, labe
         await conn.execute(statement)
     except IntegrityError as error:
         text = str(error.orig)
-        if _is_null(error, "task_labels", "task_id"):
+        if refused_by_guard(error, "task_labels", "task_id"):
             return LinkOutcome.REFUSED
         # The label was deleted after the guard read it (its delete commits first): refused too.
         if "fk_task_labels_label_id_labels" in text or "FOREIGN KEY constraint failed" in text:

@@ -11,7 +11,7 @@ from sqlalchemy.sql import FromClause
 from persistence.models import Label, Project, ProjectMember, Task, TaskStatus, User
 from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_page
 from persistence.queries.rows import AnyRow
-from persistence.queries.scope import Scope, visible_project
+from persistence.queries.scope import ProjectAudience, Scope, visible_project
 from persistence.queries.users import user_columns
 
 PROJECT_FIELDS = (
@@ -74,6 +74,21 @@ async def projects_by_ids(
         projects.c.id.in_(ids), *_visible(scope, projects)
     )
     return (await conn.execute(statement)).all()
+
+
+async def project_audience(conn: AsyncConnection, project_id: int) -> ProjectAudience | None:
+    """The project's organization and members in one statement; None when there is no such project."""
+    projects, members = Project.__table__, ProjectMember.__table__
+    statement = (
+        select(projects.c.organization_id, members.c.user_id)
+        .select_from(projects.outerjoin(members, members.c.project_id == projects.c.id))
+        .where(projects.c.id == project_id)
+    )
+    rows = (await conn.execute(statement)).all()
+    if not rows:
+        return None
+    member_ids = frozenset(int(r.user_id) for r in rows if r.user_id is not None)
+    return ProjectAudience(int(rows[0].organization_id), member_ids)
 
 
 async def project_by_key(

@@ -25,6 +25,22 @@ def visible_project(scope: Scope, project_id: ColumnElement[int]) -> ColumnEleme
     return project_id.in_(member_of)
 
 
+@dataclass(frozen=True)
+class ProjectAudience:
+    """Who may see one project: its organization and its members' user ids."""
+
+    organization_id: int
+    member_ids: frozenset[int]
+
+
+def sees_project(scope: Scope, audience: ProjectAudience) -> bool:
+    """``visible_project`` (plus the organization check every read adds) for a project already read,
+    so that one read of its audience answers for every subscriber of an event."""
+    if scope.organization_id != audience.organization_id:
+        return False
+    return scope.sees_all_projects or scope.user_id in audience.member_ids
+
+
 def may_edit_project(scope: Scope, project_id: ColumnElement[int]) -> ColumnElement[bool]:
     """Owners and admins edit every project; others need the editor or admin role in it (viewers read)."""
     if scope.sees_all_projects:

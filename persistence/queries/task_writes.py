@@ -19,12 +19,12 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from persistence.models import OrgRole, Project, ProjectMember, Task, TaskStatus, User
 from persistence.queries.aggregates import greatest
+from persistence.queries.guards import insert_guarded
 from persistence.queries.scope import Scope, may_edit_project, visible_project
 
 # Aliases built once: aliased() copies every column of its table, about 1 ms per call.
@@ -128,19 +128,9 @@ async def insert_task(conn: AsyncConnection, scope: Scope, draft: TaskDraft, now
         "created_at": now,
         "updated_at": now,
     }
-    try:
-        row = (await conn.execute(insert(Task).values(**values).returning(_tasks.c.id))).one()
-    except IntegrityError as error:
-        if _refused_project(error):
-            return None
-        raise
-    return int(row.id)
-
-
-def _refused_project(error: IntegrityError) -> bool:
-    """The guard's NULL project_id, in MariaDB's words or SQLite's; nothing else is swallowed."""
-    text = str(error.orig)
-    return "'project_id' cannot be null" in text or "NOT NULL constraint failed: tasks.project_id" in text
+    return await insert_guarded(
+        conn, insert(Task).values(**values).returning(_tasks.c.id), "tasks", "project_id"
+    )
 
 
 async def update_task(

@@ -3,15 +3,20 @@ cold and at most 3 with the session cached, and the same number for 1 item as fo
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 
 from resolvers.context import Services
+from schema.app import create_app
 from schema.ids import encode_id
-from tests.conftest import PASSWORD, GraphQLClient
+from tests.conftest import PASSWORD, GraphQLClient, make_settings
 from tests.factories import FilledOrg, filled_org
+from tests.notification_crew import add_filled_notifications
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "perf" / "operations"
 
@@ -23,6 +28,7 @@ def _variables(name: str, org: FilledOrg, n: int) -> dict[str, Any]:
         "task_detail": {"taskId": encode_id("Task", org.detail_task_id), "first": min(n, 20)},
         "search": {"query": "zebra", "first": n},
         "user_page": {"userId": encode_id("User", org.viewer_id), "first": n},
+        "notifications": {"first": n},
     }
     return by_operation[name]
 
@@ -39,11 +45,17 @@ def _listed(name: str, data: dict[str, Any]) -> list[int]:
         return [len(task["subtasks"]), len(task["comments"]["edges"])]
     if name == "search":
         return [len(data["searchTasks"]["nodes"])]
+    if name == "notifications":
+        return [len(data["viewer"]["notifications"]["nodes"])]
     user = data["user"]
     return [len(user["projects"]), len(user["assignedTasks"]["nodes"])]
 
 
 def _every_relation_filled(name: str, data: dict[str, Any]) -> None:
+    if name == "notifications":
+        nodes = data["viewer"]["notifications"]["nodes"]
+        assert all(node["task"] and node["actor"] for node in nodes)
+        assert all(node["comment"] for node in nodes if node["kind"] == "MENTIONED")
     if name == "board":
         for node in data["project"]["tasks"]["nodes"]:
             assert node["assignee"] is not None
@@ -67,6 +79,8 @@ async def _counts(
     gql: GraphQLClient, services: Services, name: str, n: int
 ) -> tuple[int, int, dict[str, Any]]:
     org = await filled_org(services, n, PASSWORD)
+    if name == "notifications":
+        await add_filled_notifications(services, org, n)
     user = gql.as_user(await gql.login(org.viewer_email))
     query = (OPERATIONS / f"{name}.graphql").read_text()
     await services.cache.redis.flushdb()  # every cache cold
@@ -93,3 +107,92 @@ async def test_operation_stays_within_the_statement_budget(
     assert (cold_100, warm_100) == (cold_1, warm_1)
     # And the session cache is what saves the statement
     assert cold_1 == warm_1 + 1
+
+
+UPLOAD = """
+mutation($input: AttachmentUploadInput!) {
+  attachmentUpload(input: $input) {
+    attachment { id filename contentType sizeBytes sha256 createdAt downloadUrl }
+    errors { field code message }
+  }
+}"""
+
+
+async def test_attachment_upload_stays_within_the_write_budget(services: Services, tmp_path: Path) -> None:
+    # Given an editor of a filled organization and a server storing uploads under a root of its own
+    org = await filled_org(services, 1, PASSWORD)
+    settings = make_settings(upload_root=str(tmp_path))
+    app = create_app(services=dataclasses.replace(services, settings=settings))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test") as http:
+        token = await GraphQLClient(http).login(org.viewer_email)
+        variables = {"input": {"taskId": encode_id("Task", org.detail_task_id), "file": None}}
+
+        async def upload() -> dict[str, Any]:
+            await services.cache.redis.flushdb()  # every cache cold, the Idempotency-Key's answer too
+            response = await http.post(
+                "/graphql",
+                data={
+                    "operations": orjson.dumps({"query": UPLOAD, "variables": variables}).decode(),
+                    "map": '{"0": ["variables.input.file"]}',
+                },
+                files={"0": ("budget.txt", b"budget", "text/plain")},
+                headers={
+                    "authorization": f"Bearer {token}",
+                    "apollo-require-preflight": "true",
+                    "idempotency-key": "attachment-budget",
+                },
+            )
+            body: dict[str, Any] = response.json()
+            assert "errors" not in body, body
+            assert body["data"]["attachmentUpload"]["errors"] == [], body
+            return body
+
+        # When it uploads with an Idempotency-Key, then replays after Redis lost the answer
+        first = await upload()
+        replay = await upload()
+    # Then each stays within the write budget: session, attachment, event (the payload is what was
+    # written); the replay reads the key's event and the attachment instead
+    assert first["extensions"]["sqlStatements"] == 3, first
+    assert replay["extensions"]["sqlStatements"] == 4, replay
+    assert replay["data"] == first["data"]
+
+
+MARK_READ = """
+mutation($i: NotificationMarkReadInput!) {
+  notificationMarkRead(input: $i) {
+    notifications { id kind read readAt createdAt actor { id name } comment { id body } }
+    markedCount unreadCount errors { field code message }
+  }
+}"""
+
+
+@pytest.mark.parametrize("n", [1, 100])
+async def test_notification_mark_read_stays_within_the_write_budget(
+    gql: GraphQLClient, services: Services, n: int
+) -> None:
+    # Given a viewer with n notifications, every relation filled
+    org = await filled_org(services, n, PASSWORD)
+    await add_filled_notifications(services, org, n)
+    user = gql.as_user(await gql.login(org.viewer_email))
+    listed = await user.run(
+        "query($n: Int!) { viewer { notifications(first: $n) { nodes { id } } } }", {"n": n}
+    )
+    ids = [node["id"] for node in listed["data"]["viewer"]["notifications"]["nodes"]]
+    counts, payloads = [], []
+    for number, marked in enumerate([{"ids": ids}, {"all": True}]):
+        # When it marks them read (the named ones, then all) with an Idempotency-Key, every cache cold
+        await services.cache.redis.flushdb()
+        key = f"mark-read-budget-{org.viewer_id}-{number}"
+        body = (await user.post(MARK_READ, {"i": marked}, **{"idempotency-key": key})).json()
+        assert "errors" not in body, body
+        assert body["data"]["notificationMarkRead"]["errors"] == [], body
+        counts.append(body["extensions"]["sqlStatements"])
+        payloads.append(body["data"]["notificationMarkRead"])
+    # Then each costs the session, the update, the event and (for named ones) the payload's read
+    assert counts == [4, 3], counts
+    named = payloads[0]["notifications"]
+    assert len(named) == n
+    assert all(node["read"] and node["actor"] for node in named)
+    assert all(node["comment"] for node in named if node["kind"] == "MENTIONED")
+    assert payloads[1]["unreadCount"] == 0

@@ -136,8 +136,9 @@ TRANSPORT_CASES: dict[str, Bad] = {
     "text/plain": Bad(
         415, "BAD_USER_INPUT", content=b'{"query": "{ __typename }"}', headers={"content-type": "text/plain"}
     ),
-    "multipart": Bad(
-        415, "BAD_USER_INPUT", content=b"--x--", headers={"content-type": "multipart/form-data; boundary=x"}
+    # Multipart is taken only for attachmentUpload, and only with a header no form can send.
+    "multipart without a preflight header": Bad(
+        400, "CSRF_PREVENTED", content=b"--x--", headers={"content-type": "multipart/form-data; boundary=x"}
     ),
     "no content type": Bad(415, "BAD_USER_INPUT", content=b'{"query": "{ __typename }"}', headers={}),
     "body over 1 MB": Bad(

@@ -736,3 +736,35 @@ async def test_after_a_redis_restart_subscribers_resync_within_5_s_and_receive_a
     finally:
         await publisher.aclose()
         private.stop()
+
+
+async def test_subscribers_of_one_event_are_each_judged_on_their_own(
+    server: Server, redis: Redis, services: Services, gql: GraphQLClient, member: Member
+) -> None:
+    """The event's reads are shared by its subscribers in a process; the decision is not."""
+    owner_token = await gql.login(member.org.owner_email)
+    channel = project_channel(test_services.CHANNEL_PREFIX, member.project_id)
+    async with (
+        subscribed(server, TRANSPORT, member.token) as removed,
+        subscribed(server, TRANSPORT, owner_token) as owner,
+    ):
+        await removed.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
+        await owner.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
+        await wait_for_subscribers(redis, channel)
+        # Both listening (one hub subscription serves both: the first event shows each is in).
+        await publish_task_event(redis, member)
+        for client in (removed, owner):
+            assert (await client.next_data("1"))["data"]["taskEvents"]["type"] == "UPDATED"
+        async with services.db.unit_of_work() as conn:
+            await conn.execute(
+                delete(ProjectMember).where(
+                    ProjectMember.project_id == member.project_id, ProjectMember.user_id == member.user_id
+                )
+            )
+        title = await _rename(services, member.task_id)
+        await publish_task_event(redis, member)
+        delivered = (await owner.next_data("1"))["data"]["taskEvents"]
+        assert delivered["task"]["title"] == title
+        ended = await removed.next_data("1")
+        assert ended["data"] is None
+        assert _error_codes(ended["errors"]) == ["NOT_FOUND"]

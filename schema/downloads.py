@@ -1,0 +1,90 @@
+"""`GET /attachments/{id}`: an attachment's bytes, to whoever may read its task.
+
+The id is the Attachment's global id (what `Attachment.downloadUrl` links to). Authentication is the
+GraphQL endpoint's bearer token: none gives 401; an attachment of another organization, of a project
+the caller does not belong to, of a deleted task, or that does not exist gives 404 alike. The file is
+always served as a download (`Content-Disposition: attachment`, `X-Content-Type-Options: nosniff`, a
+sandboxing CSP), so an uploaded HTML or script file never renders in the API's origin.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from persistence.storage import FileStore
+from resolvers import attachments as resolvers
+from resolvers.context import RequestContext, Services
+from resolvers.errors import DomainError, NotFound
+from schema.errors import INTERNAL_MESSAGE, error_body
+from schema.ids import decode_id
+from schema.transport import RequestError
+from schema.view import bearer_principal
+
+log = logging.getLogger("taskql.downloads")
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"errors": [error_body(code, message)]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def content_disposition(filename: str) -> str:
+    """Always a download; the UTF-8 name (RFC 6266/8187) with a plain ASCII fallback."""
+    fallback = "".join(
+        ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in filename
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+class AttachmentDownloads:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.store = FileStore(services.settings.upload_root)
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            return await self._handle(request)
+        except RequestError as error:
+            return _error(error.status, error.code, error.message, error.headers)
+        except NotFound as error:
+            return _error(404, error.code, error.message)
+        except DomainError as error:
+            return _error(400, error.code, error.message)
+        except Exception:
+            log.exception("download failed")
+            return _error(500, "INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE)
+
+    async def _handle(self, request: Request) -> Response:
+        principal = await bearer_principal(self.services, request)
+        if principal is None:
+            raise RequestError(
+                401,
+                "UNAUTHENTICATED",
+                "use `Authorization: Bearer <access token>`",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            attachment_id = decode_id(request.path_params["id"], "Attachment")
+        except DomainError as error:
+            raise NotFound("attachment") from error
+        client = request.client.host if request.client else None
+        ctx = RequestContext(self.services, principal=principal, client_address=client)
+        row = await resolvers.attachment_for_download(ctx, attachment_id)
+        path = self.store.path_of(row.storage_key)  # ValueError (a key leading outside the root): 500
+        if not path.is_file():
+            log.error("attachment %s has no file at its storage key", row.id)
+            raise NotFound("attachment")
+        headers = {
+            "content-disposition": content_disposition(row.filename),
+            "x-content-type-options": "nosniff",
+            "content-security-policy": "default-src 'none'; sandbox",
+            "etag": f'"{row.sha256}"',
+            "cache-control": "private, no-cache",
+        }
+        return FileResponse(path, media_type=row.content_type, headers=headers)
