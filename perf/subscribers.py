@@ -46,9 +46,13 @@ class Tally:
     resyncs: int = 0
     errors: list[str] = field(default_factory=list)
     closed: int = 0
-    # Per subscriber, the last sequence seen, to count gaps the server itself would reveal.
-    last_sequence: dict[int, int] = field(default_factory=dict)
-    sequence_gaps: int = 0
+    # Per subscriber, the sequences seen: holes are events missed; an arrival below the highest seen
+    # is out of order (two processes' relays publish the same project's events independently).
+    sequences: dict[int, set[int]] = field(default_factory=dict)
+    out_of_order: int = 0
+
+    def sequence_holes(self) -> int:
+        return sum(max(seen) - min(seen) + 1 - len(seen) for seen in self.sequences.values() if seen)
 
     def record(self, subscriber: int, payload: dict[str, Any], now: float) -> None:
         event = (payload.get("data") or {}).get("taskEvents")
@@ -59,11 +63,11 @@ class Tally:
             self.resyncs += 1
             return
         sequence = event.get("sequence")
-        previous = self.last_sequence.get(subscriber)
         if isinstance(sequence, int):
-            if previous is not None and sequence > previous + 1:
-                self.sequence_gaps += 1
-            self.last_sequence[subscriber] = max(sequence, previous or 0)
+            seen = self.sequences.setdefault(subscriber, set())
+            if seen and sequence < max(seen):
+                self.out_of_order += 1
+            seen.add(sequence)
         number = _marker_number((event.get("task") or {}).get("title"))
         if number is not None:
             self.arrivals.setdefault(number, []).append((subscriber, now))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -45,7 +46,6 @@ from schema.app import build_services
 from schema.ids import encode_id
 
 PORTS = (18421, 18422)
-TASKS_PER_PROJECT = 5  # updates rotate over these, so one task is written at most every few seconds
 # The seed's "Write Operations" row (p50/p95/p99, ms) and the issue's delivery bar.
 WRITE_TARGETS_MS = (120.0, 300.0, 800.0)
 DELIVERY_P99_BAR_MS = 1000.0
@@ -91,6 +91,12 @@ def _parse_options() -> Options:
     return Options(args.projects, args.per_project, args.rate, args.seconds, args.drain, args.warmup_timeout)
 
 
+def _tasks_per_project(options: Options) -> int:
+    """One task per update (the warm-up's and the timed ones), so no task is written twice in a run:
+    an event's task then shows its own update's marker, never a later one's."""
+    return 1 + math.ceil(options.rate * options.seconds / options.projects)
+
+
 async def _plan(services: Services, organization_id: int, options: Options) -> list[ProjectPlan]:
     """The first projects (by id) with enough members; their members by id; a few tasks each."""
     projects, members, tasks = Project.__table__, ProjectMember.__table__, Task.__table__
@@ -123,16 +129,21 @@ async def _plan(services: Services, organization_id: int, options: Options) -> l
                     select(tasks.c.id, tasks.c.version)
                     .where(tasks.c.project_id == project_id, tasks.c.deleted_at.is_(None))
                     .order_by(tasks.c.id)
-                    .limit(TASKS_PER_PROJECT)
+                    .limit(_tasks_per_project(options))
                 )
             ).all()
+            if len(task_rows) < _tasks_per_project(options):
+                continue
             plans.append(
                 ProjectPlan(project_id, list(user_ids), [TaskState(r.id, r.version) for r in task_rows])
             )
             if len(plans) == options.projects:
                 break
     if len(plans) < options.projects:
-        raise SystemExit(f"only {len(plans)} projects have {options.per_project} members")
+        raise SystemExit(
+            f"only {len(plans)} projects have {options.per_project} members and "
+            f"{_tasks_per_project(options)} tasks"
+        )
     return plans
 
 
@@ -171,17 +182,16 @@ async def _setup(env: config.BenchEnvironment, options: Options) -> Setup:
 
 
 def _updates(plans: list[ProjectPlan], *, first: int, count: int, rate: float) -> list[Update]:
-    """``count`` updates due from now at ``rate``/s, round robin over the projects and their tasks."""
+    """``count`` updates due from now at ``rate``/s, round robin over the projects, each marker on a
+    task of its own (the plan's ``number // projects``-th of its project)."""
     start = time.perf_counter() + 0.05
-    return [
-        Update(
-            number=first + tick,
-            due=start + tick / rate,
-            task=plans[tick % len(plans)].tasks[(tick // len(plans)) % len(plans[tick % len(plans)].tasks)],
-            project_id=plans[tick % len(plans)].project_id,
-        )
-        for tick in range(count)
-    ]
+    updates = []
+    for tick in range(count):
+        number = first + tick
+        plan = plans[number % len(plans)]
+        task = plan.tasks[(number // len(plans)) % len(plan.tasks)]
+        updates.append(Update(number, start + tick / rate, task, plan.project_id))
+    return updates
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -329,7 +339,8 @@ async def _measure(setup: Setup, servers: dict[str, Server], options: Options) -
         "writes": {"sent": count, "failed": len(timed.failures), "failures": timed.failures[:10]},
         "write_latency_ms": _percentiles(timed.latencies_ms),
         "resyncs": tally.resyncs,
-        "sequence_gaps": tally.sequence_gaps,
+        "sequence_holes": tally.sequence_holes(),
+        "out_of_order": tally.out_of_order,
         "subscription_errors": len(tally.errors),
         "subscription_error_samples": tally.errors[:5],
         "closed_by_server": tally.closed,
@@ -354,7 +365,8 @@ def _report(result: dict[str, Any]) -> str:
         f"updates: {result['writes']['sent']} ({result['writes']['failed']} failed)",
         f"deliveries: expected {d['expected']}, received {d['received']}, lost {d['lost']}, "
         f"duplicated {d['duplicates']}, {d['per_second']:g}/s; resyncs {result['resyncs']}, "
-        f"sequence gaps {result['sequence_gaps']}, subscription errors {result['subscription_errors']}",
+        f"sequence holes {result['sequence_holes']}, out of order {result['out_of_order']}, "
+        f"subscription errors {result['subscription_errors']}",
         "",
         "| latency (ms)       |    p50 |    p95 |    p99 |    max | target |",
         "| ---                |    --- |    --- |    --- |    --- | --- |",

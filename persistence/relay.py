@@ -30,6 +30,7 @@ from persistence.derivation import derive_notifications
 from persistence.models import Event, NotificationKind
 from persistence.models.base import utcnow
 from persistence.pubsub import project_channel, user_channel
+from persistence.snapshots import event_snapshots
 
 log = logging.getLogger("taskql.relay")
 
@@ -37,7 +38,8 @@ _events = Event.__table__
 STOP_TIMEOUT_SECONDS = 5.0
 
 
-def event_message(row: Any) -> bytes:
+def event_message(row: Any, snapshot: dict[str, Any] | None = None) -> bytes:
+    """The event as subscribers get it; ``snapshot`` (see persistence/snapshots.py) when read."""
     return orjson.dumps(
         {
             "event_id": row.id,
@@ -49,6 +51,7 @@ def event_message(row: Any) -> bytes:
             "sequence": row.sequence,
             "created_at": row.created_at.isoformat(),
             "payload": row.payload,
+            "snapshot": snapshot,
         }
     )
 
@@ -141,10 +144,12 @@ class Relay:
                 # Several processes sweep: each takes the rows no other one holds.
                 rows = (await conn.execute(statement.with_for_update(skip_locked=True))).all()
                 notifications = await derive_notifications(conn, rows) if rows else []
+                snapshots = await event_snapshots(conn, rows) if rows else {}
                 for row in rows:
                     if row.project_id is not None:
                         await self.redis.publish(
-                            project_channel(self.channel_prefix, row.project_id), event_message(row)
+                            project_channel(self.channel_prefix, row.project_id),
+                            event_message(row, snapshots.get(row.id)),
                         )
                 if rows:
                     published = update(Event).where(_events.c.id.in_([r.id for r in rows]))

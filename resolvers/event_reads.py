@@ -2,12 +2,13 @@
 
 Every subscriber of a project hears the same message. Read on their own, each would check the
 project's visibility and re-read the changed task: two statements per subscriber per event, so
-2,000 statements a second for 1,000 subscribers at one event per project per second. Here the first
-subscriber of a message starts each read and the others await the same result, so a read costs one
-statement per message per process whatever the number of subscribers.
+2,000 statements a second for 1,000 subscribers at one event per project per second. Usually the
+relay has already put both in the message (``persistence/snapshots.py``) and nothing is read here.
+When it has not (a sweep after a crash, a project too large to carry), the first subscriber of a
+message starts one read and the others await it: one checkout per message per process, whatever the
+number of subscribers. The subscribers' sessions are checked in one batch per message too.
 
-The subscribers' sessions are read in one batch per message too. Only what does not depend on the
-subscriber is shared. Whether a subscriber may see the project is
+Only what does not depend on the subscriber is shared. Whether a subscriber may see the project is
 still decided per subscriber, against its principal authenticated again for this event
 (``persistence.queries.scope.sees_project``), before anything read here reaches it.
 """
@@ -27,14 +28,12 @@ from persistence.queries import projects as project_queries
 from persistence.queries import tasks as task_queries
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import ProjectAudience, Scope
-from persistence.queries.tasks import TaskIncludes
+from persistence.queries.tasks import EVERYTHING, PlainRow, task_row_from_json
 from resolvers.auth import session_entries
 from resolvers.context import Services
 from resolvers.errors import Unauthenticated
 
 T = TypeVar("T")
-# Every join and aggregate a task selection can ask for: one row answers any subscriber's selection.
-EVERYTHING = TaskIncludes(assignee=True, reporter=True, labels=True, comment_count=True)
 _MEMO_KEY = "event_reads"
 
 
@@ -42,22 +41,27 @@ _MEMO_KEY = "event_reads"
 class EventSnapshot:
     # None: the project is gone.
     audience: ProjectAudience | None
-    # None: no task in the event, or it is deleted or moved out of the project.
-    task: AnyRow | None
+    # None: no task in the event, or it is deleted or moved out of the project. A PlainRow when the
+    # relay carried it in the message.
+    task: AnyRow | PlainRow | None
 
 
 class EventReads:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, message: Message | None = None) -> None:
         self._services = services
+        self._message = message
         self._reads: dict[Hashable, asyncio.Future[Any]] = {}
         self._sessions: DataLoader[str, dict[str, Any] | None] | None = None
 
-    def _once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+    async def _once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
         started = self._reads.get(key)
         if started is None:
             started = self._reads[key] = asyncio.ensure_future(read())
+        if started.done():
+            result: T = started.result()  # most subscribers of a message: the read is done
+            return result
         # Shielded: a subscriber that goes away mid-read must not cancel the others' read.
-        return asyncio.shield(started)
+        return await asyncio.shield(started)
 
     async def session_entry(self, session_id: str) -> dict[str, Any]:
         """Each subscriber's session, checked again for this event: the subscribers woken by one
@@ -76,6 +80,9 @@ class EventReads:
         row serves each subscriber's selection."""
 
         async def read() -> EventSnapshot:
+            carried = self._carried(project_id, task_id)
+            if carried is not None:
+                return carried
             # Every project of the organization: visibility is decided per subscriber, from the audience.
             organization_wide = Scope(organization_id, user_id=0, sees_all_projects=True)
             async with self._services.db.read() as conn:
@@ -88,10 +95,25 @@ class EventReads:
 
         return await self._once(("snapshot", organization_id, project_id, task_id), read)
 
+    def _carried(self, project_id: int, task_id: int | None) -> EventSnapshot | None:
+        """The snapshot the relay put in the message (persistence/snapshots.py), if it is about this."""
+        message = self._message
+        if message is None or message.get("project_id") != project_id or message.get("task_id") != task_id:
+            return None
+        snapshot = message.get("snapshot")
+        if not isinstance(snapshot, dict) or not isinstance(snapshot.get("audience"), dict):
+            return None
+        audience = snapshot["audience"]
+        task = snapshot.get("task")
+        return EventSnapshot(
+            ProjectAudience(int(audience["organization_id"]), frozenset(audience["member_ids"])),
+            task_row_from_json(task) if isinstance(task, dict) else None,
+        )
+
 
 def event_reads(message: Message, services: Services) -> EventReads:
     """The reads of this message in this process, made by whichever subscriber asks first."""
     reads = message.memo.get(_MEMO_KEY)
     if not isinstance(reads, EventReads):
-        reads = message.memo[_MEMO_KEY] = EventReads(services)
+        reads = message.memo[_MEMO_KEY] = EventReads(services, message)
     return reads

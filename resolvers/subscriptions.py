@@ -25,6 +25,7 @@ from persistence.pubsub import Delivery, PubSubHub, Resync, project_channel, use
 from persistence.queries.projects import ProjectIncludes
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import sees_project
+from persistence.queries.tasks import PlainRow
 from resolvers import projects
 from resolvers.auth import authenticate_claims
 from resolvers.context import RequestContext, Services
@@ -188,7 +189,7 @@ async def _task_changes(conn: ConnectionContext, project_id: int) -> AsyncGenera
             yield change
 
 
-async def event_task(change: TaskChange) -> AnyRow | None:
+async def event_task(change: TaskChange) -> AnyRow | PlainRow | None:
     """The event's task for its subscriber, read once for all the event's subscribers here (the
     subscriber's sight of the project was checked before the event was yielded). The row holds
     every join and aggregate, so it serves any selection."""

@@ -78,17 +78,28 @@ async def projects_by_ids(
 
 async def project_audience(conn: AsyncConnection, project_id: int) -> ProjectAudience | None:
     """The project's organization and members in one statement; None when there is no such project."""
+    return (await project_audiences(conn, [project_id])).get(project_id)
+
+
+async def project_audiences(conn: AsyncConnection, project_ids: Sequence[int]) -> dict[int, ProjectAudience]:
+    """The same for several projects, in one statement; a project that does not exist is absent."""
     projects, members = Project.__table__, ProjectMember.__table__
     statement = (
-        select(projects.c.organization_id, members.c.user_id)
+        select(projects.c.id, projects.c.organization_id, members.c.user_id)
         .select_from(projects.outerjoin(members, members.c.project_id == projects.c.id))
-        .where(projects.c.id == project_id)
+        .where(projects.c.id.in_(project_ids))
     )
-    rows = (await conn.execute(statement)).all()
-    if not rows:
-        return None
-    member_ids = frozenset(int(r.user_id) for r in rows if r.user_id is not None)
-    return ProjectAudience(int(rows[0].organization_id), member_ids)
+    organization_of: dict[int, int] = {}
+    member_ids: dict[int, set[int]] = {}
+    for row in (await conn.execute(statement)).all():
+        organization_of[row.id] = row.organization_id
+        found = member_ids.setdefault(row.id, set())
+        if row.user_id is not None:
+            found.add(int(row.user_id))
+    return {
+        project_id: ProjectAudience(organization_id, frozenset(member_ids[project_id]))
+        for project_id, organization_id in organization_of.items()
+    }
 
 
 async def project_by_key(

@@ -20,10 +20,14 @@ from persistence.models import Event
 from persistence.models.base import utcnow
 from persistence.pubsub import project_channel
 from persistence.queries.events import NewEvent, insert_event
+from persistence.queries.projects import project_audience
+from persistence.queries.scope import Scope
+from persistence.queries.tasks import EVERYTHING, task_row_from_json, tasks_by_ids
 from persistence.relay import Relay
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.ids import encode_id
+from schema.tasks import Task
 from tests import services as test_services
 from tests.conftest import PASSWORD
 from tests.server_process import start_server
@@ -69,6 +73,17 @@ async def _unpublished_event(services: Services, org: SeededOrganization, age_se
     return event_id
 
 
+def _relay(services: Services) -> Relay:
+    """A relay of the suite's own that never sweeps by itself and leaves events under 30 s to writers."""
+    return Relay(
+        services.db,
+        services.cache.redis,
+        sweep_interval_seconds=3600,
+        sweep_grace_seconds=30,
+        channel_prefix=test_services.CHANNEL_PREFIX,
+    )
+
+
 async def _published_at(services: Services, event_id: int) -> Any:
     async with services.db.read() as conn:
         return await conn.scalar(select(_events.c.published_at).where(_events.c.id == event_id))
@@ -82,13 +97,7 @@ async def test_the_sweep_publishes_what_was_left_behind_once(
     pubsub = await listener(org.project_ids[0])
     old = await _unpublished_event(services, org, age_seconds=60)
     fresh = await _unpublished_event(services, org, age_seconds=0)
-    relay = Relay(
-        services.db,
-        services.cache.redis,
-        sweep_interval_seconds=3600,
-        sweep_grace_seconds=30,
-        channel_prefix=test_services.CHANNEL_PREFIX,
-    )
+    relay = _relay(services)
     # When the sweep runs (twice)
     await relay.publish(None)
     await relay.publish(None)
@@ -184,3 +193,33 @@ async def test_a_server_killed_between_commit_and_publish_loses_nothing(
         (event.id, "task.created", event.sequence)
     ]
     assert await _published_at(services, event.id) is not None
+
+
+async def test_the_message_carries_who_may_see_the_project_and_the_task_as_it_is(
+    services: Services, make_org: MakeOrg, listener: Callable[[int], Awaitable[PubSub]]
+) -> None:
+    """So that no process with subscribers has to read them again (persistence/snapshots.py)."""
+    org = await make_org()
+    project_id, task_id = org.project_ids[0], org.task_ids[0]
+    pubsub = await listener(project_id)
+    event_id = await _unpublished_event(services, org, age_seconds=0)
+    relay = _relay(services)
+    await relay.publish([event_id])
+    (message,) = await messages(pubsub, 1)
+    snapshot = message["snapshot"]
+    async with services.db.read() as conn:
+        audience = await project_audience(conn, project_id)
+        (row,) = await tasks_by_ids(conn, Scope(org.organization_id, 0, True), [task_id], EVERYTHING)
+    assert audience is not None
+    assert snapshot["audience"] == {
+        "organization_id": org.organization_id,
+        "member_ids": sorted(audience.member_ids),
+    }
+    # Decoded, the carried task is the row the database gives, value for value and type for type.
+    carried = task_row_from_json(snapshot["task"])
+    assert carried._mapping.keys() == dict(row._mapping).keys()
+    for name, value in row._mapping.items():
+        assert getattr(carried, name) == value, name
+        assert type(getattr(carried, name)) is type(value), name
+    # And the schema builds the same Task from either.
+    assert Task.from_row(carried, EVERYTHING) == Task.from_row(row, EVERYTHING)

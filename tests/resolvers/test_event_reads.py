@@ -4,13 +4,18 @@ number of subscribers, and the per-subscriber decision still made against each o
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
+import orjson
+import pytest
 from sqlalchemy import select
 
+from persistence import snapshots
 from persistence.models import OrgRole, Project, Task, User
 from persistence.pubsub import Message
 from persistence.queries.scope import Scope, sees_project, visible_project
+from persistence.snapshots import event_snapshots
 from persistence.statements import count_statements
 from resolvers.auth import authenticate_bearer, session_cache_key
 from resolvers.context import Services
@@ -154,3 +159,53 @@ async def test_the_python_visibility_rule_agrees_with_the_sql_one(services: Serv
                 outcomes.add(seen)
     # Both answers occurred, so the comparison could have failed either way.
     assert outcomes == {True, False}
+
+
+async def test_a_snapshot_the_relay_carried_costs_the_subscribers_no_read(
+    services: Services, make_org: Any
+) -> None:
+    org = await make_org()
+    task = await _a_task(services, org.organization_id)
+    async with services.db.read() as conn:
+        events = [
+            SimpleNamespace(
+                id=1, organization_id=org.organization_id, project_id=task.project_id, task_id=task.id
+            )
+        ]
+        carried = (await event_snapshots(conn, events))[1]
+    message = Message(
+        orjson.loads(orjson.dumps({"project_id": task.project_id, "task_id": task.id, "snapshot": carried}))
+    )
+    with count_statements() as counter:
+        snapshot = await event_reads(message, services).snapshot(
+            org.organization_id, task.project_id, task.id
+        )
+    assert counter.count == 0
+    read = await EventReads(services).snapshot(org.organization_id, task.project_id, task.id)
+    assert snapshot.audience == read.audience
+    assert snapshot.task is not None
+    assert read.task is not None
+    assert dict(snapshot.task._mapping) == dict(read.task._mapping)
+
+
+async def test_without_a_carried_snapshot_the_subscribers_read_it(
+    services: Services, make_org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project with more members than a message should carry: the relay leaves it out."""
+    org = await make_org()
+    task = await _a_task(services, org.organization_id)
+    monkeypatch.setattr(snapshots, "MAX_CARRIED_MEMBERS", 0)
+    async with services.db.read() as conn:
+        events = [
+            SimpleNamespace(
+                id=1, organization_id=org.organization_id, project_id=task.project_id, task_id=task.id
+            )
+        ]
+        assert await event_snapshots(conn, events) == {}
+    message = Message({"project_id": task.project_id, "task_id": task.id, "snapshot": None})
+    with count_statements() as counter:
+        snapshot = await event_reads(message, services).snapshot(
+            org.organization_id, task.project_id, task.id
+        )
+    assert counter.count == 2
+    assert snapshot.task is not None
