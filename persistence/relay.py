@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -154,14 +154,21 @@ class Relay:
                 if rows:
                     published = update(Event).where(_events.c.id.in_([r.id for r in rows]))
                     await conn.execute(published.values(published_at=utcnow()))
-                # Last, so that the commit follows at once: a recipient who acts on the message (marks
-                # it read) finds the row committed, but for the time of this loop and the commit.
-                for notification in notifications:
-                    await self.redis.publish(
-                        user_channel(self.channel_prefix, notification.user_id),
-                        notification_message(notification),
-                    )
         except (RedisError, OSError, SQLAlchemyError):
             log.warning("relay could not publish now; the sweep retries", exc_info=True)
             return 0
+        await self._announce(notifications)
         return len(rows)
+
+    async def _announce(self, notifications: Sequence[Any]) -> None:
+        """After the commit, so a recipient who acts on the message at once (marks it read) finds the
+        row. Lost if Redis fails just now, like any pub/sub message: the row is in the recipient's
+        notifications, and a subscriber whose hub lost Redis gets a RESYNC."""
+        try:
+            for notification in notifications:
+                await self.redis.publish(
+                    user_channel(self.channel_prefix, notification.user_id),
+                    notification_message(notification),
+                )
+        except (RedisError, OSError):
+            log.warning("relay could not announce %d notification(s)", len(notifications), exc_info=True)
