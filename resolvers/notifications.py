@@ -16,6 +16,7 @@ from persistence.queries.notifications import NotificationIncludes, Notification
 from persistence.queries.pagination import PageRequest
 from persistence.queries.rows import AnyRow
 from resolvers.context import RequestContext
+from resolvers.errors import NotFound
 from resolvers.mutations import ErrorCode, FieldError, MutationResult
 from resolvers.writes import Write, run_write
 
@@ -43,6 +44,16 @@ async def notifications(
             with_total=with_total,
             with_unread=with_unread,
         )
+
+
+async def notification(ctx: RequestContext, notification_id: int, includes: NotificationIncludes) -> AnyRow:
+    """The viewer's own notification; NOT_FOUND for anyone else's, as for a missing one."""
+    scope = ctx.require_principal().scope
+    async with ctx.db.read() as conn:
+        row = await queries.notification_by_id(conn, scope, notification_id, includes)
+    if row is None:
+        raise NotFound("notification")
+    return row
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from resolvers.subscriptions import NotificationMessage
 from schema.connections import Connection
 from schema.cursors import decode_cursor, encode_cursor
 from schema.ids import encode_id
+from schema.node import Node
 from schema.selection import ConnectionSelection, child_names
 from schema.tasks import Comment, Task, task_includes
 from schema.users import User
@@ -36,8 +37,7 @@ _CURSOR = "notification"
 
 
 @strawberry.type(description="One of your notifications.")
-class Notification:
-    id: strawberry.ID
+class Notification(Node):
     kind: NotificationKindEnum  # type: ignore[valid-type]
     created_at: datetime
     read_at: datetime | None = strawberry.field(description="When you first marked it read.")
@@ -131,6 +131,14 @@ class NotificationConnection(Connection[Notification]):
 
 def includes_of(names: set[str]) -> NotificationIncludes:
     return NotificationIncludes(actor="actor" in names or "comment" in names, comment="comment" in names)
+
+
+async def notification_node(info: Ctx, notification_id: int) -> Notification:
+    """``node(id:)`` for one of the viewer's own notifications."""
+    includes = includes_of(child_names(info.selected_fields))
+    return Notification.from_row(
+        await resolvers.notification(info.context, notification_id, includes), includes
+    )
 
 
 async def notification_connection(

@@ -15,6 +15,7 @@ from schema.connections import build_connection
 from schema.cursors import decode_cursor, encode_cursor
 from schema.ids import decode_any_id, decode_id
 from schema.node import Node
+from schema.notifications import notification_node
 from schema.organizations import Organization
 from schema.projects import Project, ProjectConnection, project_includes
 from schema.selection import ConnectionSelection, child_names
@@ -81,6 +82,8 @@ class Query:
             return await _user(info, database_id)
         if type_name == "Organization":
             return _organization(info, database_id)
+        if type_name == "Notification":
+            return await notification_node(info, database_id)
         raise NotFound("node")
 
     @strawberry.field(description="The viewer's organization.")

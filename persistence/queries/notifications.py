@@ -94,6 +94,15 @@ def _select(scope: Scope, includes: NotificationIncludes) -> Select[Any]:
     return select(*columns).select_from(source)
 
 
+async def notification_by_id(
+    conn: AsyncConnection, scope: Scope, notification_id: int, includes: NotificationIncludes
+) -> AnyRow | None:
+    """One of the scope's own notifications; None for anyone else's."""
+    statement = _select(scope, includes).where(*_mine(scope), _notifications.c.id == notification_id)
+    row: AnyRow | None = (await conn.execute(statement)).first()
+    return row
+
+
 async def notification_page(
     conn: AsyncConnection,
     scope: Scope,

@@ -337,3 +337,27 @@ async def test_a_replay_of_named_ones_that_misses_redis_answers_as_the_first_tim
         await services.cache.redis.delete(key)
     again = (await client.post(MARK, {"i": {"ids": _gids(ids)}}, **headers)).json()
     assert again["data"] == first["data"]
+
+
+NODE = """
+query ($id: ID!) { node(id: $id) { id ... on Notification { kind read task { id } actor { id } } } }
+"""
+
+
+async def test_node_refetches_ones_own_notification_and_no_one_elses(services: Services, crew: Crew) -> None:
+    # Given a notification of the colleague's
+    [mine] = await _give(services, crew, "colleague", 1)
+    variables = {"id": encode_id("Notification", mine)}
+    # Then node(id:) gives it back to the colleague, as the connection shows it
+    body = await crew.clients["colleague"].run(NODE, variables)
+    assert body["data"]["node"] == {
+        "id": encode_id("Notification", mine),
+        "kind": "ASSIGNED",
+        "read": False,
+        "task": {"id": encode_id("Task", crew.task_id)},
+        "actor": {"id": encode_id("User", crew.ids["author"])},
+    }
+    # And to anyone else, even of the same organization, it does not exist
+    body = await crew.clients["author"].run(NODE, variables)
+    assert body["data"] is None or body["data"]["node"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["NOT_FOUND"]
