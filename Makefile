@@ -25,6 +25,10 @@ install: $(INSTALLED) ## Install the locked dependencies into .venv
 run: $(INSTALLED) ## Serve the embedded default (SQLite + in-process Redis) with demo data on 127.0.0.1:8000
 	$(PY) -m schema serve
 
+.PHONY: worker
+worker: $(INSTALLED) ## Run the background job worker (high, default, low; needs TASKQL_REDIS_URL)
+	$(PY) -m jobs.worker
+
 .PHONY: migrate
 migrate: $(INSTALLED) ## Apply database migrations to TASKQL_DATABASE_URL
 	$(PY) -m schema migrate

@@ -15,7 +15,7 @@ EMBEDDED_URL = "memory://"
 def create_redis(settings: Settings) -> Redis:
     """A client that fails fast: short socket timeouts and no retries (the cache fails open)."""
     if settings.redis_url == EMBEDDED_URL:
-        return fakeredis.FakeAsyncRedis(server=_embedded_server())
+        return fakeredis.FakeAsyncRedis(server=embedded_server())
     return Redis.from_url(
         settings.redis_url,
         socket_timeout=settings.redis_socket_timeout,
@@ -29,7 +29,7 @@ def create_redis(settings: Settings) -> Redis:
 _server: fakeredis.FakeServer | None = None
 
 
-def _embedded_server() -> fakeredis.FakeServer:
+def embedded_server() -> fakeredis.FakeServer:
     """One in-process server for the whole process, so every client sees the same data."""
     global _server  # noqa: PLW0603 - a process-wide singleton is the point of the embedded stand-in
     if _server is None:

@@ -6,7 +6,7 @@ import json
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Only usable where nothing real is protected: the embedded default and development.
@@ -116,6 +116,20 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_UPLOAD_CONTENT_TYPES),
         description="media types an attachment may have (JSON list or comma-separated)",
     )
+
+    # Background jobs (jobs/, `make worker`): the retry policies' backoff base (the first retry waits about
+    # this long; tests shorten it), how long a finished job's id refuses the same job again, a job's limit.
+    job_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    job_dedup_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    job_timeout_seconds: int = Field(default=60, ge=1)
+    # Notification emails over SMTP (STARTTLS when asked; credentials only when a username is set).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "taskql <no-reply@taskql.invalid>"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from jobs.embedded import EmbeddedJobs
+from jobs.enqueue import NotificationEmails
+from jobs.queues import is_embedded
 from persistence.cache import Cache, CircuitBreaker
 from persistence.db import Database, create_engine
 from persistence.migrate import is_current, upgrade_to_head
@@ -41,6 +45,8 @@ def build_services(settings: Settings) -> Services:
         sweep_grace_seconds=settings.relay_sweep_grace_seconds,
         channel_prefix=settings.redis_channel_prefix,
         publish_delay_seconds=settings.relay_publish_delay_seconds,
+        # Email jobs: run by `make worker`, or in the embedded default by a thread of the server.
+        on_committed=NotificationEmails(settings),
     )
     return Services(
         settings=settings,
@@ -65,6 +71,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     view = GraphQLView(services, documents)
     hub = PubSubHub.from_settings(settings)  # one Redis pub/sub connection for this process
     websocket_view = WebSocketView(strawberry_schema, services, hub, documents)
+    embedded_jobs = EmbeddedJobs(settings) if is_embedded(settings) else None
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -74,7 +81,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await seed_demo_if_empty(services.db, services.passwords, DEMO_SIZES)
         await services.relay.start()
         await hub.start()
+        if embedded_jobs is not None:
+            embedded_jobs.start()
         yield
+        if embedded_jobs is not None:
+            await asyncio.to_thread(embedded_jobs.stop)
         await hub.stop()
         await services.relay.stop()
         if owns_services:

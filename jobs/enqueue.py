@@ -1,0 +1,65 @@
+"""Enqueuing jobs after the relay's commit: one email job per notification, never twice.
+
+The job id is deterministic (``email-notification-<id>``; RQ allows letters, digits, ``_``, ``-``) and
+enqueued with RQ's ``unique=True``: one Lua script checks that no job of that id exists, saves it and
+pushes it, atomically. Without it RQ would overwrite the job's hash and push the id a second time (two
+runs). A finished job's hash is kept ``job_dedup_ttl_seconds`` (a failed one for as long), so a
+re-derivation within that window (the relay's sweep after a crash) is refused too; later, the email's
+stable Message-ID lets the receiver drop it. RQ's enqueue is synchronous (~0.7 ms each): a batch goes
+to a thread as one call (``unique=True`` runs its script per job, so there is no pipeline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import redis
+from rq.exceptions import DuplicateJobError
+
+from jobs.email import deliver_notification_email
+from jobs.queues import EMAIL_RETRY, HIGH, connect, queue
+from persistence.settings import Settings
+
+log = logging.getLogger("taskql.jobs")
+
+
+def email_job_id(notification_id: int) -> str:
+    return f"email-notification-{notification_id}"
+
+
+class NotificationEmails:
+    """The relay's ``on_committed`` hook: enqueues the notifications' emails on the ``high`` queue."""
+
+    def __init__(self, settings: Settings, connection: redis.Redis | None = None) -> None:
+        self.settings = settings
+        self.queue = queue(HIGH, connection or connect(settings))
+
+    async def __call__(self, notifications: Sequence[Any]) -> None:
+        ids = [int(notification.id) for notification in notifications]
+        if ids:
+            await asyncio.to_thread(self.enqueue, ids)
+
+    def enqueue(self, notification_ids: Iterable[int]) -> int:
+        """Enqueues a job per id that has none yet; how many were enqueued. Redis errors raise."""
+        enqueued = 0
+        for notification_id in dict.fromkeys(notification_ids):
+            try:
+                self.queue.enqueue_call(
+                    deliver_notification_email,
+                    args=(notification_id,),
+                    job_id=email_job_id(notification_id),
+                    unique=True,
+                    retry=EMAIL_RETRY.retry(self.settings.job_backoff_base_seconds),
+                    timeout=self.settings.job_timeout_seconds,
+                    result_ttl=self.settings.job_dedup_ttl_seconds,
+                    failure_ttl=self.settings.job_dedup_ttl_seconds,
+                    description=f"notification email {notification_id}",
+                )
+            except DuplicateJobError:
+                log.debug("email job for notification %d exists already", notification_id)
+                continue
+            enqueued += 1
+        return enqueued

@@ -1,0 +1,91 @@
+"""RQ's side of the jobs: the connection, the three queues (JSON, never pickle) and the retry policies.
+
+The policies are the seed's ("Task Retry Strategy"): a retry ``n`` (0-based) waits about
+``base * 2**n`` seconds, capped, and with jitter a random time between half of that and all of it
+("equal jitter": spread out, yet never an immediate retry). RQ takes the waits as whole seconds, fixed
+when the job is enqueued; a retry that waits needs a worker running the scheduler.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import fakeredis
+import redis
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+from persistence.redis import EMBEDDED_URL, embedded_server
+from persistence.settings import Settings, get_settings
+
+HIGH, DEFAULT, LOW = "high", "default", "low"
+# The order a worker takes them in.
+QUEUE_NAMES = (HIGH, DEFAULT, LOW)
+# The enqueuing side fails fast (the relay logs what it could not enqueue); the worker sets its own.
+ENQUEUE_SOCKET_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int
+    backoff_max_seconds: int
+    jitter: bool
+
+    def delays(self, base_seconds: float, rng: random.Random | None = None) -> list[int]:
+        """The wait before each retry, in whole seconds (at least 1, at most the cap)."""
+        pick = rng or random.Random()  # noqa: S311 - jitter spreads retries; it protects nothing
+        waits: list[int] = []
+        for attempt in range(self.max_retries):
+            delay = min(float(self.backoff_max_seconds), base_seconds * 2**attempt)
+            if self.jitter:
+                delay = pick.uniform(delay / 2, delay)
+            waits.append(max(1, min(self.backoff_max_seconds, round(delay))))
+        return waits
+
+    def retry(self, base_seconds: float, rng: random.Random | None = None) -> Retry:
+        return Retry(max=self.max_retries, interval=self.delays(base_seconds, rng))
+
+
+EMAIL_RETRY = RetryPolicy(max_retries=3, backoff_max_seconds=600, jitter=True)
+
+
+_job_settings: Settings | None = None
+
+
+def use_settings(settings: Settings | None) -> None:
+    """The settings job bodies run with in this process (the embedded runner passes the app's own);
+    None: from the environment, as in ``python -m jobs.worker``."""
+    global _job_settings  # noqa: PLW0603 - one process, one configuration for its job bodies
+    _job_settings = settings
+
+
+def job_settings() -> Settings:
+    return _job_settings or get_settings()
+
+
+def is_embedded(settings: Settings) -> bool:
+    """The embedded default: the queues live in the in-process Redis and jobs run in a thread."""
+    return settings.redis_url == EMBEDDED_URL
+
+
+def connect(settings: Settings, *, for_worker: bool = False) -> redis.Redis:
+    """A synchronous client (RQ is synchronous). The worker's blocking reads set their own timeout."""
+    if is_embedded(settings):
+        # The app's in-process server (its Lua support comes from fakeredis[lua]).
+        return fakeredis.FakeRedis(server=embedded_server())
+    if for_worker:
+        return redis.Redis.from_url(settings.redis_url)
+    return redis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=ENQUEUE_SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=ENQUEUE_SOCKET_TIMEOUT_SECONDS,
+    )
+
+
+def queue(name: str, connection: redis.Redis) -> Queue:
+    return Queue(name, connection=connection, serializer=JSONSerializer)
+
+
+def queues(connection: redis.Redis) -> list[Queue]:
+    return [queue(name, connection) for name in QUEUE_NAMES]

@@ -1,0 +1,75 @@
+"""Notification emails: plain-text and HTML bodies from templates, and a stable Message-ID.
+
+The Message-ID names the notification's event and recipient (the notification's unique key), so every
+attempt at the same email carries the same id and a receiver can drop a duplicate after a crash-retry.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from string import Template
+
+from persistence.models import NotificationKind
+
+_SUBJECTS = {
+    NotificationKind.ASSIGNED: Template("[$project] $actor assigned you: $title"),
+    NotificationKind.MENTIONED: Template("[$project] $actor mentioned you on: $title"),
+}
+_LEADS = {
+    NotificationKind.ASSIGNED: Template("$actor assigned you the task “$title” in $project."),
+    NotificationKind.MENTIONED: Template("$actor mentioned you in a comment on “$title” in $project."),
+}
+_TEXT = Template(
+    "Hello $recipient,\n\n$lead\n$quote\n-- \ntaskql: you get this because of your notifications.\n"
+)
+_HTML = Template(
+    "<!doctype html>\n<html><body>\n<p>Hello $recipient,</p>\n<p>$lead</p>\n$quote"
+    '<p style="color:#666">taskql: you get this because of your notifications.</p>\n</body></html>\n'
+)
+
+
+@dataclass(frozen=True)
+class NotificationEmail:
+    """What one notification email says, as the job read it."""
+
+    notification_id: int
+    event_id: int
+    kind: NotificationKind
+    recipient_id: int
+    recipient_email: str
+    recipient_name: str
+    actor_name: str
+    task_title: str
+    project_name: str
+    comment_body: str | None
+
+
+def message_id(event_id: int, recipient_id: int, sender: str) -> str:
+    """``<notification.<event>.<recipient>@<the sender's domain>>``: the same for every attempt."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "taskql.invalid"
+    return f"<notification.{event_id}.{recipient_id}@{domain}>"
+
+
+def build_message(email: NotificationEmail, sender: str) -> EmailMessage:
+    words = {"actor": email.actor_name, "title": email.task_title, "project": email.project_name}
+    lead = _LEADS[email.kind].substitute(words)
+    html_lead = _LEADS[email.kind].substitute({key: html.escape(value) for key, value in words.items()})
+    quote = f"\n> {email.comment_body.replace(chr(10), chr(10) + '> ')}\n" if email.comment_body else ""
+    html_quote = f"<blockquote>{html.escape(email.comment_body)}</blockquote>\n" if email.comment_body else ""
+    message = EmailMessage()
+    message["Subject"] = _SUBJECTS[email.kind].substitute(words)
+    message["From"] = sender
+    message["To"] = Address(display_name=email.recipient_name, addr_spec=email.recipient_email)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id(email.event_id, email.recipient_id, sender)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(_TEXT.substitute(recipient=email.recipient_name, lead=lead, quote=quote))
+    message.add_alternative(
+        _HTML.substitute(recipient=html.escape(email.recipient_name), lead=html_lead, quote=html_quote),
+        subtype="html",
+    )
+    return message
