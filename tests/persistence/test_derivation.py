@@ -16,7 +16,6 @@ from persistence.models import Comment, Event
 from persistence.models.base import utcnow
 from persistence.pubsub import user_channel
 from persistence.queries.events import NewEvent, insert_event
-from persistence.relay import Relay
 from persistence.statements import count_statements
 from resolvers.context import Services
 from schema.ids import decode_id, encode_id
@@ -32,6 +31,7 @@ from tests.notification_crew import (
     until_published,
 )
 from tests.persistence.test_relay import messages
+from tests.relays import own_relay
 
 ASSIGN = """
 mutation($i: TaskAssignInput!) { taskAssign(input: $i) { errors { code message } } }"""
@@ -63,16 +63,6 @@ async def inbox(services: Services) -> AsyncIterator[Any]:
     for pubsub in opened:
         await pubsub.unsubscribe()
         await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
-
-
-def _relay(services: Services, redis: Redis | None = None) -> Relay:
-    return Relay(
-        services.db,
-        redis or services.cache.redis,
-        sweep_interval_seconds=3600,
-        sweep_grace_seconds=0,
-        channel_prefix=test_services.CHANNEL_PREFIX,
-    )
 
 
 async def _assign(services: Services, crew: Crew, who: str, assignee: str) -> int:
@@ -216,7 +206,7 @@ async def test_deriving_an_event_again_inserts_nothing_and_republishes_the_same_
     async with services.db.unit_of_work() as conn:
         await conn.execute(update(Event).where(Event.id == event_id).values(published_at=None))
     pubsub = await inbox(crew.ids["colleague"])
-    assert await _relay(services).publish([event_id]) == 1
+    assert await own_relay(services, grace_seconds=0).publish([event_id]) == 1
     # Then no second notification is made, and the one there is goes out again, with its id
     assert await notifications_of_events(services, [event_id]) == first
     received = await messages(pubsub, 2, within=1.0)
@@ -249,7 +239,7 @@ async def test_a_publish_that_fails_leaves_the_event_and_its_notifications_to_th
     event_id = await _unpublished_assignment(services, crew, "colleague")
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     # When it tries to publish
-    assert await _relay(services, dead).publish([event_id]) == 0
+    assert await own_relay(services, redis=dead, grace_seconds=0).publish([event_id]) == 0
     await dead.aclose()
     # Then neither the notification nor the published mark was kept
     assert await notifications_of_events(services, [event_id]) == []
@@ -257,7 +247,7 @@ async def test_a_publish_that_fails_leaves_the_event_and_its_notifications_to_th
         assert await conn.scalar(select(Event.published_at).where(Event.id == event_id)) is None
     # And the next attempt derives it once and publishes it
     pubsub = await inbox(crew.ids["colleague"])
-    assert await _relay(services).publish([event_id]) == 1
+    assert await own_relay(services, grace_seconds=0).publish([event_id]) == 1
     rows = await notifications_of_events(services, [event_id])
     assert _recipients(rows, crew) == {"colleague"}
     assert [m["notification_id"] for m in await messages(pubsub, 1)] == [rows[0].id]
@@ -297,7 +287,7 @@ async def test_a_batch_costs_the_relay_the_same_few_statements_whatever_its_size
         ids = await _unpublished_batch(services, crew, size)
         # When the relay publishes it
         with count_statements() as counter:
-            assert await _relay(services).publish(ids) == 2 * size
+            assert await own_relay(services, grace_seconds=0).publish(ids) == 2 * size
         counts.append(counter.count)
         # Then each assignment made one notification and each comment two
         rows = await notifications_of_events(services, ids)

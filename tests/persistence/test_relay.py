@@ -30,6 +30,7 @@ from schema.ids import encode_id
 from schema.tasks import Task
 from tests import services as test_services
 from tests.conftest import PASSWORD
+from tests.relays import own_relay
 from tests.server_process import start_server
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
@@ -73,17 +74,6 @@ async def _unpublished_event(services: Services, org: SeededOrganization, age_se
     return event_id
 
 
-def _relay(services: Services) -> Relay:
-    """A relay of the suite's own that never sweeps by itself and leaves events under 30 s to writers."""
-    return Relay(
-        services.db,
-        services.cache.redis,
-        sweep_interval_seconds=3600,
-        sweep_grace_seconds=30,
-        channel_prefix=test_services.CHANNEL_PREFIX,
-    )
-
-
 async def _published_at(services: Services, event_id: int) -> Any:
     async with services.db.read() as conn:
         return await conn.scalar(select(_events.c.published_at).where(_events.c.id == event_id))
@@ -97,7 +87,7 @@ async def test_the_sweep_publishes_what_was_left_behind_once(
     pubsub = await listener(org.project_ids[0])
     old = await _unpublished_event(services, org, age_seconds=60)
     fresh = await _unpublished_event(services, org, age_seconds=0)
-    relay = _relay(services)
+    relay = own_relay(services)
     # When the sweep runs (twice)
     await relay.publish(None)
     await relay.publish(None)
@@ -203,7 +193,7 @@ async def test_the_message_carries_who_may_see_the_project_and_the_task_as_it_is
     project_id, task_id = org.project_ids[0], org.task_ids[0]
     pubsub = await listener(project_id)
     event_id = await _unpublished_event(services, org, age_seconds=0)
-    relay = _relay(services)
+    relay = own_relay(services)
     await relay.publish([event_id])
     (message,) = await messages(pubsub, 1)
     snapshot = message["snapshot"]

@@ -14,23 +14,11 @@ from sqlalchemy import select
 from persistence.models import Event
 from persistence.models.base import utcnow
 from persistence.queries.events import NewEvent, insert_event
-from persistence.relay import OnCommitted, Relay
 from resolvers.context import Services
-from tests import services as test_services
 from tests.notification_crew import MakeOrg, make_crew, notifications_of
+from tests.relays import own_relay
 
 _events = Event.__table__
-
-
-def _relay(services: Services, on_committed: OnCommitted) -> Relay:
-    return Relay(
-        services.db,
-        services.cache.redis,
-        sweep_interval_seconds=3600,
-        sweep_grace_seconds=30,
-        channel_prefix=test_services.CHANNEL_PREFIX,
-        on_committed=on_committed,
-    )
 
 
 async def _assignment(services: Services, make_org: MakeOrg) -> tuple[int, int]:
@@ -58,7 +46,7 @@ async def test_the_committed_notifications_are_handed_over(services: Services, m
     async def take(notifications: Sequence[Any]) -> None:
         handed.append(notifications)
 
-    assert await _relay(services, take).publish([event_id]) == 1
+    assert await own_relay(services, on_committed=take).publish([event_id]) == 1
     [stored] = await notifications_of(services, colleague)
     assert [[row.id for row in batch] for batch in handed] == [[stored.id]]
 
@@ -72,7 +60,7 @@ async def test_a_failing_hand_over_is_logged_and_loses_no_row(
         raise RedisConnectionError("redis is gone")
 
     with caplog.at_level(logging.ERROR, logger="taskql.relay"):
-        assert await _relay(services, fail).publish([event_id]) == 1
+        assert await own_relay(services, on_committed=fail).publish([event_id]) == 1
     [stored] = await notifications_of(services, colleague)
     [record] = [r for r in caplog.records if "hand over" in r.getMessage()]
     assert str(stored.id) in record.getMessage()

@@ -1,0 +1,27 @@
+"""A relay of a test's own: it never sweeps by itself, so a test publishes exactly what it means to."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from persistence.relay import OnCommitted, Relay
+from resolvers.context import Services
+from tests import services as test_services
+
+
+def own_relay(
+    services: Services,
+    *,
+    redis: Redis | None = None,
+    grace_seconds: float = 30,
+    on_committed: OnCommitted | None = None,
+) -> Relay:
+    """``grace_seconds``: how old an unpublished event must be before ``publish(None)`` takes it."""
+    return Relay(
+        services.db,
+        redis or services.cache.redis,
+        sweep_interval_seconds=3600,
+        sweep_grace_seconds=grace_seconds,
+        channel_prefix=test_services.CHANNEL_PREFIX,
+        on_committed=on_committed,
+    )
