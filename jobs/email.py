@@ -3,22 +3,33 @@
 The job takes only the id and reads the rest when it runs. RQ 3 runs an ``async def`` job with
 ``asyncio.run``, a fresh event loop per job, so the job opens its own engine without a pool and
 disposes of it before the loop closes. It skips (and succeeds) when the notification is gone, the
-recipient is deactivated or the task deleted. Any SMTP failure raises, and RQ retries by the job's
-policy (jobs/queues.py); the Message-ID stays the same on every attempt.
+recipient is deactivated, or the task is deleted or no longer theirs to read. Any SMTP failure
+raises, and RQ retries by the job's policy (jobs/queues.py); the Message-ID stays the same on every
+attempt.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jobs.queues import job_settings
 from jobs.templates import NotificationEmail, build_message
 from persistence.db import create_engine
-from persistence.models import Comment, Notification, NotificationKind, Project, Task, User
+from persistence.models import (
+    Comment,
+    Notification,
+    NotificationKind,
+    OrgRole,
+    Project,
+    ProjectMember,
+    Task,
+    User,
+)
 from persistence.settings import Settings
 
 log = logging.getLogger("taskql.jobs.email")
@@ -70,12 +81,18 @@ async def load_notification_email(conn: AsyncConnection, notification_id: int) -
             tasks.c.deleted_at.label("task_deleted_at"),
             projects.c.name.label("project_name"),
             comments.c.body.label("comment_body"),
+            _may_read(recipients, tasks).label("may_read"),
         )
         .select_from(source)
         .where(n.c.id == notification_id)
     )
     row = (await conn.execute(statement)).one_or_none()
-    if row is None or row.recipient_deactivated_at is not None or row.task_deleted_at is not None:
+    if (
+        row is None
+        or row.recipient_deactivated_at is not None
+        or row.task_deleted_at is not None
+        or not row.may_read
+    ):
         return None
     return NotificationEmail(
         notification_id=row.id,
@@ -88,6 +105,21 @@ async def load_notification_email(conn: AsyncConnection, notification_id: int) -
         task_title=row.title,
         project_name=row.project_name,
         comment_body=row.comment_body,
+    )
+
+
+def _may_read(recipients: Any, tasks: Any) -> ColumnElement[bool]:
+    """Whether the recipient may still read the task now (the derivation checked it when the
+    notification was made; an email sent later must not show a task they were removed from)."""
+    memberships = ProjectMember.__table__
+    return and_(
+        tasks.c.organization_id == recipients.c.organization_id,
+        or_(
+            recipients.c.role.in_([OrgRole.OWNER, OrgRole.ADMIN]),
+            exists().where(
+                memberships.c.project_id == tasks.c.project_id, memberships.c.user_id == recipients.c.id
+            ),
+        ),
     )
 
 

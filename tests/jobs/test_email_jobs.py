@@ -20,12 +20,12 @@ from redis import Redis
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from jobs.email import SENT, SKIPPED
 from jobs.enqueue import NotificationEmails, email_job_id
 from jobs.queues import HIGH, connect, queue
-from persistence.models import Task
+from persistence.models import ProjectMember, Task
 from resolvers.context import Services
 from schema.ids import encode_id
 from tests import services as test_services
@@ -224,3 +224,25 @@ async def test_a_deactivated_recipient_gets_no_email(
     await _until(lambda: _finished(rq_redis, job_id), 10, "the job to finish")
     assert Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer).return_value() == SKIPPED
     assert sink.attempts[crew.emails["gone"]] == 0
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_recipient_removed_from_the_project_since_gets_no_email(
+    services: Services, make_org: MakeOrg, sink: Sink, rq_redis: Redis, enqueuer: NotificationEmails
+) -> None:
+    # Given a notification for the colleague, who then leaves the task's project
+    crew = await make_crew(services, None, make_org)
+    notification_id = await _notification(services, crew, "colleague")
+    async with services.db.unit_of_work() as conn:
+        await conn.execute(
+            delete(ProjectMember).where(
+                ProjectMember.project_id == crew.project_id, ProjectMember.user_id == crew.ids["colleague"]
+            )
+        )
+    # When its email job runs
+    assert enqueuer.enqueue([notification_id]) == 1
+    job_id = email_job_id(notification_id)
+    await _until(lambda: _finished(rq_redis, job_id), 10, "the job to finish")
+    # Then nothing about the task is sent
+    assert Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer).return_value() == SKIPPED
+    assert sink.attempts[crew.emails["colleague"]] == 0
