@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from jobs.queues import job_settings
+from jobs.queues import job_settings, read_once
 from jobs.templates import NotificationEmail, build_message
-from persistence.db import create_engine
 from persistence.models import (
     Comment,
     Notification,
@@ -41,12 +41,7 @@ SKIPPED = "skipped"
 async def deliver_notification_email(notification_id: int) -> str:
     """Sends one notification's email; ``"sent"`` or ``"skipped"`` (the job's result)."""
     settings = job_settings()
-    engine = create_engine(settings, null_pool=True)
-    try:
-        async with engine.connect() as conn:
-            email = await load_notification_email(conn, notification_id)
-    finally:
-        await engine.dispose()
+    email = await read_once(settings, lambda conn: load_notification_email(conn, notification_id))
     if email is None:
         log.info("notification %d: no email (gone, recipient deactivated or task deleted)", notification_id)
         return SKIPPED
@@ -124,7 +119,10 @@ def _may_read(recipients: Any, tasks: Any) -> ColumnElement[bool]:
 
 
 def send_email(settings: Settings, email: NotificationEmail) -> None:
-    message = build_message(email, settings.smtp_from)
+    send_message(settings, build_message(email, settings.smtp_from))
+
+
+def send_message(settings: Settings, message: EmailMessage) -> None:
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()

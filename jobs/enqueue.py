@@ -1,4 +1,4 @@
-"""Enqueuing jobs after the relay's commit: one email job per notification, never twice.
+"""Enqueuing jobs after a commit: one email job per notification (the relay's) or password reset, never twice.
 
 The job id is deterministic (``email-notification-<id>``; RQ allows letters, digits, ``_``, ``-``) and
 enqueued with RQ's ``unique=True``: one Lua script checks that no job of that id exists, saves it and
@@ -20,6 +20,7 @@ import redis
 from rq.exceptions import DuplicateJobError
 
 from jobs.email import deliver_notification_email
+from jobs.password_reset import deliver_password_reset_email
 from jobs.queues import EMAIL_RETRY, HIGH, connect, queue
 from persistence.settings import Settings
 
@@ -63,3 +64,54 @@ class NotificationEmails:
                 continue
             enqueued += 1
         return enqueued
+
+
+def password_reset_job_id(reset_id: int) -> str:
+    return f"email-password-reset-{reset_id}"
+
+
+class PasswordResetEmails:
+    """Enqueues a password reset's email (``passwordResetRequest``, after its commit) on ``high``.
+
+    ``schedule`` returns at once and enqueues in a background task: the request answers without
+    waiting for Redis, so a known email does not answer measurably later than an unknown one (which
+    enqueues nothing). A failed enqueue is logged; the user asks again."""
+
+    def __init__(self, settings: Settings, connection: redis.Redis | None = None) -> None:
+        self.settings = settings
+        self.queue = queue(HIGH, connection or connect(settings))
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def schedule(self, reset_id: int) -> None:
+        task = asyncio.get_running_loop().create_task(self._enqueue_logged(reset_id))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        """Waits for the enqueues scheduled so far (a stopping server, a test)."""
+        while self._pending:
+            await asyncio.gather(*self._pending)
+
+    async def _enqueue_logged(self, reset_id: int) -> None:
+        try:
+            await asyncio.to_thread(self.enqueue, reset_id)
+        except Exception:
+            log.exception("could not enqueue the email of password reset %d", reset_id)
+
+    def enqueue(self, reset_id: int) -> bool:
+        """Whether a job was enqueued (False: it exists already). Redis errors raise."""
+        try:
+            self.queue.enqueue_call(
+                deliver_password_reset_email,
+                args=(reset_id,),
+                job_id=password_reset_job_id(reset_id),
+                unique=True,
+                retry=EMAIL_RETRY.retry(self.settings.job_backoff_base_seconds),
+                timeout=self.settings.job_timeout_seconds,
+                result_ttl=self.settings.job_dedup_ttl_seconds,
+                failure_ttl=self.settings.job_dedup_ttl_seconds,
+                description=f"password reset email {reset_id}",
+            )
+        except DuplicateJobError:
+            return False
+        return True

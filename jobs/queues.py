@@ -9,13 +9,17 @@ when the job is enqueued; a retry that waits needs a worker running the schedule
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import fakeredis
 import redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from persistence.db import create_engine
 from persistence.redis import EMBEDDED_URL, embedded_server
 from persistence.settings import Settings, get_settings
 
@@ -60,8 +64,22 @@ def use_settings(settings: Settings | None) -> None:
     _job_settings = settings
 
 
+T = TypeVar("T")
+
+
 def job_settings() -> Settings:
     return _job_settings or get_settings()
+
+
+async def read_once(settings: Settings, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """One read with an engine of the job's own: RQ 3 runs an ``async def`` job with ``asyncio.run``,
+    a fresh event loop per job, and a pooled connection cannot outlive its loop."""
+    engine = create_engine(settings, null_pool=True)
+    try:
+        async with engine.connect() as conn:
+            return await read(conn)
+    finally:
+        await engine.dispose()
 
 
 def is_embedded(settings: Settings) -> bool:

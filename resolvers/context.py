@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from jobs.enqueue import PasswordResetEmails
 from loaders import Loaders
 from persistence.cache import Cache
 from persistence.db import Database
@@ -32,6 +33,8 @@ class Services:
     cache: Cache
     passwords: Passwords
     relay: Relay
+    # Enqueues a password reset's email after its commit (jobs/enqueue.py).
+    password_reset_emails: PasswordResetEmails
 
 
 @dataclass

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from jobs.embedded import EmbeddedJobs
-from jobs.enqueue import NotificationEmails
+from jobs.enqueue import NotificationEmails, PasswordResetEmails
 from jobs.queues import is_embedded
 from persistence.cache import Cache, CircuitBreaker
 from persistence.db import Database, create_engine
@@ -54,6 +54,7 @@ def build_services(settings: Settings) -> Services:
         cache=Cache(redis, CircuitBreaker(settings.cache_breaker_cooldown_seconds)),
         passwords=Passwords(settings),
         relay=relay,
+        password_reset_emails=PasswordResetEmails(settings),
     )
 
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if embedded_jobs is not None:
             await asyncio.to_thread(embedded_jobs.stop)
         await hub.stop()
+        await services.password_reset_emails.drain()
         await services.relay.stop()
         if owns_services:
             await services.cache.redis.aclose()

@@ -11,6 +11,7 @@ from schema.auth import AuthMutation
 from schema.comment_mutations import CommentMutation
 from schema.label_mutations import LabelMutation
 from schema.notification_mutations import NotificationMutation
+from schema.password_reset_mutations import PasswordResetMutation
 from schema.project_mutations import ProjectMutation
 from schema.projects import Project
 from schema.query import Query
@@ -32,6 +33,7 @@ Mutation = merge_types(
         LabelMutation,
         AttachmentMutation,
         NotificationMutation,
+        PasswordResetMutation,
     ),
 )
 

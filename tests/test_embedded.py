@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
@@ -11,13 +12,19 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from jobs.password_reset import reset_token
+from persistence.db import create_engine
+from persistence.models.base import utcnow
+from persistence.queries.password_resets import insert_reset
 from persistence.seed import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SIZES
+from persistence.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = (ROOT / "perf" / "operations" / "dashboard.graphql").read_text()
@@ -137,6 +144,53 @@ def test_the_embedded_default_serves_the_demo_organization(server: Server) -> No
     # And FTS5 syntax in the text is only text
     odd = _graphql(server, SEARCH, {"q": 'latency* NEAR(" OR -'}, token)["searchTasks"]
     assert odd["totalCount"] == found["totalCount"]
+
+
+RESET_REQUEST = (
+    "mutation($e: String!) { passwordResetRequest(input: {email: $e}) { accepted errors { code } } }"
+)
+LOGIN = "mutation($e: String!, $p: String!) { authLogin(input: {email: $e, password: $p}) { accessToken } }"
+RESET_CONFIRM = """
+mutation($t: String!, $p: String!) {
+  passwordResetConfirm(input: {token: $t, newPassword: $p}) { passwordChanged errors { field code } } }"""
+
+
+async def test_a_password_reset_works_on_sqlite(server: Server) -> None:
+    # Given the embedded server: asking for an unknown email's reset is answered like any other
+    accepted = _graphql(server, RESET_REQUEST, {"e": "nobody@taskql.dev"})["passwordResetRequest"]
+    assert accepted == {"accepted": True, "errors": []}
+    # And a reset of the demo user's, written by the same query (no email job: no SMTP server here)
+    nonce, secret = "0" * 32, Settings.model_fields["jwt_secret"].default
+    token = reset_token(secret, nonce)
+    database = f"sqlite+aiosqlite:///{server.log.parent}/embedded.db"
+    engine = create_engine(Settings(database_url=database), null_pool=True)
+    try:
+        async with engine.begin() as conn:
+            now = utcnow()
+            reset_id = await insert_reset(
+                conn,
+                email=DEMO_EMAIL,
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                nonce=nonce,
+                now=now,
+                expires_at=now + timedelta(hours=1),
+            )
+    finally:
+        await engine.dispose()
+    assert reset_id is not None
+    # When its token confirms a new password, twice
+    variables = {"t": token, "p": "an embedded passphrase"}
+    first = _graphql(server, RESET_CONFIRM, variables)["passwordResetConfirm"]
+    second = _graphql(server, RESET_CONFIRM, variables)["passwordResetConfirm"]
+    # Then the first sets it and the second is refused
+    assert first == {"passwordChanged": True, "errors": []}
+    assert second == {"passwordChanged": False, "errors": [{"field": "token", "code": "INVALID"}]}
+    login = (
+        "mutation($e: String!, $p: String!) { authLogin(input: {email: $e, password: $p}) { accessToken } }"
+    )
+    assert _graphql(server, login, {"e": DEMO_EMAIL, "p": "an embedded passphrase"})["authLogin"][
+        "accessToken"
+    ]
 
 
 def test_the_embedded_default_stops_cleanly_on_sigterm(server: Server) -> None:

@@ -8,6 +8,7 @@ from persistence.models.invitations import Invitation
 from persistence.models.labels import Label, TaskLabel
 from persistence.models.notifications import Notification, NotificationKind
 from persistence.models.organizations import Organization
+from persistence.models.password_resets import PasswordReset
 from persistence.models.projects import Project, ProjectMember, ProjectRole
 from persistence.models.sessions import AuthSession
 from persistence.models.tasks import Task, TaskStatus
@@ -25,6 +26,7 @@ __all__ = [
     "NotificationKind",
     "OrgRole",
     "Organization",
+    "PasswordReset",
     "Project",
     "ProjectMember",
     "ProjectRole",

@@ -227,7 +227,7 @@ def _is_mariadb(conn: AsyncConnection) -> bool:
     return conn.dialect.name in ("mysql", "mariadb")
 
 
-async def _update_user_revoking_sessions(
+async def update_user_revoking_sessions(
     conn: AsyncConnection,
     user_id: int,
     where: list[ColumnElement[bool]],
@@ -262,7 +262,7 @@ async def deactivate_user(conn: AsyncConnection, scope: Scope, user_id: int, now
     """Deactivates the user and revokes every session of theirs in the same write."""
     where = _managed_user(scope, user_id, new_role=None, deactivating=True)
     values = {"deactivated_at": now, "updated_at": now}
-    return await _update_user_revoking_sessions(conn, user_id, where, values, true(), now)
+    return await update_user_revoking_sessions(conn, user_id, where, values, true(), now)
 
 
 async def change_role(
@@ -305,7 +305,7 @@ async def change_password(
     ]
     values = {"password_hash": new_hash, "updated_at": now}
     sessions = _sessions.c.id.in_(list(revoked_session_ids))
-    return await _update_user_revoking_sessions(conn, scope.user_id, where, values, sessions, now)
+    return await update_user_revoking_sessions(conn, scope.user_id, where, values, sessions, now)
 
 
 @dataclass(frozen=True)

@@ -2,101 +2,40 @@
 
 The sink is a real SMTP server (aiosmtpd) that can refuse a recipient's first attempts with a 451; the
 worker is ``python -m jobs.worker`` in a subprocess, started once for the module and stopped with
-SIGTERM (a warm shutdown must exit 0). Retries are enqueued with a 0.25 s backoff base (1 s waits).
+SIGTERM (a warm shutdown must exit 0; the fixtures are in tests/jobs/conftest.py). Retries are
+enqueued with a 0.25 s backoff base (1 s waits).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from redis import Redis
-from rq.job import Job, JobStatus
+from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy import delete, select
 
 from jobs.email import SENT, SKIPPED
 from jobs.enqueue import NotificationEmails, email_job_id
-from jobs.queues import HIGH, connect, queue
+from jobs.queues import HIGH, queue
 from persistence.models import ProjectMember, Task
 from resolvers.context import Services
 from schema.ids import encode_id
-from tests import services as test_services
 from tests.conftest import GraphQLClient, make_settings
-from tests.jobs.sink import Sink, running_sink
+from tests.jobs.sink import Sink
+from tests.jobs.waiting import finished, until
 from tests.notification_crew import Crew, MakeOrg, add_notifications, make_crew, notifications_of
 
-ROOT = Path(__file__).resolve().parents[2]
-SENDER = "taskql <no-reply@mail.taskql.test>"
 BASE_SECONDS = 0.25
 VERSION = "query($id: ID!) { node(id: $id) { ... on Task { version } } }"
 ASSIGN = "mutation($i: TaskAssignInput!) { taskAssign(input: $i) { errors { code } } }"
 
 
-@pytest.fixture(scope="module")
-def sink() -> Iterator[Sink]:
-    with running_sink() as handler:
-        yield handler
-
-
-@pytest.fixture(scope="module")
-def rq_redis(redis_url: str) -> Iterator[Redis]:
-    connection = connect(make_settings(), for_worker=True)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="module")
-def worker(
-    database: str, redis_url: str, sink: Sink, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        "TASKQL_ENVIRONMENT": "test",
-        "TASKQL_DATABASE_URL": test_services.DATABASE_URL,
-        "TASKQL_REDIS_URL": test_services.REDIS_URL,
-        "TASKQL_SMTP_HOST": "127.0.0.1",
-        "TASKQL_SMTP_PORT": str(sink.port),
-        "TASKQL_SMTP_FROM": SENDER,
-    }
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jobs.worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    yield process
-    # SIGTERM is a warm shutdown: the worker finishes what it runs and exits cleanly.
-    process.send_signal(signal.SIGTERM)
-    try:
-        code = process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    assert code == 0, log.read_text()
-
-
 @pytest.fixture
 def enqueuer(rq_redis: Redis) -> NotificationEmails:
     return NotificationEmails(make_settings(job_backoff_base_seconds=BASE_SECONDS), connection=rq_redis)
-
-
-async def _until(check: Callable[[], bool], within: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
-def _finished(rq_redis: Redis, job_id: str) -> bool:
-    status = Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer).get_status()
-    return bool(status == JobStatus.FINISHED)
 
 
 async def _notification(services: Services, crew: Crew, recipient: str) -> int:
@@ -121,10 +60,10 @@ async def test_an_assignment_through_graphql_ends_as_one_email(
     assign = {"i": {"id": task_gid, "version": version, "assigneeId": assignee}}
     assert (await author.run(ASSIGN, assign))["data"]["taskAssign"]["errors"] == []
     # Then the worker delivers one email to the colleague
-    await _until(lambda: bool(sink.to(colleague)), 15, "the assignment email")
+    await until(lambda: bool(sink.to(colleague)), 15, "the assignment email")
     [stored] = await notifications_of(services, crew.ids["colleague"])
     job_id = email_job_id(stored.id)
-    await _until(lambda: _finished(rq_redis, job_id), 5, "the job to finish")
+    await until(lambda: finished(rq_redis, job_id), 5, "the job to finish")
     [message] = sink.to(colleague)
     async with services.db.read() as conn:
         title = await conn.scalar(select(Task.title).where(Task.id == crew.task_id))
@@ -156,7 +95,7 @@ async def test_the_same_notification_enqueued_twice_is_one_job_and_one_email(
     assert enqueuer.enqueue([notification_id, notification_id]) == 1
     assert enqueuer.enqueue([notification_id]) == 0
     job_id = email_job_id(notification_id)
-    await _until(lambda: _finished(rq_redis, job_id), 10, "the job to finish")
+    await until(lambda: finished(rq_redis, job_id), 10, "the job to finish")
     # Still refused once it ran (its id is kept), and the queue holds no copy
     assert enqueuer.enqueue([notification_id]) == 0
     assert job_id not in queue(HIGH, rq_redis).get_job_ids()
@@ -176,9 +115,9 @@ async def test_a_refusing_server_is_retried_until_it_accepts(
     sink.refusals[address] = 2
     assert enqueuer.enqueue([notification_id]) == 1
     # Then the third attempt (after two scheduled retries) delivers it, once
-    await _until(lambda: bool(sink.to(address)), 20, "the email after retries")
+    await until(lambda: bool(sink.to(address)), 20, "the email after retries")
     job_id = email_job_id(notification_id)
-    await _until(lambda: _finished(rq_redis, job_id), 5, "the job to finish")
+    await until(lambda: finished(rq_redis, job_id), 5, "the job to finish")
     assert sink.attempts[address] == 3
     assert len(sink.to(address)) == 1
     job = Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer)
@@ -198,7 +137,7 @@ async def test_exhausted_retries_leave_the_job_failed_and_requeueable(
     sink.refusals[address] = 100
     assert enqueuer.enqueue([notification_id]) == 1
     # Then after the first attempt and 3 retries the job is in the failed registry, with the reason
-    await _until(lambda: job_id in failed.get_job_ids(), 25, "the job to fail")
+    await until(lambda: job_id in failed.get_job_ids(), 25, "the job to fail")
     assert sink.attempts[address] == 4
     assert sink.to(address) == []
     job = Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer)
@@ -209,7 +148,7 @@ async def test_exhausted_retries_leave_the_job_failed_and_requeueable(
     # And once the server accepts again, requeueing it from the registry delivers it
     sink.refusals[address] = 0
     failed.requeue(job_id)
-    await _until(lambda: bool(sink.to(address)), 10, "the requeued email")
+    await until(lambda: bool(sink.to(address)), 10, "the requeued email")
     assert len(sink.to(address)) == 1
 
 
@@ -221,7 +160,7 @@ async def test_a_deactivated_recipient_gets_no_email(
     notification_id = await _notification(services, crew, "gone")
     assert enqueuer.enqueue([notification_id]) == 1
     job_id = email_job_id(notification_id)
-    await _until(lambda: _finished(rq_redis, job_id), 10, "the job to finish")
+    await until(lambda: finished(rq_redis, job_id), 10, "the job to finish")
     assert Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer).return_value() == SKIPPED
     assert sink.attempts[crew.emails["gone"]] == 0
 
@@ -242,7 +181,7 @@ async def test_a_recipient_removed_from_the_project_since_gets_no_email(
     # When its email job runs
     assert enqueuer.enqueue([notification_id]) == 1
     job_id = email_job_id(notification_id)
-    await _until(lambda: _finished(rq_redis, job_id), 10, "the job to finish")
+    await until(lambda: finished(rq_redis, job_id), 10, "the job to finish")
     # Then nothing about the task is sent
     assert Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer).return_value() == SKIPPED
     assert sink.attempts[crew.emails["colleague"]] == 0

@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from sqlalchemy import select
 
+from jobs.enqueue import password_reset_job_id
+from jobs.password_reset import reset_token
+from persistence.models import PasswordReset
 from resolvers.context import Services
 from schema.app import create_app
 from schema.ids import encode_id
@@ -196,3 +202,40 @@ async def test_notification_mark_read_stays_within_the_write_budget(
     assert all(node["read"] and node["actor"] for node in named)
     assert all(node["comment"] for node in named if node["kind"] == "MENTIONED")
     assert payloads[1]["unreadCount"] == 0
+
+
+RESET_REQUEST = """
+mutation($email: String!) { passwordResetRequest(input: {email: $email}) { accepted errors { code } } }"""
+RESET_CONFIRM = """
+mutation($token: String!, $password: String!) {
+  passwordResetConfirm(input: {token: $token, newPassword: $password}) {
+    passwordChanged errors { code } } }"""
+
+
+async def test_password_reset_stays_within_the_write_budget(gql: GraphQLClient, services: Services) -> None:
+    # Given a user of a filled organization with live sessions, every cache cold
+    org = await filled_org(services, 1, PASSWORD)
+    for _ in range(2):
+        await gql.login(org.viewer_email)
+    await services.cache.redis.flushdb()
+    # When someone asks for a reset of the user's email, and of an unknown one
+    known = await gql.post(RESET_REQUEST, {"email": org.viewer_email})
+    unknown = await gql.post(RESET_REQUEST, {"email": f"nobody-{org.viewer_id}@nowhere.test"})
+    # Then both cost the same one statement (the insert that finds the user) and answer alike
+    assert known.json()["data"] == unknown.json()["data"]
+    assert known.json()["extensions"]["sqlStatements"] == unknown.json()["extensions"]["sqlStatements"] == 1
+    await services.password_reset_emails.drain()
+    async with services.db.read() as conn:
+        reset = (
+            await conn.execute(select(PasswordReset.__table__).where(PasswordReset.user_id == org.viewer_id))
+        ).one()
+    Job.fetch(password_reset_job_id(reset.id), connection=services.password_reset_emails.queue.connection,
+              serializer=JSONSerializer).delete()  # fmt: skip
+    # When the token confirms a new password
+    token = reset_token(services.settings.jwt_secret, reset.nonce)
+    body = (await gql.post(RESET_CONFIRM, {"token": token, "password": "a brand new passphrase"})).json()
+    # Then it reads the reset with the sessions, marks it used, sets the password revoking the
+    # sessions, and records the event: four statements
+    assert body["data"]["passwordResetConfirm"] == {"passwordChanged": True, "errors": []}
+    assert body["extensions"]["sqlStatements"] <= 4, body
+    assert await gql.login(org.viewer_email, "a brand new passphrase")

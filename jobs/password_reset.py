@@ -1,0 +1,89 @@
+"""The password reset email: its token, its message and its job ``deliver_password_reset_email(reset_id)``.
+
+The token is derived, never stored: ``base64url(HMAC-SHA256(key, "password-reset:" + nonce))`` with a
+key derived from the server's JWT secret and the row's random nonce. The mutation computes it to store
+its sha256 (how ``passwordResetConfirm`` finds the row); the job, which carries only the reset's id,
+reads the nonce and computes it again for the email. So a copy of the database alone, or of Redis
+(where RQ keeps the job for days), yields no working token. Rotating the secret voids outstanding
+resets (the user asks again).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import logging
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+
+from jobs.email import SENT, SKIPPED, send_message
+from jobs.queues import job_settings, read_once
+from persistence.models.base import utcnow
+from persistence.queries.password_resets import reset_for_email
+
+log = logging.getLogger("taskql.jobs.email")
+
+_TEXT = (
+    "Hello {name},\n\nSomeone (we hope you) asked to reset your taskql password. Use this token with\n"
+    "passwordResetConfirm before {expires} (UTC); it works once:\n\n    {token}\n\n"
+    "If you did not ask, ignore this email: your password stays as it is.\n"
+)
+_HTML = (
+    "<!doctype html>\n<html><body>\n<p>Hello {name},</p>\n<p>Someone (we hope you) asked to reset your "
+    "taskql password. Use this token with passwordResetConfirm before {expires} (UTC); it works once:</p>\n"
+    "<p><code>{token}</code></p>\n<p>If you did not ask, ignore this email: your password stays as it is."
+    "</p>\n</body></html>\n"
+)
+
+
+def reset_token(secret: str, nonce: str) -> str:
+    key = hmac.new(secret.encode(), b"taskql password reset", hashlib.sha256).digest()
+    digest = hmac.new(key, f"password-reset:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def reset_message_id(reset_id: int, sender: str) -> str:
+    """``<password-reset.<id>@<the sender's domain>>``: the same for every attempt."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "taskql.invalid"
+    return f"<password-reset.{reset_id}@{domain}>"
+
+
+def build_reset_message(
+    *, reset_id: int, email: str, name: str, token: str, expires: str, sender: str
+) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = "Reset your taskql password"
+    message["From"] = sender
+    message["To"] = Address(display_name=name, addr_spec=email)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = reset_message_id(reset_id, sender)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(_TEXT.format(name=name, expires=expires, token=token))
+    message.add_alternative(
+        _HTML.format(name=html.escape(name), expires=expires, token=html.escape(token)), subtype="html"
+    )
+    return message
+
+
+async def deliver_password_reset_email(reset_id: int) -> str:
+    """Sends the reset's email; skipped (and successful) when the reset is gone, used or expired,
+    or its user deactivated. An SMTP failure raises and RQ retries it with the same Message-ID."""
+    settings = job_settings()
+    row = await read_once(settings, lambda conn: reset_for_email(conn, reset_id))
+    if row is None or row.used_at is not None or row.expires_at <= utcnow() or row.deactivated_at is not None:
+        log.info("password reset %d: no email (gone, used, expired or user deactivated)", reset_id)
+        return SKIPPED
+    message = build_reset_message(
+        reset_id=reset_id,
+        email=row.email,
+        name=row.name,
+        token=reset_token(settings.jwt_secret, row.nonce),
+        expires=row.expires_at.strftime("%Y-%m-%d %H:%M"),
+        sender=settings.smtp_from,
+    )
+    # Blocking, but on this job's own event loop (nothing else runs on it).
+    send_message(settings, message)
+    return SENT
