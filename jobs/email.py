@@ -36,18 +36,19 @@ log = logging.getLogger("taskql.jobs.email")
 
 SENT = "sent"
 SKIPPED = "skipped"
+# The receiving server refused every recipient for good (5xx at RCPT): retrying cannot help.
+REJECTED = "rejected"
 
 
 async def deliver_notification_email(notification_id: int) -> str:
-    """Sends one notification's email; ``"sent"`` or ``"skipped"`` (the job's result)."""
+    """Sends one notification's email; ``"sent"``, ``"skipped"`` or ``"rejected"`` (the job's result)."""
     settings = job_settings()
     email = await read_once(settings, lambda conn: load_notification_email(conn, notification_id))
     if email is None:
         log.info("notification %d: no email (gone, recipient deactivated or task deleted)", notification_id)
         return SKIPPED
     # Blocking, but on this job's own event loop (nothing else runs on it).
-    send_email(settings, email)
-    return SENT
+    return send_email(settings, email)
 
 
 async def load_notification_email(conn: AsyncConnection, notification_id: int) -> NotificationEmail | None:
@@ -118,11 +119,27 @@ def _may_read(recipients: Any, tasks: Any) -> ColumnElement[bool]:
     )
 
 
-def send_email(settings: Settings, email: NotificationEmail) -> None:
-    send_message(settings, build_message(email, settings.smtp_from))
+def send_email(settings: Settings, email: NotificationEmail) -> str:
+    return send_message(settings, build_message(email, settings.smtp_from))
 
 
-def send_message(settings: Settings, message: EmailMessage) -> None:
+def send_message(settings: Settings, message: EmailMessage) -> str:
+    """``SENT``, or ``REJECTED`` when the server refuses every recipient permanently (a 5xx such as
+    "no such user"): the job then ends without retries. Anything else that fails raises, and RQ
+    retries: a 4xx, a refused connection, and also a 5xx before the recipients (an authentication
+    or sender problem is the deployment's to fix, and must stay visible in the failed registry)."""
+    try:
+        _send(settings, message)
+    except smtplib.SMTPRecipientsRefused as refused:
+        codes = [code for code, _ in refused.recipients.values()]
+        if codes and all(code >= 500 for code in codes):
+            log.warning("email %s refused for good: %s", message["Message-ID"], refused.recipients)
+            return REJECTED
+        raise
+    return SENT
+
+
+def _send(settings: Settings, message: EmailMessage) -> None:
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()

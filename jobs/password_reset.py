@@ -19,7 +19,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
-from jobs.email import SENT, SKIPPED, send_message
+from jobs.email import SKIPPED, send_message
 from jobs.queues import job_settings, read_once
 from persistence.models.base import utcnow
 from persistence.queries.password_resets import reset_for_email
@@ -85,5 +85,4 @@ async def deliver_password_reset_email(reset_id: int) -> str:
         sender=settings.smtp_from,
     )
     # Blocking, but on this job's own event loop (nothing else runs on it).
-    send_message(settings, message)
-    return SENT
+    return send_message(settings, message)

@@ -1,4 +1,5 @@
-"""A real SMTP server for the job tests (aiosmtpd on a free port) that can refuse with a 451."""
+"""A real SMTP server for the job tests (aiosmtpd on a free port) that can refuse a recipient for now
+(451) or for good (550)."""
 
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ class Sink:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.attempts: Counter[str] = Counter()
         self.refusals: dict[str, int] = {}
+        self.rejections: set[str] = set()
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         self.attempts[address] += 1
+        if address in self.rejections:
+            return "550 5.1.1 no such user"
         left = self.refusals.get(address, 0)
         if left > 0:
             self.refusals[address] = left - 1

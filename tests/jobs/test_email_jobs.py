@@ -17,7 +17,7 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy import delete, select
 
-from jobs.email import SENT, SKIPPED
+from jobs.email import REJECTED, SENT, SKIPPED
 from jobs.enqueue import NotificationEmails, email_job_id
 from jobs.queues import HIGH, queue
 from persistence.models import ProjectMember, Task
@@ -185,3 +185,23 @@ async def test_a_recipient_removed_from_the_project_since_gets_no_email(
     # Then nothing about the task is sent
     assert Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer).return_value() == SKIPPED
     assert sink.attempts[crew.emails["colleague"]] == 0
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_recipient_refused_for_good_is_not_retried(
+    services: Services, make_org: MakeOrg, sink: Sink, rq_redis: Redis, enqueuer: NotificationEmails
+) -> None:
+    # Given a receiving server that answers 550 (no such user) for the colleague
+    crew = await make_crew(services, None, make_org)
+    sink.rejections.add(crew.emails["colleague"])
+    notification_id = await _notification(services, crew, "colleague")
+    # When the email job runs
+    assert enqueuer.enqueue([notification_id]) == 1
+    job_id = email_job_id(notification_id)
+    await until(lambda: finished(rq_redis, job_id), 10, "the job to finish")
+    # Then it ends at once as rejected: one attempt, no retries waiting, nothing in the failed registry
+    job = Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer)
+    assert job.return_value() == REJECTED
+    await asyncio.sleep(4 * BASE_SECONDS)  # longer than a first retry would wait
+    assert sink.attempts[crew.emails["colleague"]] == 1
+    assert job_id not in FailedJobRegistry(HIGH, connection=rq_redis)
