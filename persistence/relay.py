@@ -151,7 +151,7 @@ class Relay:
                 # Several processes sweep: each takes the rows no other one holds.
                 rows = (await conn.execute(statement.with_for_update(skip_locked=True))).all()
                 notifications = await derive_notifications(conn, rows) if rows else []
-                snapshots = await event_snapshots(conn, rows) if rows else {}
+                snapshots = await event_snapshots(conn, await self._listened_to(rows)) if rows else {}
                 for row in rows:
                     if row.project_id is not None:
                         await self.redis.publish(
@@ -167,6 +167,21 @@ class Relay:
         await self._announce(notifications)
         await self._hand_over(notifications)
         return len(rows)
+
+    async def _listened_to(self, rows: Sequence[Any]) -> list[Any]:
+        """The events whose project channel has a subscriber now (one PUBSUB NUMSUB): only those are
+        worth a snapshot. One who subscribes just after gets the event without one and reads it."""
+        channels = {row.project_id: project_channel(self.channel_prefix, row.project_id) for row in rows}
+        channels.pop(None, None)
+        if not channels:
+            return []
+        counts = dict(await self.redis.pubsub_numsub(*channels.values()))
+        listened = {
+            project_id
+            for project_id, channel in channels.items()
+            if counts.get(channel.encode(), counts.get(channel, 0))
+        }
+        return [row for row in rows if row.project_id in listened]
 
     async def _announce(self, notifications: Sequence[Any]) -> None:
         """After the commit, so a recipient who acts on the message at once (marks it read) finds the

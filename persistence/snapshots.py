@@ -4,8 +4,10 @@ Every process with subscribers to a project would otherwise read, for every even
 project and the task as it is now: one checkout and two statements per process per event, more than
 half of what an update costs once two processes listen. The relay reads both for its whole batch in
 the transaction that claims the events (two statements, whatever the batch), so they are as fresh as a
-read on receipt, a few milliseconds earlier. Each subscriber still decides on its own principal
-whether it may see the project (``persistence.queries.scope.sees_project``).
+read on receipt, a few milliseconds earlier. It does so only for the events whose project channel has
+a subscriber (``Relay._listened_to``, one PUBSUB NUMSUB): an event nobody watches costs no read. Each
+subscriber still decides on its own principal whether it may see the project
+(``persistence.queries.scope.sees_project``).
 """
 
 from __future__ import annotations

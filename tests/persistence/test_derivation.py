@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 from persistence.derivation import MAX_MENTIONS, mentioned_emails
 from persistence.models import Comment, Event
 from persistence.models.base import utcnow
-from persistence.pubsub import user_channel
+from persistence.pubsub import project_channel, user_channel
 from persistence.queries.events import NewEvent, insert_event
 from persistence.statements import count_statements
 from resolvers.context import Services
@@ -281,6 +281,10 @@ async def _unpublished_batch(services: Services, crew: Crew, size: int) -> list[
 async def test_a_batch_costs_the_relay_the_same_few_statements_whatever_its_size(
     services: Services, crew: Crew
 ) -> None:
+    # Someone watches the project, so the relay also reads what it carries to subscribers.
+    watcher = services.cache.redis.pubsub()
+    await watcher.subscribe(project_channel(test_services.CHANNEL_PREFIX, crew.project_id))
+    await watcher.get_message(timeout=1.0)  # the subscription's confirmation
     counts = []
     for size in (1, 12):
         # Given a batch of assignments and comments with mentions
@@ -296,3 +300,5 @@ async def test_a_batch_costs_the_relay_the_same_few_statements_whatever_its_size
     # comments' bodies, who may read, the insert, the read back, the projects' audiences and the tasks
     # carried to subscribers (persistence/snapshots.py), the published mark
     assert counts[0] == counts[1] == 8, counts
+    await watcher.unsubscribe()
+    await watcher.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped

@@ -25,6 +25,7 @@ from persistence.queries.scope import Scope
 from persistence.queries.tasks import EVERYTHING, task_row_from_json, tasks_by_ids
 from persistence.relay import Relay
 from persistence.seed import SeededOrganization
+from persistence.statements import count_statements
 from resolvers.context import Services
 from schema.ids import encode_id
 from schema.tasks import Task
@@ -213,3 +214,21 @@ async def test_the_message_carries_who_may_see_the_project_and_the_task_as_it_is
         assert type(getattr(carried, name)) is type(value), name
     # And the schema builds the same Task from either.
     assert Task.from_row(carried, EVERYTHING) == Task.from_row(row, EVERYTHING)
+
+
+async def test_an_event_nobody_watches_carries_no_snapshot_and_costs_no_read_for_one(
+    services: Services, make_org: MakeOrg, listener: Callable[[int], Awaitable[PubSub]]
+) -> None:
+    org = await make_org()
+    unwatched = await _unpublished_event(services, org, age_seconds=0)
+    with count_statements() as alone:
+        assert await own_relay(services).publish([unwatched]) == 1
+    pubsub = await listener(org.project_ids[0])
+    watched = await _unpublished_event(services, org, age_seconds=0)
+    with count_statements() as watched_count:
+        assert await own_relay(services).publish([watched]) == 1
+    (message,) = await messages(pubsub, 1)
+    assert message["event_id"] == watched
+    assert message["snapshot"] is not None
+    # The audiences and the tasks: two statements, only when someone listens.
+    assert watched_count.count == alone.count + 2, (alone.statements, watched_count.statements)
