@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
 import redis
 from rq.exceptions import DuplicateJobError
@@ -22,6 +21,7 @@ from rq.exceptions import DuplicateJobError
 from jobs.email import deliver_notification_email
 from jobs.password_reset import deliver_password_reset_email
 from jobs.queues import EMAIL_RETRY, HIGH, connect, queue
+from persistence.relay import CommittedBatch
 from persistence.settings import Settings
 
 log = logging.getLogger("taskql.jobs")
@@ -38,8 +38,8 @@ class NotificationEmails:
         self.settings = settings
         self.queue = queue(HIGH, connection or connect(settings))
 
-    async def __call__(self, notifications: Sequence[Any]) -> None:
-        ids = [int(notification.id) for notification in notifications]
+    async def __call__(self, batch: CommittedBatch) -> None:
+        ids = [int(notification.id) for notification in batch.notifications]
         if ids:
             await asyncio.to_thread(self.enqueue, ids)
 

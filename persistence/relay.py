@@ -9,9 +9,9 @@ In the same unit of work, before the rows are marked, the events' notifications 
 (``persistence/derivation.py``): a crash leaves events and notifications to the sweep together, and
 the unique (event, recipient) key keeps a second derivation from inserting anything. After the
 commit each new notification goes to its recipient's channel (so a recipient acting on it at once
-finds the row), and to ``on_committed`` (the composition root wires the
-email jobs there; persistence does not import jobs). What it fails to take is logged with the
-notification ids; a sweep for notifications whose jobs were never enqueued is not there yet.
+finds the row), and the batch (events and notifications) to each ``on_committed`` hook (the
+composition root wires the jobs there; persistence does not import jobs). What a hook fails to take
+is logged with the ids; a sweep for work whose jobs were never enqueued is not there yet.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -39,8 +40,18 @@ log = logging.getLogger("taskql.relay")
 
 _events = Event.__table__
 STOP_TIMEOUT_SECONDS = 5.0
-# Called with the notifications a publish committed (rows as ``derive_notifications`` returns them).
-OnCommitted = Callable[[Sequence[Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CommittedBatch:
+    """What one publish committed: the event rows and the notifications derived from them (rows as
+    ``derive_notifications`` returns them)."""
+
+    events: Sequence[Any]
+    notifications: Sequence[Any]
+
+
+OnCommitted = Callable[[CommittedBatch], Awaitable[None]]
 
 
 def event_message(row: Any, snapshot: dict[str, Any] | None = None) -> bytes:
@@ -87,7 +98,7 @@ class Relay:
         sweep_grace_seconds: float,
         channel_prefix: str,
         publish_delay_seconds: float = 0.0,
-        on_committed: OnCommitted | None = None,
+        on_committed: Sequence[OnCommitted] = (),
     ) -> None:
         self.db = db
         self.redis = redis
@@ -97,7 +108,7 @@ class Relay:
         # A window that gathers the commits of a burst into one publish; it is also where a crash
         # between commit and publish happens, which the recovery test widens on purpose.
         self.publish_delay_seconds = publish_delay_seconds
-        self.on_committed = on_committed
+        self.on_committed = tuple(on_committed)
         self._queue: asyncio.Queue[list[int]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -165,7 +176,8 @@ class Relay:
             log.warning("relay could not publish now; the sweep retries", exc_info=True)
             return 0
         await self._announce(notifications)
-        await self._hand_over(notifications)
+        if rows:
+            await self._hand_over(CommittedBatch(rows, notifications))
         return len(rows)
 
     async def _listened_to(self, rows: Sequence[Any]) -> list[Any]:
@@ -196,12 +208,17 @@ class Relay:
         except (RedisError, OSError):
             log.warning("relay could not announce %d notification(s)", len(notifications), exc_info=True)
 
-    async def _hand_over(self, notifications: Sequence[Any]) -> None:
-        """After the commit, to ``on_committed`` (the email jobs); a failure is logged, never raised."""
-        if self.on_committed is None or not notifications:
-            return
-        try:
-            await self.on_committed(notifications)
-        except Exception:
-            ids = [notification.id for notification in notifications]
-            log.exception("relay could not hand over notification(s) %s after commit", ids)
+    async def _hand_over(self, batch: CommittedBatch) -> None:
+        """After the commit, to each ``on_committed`` hook; a failure is logged, never raised, and
+        does not keep the other hooks from their share."""
+        for hook in self.on_committed:
+            try:
+                await hook(batch)
+            except Exception:
+                events = [event.id for event in batch.events]
+                notifications = [notification.id for notification in batch.notifications]
+                log.exception(
+                    "relay could not hand over event(s) %s, notification(s) %s after commit",
+                    events,
+                    notifications,
+                )

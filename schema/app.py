@@ -46,7 +46,7 @@ def build_services(settings: Settings) -> Services:
         channel_prefix=settings.redis_channel_prefix,
         publish_delay_seconds=settings.relay_publish_delay_seconds,
         # Email jobs: run by `make worker`, or in the embedded default by a thread of the server.
-        on_committed=NotificationEmails(settings),
+        on_committed=[NotificationEmails(settings)],
     )
     return Services(
         settings=settings,

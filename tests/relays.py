@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from redis.asyncio import Redis
 
 from persistence.relay import OnCommitted, Relay
@@ -14,7 +16,7 @@ def own_relay(
     *,
     redis: Redis | None = None,
     grace_seconds: float = 30,
-    on_committed: OnCommitted | None = None,
+    on_committed: Sequence[OnCommitted] = (),
 ) -> Relay:
     """``grace_seconds``: how old an unpublished event must be before ``publish(None)`` takes it."""
     return Relay(

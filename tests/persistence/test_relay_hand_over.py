@@ -1,11 +1,10 @@
-"""The relay hands the notifications it committed to ``on_committed`` (the email jobs); a hook that
-fails is logged with the notifications' ids and changes nothing that committed."""
+"""The relay hands what it committed (events and notifications) to each ``on_committed`` hook (the
+jobs); a hook that fails is logged with the ids, keeps no other hook from its share, and changes
+nothing that committed."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from persistence.models import Event
 from persistence.models.base import utcnow
 from persistence.queries.events import NewEvent, insert_event
+from persistence.relay import CommittedBatch
 from resolvers.context import Services
 from tests.notification_crew import MakeOrg, make_crew, notifications_of
 from tests.relays import own_relay
@@ -41,14 +41,16 @@ async def _assignment(services: Services, make_org: MakeOrg) -> tuple[int, int]:
 
 async def test_the_committed_notifications_are_handed_over(services: Services, make_org: MakeOrg) -> None:
     event_id, colleague = await _assignment(services, make_org)
-    handed: list[Sequence[Any]] = []
+    handed: list[CommittedBatch] = []
 
-    async def take(notifications: Sequence[Any]) -> None:
-        handed.append(notifications)
+    async def take(batch: CommittedBatch) -> None:
+        handed.append(batch)
 
-    assert await own_relay(services, on_committed=take).publish([event_id]) == 1
+    assert await own_relay(services, on_committed=[take]).publish([event_id]) == 1
     [stored] = await notifications_of(services, colleague)
-    assert [[row.id for row in batch] for batch in handed] == [[stored.id]]
+    assert [([e.id for e in b.events], [n.id for n in b.notifications]) for b in handed] == [
+        ([event_id], [stored.id])
+    ]
 
 
 async def test_a_failing_hand_over_is_logged_and_loses_no_row(
@@ -56,11 +58,17 @@ async def test_a_failing_hand_over_is_logged_and_loses_no_row(
 ) -> None:
     event_id, colleague = await _assignment(services, make_org)
 
-    async def fail(_notifications: Sequence[Any]) -> None:
+    handed: list[CommittedBatch] = []
+
+    async def fail(_batch: CommittedBatch) -> None:
         raise RedisConnectionError("redis is gone")
 
+    async def take(batch: CommittedBatch) -> None:
+        handed.append(batch)
+
     with caplog.at_level(logging.ERROR, logger="taskql.relay"):
-        assert await own_relay(services, on_committed=fail).publish([event_id]) == 1
+        assert await own_relay(services, on_committed=[fail, take]).publish([event_id]) == 1
+    assert [[e.id for e in b.events] for b in handed] == [[event_id]]
     [stored] = await notifications_of(services, colleague)
     [record] = [r for r in caplog.records if "hand over" in r.getMessage()]
     assert str(stored.id) in record.getMessage()
