@@ -16,7 +16,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from jobs.embedded import EmbeddedJobs
-from jobs.enqueue import email_job_id
+from jobs.enqueue import NOTIFICATION_EMAIL
 from jobs.queues import job_settings
 from persistence.migrate import upgrade_to_head
 from persistence.redis import embedded_server
@@ -102,7 +102,9 @@ async def test_an_assignment_is_emailed_in_process_after_a_retry(
     [message] = sink.to(colleague)
     assert message["Message-ID"].startswith(f"<notification.{stored.event_id}.{crew.ids['colleague']}@")
     assert sink.attempts[colleague] == 2
-    job = Job.fetch(email_job_id(stored.id), connection=jobs.connection, serializer=JSONSerializer)
+    job = Job.fetch(
+        NOTIFICATION_EMAIL.job_id(stored.id), connection=jobs.connection, serializer=JSONSerializer
+    )
     deadline = asyncio.get_running_loop().time() + 5
     while job.get_status() != JobStatus.FINISHED:
         assert asyncio.get_running_loop().time() < deadline, job.get_status()
