@@ -1,4 +1,4 @@
-"""The viewer's push devices: ``pushDeviceRegister`` and ``pushDeviceUnregister``.
+"""The viewer's push devices: listing them, ``pushDeviceRegister`` and ``pushDeviceUnregister``.
 
 Registering is one upsert on the token (persistence/queries/push_devices.py): the caller's own token
 is refreshed (``last_seen_at``), someone else's moves to the caller (a device that changed hands), a
@@ -10,6 +10,7 @@ every mutation (it carries the Idempotency-Key); the token itself is never put i
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,6 +61,13 @@ def _replayed_registration(event: AnyRow) -> MutationResult:
         created_at=datetime.fromisoformat(payload["created_at"]),
         last_seen_at=datetime.fromisoformat(payload["last_seen_at"]),
     )
+
+
+async def devices(ctx: RequestContext) -> Sequence[AnyRow]:
+    """The viewer's own devices, oldest first (tokens included: they are the viewer's)."""
+    scope = ctx.require_principal().scope
+    async with ctx.db.read() as conn:
+        return await queries.devices_of(conn, scope.user_id)
 
 
 async def register_device(ctx: RequestContext, token: str, platform: PushPlatform) -> MutationResult:

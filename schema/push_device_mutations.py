@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import strawberry
 from strawberry.types import Info
 
@@ -13,9 +11,9 @@ from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
 from schema.ids import encode_id
 from schema.mutation_errors import MutationError, errors_as
+from schema.push_devices import PushDevice, PushPlatformEnum
 
 Ctx = Info[RequestContext, None]
-PushPlatformEnum = strawberry.enum(PushPlatform, name="PushPlatform")
 
 
 @strawberry.type
@@ -26,14 +24,6 @@ class PushDeviceRegisterError(MutationError):
 @strawberry.type
 class PushDeviceUnregisterError(MutationError):
     pass
-
-
-@strawberry.type(description="A device of yours that receives push notifications.")
-class PushDevice:
-    id: strawberry.ID
-    platform: PushPlatformEnum  # type: ignore[valid-type]
-    created_at: datetime
-    last_seen_at: datetime = strawberry.field(description="When its token was last registered.")
 
 
 @strawberry.input

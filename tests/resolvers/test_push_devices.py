@@ -43,6 +43,13 @@ async def _unregister(client: GraphQLClient, token: str) -> dict[str, Any]:
     return payload
 
 
+async def _listed(client: GraphQLClient) -> list[dict[str, Any]]:
+    body = await client.run("{ viewer { pushDevices { id platform } } }")
+    assert "errors" not in body, body
+    listed: list[dict[str, Any]] = body["data"]["viewer"]["pushDevices"]
+    return listed
+
+
 async def _devices(services: Services, crew: Crew) -> list[tuple[int, str, int, str]]:
     """Every device of the crew's users: (id, token, user id, platform)."""
     table = PushDevice.__table__
@@ -78,9 +85,11 @@ async def test_registering_again_refreshes_and_another_user_takes_the_token_over
     assert (owner, platform) == (crew.ids["author"], "ios")
     # When the colleague registers the same token (the phone changed hands), as an Android device
     moved = await _register(colleague, token, "ANDROID")
-    # Then the row moved to the colleague: still one device, theirs now
+    # Then the row moved to the colleague: still one device, theirs now, and only in their list
     assert moved["errors"] == []
     assert await _devices(services, crew) == [(device_id, token, crew.ids["colleague"], "android")]
+    assert await _listed(author) == []
+    assert await _listed(colleague) == [{"id": first["device"]["id"], "platform": "ANDROID"}]
     # And a foreigner (another organization) takes it over the same way, into their organization
     await _register(crew.clients["foreigner"], token, "WEB")
     async with services.db.read() as conn:
