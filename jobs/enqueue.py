@@ -1,89 +1,135 @@
-"""Enqueuing jobs after a commit: one email job per notification (the relay's) or password reset, never twice.
+"""Enqueuing jobs after a commit: one job per notification and channel (the relay's hooks), per
+password reset and per invitation (scheduled by their mutations), never twice.
 
-The job id is deterministic (``email-notification-<id>``; RQ allows letters, digits, ``_``, ``-``) and
+The job id is deterministic (``email-notification-<id>``, ``push-notification-<id>``,
+``email-password-reset-<id>``, ``email-invitation-<id>``; RQ allows letters, digits, ``_``, ``-``) and
 enqueued with RQ's ``unique=True``: one Lua script checks that no job of that id exists, saves it and
 pushes it, atomically. Without it RQ would overwrite the job's hash and push the id a second time (two
 runs). A finished job's hash is kept ``job_dedup_ttl_seconds`` (a failed one for as long), so a
-re-derivation within that window (the relay's sweep after a crash) is refused too; later, the email's
-stable Message-ID lets the receiver drop it. RQ's enqueue is synchronous (~0.7 ms each): a batch goes
-to a thread as one call (``unique=True`` runs its script per job, so there is no pipeline).
+re-derivation within that window (the relay's sweep after a crash) is refused too; later, the
+delivery's stable id (Message-ID, push delivery id) lets the receiver drop it. RQ's enqueue is
+synchronous (~0.7 ms each): a batch goes to a thread as one call (``unique=True`` runs its script per
+job, so there is no pipeline).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
 import redis
 from rq.exceptions import DuplicateJobError
 
 from jobs.email import deliver_notification_email
+from jobs.invitations import deliver_invitation_email
 from jobs.password_reset import deliver_password_reset_email
-from jobs.queues import EMAIL_RETRY, HIGH, connect, queue
+from jobs.push import deliver_notification_push
+from jobs.queues import EMAIL_RETRY, HIGH, PUSH_RETRY, RetryPolicy, connect, queue
 from persistence.relay import CommittedBatch
 from persistence.settings import Settings
 
 log = logging.getLogger("taskql.jobs")
 
 
-def email_job_id(notification_id: int) -> str:
-    return f"email-notification-{notification_id}"
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job about one row: its body, the prefix of its deterministic id, its retries."""
+
+    function: Callable[[int], Awaitable[str]]
+    prefix: str
+    retry: RetryPolicy
+    description: str
+    # Push retries wait on a shorter base than emails (see PUSH_RETRY).
+    push_backoff: bool = False
+
+    def job_id(self, object_id: int) -> str:
+        return f"{self.prefix}-{object_id}"
+
+    def backoff_base_seconds(self, settings: Settings) -> float:
+        return settings.push_backoff_base_seconds if self.push_backoff else settings.job_backoff_base_seconds
 
 
-class NotificationEmails:
-    """The relay's ``on_committed`` hook: enqueues the notifications' emails on the ``high`` queue."""
+NOTIFICATION_EMAIL = JobKind(
+    deliver_notification_email, "email-notification", EMAIL_RETRY, "notification email"
+)
+NOTIFICATION_PUSH = JobKind(
+    deliver_notification_push, "push-notification", PUSH_RETRY, "notification push", push_backoff=True
+)
+PASSWORD_RESET_EMAIL = JobKind(
+    deliver_password_reset_email, "email-password-reset", EMAIL_RETRY, "password reset email"
+)
+INVITATION_EMAIL = JobKind(deliver_invitation_email, "email-invitation", EMAIL_RETRY, "invitation email")
+
+
+class Enqueuer:
+    """Enqueues jobs on the ``high`` queue (push and email are what a user waits for)."""
 
     def __init__(self, settings: Settings, connection: redis.Redis | None = None) -> None:
         self.settings = settings
         self.queue = queue(HIGH, connection or connect(settings))
+
+    def enqueue(self, kind: JobKind, object_id: int) -> bool:
+        """Whether a job was enqueued (False: one of that id exists already). Redis errors raise."""
+        try:
+            self.queue.enqueue_call(
+                kind.function,
+                args=(object_id,),
+                job_id=kind.job_id(object_id),
+                unique=True,
+                retry=kind.retry.retry(kind.backoff_base_seconds(self.settings)),
+                timeout=self.settings.job_timeout_seconds,
+                result_ttl=self.settings.job_dedup_ttl_seconds,
+                failure_ttl=self.settings.job_dedup_ttl_seconds,
+                description=f"{kind.description} {object_id}",
+            )
+        except DuplicateJobError:
+            log.debug("%s job %s exists already", kind.description, kind.job_id(object_id))
+            return False
+        return True
+
+
+class NotificationJobs(Enqueuer):
+    """A relay ``on_committed`` hook: one job of ``kind`` per committed notification."""
+
+    kind: JobKind
 
     async def __call__(self, batch: CommittedBatch) -> None:
         ids = [int(notification.id) for notification in batch.notifications]
         if ids:
-            await asyncio.to_thread(self.enqueue, ids)
+            await asyncio.to_thread(self.enqueue_all, ids)
 
-    def enqueue(self, notification_ids: Iterable[int]) -> int:
+    def enqueue_all(self, notification_ids: Iterable[int]) -> int:
         """Enqueues a job per id that has none yet; how many were enqueued. Redis errors raise."""
-        enqueued = 0
-        for notification_id in dict.fromkeys(notification_ids):
-            try:
-                self.queue.enqueue_call(
-                    deliver_notification_email,
-                    args=(notification_id,),
-                    job_id=email_job_id(notification_id),
-                    unique=True,
-                    retry=EMAIL_RETRY.retry(self.settings.job_backoff_base_seconds),
-                    timeout=self.settings.job_timeout_seconds,
-                    result_ttl=self.settings.job_dedup_ttl_seconds,
-                    failure_ttl=self.settings.job_dedup_ttl_seconds,
-                    description=f"notification email {notification_id}",
-                )
-            except DuplicateJobError:
-                log.debug("email job for notification %d exists already", notification_id)
-                continue
-            enqueued += 1
-        return enqueued
+        return sum(
+            self.enqueue(self.kind, notification_id) for notification_id in dict.fromkeys(notification_ids)
+        )
 
 
-def password_reset_job_id(reset_id: int) -> str:
-    return f"email-password-reset-{reset_id}"
+class NotificationEmails(NotificationJobs):
+    kind = NOTIFICATION_EMAIL
 
 
-class PasswordResetEmails:
-    """Enqueues a password reset's email (``passwordResetRequest``, after its commit) on ``high``.
+class NotificationPushes(NotificationJobs):
+    """Wired only when ``TASKQL_PUSH_GATEWAY_URL`` is set (without it the job would only skip)."""
+
+    kind = NOTIFICATION_PUSH
+
+
+class ScheduledEmails(Enqueuer):
+    """Enqueues the email a mutation's commit calls for (a password reset, an invitation).
 
     ``schedule`` returns at once and enqueues in a background task: the request answers without
-    waiting for Redis, so a known email does not answer measurably later than an unknown one (which
-    enqueues nothing). A failed enqueue is logged; the user asks again."""
+    waiting for Redis (so a known email in ``passwordResetRequest`` does not answer measurably later
+    than an unknown one, which enqueues nothing). A failed enqueue is logged; the user asks again."""
 
     def __init__(self, settings: Settings, connection: redis.Redis | None = None) -> None:
-        self.settings = settings
-        self.queue = queue(HIGH, connection or connect(settings))
+        super().__init__(settings, connection)
         self._pending: set[asyncio.Task[None]] = set()
 
-    def schedule(self, reset_id: int) -> None:
-        task = asyncio.get_running_loop().create_task(self._enqueue_logged(reset_id))
+    def schedule(self, kind: JobKind, object_id: int) -> None:
+        task = asyncio.get_running_loop().create_task(self._enqueue_logged(kind, object_id))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -92,26 +138,8 @@ class PasswordResetEmails:
         while self._pending:
             await asyncio.gather(*self._pending)
 
-    async def _enqueue_logged(self, reset_id: int) -> None:
+    async def _enqueue_logged(self, kind: JobKind, object_id: int) -> None:
         try:
-            await asyncio.to_thread(self.enqueue, reset_id)
+            await asyncio.to_thread(self.enqueue, kind, object_id)
         except Exception:
-            log.exception("could not enqueue the email of password reset %d", reset_id)
-
-    def enqueue(self, reset_id: int) -> bool:
-        """Whether a job was enqueued (False: it exists already). Redis errors raise."""
-        try:
-            self.queue.enqueue_call(
-                deliver_password_reset_email,
-                args=(reset_id,),
-                job_id=password_reset_job_id(reset_id),
-                unique=True,
-                retry=EMAIL_RETRY.retry(self.settings.job_backoff_base_seconds),
-                timeout=self.settings.job_timeout_seconds,
-                result_ttl=self.settings.job_dedup_ttl_seconds,
-                failure_ttl=self.settings.job_dedup_ttl_seconds,
-                description=f"password reset email {reset_id}",
-            )
-        except DuplicateJobError:
-            return False
-        return True
+            log.exception("could not enqueue the %s %d", kind.description, object_id)

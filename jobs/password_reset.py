@@ -1,26 +1,22 @@
 """The password reset email: its token, its message and its job ``deliver_password_reset_email(reset_id)``.
 
-The token is derived, never stored: ``base64url(HMAC-SHA256(key, "password-reset:" + nonce))`` with a
-key derived from the server's JWT secret and the row's random nonce. The mutation computes it to store
-its sha256 (how ``passwordResetConfirm`` finds the row); the job, which carries only the reset's id,
-reads the nonce and computes it again for the email. So a copy of the database alone, or of Redis
-(where RQ keeps the job for days), yields no working token. Rotating the secret voids outstanding
-resets (the user asks again).
+The token is derived, never stored (jobs/tokens.py): the mutation computes it from the row's nonce to
+store its sha256 (how ``passwordResetConfirm`` finds the row); the job, which carries only the reset's
+id, computes it again for the email. Rotating the secret voids outstanding resets (the user asks again).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import html
 import logging
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import formatdate
 
 from jobs.email import SKIPPED, send_message
 from jobs.queues import job_settings, read_once
+from jobs.templates import stable_message_id
+from jobs.tokens import derived_token
 from persistence.models.base import utcnow
 from persistence.queries.password_resets import reset_for_email
 
@@ -40,15 +36,12 @@ _HTML = (
 
 
 def reset_token(secret: str, nonce: str) -> str:
-    key = hmac.new(secret.encode(), b"taskql password reset", hashlib.sha256).digest()
-    digest = hmac.new(key, f"password-reset:{nonce}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return derived_token(secret, "password-reset", nonce)
 
 
 def reset_message_id(reset_id: int, sender: str) -> str:
     """``<password-reset.<id>@<the sender's domain>>``: the same for every attempt."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "taskql.invalid"
-    return f"<password-reset.{reset_id}@{domain}>"
+    return stable_message_id(f"password-reset.{reset_id}", sender)
 
 
 def build_reset_message(

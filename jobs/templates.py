@@ -1,4 +1,5 @@
-"""Notification emails: plain-text and HTML bodies from templates, and a stable Message-ID.
+"""Notification texts: the emails' plain-text and HTML bodies and stable Message-ID, and a push's
+title and body (the email's subject and first line).
 
 The Message-ID names the notification's event and recipient (the notification's unique key), so every
 attempt at the same email carries the same id and a receiver can drop a duplicate after a crash-retry.
@@ -7,12 +8,12 @@ attempt at the same email carries the same id and a receiver can drop a duplicat
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from string import Template
 
+from jobs.notices import Notice
 from persistence.models import NotificationKind
 
 _SUBJECTS = {
@@ -32,29 +33,25 @@ _HTML = Template(
 )
 
 
-@dataclass(frozen=True)
-class NotificationEmail:
-    """What one notification email says, as the job read it."""
-
-    notification_id: int
-    event_id: int
-    kind: NotificationKind
-    recipient_id: int
-    recipient_email: str
-    recipient_name: str
-    actor_name: str
-    task_title: str
-    project_name: str
-    comment_body: str | None
+def stable_message_id(local_part: str, sender: str) -> str:
+    """``<local_part@the sender's domain>``: derived from what the email is about, never random, so
+    every attempt at the same email carries the same id."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "taskql.invalid"
+    return f"<{local_part}@{domain}>"
 
 
 def message_id(event_id: int, recipient_id: int, sender: str) -> str:
-    """``<notification.<event>.<recipient>@<the sender's domain>>``: the same for every attempt."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "taskql.invalid"
-    return f"<notification.{event_id}.{recipient_id}@{domain}>"
+    """``<notification.<event>.<recipient>@<the sender's domain>>``."""
+    return stable_message_id(f"notification.{event_id}.{recipient_id}", sender)
 
 
-def build_message(email: NotificationEmail, sender: str) -> EmailMessage:
+def push_text(notice: Notice) -> tuple[str, str]:
+    """A push's title and body: the email's subject and lead, plain text."""
+    words = {"actor": notice.actor_name, "title": notice.task_title, "project": notice.project_name}
+    return _SUBJECTS[notice.kind].substitute(words), _LEADS[notice.kind].substitute(words)
+
+
+def build_message(email: Notice, sender: str) -> EmailMessage:
     words = {"actor": email.actor_name, "title": email.task_title, "project": email.project_name}
     lead = _LEADS[email.kind].substitute(words)
     html_lead = _LEADS[email.kind].substitute({key: html.escape(value) for key, value in words.items()})

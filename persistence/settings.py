@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "taskql <no-reply@taskql.invalid>"
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Push notifications (jobs/push.py): the gateway each device's notice is POSTed to as JSON (unset:
+    # no push jobs at all), the wait for its answer, and the push retries' own backoff base (shorter
+    # than email's: a push is worth something only while it is fresh, see PUSH_RETRY).
+    push_gateway_url: str | None = None
+    push_timeout_seconds: float = Field(default=5.0, gt=0)
+    push_backoff_base_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod

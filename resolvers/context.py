@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from jobs.enqueue import PasswordResetEmails
+from jobs.enqueue import ScheduledEmails
 from loaders import Loaders
 from persistence.cache import Cache
 from persistence.db import Database
@@ -33,8 +33,8 @@ class Services:
     cache: Cache
     passwords: Passwords
     relay: Relay
-    # Enqueues a password reset's email after its commit (jobs/enqueue.py).
-    password_reset_emails: PasswordResetEmails
+    # Enqueues a password reset's or an invitation's email after its commit (jobs/enqueue.py).
+    emails: ScheduledEmails
 
 
 @dataclass

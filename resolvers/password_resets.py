@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from jobs.enqueue import PASSWORD_RESET_EMAIL
 from jobs.password_reset import reset_token
 from persistence.models.base import utcnow
 from persistence.queries import password_resets as queries
@@ -53,7 +54,7 @@ async def request_reset(ctx: RequestContext, email: str) -> MutationResult:
 
     result = await run_public_write(ctx, body)
     if result.object_id is not None:
-        ctx.services.password_reset_emails.schedule(result.object_id)
+        ctx.services.emails.schedule(PASSWORD_RESET_EMAIL, result.object_id)
     return MutationResult(None)
 
 

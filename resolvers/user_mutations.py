@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from jobs.enqueue import INVITATION_EMAIL
+from jobs.invitations import invitation_token
 from persistence.models import OrgRole
 from persistence.models.base import utcnow
 from persistence.queries import user_writes as queries
@@ -95,10 +97,11 @@ async def invite_user(ctx: RequestContext, email: str, role: OrgRole) -> Mutatio
         return MutationResult(None, errors)
     scope = ctx.require_principal().scope
     email = email.strip().lower()
-    token = secrets.token_urlsafe(32)
+    nonce = secrets.token_hex(16)
+    token = invitation_token(ctx.settings.jwt_secret, nonce)
 
     async def body(write: Write) -> MutationResult:
-        draft = InvitationDraft(email, role, token_hash(token), write.now + INVITATION_TTL)
+        draft = InvitationDraft(email, role, token_hash(token), nonce, write.now + INVITATION_TTL)
         invitation_id = await queries.insert_invitation(write.conn, scope, draft, write.now)
         if invitation_id is None:
             state = await queries.invite_state(write.conn, scope, draft)
@@ -114,7 +117,11 @@ async def invite_user(ctx: RequestContext, email: str, role: OrgRole) -> Mutatio
         await write.record("user.invited", project_id=None, payload=payload)
         return Invited(invitation_id, email=email, role=role, expires_at=draft.expires_at, token=token)
 
-    return await run_write(ctx, body, on_replay=_replayed_invitation)
+    result = await run_write(ctx, body, on_replay=_replayed_invitation)
+    if isinstance(result, Invited) and result.object_id is not None:
+        # After the commit; a replay schedules it again, which its deterministic job id refuses.
+        ctx.services.emails.schedule(INVITATION_EMAIL, result.object_id)
+    return result
 
 
 # --- userDeactivate, userRoleChange ------------------------------------------------------------------

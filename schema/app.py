@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from jobs.embedded import EmbeddedJobs
-from jobs.enqueue import NotificationEmails, PasswordResetEmails
+from jobs.enqueue import NotificationEmails, NotificationPushes, ScheduledEmails
 from jobs.queues import is_embedded
 from persistence.cache import Cache, CircuitBreaker
 from persistence.db import Database, create_engine
@@ -22,7 +22,7 @@ from persistence.migrate import is_current, upgrade_to_head
 from persistence.passwords import Passwords
 from persistence.pubsub import PubSubHub
 from persistence.redis import create_redis
-from persistence.relay import Relay
+from persistence.relay import OnCommitted, Relay
 from persistence.seed import DEMO_SIZES, seed_demo_if_empty
 from persistence.settings import Settings, get_settings
 from resolvers.context import Services
@@ -38,6 +38,11 @@ log = logging.getLogger("taskql")
 def build_services(settings: Settings) -> Services:
     db = Database(create_engine(settings))
     redis = create_redis(settings)
+    # Email and push jobs: run by `make worker`, or in the embedded default by a thread of the server.
+    # Push only with a gateway to push to.
+    hooks: list[OnCommitted] = [NotificationEmails(settings)]
+    if settings.push_gateway_url:
+        hooks.append(NotificationPushes(settings))
     relay = Relay(
         db,
         redis,
@@ -45,8 +50,7 @@ def build_services(settings: Settings) -> Services:
         sweep_grace_seconds=settings.relay_sweep_grace_seconds,
         channel_prefix=settings.redis_channel_prefix,
         publish_delay_seconds=settings.relay_publish_delay_seconds,
-        # Email jobs: run by `make worker`, or in the embedded default by a thread of the server.
-        on_committed=[NotificationEmails(settings)],
+        on_committed=hooks,
     )
     return Services(
         settings=settings,
@@ -54,7 +58,7 @@ def build_services(settings: Settings) -> Services:
         cache=Cache(redis, CircuitBreaker(settings.cache_breaker_cooldown_seconds)),
         passwords=Passwords(settings),
         relay=relay,
-        password_reset_emails=PasswordResetEmails(settings),
+        emails=ScheduledEmails(settings),
     )
 
 
@@ -88,7 +92,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if embedded_jobs is not None:
             await asyncio.to_thread(embedded_jobs.stop)
         await hub.stop()
-        await services.password_reset_emails.drain()
+        await services.emails.drain()
         await services.relay.stop()
         if owns_services:
             await services.cache.redis.aclose()

@@ -14,6 +14,7 @@ from schema.notification_mutations import NotificationMutation
 from schema.password_reset_mutations import PasswordResetMutation
 from schema.project_mutations import ProjectMutation
 from schema.projects import Project
+from schema.push_device_mutations import PushDeviceMutation
 from schema.query import Query
 from schema.streaming import StreamingSchema
 from schema.subscriptions import Subscription
@@ -34,6 +35,7 @@ Mutation = merge_types(
         AttachmentMutation,
         NotificationMutation,
         PasswordResetMutation,
+        PushDeviceMutation,
     ),
 )
 

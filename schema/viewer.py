@@ -4,6 +4,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import projects as project_resolvers
+from resolvers import push_devices as push_device_reads
 from resolvers.context import RequestContext
 from resolvers.pagination import page_request
 from schema.connections import build_connection
@@ -11,6 +12,7 @@ from schema.cursors import decode_cursor, encode_cursor
 from schema.notifications import NotificationConnection, notification_connection
 from schema.organizations import Organization
 from schema.projects import Project, ProjectConnection, project_includes
+from schema.push_devices import PushDevice
 from schema.selection import ConnectionSelection
 from schema.tasks import TaskConnection, TaskFilterInput, TaskOrderInput, nested_task_connection
 from schema.users import User
@@ -48,6 +50,10 @@ class Viewer:
         return await nested_task_connection(
             info, "assignee_id", self._user_id, first, after, last, before, filter, order_by
         )
+
+    @strawberry.field(description="Your devices that receive push notifications, oldest first.")
+    async def push_devices(self, info: Info[RequestContext, None]) -> list[PushDevice]:
+        return [PushDevice.from_row(row) for row in await push_device_reads.devices(info.context)]
 
     @strawberry.field(description="Your notifications, newest first; `unreadOnly` keeps the unread ones.")
     async def notifications(

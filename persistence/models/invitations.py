@@ -10,7 +10,8 @@ from persistence.models.users import OrgRole
 
 
 class Invitation(Base):
-    """An invitation to join an organization with a role; accepting it once creates the user."""
+    """An invitation to join an organization with a role; accepting it once creates the user. Its
+    token is emailed to the invitee and shown once to the inviter."""
 
     __tablename__ = "invitations"
 
@@ -22,6 +23,9 @@ class Invitation(Base):
     )
     # sha256 of the token, which is handed out once and never stored: a leaked table admits nobody.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Random, per invitation: the token is HMAC(the server's secret, nonce) (jobs/invitations.py), so
+    # the invitation email's job derives it again. NULL for invitations made before the email existed.
+    nonce: Mapped[str | None] = mapped_column(String(32), nullable=True)
     invited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

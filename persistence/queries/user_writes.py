@@ -91,6 +91,8 @@ class InvitationDraft:
     email: str
     role: OrgRole
     token_hash: str
+    # The token's HMAC input (jobs/invitations.py): the email job derives the token from it again.
+    nonce: str
     expires_at: datetime
 
 
@@ -117,6 +119,7 @@ async def insert_invitation(
         "email": draft.email,
         "role": draft.role,
         "token_hash": draft.token_hash,
+        "nonce": draft.nonce,
         "invited_by_id": scope.user_id,
         "created_at": now,
         "expires_at": draft.expires_at,
@@ -135,6 +138,32 @@ async def insert_invitation(
 class InviteState:
     may_invite: bool
     email_free: bool
+
+
+async def invitation_for_email(conn: AsyncConnection, invitation_id: int) -> AnyRow | None:
+    """What the invitation email needs: the invitation with its inviter's and organization's names
+    (the job decides whether to send)."""
+    organizations = Organization.__table__
+    statement = (
+        select(
+            _invitations.c.id,
+            _invitations.c.email,
+            _invitations.c.role,
+            _invitations.c.nonce,
+            _invitations.c.expires_at,
+            _invitations.c.accepted_at,
+            _users.c.name.label("inviter_name"),
+            organizations.c.name.label("organization_name"),
+        )
+        .select_from(
+            _invitations.join(_users, _users.c.id == _invitations.c.invited_by_id).join(
+                organizations, organizations.c.id == _invitations.c.organization_id
+            )
+        )
+        .where(_invitations.c.id == invitation_id)
+    )
+    row: AnyRow | None = (await conn.execute(statement)).one_or_none()
+    return row
 
 
 async def invite_state(conn: AsyncConnection, scope: Scope, draft: InvitationDraft) -> InviteState:

@@ -1,5 +1,6 @@
 """The job tests' shared fixtures: the SMTP sink, a synchronous Redis client for RQ, and a real worker
-(``python -m jobs.worker`` in a subprocess), each started once per module that uses it."""
+(``python -m jobs.worker`` in a subprocess), each started once per module that uses it; a module that
+needs the worker configured otherwise starts its own with ``running_worker``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,15 @@ def rq_redis(redis_url: str) -> Iterator[Redis]:
 def worker(
     database: str, redis_url: str, sink: Sink, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[subprocess.Popen[bytes]]:
+    with running_worker(sink, tmp_path_factory.mktemp("worker")) as process:
+        yield process
+
+
+@contextmanager
+def running_worker(
+    sink: Sink, log_dir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m jobs.worker`` on the suite's database and Redis, sending email to ``sink``."""
     env = {
         **os.environ,
         "TASKQL_ENVIRONMENT": "test",
@@ -47,8 +58,9 @@ def worker(
         "TASKQL_SMTP_HOST": "127.0.0.1",
         "TASKQL_SMTP_PORT": str(sink.port),
         "TASKQL_SMTP_FROM": SENDER,
+        **(extra_env or {}),
     }
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    log = log_dir / "worker.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "jobs.worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT

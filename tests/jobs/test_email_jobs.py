@@ -18,7 +18,7 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import delete, select
 
 from jobs.email import REJECTED, SENT, SKIPPED
-from jobs.enqueue import NotificationEmails, email_job_id
+from jobs.enqueue import NOTIFICATION_EMAIL, NotificationEmails
 from jobs.queues import HIGH, queue
 from persistence.models import ProjectMember, Task
 from resolvers.context import Services
@@ -62,7 +62,7 @@ async def test_an_assignment_through_graphql_ends_as_one_email(
     # Then the worker delivers one email to the colleague
     await until(lambda: bool(sink.to(colleague)), 15, "the assignment email")
     [stored] = await notifications_of(services, crew.ids["colleague"])
-    job_id = email_job_id(stored.id)
+    job_id = NOTIFICATION_EMAIL.job_id(stored.id)
     await until(lambda: finished(rq_redis, job_id), 5, "the job to finish")
     [message] = sink.to(colleague)
     async with services.db.read() as conn:
@@ -92,12 +92,12 @@ async def test_the_same_notification_enqueued_twice_is_one_job_and_one_email(
     crew = await make_crew(services, None, make_org)
     notification_id = await _notification(services, crew, "colleague")
     # Twice in one batch, then again: only the first is enqueued
-    assert enqueuer.enqueue([notification_id, notification_id]) == 1
-    assert enqueuer.enqueue([notification_id]) == 0
-    job_id = email_job_id(notification_id)
+    assert enqueuer.enqueue_all([notification_id, notification_id]) == 1
+    assert enqueuer.enqueue_all([notification_id]) == 0
+    job_id = NOTIFICATION_EMAIL.job_id(notification_id)
     await until(lambda: finished(rq_redis, job_id), 10, "the job to finish")
     # Still refused once it ran (its id is kept), and the queue holds no copy
-    assert enqueuer.enqueue([notification_id]) == 0
+    assert enqueuer.enqueue_all([notification_id]) == 0
     assert job_id not in queue(HIGH, rq_redis).get_job_ids()
     await asyncio.sleep(0.5)
     assert len(sink.to(crew.emails["colleague"])) == 1
@@ -113,10 +113,10 @@ async def test_a_refusing_server_is_retried_until_it_accepts(
     notification_id = await _notification(services, crew, "colleague")
     # Given a server that refuses the first two attempts with a 451
     sink.refusals[address] = 2
-    assert enqueuer.enqueue([notification_id]) == 1
+    assert enqueuer.enqueue_all([notification_id]) == 1
     # Then the third attempt (after two scheduled retries) delivers it, once
     await until(lambda: bool(sink.to(address)), 20, "the email after retries")
-    job_id = email_job_id(notification_id)
+    job_id = NOTIFICATION_EMAIL.job_id(notification_id)
     await until(lambda: finished(rq_redis, job_id), 5, "the job to finish")
     assert sink.attempts[address] == 3
     assert len(sink.to(address)) == 1
@@ -131,11 +131,11 @@ async def test_exhausted_retries_leave_the_job_failed_and_requeueable(
     crew = await make_crew(services, None, make_org)
     address = crew.emails["colleague"]
     notification_id = await _notification(services, crew, "colleague")
-    job_id = email_job_id(notification_id)
+    job_id = NOTIFICATION_EMAIL.job_id(notification_id)
     failed = FailedJobRegistry(HIGH, connection=rq_redis, serializer=JSONSerializer)
     # Given a server that keeps refusing
     sink.refusals[address] = 100
-    assert enqueuer.enqueue([notification_id]) == 1
+    assert enqueuer.enqueue_all([notification_id]) == 1
     # Then after the first attempt and 3 retries the job is in the failed registry, with the reason
     await until(lambda: job_id in failed.get_job_ids(), 25, "the job to fail")
     assert sink.attempts[address] == 4
@@ -158,8 +158,8 @@ async def test_a_deactivated_recipient_gets_no_email(
 ) -> None:
     crew = await make_crew(services, None, make_org)
     notification_id = await _notification(services, crew, "gone")
-    assert enqueuer.enqueue([notification_id]) == 1
-    job_id = email_job_id(notification_id)
+    assert enqueuer.enqueue_all([notification_id]) == 1
+    job_id = NOTIFICATION_EMAIL.job_id(notification_id)
     await until(lambda: finished(rq_redis, job_id), 10, "the job to finish")
     assert Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer).return_value() == SKIPPED
     assert sink.attempts[crew.emails["gone"]] == 0
@@ -179,8 +179,8 @@ async def test_a_recipient_removed_from_the_project_since_gets_no_email(
             )
         )
     # When its email job runs
-    assert enqueuer.enqueue([notification_id]) == 1
-    job_id = email_job_id(notification_id)
+    assert enqueuer.enqueue_all([notification_id]) == 1
+    job_id = NOTIFICATION_EMAIL.job_id(notification_id)
     await until(lambda: finished(rq_redis, job_id), 10, "the job to finish")
     # Then nothing about the task is sent
     assert Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer).return_value() == SKIPPED
@@ -196,8 +196,8 @@ async def test_a_recipient_refused_for_good_is_not_retried(
     sink.rejections.add(crew.emails["colleague"])
     notification_id = await _notification(services, crew, "colleague")
     # When the email job runs
-    assert enqueuer.enqueue([notification_id]) == 1
-    job_id = email_job_id(notification_id)
+    assert enqueuer.enqueue_all([notification_id]) == 1
+    job_id = NOTIFICATION_EMAIL.job_id(notification_id)
     await until(lambda: finished(rq_redis, job_id), 10, "the job to finish")
     # Then it ends at once as rejected: one attempt, no retries waiting, nothing in the failed registry
     job = Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer)

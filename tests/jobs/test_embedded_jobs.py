@@ -1,11 +1,11 @@
-"""The embedded default (SQLite, in-process Redis) sends notification emails on the same code path:
-the relay enqueues into the in-process Redis and a worker thread runs the job, retries included."""
+"""The embedded default (SQLite, in-process Redis) sends notification emails and pushes on the same code
+path: the relay enqueues into the in-process Redis and a worker thread runs the job, retries included."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from jobs.embedded import EmbeddedJobs
-from jobs.enqueue import email_job_id
+from jobs.enqueue import NOTIFICATION_EMAIL, NOTIFICATION_PUSH
 from jobs.queues import job_settings
 from persistence.migrate import upgrade_to_head
 from persistence.redis import embedded_server
@@ -25,11 +25,14 @@ from resolvers.context import Services
 from schema.app import build_services, create_app
 from schema.ids import encode_id
 from tests.conftest import PASSWORD, SMALL, GraphQLClient, make_settings
+from tests.jobs.gateway import Gateway, running_gateway
 from tests.jobs.sink import Sink, running_sink
 from tests.notification_crew import make_crew, notifications_of
 
 VERSION = "query($id: ID!) { node(id: $id) { ... on Task { version } } }"
 ASSIGN = "mutation($i: TaskAssignInput!) { taskAssign(input: $i) { errors { code } } }"
+REGISTER = """
+mutation($i: PushDeviceRegisterInput!) { pushDeviceRegister(input: $i) { device { id } errors { code } } }"""
 
 
 @pytest.fixture
@@ -39,7 +42,15 @@ def sink() -> Iterator[Sink]:
 
 
 @pytest.fixture
-async def embedded(tmp_path: Path, sink: Sink) -> AsyncIterator[tuple[Services, GraphQLClient, EmbeddedJobs]]:
+def gateway() -> Iterator[Gateway]:
+    with running_gateway() as recording:
+        yield recording
+
+
+@pytest.fixture
+async def embedded(
+    tmp_path: Path, sink: Sink, gateway: Gateway
+) -> AsyncIterator[tuple[Services, GraphQLClient, EmbeddedJobs]]:
     # Jobs other embedded tests enqueued (with no worker) must not run against this database.
     fakeredis.FakeRedis(server=embedded_server()).flushall()
     settings = make_settings(
@@ -48,6 +59,8 @@ async def embedded(tmp_path: Path, sink: Sink) -> AsyncIterator[tuple[Services, 
         redis_channel_prefix="embedded-jobs",
         smtp_port=sink.port,
         job_backoff_base_seconds=0.25,
+        push_gateway_url=gateway.url,
+        push_backoff_base_seconds=0.25,
     )
     services = build_services(settings)
     await upgrade_to_head(services.db.engine)
@@ -63,10 +76,7 @@ async def embedded(tmp_path: Path, sink: Sink) -> AsyncIterator[tuple[Services, 
     await services.db.dispose()
 
 
-async def test_an_assignment_is_emailed_in_process_after_a_retry(
-    embedded: tuple[Services, GraphQLClient, EmbeddedJobs], sink: Sink
-) -> None:
-    services, gql, jobs = embedded
+def _org_maker(services: Services) -> Callable[[], Awaitable[SeededOrganization]]:
     numbers = itertools.count(1)
 
     async def make_org() -> SeededOrganization:
@@ -81,7 +91,14 @@ async def test_an_assignment_is_emailed_in_process_after_a_retry(
             rng_seed=number,
         )
 
-    crew = await make_crew(services, gql, make_org)
+    return make_org
+
+
+async def test_an_assignment_is_emailed_in_process_after_a_retry(
+    embedded: tuple[Services, GraphQLClient, EmbeddedJobs], sink: Sink
+) -> None:
+    services, gql, jobs = embedded
+    crew = await make_crew(services, gql, _org_maker(services))
     colleague = crew.emails["colleague"]
     # The job bodies run with the app's settings (SQLite here), not the environment's
     assert job_settings().database_url == services.settings.database_url
@@ -102,7 +119,44 @@ async def test_an_assignment_is_emailed_in_process_after_a_retry(
     [message] = sink.to(colleague)
     assert message["Message-ID"].startswith(f"<notification.{stored.event_id}.{crew.ids['colleague']}@")
     assert sink.attempts[colleague] == 2
-    job = Job.fetch(email_job_id(stored.id), connection=jobs.connection, serializer=JSONSerializer)
+    job = Job.fetch(
+        NOTIFICATION_EMAIL.job_id(stored.id), connection=jobs.connection, serializer=JSONSerializer
+    )
+    deadline = asyncio.get_running_loop().time() + 5
+    while job.get_status() != JobStatus.FINISHED:
+        assert asyncio.get_running_loop().time() < deadline, job.get_status()
+        await asyncio.sleep(0.05)
+
+
+async def test_an_assignment_is_pushed_in_process_when_a_gateway_is_set(
+    embedded: tuple[Services, GraphQLClient, EmbeddedJobs], gateway: Gateway
+) -> None:
+    services, gql, jobs = embedded
+    crew = await make_crew(services, gql, _org_maker(services))
+    # Given a colleague with a registered phone, and a gateway that fails its first attempt
+    token = "embedded-phone-0123456789abcdef"
+    register = {"i": {"token": token, "platform": "ANDROID"}}
+    registered = await crew.clients["colleague"].run(REGISTER, register)
+    assert registered["data"]["pushDeviceRegister"]["errors"] == [], registered
+    gateway.answers[token] = [503]
+    # When the author assigns the task to the colleague
+    task_gid, author = encode_id("Task", crew.task_id), crew.clients["author"]
+    version = (await author.run(VERSION, {"id": task_gid}))["data"]["node"]["version"]
+    assign: dict[str, Any] = {"id": task_gid, "version": version}
+    assign["assigneeId"] = encode_id("User", crew.ids["colleague"])
+    assert (await author.run(ASSIGN, {"i": assign}))["data"]["taskAssign"]["errors"] == []
+    # Then the server's own job thread pushes it, retrying under the same delivery id
+    deadline = asyncio.get_running_loop().time() + 15
+    while len(gateway.to(token)) < 2:
+        assert asyncio.get_running_loop().time() < deadline, f"pushes so far: {gateway.received}"
+        await asyncio.sleep(0.05)
+    [stored] = await notifications_of(services, crew.ids["colleague"])
+    first, second = gateway.to(token)
+    assert first["delivery_id"] == second["delivery_id"]
+    assert first["delivery_id"].startswith(f"push-{stored.id}-")
+    job = Job.fetch(
+        NOTIFICATION_PUSH.job_id(stored.id), connection=jobs.connection, serializer=JSONSerializer
+    )
     deadline = asyncio.get_running_loop().time() + 5
     while job.get_status() != JobStatus.FINISHED:
         assert asyncio.get_running_loop().time() < deadline, job.get_status()

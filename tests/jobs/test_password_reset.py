@@ -15,7 +15,7 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import func, select, update
 
 from jobs.email import SENT
-from jobs.enqueue import password_reset_job_id
+from jobs.enqueue import PASSWORD_RESET_EMAIL
 from jobs.password_reset import reset_token
 from persistence.models import AuthSession, Event, PasswordReset, User
 from persistence.models.base import utcnow
@@ -102,7 +102,7 @@ async def test_a_reset_email_carries_a_token_that_sets_the_password_once(
     assert await _request(gql, email.upper()) == ACCEPTED
     # Then one row holds only the token's hash, and the worker sends one email with the token
     [reset] = await _resets(services, user.id)
-    job_id = password_reset_job_id(reset.id)
+    job_id = PASSWORD_RESET_EMAIL.job_id(reset.id)
     await until(lambda: bool(sink.to(email)), 15, "the reset email")
     await until(lambda: finished(rq_redis, job_id), 5, "the job to finish")
     assert Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer).args == [reset.id]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from jobs.queues import EMAIL_RETRY, RetryPolicy
+from jobs.queues import EMAIL_RETRY, PUSH_RETRY, RetryPolicy
 from jobs.templates import message_id
 
 
@@ -46,3 +46,13 @@ def test_the_message_id_names_event_and_recipient() -> None:
     assert message_id(41, 7, sender) == "<notification.41.7@mail.example.com>"
     assert message_id(41, 7, sender) == message_id(41, 7, sender)
     assert message_id(41, 8, sender) != message_id(41, 7, sender)
+
+
+def test_push_waits_stay_within_a_minute() -> None:
+    # The default base (TASKQL_PUSH_BACKOFF_BASE_SECONDS=5): about 5, 10, 20 s, each jittered
+    for seed in range(50):
+        waits = PUSH_RETRY.delays(5.0, _rng(seed))
+        assert len(waits) == 3
+        assert all(5 * 2**attempt / 2 <= wait <= 5 * 2**attempt for attempt, wait in enumerate(waits))
+    # And however long the base, a push never waits more than 60 s for a retry
+    assert all(30 <= wait <= 60 for wait in PUSH_RETRY.delays(1000.0, _rng(2)))

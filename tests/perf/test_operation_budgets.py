@@ -14,7 +14,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from jobs.enqueue import password_reset_job_id
+from jobs.enqueue import PASSWORD_RESET_EMAIL
 from jobs.password_reset import reset_token
 from persistence.models import PasswordReset
 from resolvers.context import Services
@@ -224,12 +224,12 @@ async def test_password_reset_stays_within_the_write_budget(gql: GraphQLClient, 
     # Then both cost the same one statement (the insert that finds the user) and answer alike
     assert known.json()["data"] == unknown.json()["data"]
     assert known.json()["extensions"]["sqlStatements"] == unknown.json()["extensions"]["sqlStatements"] == 1
-    await services.password_reset_emails.drain()
+    await services.emails.drain()
     async with services.db.read() as conn:
         reset = (
             await conn.execute(select(PasswordReset.__table__).where(PasswordReset.user_id == org.viewer_id))
         ).one()
-    Job.fetch(password_reset_job_id(reset.id), connection=services.password_reset_emails.queue.connection,
+    Job.fetch(PASSWORD_RESET_EMAIL.job_id(reset.id), connection=services.emails.queue.connection,
               serializer=JSONSerializer).delete()  # fmt: skip
     # When the token confirms a new password
     token = reset_token(services.settings.jwt_secret, reset.nonce)

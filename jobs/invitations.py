@@ -1,0 +1,84 @@
+"""The invitation email: its token, its message and its job ``deliver_invitation_email(invitation_id)``.
+
+The token is derived, never stored (jobs/tokens.py): ``userInvite`` computes it from the row's nonce,
+stores its sha256 and shows it to the inviter once; this job computes it again for the invitee. The
+email says who invited them to which organization, with which role, and how to accept: the token with
+the ``invitationAccept`` mutation, before the invitation expires.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from email.message import EmailMessage
+from email.utils import formatdate
+from string import Template
+
+from jobs.email import SKIPPED, send_message
+from jobs.queues import job_settings, read_once
+from jobs.templates import stable_message_id
+from jobs.tokens import derived_token
+from persistence.models.base import utcnow
+from persistence.queries.rows import AnyRow
+from persistence.queries.user_writes import invitation_for_email
+
+log = logging.getLogger("taskql.jobs.email")
+
+_SUBJECT = Template("$inviter invited you to $organization on taskql")
+_TEXT = Template(
+    "Hello,\n\n$inviter invited you to join $organization on taskql as $role.\n\n"
+    "To accept, call the invitationAccept mutation with this token, your name and a password,\n"
+    "before $expires (UTC); it works once:\n\n    $token\n\n"
+    "If you do not know $inviter, ignore this email: nothing happens without you.\n"
+)
+_HTML = Template(
+    "<!doctype html>\n<html><body>\n<p>Hello,</p>\n<p>$inviter invited you to join <b>$organization</b> "
+    "on taskql as $role.</p>\n<p>To accept, call the <code>invitationAccept</code> mutation with this "
+    "token, your name and a password, before $expires (UTC); it works once:</p>\n<p><code>$token</code>"
+    "</p>\n<p>If you do not know $inviter, ignore this email: nothing happens without you.</p>\n"
+    "</body></html>\n"
+)
+
+
+def invitation_token(secret: str, nonce: str) -> str:
+    return derived_token(secret, "invitation", nonce)
+
+
+def invitation_message_id(invitation_id: int, sender: str) -> str:
+    """``<invitation.<id>@<the sender's domain>>``: the same for every attempt."""
+    return stable_message_id(f"invitation.{invitation_id}", sender)
+
+
+def build_invitation_message(invitation: AnyRow, token: str, sender: str) -> EmailMessage:
+    words = {
+        "inviter": invitation.inviter_name,
+        "organization": invitation.organization_name,
+        "role": str(invitation.role),
+        "expires": invitation.expires_at.strftime("%Y-%m-%d %H:%M"),
+        "token": token,
+    }
+    message = EmailMessage()
+    message["Subject"] = _SUBJECT.substitute(words)
+    message["From"] = sender
+    message["To"] = invitation.email
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = invitation_message_id(invitation.id, sender)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(_TEXT.substitute(words))
+    message.add_alternative(
+        _HTML.substitute({key: html.escape(value) for key, value in words.items()}), subtype="html"
+    )
+    return message
+
+
+async def deliver_invitation_email(invitation_id: int) -> str:
+    """Sends the invitation's email; skipped (and successful) when the invitation is gone, accepted,
+    expired, or older than its nonce. An SMTP failure raises and RQ retries with the same Message-ID."""
+    settings = job_settings()
+    row = await read_once(settings, lambda conn: invitation_for_email(conn, invitation_id))
+    if row is None or row.nonce is None or row.accepted_at is not None or row.expires_at <= utcnow():
+        log.info("invitation %d: no email (gone, accepted, expired or made before emails)", invitation_id)
+        return SKIPPED
+    token = invitation_token(settings.jwt_secret, row.nonce)
+    # Blocking, but on this job's own event loop (nothing else runs on it).
+    return send_message(settings, build_invitation_message(row, token, settings.smtp_from))
