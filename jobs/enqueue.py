@@ -1,4 +1,5 @@
-"""Enqueuing jobs after a commit: one email job per notification (the relay's) or password reset, never twice.
+"""Enqueuing jobs after a commit, never twice: one email job per notification (the relay's) or password
+reset, one webhook job per delivery (the relay's, a test ping's, or a redelivery's).
 
 The job id is deterministic (``email-notification-<id>``; RQ allows letters, digits, ``_``, ``-``) and
 enqueued with RQ's ``unique=True``: one Lua script checks that no job of that id exists, saves it and
@@ -20,7 +21,8 @@ from rq.exceptions import DuplicateJobError
 
 from jobs.email import deliver_notification_email
 from jobs.password_reset import deliver_password_reset_email
-from jobs.queues import EMAIL_RETRY, HIGH, connect, queue
+from jobs.queues import DEFAULT, EMAIL_RETRY, HIGH, WEBHOOK_RETRY, connect, queue
+from jobs.webhooks import deliver_webhook
 from persistence.relay import CommittedBatch
 from persistence.settings import Settings
 
@@ -115,3 +117,46 @@ class PasswordResetEmails:
         except DuplicateJobError:
             return False
         return True
+
+
+def webhook_job_id(delivery_id: int, redelivery: int = 0) -> str:
+    """A redelivery is a job of its own (the first one's id is kept while its hash lives), about the
+    same delivery: the receiver sees the same delivery id and can drop it if it had it already."""
+    job_id = f"webhook-delivery-{delivery_id}"
+    return job_id if redelivery == 0 else f"{job_id}-redeliver-{redelivery}"
+
+
+class WebhookDeliveries:
+    """The relay's ``on_committed`` hook: enqueues the batch's webhook deliveries on ``default``; the
+    webhook mutations enqueue test pings and redeliveries through ``enqueue`` too."""
+
+    def __init__(self, settings: Settings, connection: redis.Redis | None = None) -> None:
+        self.settings = settings
+        self.queue = queue(DEFAULT, connection or connect(settings))
+
+    async def __call__(self, batch: CommittedBatch) -> None:
+        ids = [int(delivery.id) for delivery in batch.webhook_deliveries]
+        if ids:
+            await asyncio.to_thread(self.enqueue, ids)
+
+    def enqueue(self, delivery_ids: Iterable[int], redelivery: int = 0) -> int:
+        """Enqueues a job per id that has none yet; how many were enqueued. Redis errors raise."""
+        enqueued = 0
+        for delivery_id in dict.fromkeys(delivery_ids):
+            try:
+                self.queue.enqueue_call(
+                    deliver_webhook,
+                    args=(delivery_id,),
+                    job_id=webhook_job_id(delivery_id, redelivery),
+                    unique=True,
+                    retry=WEBHOOK_RETRY.retry(self.settings.job_backoff_base_seconds),
+                    timeout=self.settings.job_timeout_seconds,
+                    result_ttl=self.settings.job_dedup_ttl_seconds,
+                    failure_ttl=self.settings.job_dedup_ttl_seconds,
+                    description=f"webhook delivery {delivery_id}",
+                )
+            except DuplicateJobError:
+                log.debug("webhook job %s exists already", webhook_job_id(delivery_id, redelivery))
+                continue
+            enqueued += 1
+        return enqueued

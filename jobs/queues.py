@@ -52,6 +52,8 @@ class RetryPolicy:
 
 
 EMAIL_RETRY = RetryPolicy(max_retries=3, backoff_max_seconds=600, jitter=True)
+# The seed lists no jitter for webhooks: each endpoint's deliveries retry on their own schedule anyway.
+WEBHOOK_RETRY = RetryPolicy(max_retries=5, backoff_max_seconds=1800, jitter=False)
 
 
 _job_settings: Settings | None = None

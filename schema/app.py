@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from jobs.embedded import EmbeddedJobs
-from jobs.enqueue import NotificationEmails, PasswordResetEmails
+from jobs.enqueue import NotificationEmails, PasswordResetEmails, WebhookDeliveries
 from jobs.queues import is_embedded
 from persistence.cache import Cache, CircuitBreaker
 from persistence.db import Database, create_engine
@@ -38,6 +38,7 @@ log = logging.getLogger("taskql")
 def build_services(settings: Settings) -> Services:
     db = Database(create_engine(settings))
     redis = create_redis(settings)
+    webhook_deliveries = WebhookDeliveries(settings)
     relay = Relay(
         db,
         redis,
@@ -45,8 +46,8 @@ def build_services(settings: Settings) -> Services:
         sweep_grace_seconds=settings.relay_sweep_grace_seconds,
         channel_prefix=settings.redis_channel_prefix,
         publish_delay_seconds=settings.relay_publish_delay_seconds,
-        # Email jobs: run by `make worker`, or in the embedded default by a thread of the server.
-        on_committed=[NotificationEmails(settings)],
+        # Email and webhook jobs: run by `make worker`, or in the embedded default by a thread of the server.
+        on_committed=[NotificationEmails(settings), webhook_deliveries],
     )
     return Services(
         settings=settings,
@@ -55,6 +56,7 @@ def build_services(settings: Settings) -> Services:
         passwords=Passwords(settings),
         relay=relay,
         password_reset_emails=PasswordResetEmails(settings),
+        webhook_deliveries=webhook_deliveries,
     )
 
 

@@ -21,6 +21,8 @@ from schema.task_mutations import TaskMutation
 from schema.tasks import Task
 from schema.user_mutations import UserMutation
 from schema.users import User
+from schema.webhook_mutations import WebhookMutation
+from schema.webhooks import Webhook
 
 Mutation = merge_types(
     "Mutation",
@@ -34,6 +36,7 @@ Mutation = merge_types(
         AttachmentMutation,
         NotificationMutation,
         PasswordResetMutation,
+        WebhookMutation,
     ),
 )
 
@@ -44,6 +47,6 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Task, Project, User],
+        types=[Task, Project, User, Webhook],
         config=StrawberryConfig(auto_camel_case=True),
     )

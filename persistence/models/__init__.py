@@ -13,12 +13,21 @@ from persistence.models.projects import Project, ProjectMember, ProjectRole
 from persistence.models.sessions import AuthSession
 from persistence.models.tasks import Task, TaskStatus
 from persistence.models.users import OrgRole, User
+from persistence.models.webhooks import (
+    AttemptOutcome,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "Attachment",
+    "AttemptOutcome",
     "AuthSession",
     "Base",
     "Comment",
+    "DeliveryStatus",
     "Event",
     "Invitation",
     "Label",
@@ -34,4 +43,7 @@ __all__ = [
     "TaskLabel",
     "TaskStatus",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
