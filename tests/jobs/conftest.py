@@ -1,5 +1,6 @@
-"""The job tests' shared fixtures: the SMTP sink, a synchronous Redis client for RQ, and a real worker
-(``python -m jobs.worker`` in a subprocess), each started once per module that uses it."""
+"""The job tests' shared fixtures: the SMTP sink, the webhook receiver, a synchronous Redis client for
+RQ, and real workers (``python -m jobs.worker`` in a subprocess), each started once per module that
+uses it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from redis import Redis
 from jobs.queues import connect
 from tests import services as test_services
 from tests.conftest import make_settings
+from tests.jobs.receiver import Receiver, running_receiver
 from tests.jobs.sink import Sink, running_sink
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,20 +38,16 @@ def rq_redis(redis_url: str) -> Iterator[Redis]:
     connection.close()
 
 
-@pytest.fixture(scope="module")
-def worker(
-    database: str, redis_url: str, sink: Sink, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[subprocess.Popen[bytes]]:
+@contextmanager
+def running_worker(extra_env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m jobs.worker`` on the suite's database and Redis, with ``extra_env`` on top."""
     env = {
         **os.environ,
         "TASKQL_ENVIRONMENT": "test",
         "TASKQL_DATABASE_URL": test_services.DATABASE_URL,
         "TASKQL_REDIS_URL": test_services.REDIS_URL,
-        "TASKQL_SMTP_HOST": "127.0.0.1",
-        "TASKQL_SMTP_PORT": str(sink.port),
-        "TASKQL_SMTP_FROM": SENDER,
+        **extra_env,
     }
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "jobs.worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
@@ -62,3 +61,29 @@ def worker(
         process.kill()
         raise
     assert code == 0, log.read_text()
+
+
+@pytest.fixture(scope="module")
+def worker(
+    database: str, redis_url: str, sink: Sink, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    env = {"TASKQL_SMTP_HOST": "127.0.0.1", "TASKQL_SMTP_PORT": str(sink.port), "TASKQL_SMTP_FROM": SENDER}
+    with running_worker(env, tmp_path_factory.mktemp("worker") / "worker.log") as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as handler:
+        yield handler
+
+
+@pytest.fixture(scope="module")
+def webhook_worker(
+    database: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker that may reach the receiver on 127.0.0.1 (only that host: "localhost" stays refused)
+    and gives up on an answer after 1 s."""
+    env = {"TASKQL_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "TASKQL_WEBHOOK_TIMEOUT_SECONDS": "1"}
+    with running_worker(env, tmp_path_factory.mktemp("webhook-worker") / "worker.log") as process:
+        yield process
