@@ -60,7 +60,9 @@ class WebhookDelivery:
         "attempt and redelivery, so a receiver can drop a duplicate."
     )
     event_type: str
-    event_id: strawberry.ID | None = strawberry.field(description="Null for a test ping.")
+    event_id: strawberry.ID | None = strawberry.field(
+        description="The ActivityEvent's id; null for a test ping."
+    )
     status: WebhookDeliveryStatus  # type: ignore[valid-type]
     attempt_count: int
     last_response_code: int | None
@@ -74,7 +76,9 @@ class WebhookDelivery:
             id=strawberry.ID(encode_id("WebhookDelivery", row.id)),
             delivery_id=f"whd_{row.id}",
             event_type=row.event_type,
-            event_id=None if row.event_id is None else strawberry.ID(encode_id("Event", row.event_id)),
+            event_id=None
+            if row.event_id is None
+            else strawberry.ID(encode_id("ActivityEvent", row.event_id)),
             status=DeliveryStatus(row.status),
             attempt_count=row.attempts,
             last_response_code=row.last_response_code,
