@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 
-from persistence.models import WebhookDelivery, WebhookEndpoint
+from persistence.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from persistence.models.base import utcnow
 from resolvers.context import Services
 from schema.ids import encode_id
 from tests.conftest import GraphQLClient
@@ -184,3 +185,45 @@ async def test_another_organizations_webhooks_are_not_found_and_nothing_changes(
         table = WebhookDelivery.__table__
         row = (await conn.execute(select(table).where(table.c.id == delivery_id))).one()
     assert (row.status, row.redeliveries) == ("dead", 0)
+
+
+LOG = """query($id: ID!, $first: Int) { webhook(id: $id) { deliveries(first: $first) {
+  totalCount nodes { deliveryId status attempts { number outcome responseCode } } } } }"""
+
+
+async def _log_with(services: Services, crew: Crew, size: int) -> int:
+    """An endpoint whose log holds ``size`` dead deliveries of two attempts each."""
+    endpoint_id = await add_endpoint(services, crew.org, PUBLIC_URL, "s", ["task.created"])
+    now = utcnow()
+    async with services.db.unit_of_work() as conn:
+        for _ in range(size):
+            values: dict[str, Any] = dict(
+                endpoint_id=endpoint_id, event_id=None, event_type="webhook.test", payload={}, status="dead",
+                attempts=2, redeliveries=0, created_at=now, updated_at=now,
+            )  # fmt: skip
+            statement = insert(WebhookDelivery).values(**values).returning(WebhookDelivery.__table__.c.id)
+            delivery_id = int((await conn.execute(statement)).scalar_one())
+            attempts = [
+                dict(delivery_id=delivery_id, number=n, started_at=now, duration_ms=5, response_code=500,
+                     outcome="http_error", error="HTTP 500")
+                for n in (1, 2)
+            ]  # fmt: skip
+            await conn.execute(insert(WebhookAttempt), attempts)
+    return endpoint_id
+
+
+async def test_the_delivery_log_costs_the_same_few_statements_for_1_and_for_30(
+    services: Services, crew: Crew
+) -> None:
+    owner = crew.clients["owner"]
+    counts = []
+    for size in (1, 30):
+        endpoint_id = await _log_with(services, crew, size)
+        body = await owner.run(LOG, {"id": encode_id("Webhook", endpoint_id), "first": 50})
+        log = body["data"]["webhook"]["deliveries"]
+        assert log["totalCount"] == size
+        assert len(log["nodes"]) == size
+        assert all([a["number"] for a in node["attempts"]] == [1, 2] for node in log["nodes"])
+        counts.append(body["extensions"]["sqlStatements"])
+    # The webhook, the page with its total, the attempts (the session is cached since the login)
+    assert counts == [3, 3], counts
