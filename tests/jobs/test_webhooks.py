@@ -15,10 +15,11 @@ import pytest
 from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from sqlalchemy import update
 
 from jobs.enqueue import WebhookDeliveries, webhook_job_id
 from jobs.queues import WEBHOOK_RETRY
-from persistence.models import DeliveryStatus
+from persistence.models import DeliveryStatus, WebhookEndpoint
 from resolvers.context import Services
 from schema.ids import encode_id
 from tests.conftest import GraphQLClient, make_settings
@@ -248,3 +249,25 @@ async def test_a_test_ping_arrives_signed(
     assert received.json["type"] == "webhook.test"
     assert received.delivery == sent["deliveryId"]
     assert received.json["data"] == {"webhook_id": endpoint_id, "requested_by": org.user_ids[0]}
+
+
+async def test_an_endpoint_deactivated_before_the_job_runs_gets_nothing(
+    services: Services, make_org: MakeOrg, receiver: Receiver, rq_redis: Redis
+) -> None:
+    org, path = await make_org(), _path()
+    endpoint_id = await add_endpoint(services, org, receiver.endpoint(path, SECRET), SECRET, ["task.updated"])
+    # Given a delivery derived (not yet enqueued) while the endpoint was active
+    assert await own_relay(services, grace_seconds=0).publish([await unpublished_event(services, org)]) == 1
+    [delivery] = await deliveries_of(services, endpoint_id)
+    # When the endpoint is deactivated, and then the job runs
+    async with services.db.unit_of_work() as conn:
+        table = WebhookEndpoint.__table__
+        await conn.execute(update(WebhookEndpoint).where(table.c.id == endpoint_id).values(active=False))
+    hook = WebhookDeliveries(make_settings(), connection=rq_redis)
+    assert hook.enqueue([delivery.id]) == 1
+    job_id = webhook_job_id(delivery.id)
+    await until(lambda: finished(rq_redis, job_id), 10, "the job to finish")
+    # Then it skipped: nothing sent, nothing attempted
+    assert Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer).return_value() == "skipped"
+    assert receiver.received(path) == []
+    assert await attempts_of(services, delivery.id) == []
