@@ -1,13 +1,14 @@
-"""Enqueuing jobs after a commit: one job per notification and channel (the relay's hooks), per
-password reset and per invitation (scheduled by their mutations), never twice.
+"""Enqueuing jobs after a commit: one job per notification and channel and one per webhook delivery
+(the relay's hooks), per password reset and per invitation (scheduled by their mutations), per
+webhook test ping or redelivery (their mutations), never twice.
 
-The job id is deterministic (``email-notification-<id>``, ``push-notification-<id>``,
-``email-password-reset-<id>``, ``email-invitation-<id>``; RQ allows letters, digits, ``_``, ``-``) and
-enqueued with RQ's ``unique=True``: one Lua script checks that no job of that id exists, saves it and
-pushes it, atomically. Without it RQ would overwrite the job's hash and push the id a second time (two
-runs). A finished job's hash is kept ``job_dedup_ttl_seconds`` (a failed one for as long), so a
-re-derivation within that window (the relay's sweep after a crash) is refused too; later, the
-delivery's stable id (Message-ID, push delivery id) lets the receiver drop it. RQ's enqueue is
+The job id is deterministic (``email-notification-<id>``, ``push-notification-<id>``, ``email-password-
+reset-<id>``, ``email-invitation-<id>``, ``webhook-delivery-<id>``; RQ allows letters, digits, ``_``,
+``-``) and enqueued with RQ's ``unique=True``: one Lua script checks that no job of that id exists,
+saves it and pushes it, atomically. Without it RQ would overwrite the job's hash and push the id a
+second time (two runs). A finished job's hash is kept ``job_dedup_ttl_seconds`` (a failed one for as
+long), so a re-derivation within that window (the relay's sweep after a crash) is refused too; later,
+the delivery's stable id (Message-ID, push delivery id) lets the receiver drop it. RQ's enqueue is
 synchronous (~0.7 ms each): a batch goes to a thread as one call (``unique=True`` runs its script per
 job, so there is no pipeline).
 """
@@ -26,7 +27,8 @@ from jobs.email import deliver_notification_email
 from jobs.invitations import deliver_invitation_email
 from jobs.password_reset import deliver_password_reset_email
 from jobs.push import deliver_notification_push
-from jobs.queues import EMAIL_RETRY, HIGH, PUSH_RETRY, RetryPolicy, connect, queue
+from jobs.queues import DEFAULT, EMAIL_RETRY, HIGH, PUSH_RETRY, WEBHOOK_RETRY, RetryPolicy, connect, queue
+from jobs.webhooks import deliver_webhook
 from persistence.relay import CommittedBatch
 from persistence.settings import Settings
 
@@ -41,6 +43,8 @@ class JobKind:
     prefix: str
     retry: RetryPolicy
     description: str
+    # High: what a user waits for (email, push); default: webhooks.
+    queue: str = HIGH
     # Push retries wait on a shorter base than emails (see PUSH_RETRY).
     push_backoff: bool = False
 
@@ -61,22 +65,28 @@ PASSWORD_RESET_EMAIL = JobKind(
     deliver_password_reset_email, "email-password-reset", EMAIL_RETRY, "password reset email"
 )
 INVITATION_EMAIL = JobKind(deliver_invitation_email, "email-invitation", EMAIL_RETRY, "invitation email")
+WEBHOOK_DELIVERY = JobKind(
+    deliver_webhook, "webhook-delivery", WEBHOOK_RETRY, "webhook delivery", queue=DEFAULT
+)
 
 
 class Enqueuer:
-    """Enqueues jobs on the ``high`` queue (push and email are what a user waits for)."""
+    """Enqueues jobs of any kind, each on its kind's queue."""
 
     def __init__(self, settings: Settings, connection: redis.Redis | None = None) -> None:
         self.settings = settings
-        self.queue = queue(HIGH, connection or connect(settings))
+        self.connection = connection or connect(settings)
+        self._queues = {name: queue(name, self.connection) for name in (HIGH, DEFAULT)}
 
-    def enqueue(self, kind: JobKind, object_id: int) -> bool:
-        """Whether a job was enqueued (False: one of that id exists already). Redis errors raise."""
+    def enqueue(self, kind: JobKind, object_id: int, job_id: str | None = None) -> bool:
+        """Whether a job was enqueued (False: one of that id exists already). Redis errors raise.
+        ``job_id``: another deterministic id than the kind's (a webhook redelivery's)."""
+        job_id = job_id or kind.job_id(object_id)
         try:
-            self.queue.enqueue_call(
+            self._queues[kind.queue].enqueue_call(
                 kind.function,
                 args=(object_id,),
-                job_id=kind.job_id(object_id),
+                job_id=job_id,
                 unique=True,
                 retry=kind.retry.retry(kind.backoff_base_seconds(self.settings)),
                 timeout=self.settings.job_timeout_seconds,
@@ -85,7 +95,7 @@ class Enqueuer:
                 description=f"{kind.description} {object_id}",
             )
         except DuplicateJobError:
-            log.debug("%s job %s exists already", kind.description, kind.job_id(object_id))
+            log.debug("%s job %s exists already", kind.description, job_id)
             return False
         return True
 
@@ -143,3 +153,27 @@ class ScheduledEmails(Enqueuer):
             await asyncio.to_thread(self.enqueue, kind, object_id)
         except Exception:
             log.exception("could not enqueue the %s %d", kind.description, object_id)
+
+
+def webhook_job_id(delivery_id: int, redelivery: int = 0) -> str:
+    """A redelivery is a job of its own (the first one's id is kept while its hash lives), about the
+    same delivery: the receiver sees the same delivery id and can drop it if it had it already."""
+    job_id = WEBHOOK_DELIVERY.job_id(delivery_id)
+    return job_id if redelivery == 0 else f"{job_id}-redeliver-{redelivery}"
+
+
+class WebhookDeliveries(Enqueuer):
+    """The relay's ``on_committed`` hook: enqueues the batch's webhook deliveries on ``default``; the
+    webhook mutations enqueue test pings and redeliveries through ``enqueue_deliveries`` too."""
+
+    async def __call__(self, batch: CommittedBatch) -> None:
+        ids = [int(delivery.id) for delivery in batch.webhook_deliveries]
+        if ids:
+            await asyncio.to_thread(self.enqueue_deliveries, ids)
+
+    def enqueue_deliveries(self, delivery_ids: Iterable[int], redelivery: int = 0) -> int:
+        """Enqueues a job per id that has none yet; how many were enqueued. Redis errors raise."""
+        return sum(
+            self.enqueue(WEBHOOK_DELIVERY, delivery_id, webhook_job_id(delivery_id, redelivery))
+            for delivery_id in dict.fromkeys(delivery_ids)
+        )

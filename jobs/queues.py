@@ -58,6 +58,8 @@ EMAIL_RETRY = RetryPolicy(max_retries=3, backoff_max_seconds=600, jitter=True)
 # either there within about a minute or given up (the notification stays in the app), instead of a
 # stale one arriving ten minutes later like a retried email may.
 PUSH_RETRY = RetryPolicy(max_retries=3, backoff_max_seconds=60, jitter=True)
+# The seed lists no jitter for webhooks: each endpoint's deliveries retry on their own schedule anyway.
+WEBHOOK_RETRY = RetryPolicy(max_retries=5, backoff_max_seconds=1800, jitter=False)
 
 
 _job_settings: Settings | None = None

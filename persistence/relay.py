@@ -7,7 +7,8 @@ after its message went out, so delivery is at-least-once: a subscriber may see a
 
 In the same unit of work, before the rows are marked, the events' notifications are derived
 (``persistence/derivation.py``): a crash leaves events and notifications to the sweep together, and
-the unique (event, recipient) key keeps a second derivation from inserting anything. After the
+the unique (event, recipient) key keeps a second derivation from inserting anything; the events'
+webhook deliveries are derived there too (``persistence/webhook_derivation.py``), the same way. After the
 commit each new notification goes to its recipient's channel (so a recipient acting on it at once
 finds the row), and the batch (events and notifications) to each ``on_committed`` hook (the
 composition root wires the jobs there; persistence does not import jobs). What a hook fails to take
@@ -35,6 +36,7 @@ from persistence.models import Event, NotificationKind
 from persistence.models.base import utcnow
 from persistence.pubsub import project_channel, user_channel
 from persistence.snapshots import event_snapshots
+from persistence.webhook_derivation import derive_webhook_deliveries
 
 log = logging.getLogger("taskql.relay")
 
@@ -44,11 +46,12 @@ STOP_TIMEOUT_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class CommittedBatch:
-    """What one publish committed: the event rows and the notifications derived from them (rows as
-    ``derive_notifications`` returns them)."""
+    """What one publish committed: the event rows, the notifications and the webhook deliveries
+    derived from them (rows as ``derive_notifications`` and ``derive_webhook_deliveries`` return them)."""
 
     events: Sequence[Any]
     notifications: Sequence[Any]
+    webhook_deliveries: Sequence[Any] = ()
 
 
 OnCommitted = Callable[[CommittedBatch], Awaitable[None]]
@@ -162,6 +165,7 @@ class Relay:
                 # Several processes sweep: each takes the rows no other one holds.
                 rows = (await conn.execute(statement.with_for_update(skip_locked=True))).all()
                 notifications = await derive_notifications(conn, rows) if rows else []
+                deliveries = await derive_webhook_deliveries(conn, rows) if rows else []
                 snapshots = await event_snapshots(conn, await self._listened_to(rows)) if rows else {}
                 for row in rows:
                     if row.project_id is not None:
@@ -177,7 +181,7 @@ class Relay:
             return 0
         await self._announce(notifications)
         if rows:
-            await self._hand_over(CommittedBatch(rows, notifications))
+            await self._hand_over(CommittedBatch(rows, notifications, deliveries))
         return len(rows)
 
     async def _listened_to(self, rows: Sequence[Any]) -> list[Any]:
@@ -217,8 +221,11 @@ class Relay:
             except Exception:
                 events = [event.id for event in batch.events]
                 notifications = [notification.id for notification in batch.notifications]
+                deliveries = [delivery.id for delivery in batch.webhook_deliveries]
                 log.exception(
-                    "relay could not hand over event(s) %s, notification(s) %s after commit",
+                    "relay could not hand over event(s) %s, notification(s) %s, webhook delivery(ies) %s "
+                    "after commit",
                     events,
                     notifications,
+                    deliveries,
                 )

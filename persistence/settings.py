@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     push_gateway_url: str | None = None
     push_timeout_seconds: float = Field(default=5.0, gt=0)
     push_backoff_base_seconds: float = Field(default=5.0, gt=0)
+    # Outgoing webhooks (jobs/webhooks.py): how long one POST may take, and the hosts exempt from the
+    # address checks (jobs/ssrf.py refuses loopback, private, link-local and metadata addresses). Only
+    # for a receiver the operator runs on such an address, such as the tests' on 127.0.0.1.
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="hosts webhooks may reach whatever their address (JSON list or comma-separated)",
+    )
 
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod
@@ -151,6 +159,22 @@ class Settings(BaseSettings):
     @classmethod
     def _content_types_lowercase(cls, value: list[str]) -> list[str]:
         return [item.strip().lower() for item in value]
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _hosts_from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [host.strip() for host in text.split(",") if host.strip()]
+        return value
+
+    @field_validator("webhook_allowed_hosts", mode="after")
+    @classmethod
+    def _hosts_lowercase(cls, value: list[str]) -> list[str]:
+        # Compared with a URL's host, which urllib lower-cases; an IPv6 host without its brackets.
+        return [host.strip().strip("[]").lower() for host in value]
 
     @field_validator("ws_allowed_origins", mode="before")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from jobs.enqueue import ScheduledEmails
+from jobs.enqueue import ScheduledEmails, WebhookDeliveries
 from loaders import Loaders
 from persistence.cache import Cache
 from persistence.db import Database
@@ -35,6 +35,8 @@ class Services:
     relay: Relay
     # Enqueues a password reset's or an invitation's email after its commit (jobs/enqueue.py).
     emails: ScheduledEmails
+    # Enqueues webhook test pings and redeliveries after their commit (the relay enqueues the rest).
+    webhook_deliveries: WebhookDeliveries
 
 
 @dataclass

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from jobs.embedded import EmbeddedJobs
-from jobs.enqueue import NotificationEmails, NotificationPushes, ScheduledEmails
+from jobs.enqueue import NotificationEmails, NotificationPushes, ScheduledEmails, WebhookDeliveries
 from jobs.queues import is_embedded
 from persistence.cache import Cache, CircuitBreaker
 from persistence.db import Database, create_engine
@@ -38,9 +38,10 @@ log = logging.getLogger("taskql")
 def build_services(settings: Settings) -> Services:
     db = Database(create_engine(settings))
     redis = create_redis(settings)
-    # Email and push jobs: run by `make worker`, or in the embedded default by a thread of the server.
-    # Push only with a gateway to push to.
-    hooks: list[OnCommitted] = [NotificationEmails(settings)]
+    # Email, push and webhook jobs: run by `make worker`, or in the embedded default by a thread of
+    # the server. Push only with a gateway to push to.
+    webhook_deliveries = WebhookDeliveries(settings)
+    hooks: list[OnCommitted] = [NotificationEmails(settings), webhook_deliveries]
     if settings.push_gateway_url:
         hooks.append(NotificationPushes(settings))
     relay = Relay(
@@ -59,6 +60,7 @@ def build_services(settings: Settings) -> Services:
         passwords=Passwords(settings),
         relay=relay,
         emails=ScheduledEmails(settings),
+        webhook_deliveries=webhook_deliveries,
     )
 
 

@@ -22,6 +22,8 @@ from schema.task_mutations import TaskMutation
 from schema.tasks import Task
 from schema.user_mutations import UserMutation
 from schema.users import User
+from schema.webhook_mutations import WebhookMutation
+from schema.webhooks import Webhook
 
 Mutation = merge_types(
     "Mutation",
@@ -36,6 +38,7 @@ Mutation = merge_types(
         NotificationMutation,
         PasswordResetMutation,
         PushDeviceMutation,
+        WebhookMutation,
     ),
 )
 
@@ -46,6 +49,6 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Task, Project, User],
+        types=[Task, Project, User, Webhook],
         config=StrawberryConfig(auto_camel_case=True),
     )

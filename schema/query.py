@@ -8,6 +8,7 @@ from strawberry.types import Info
 from resolvers import projects as project_resolvers
 from resolvers import tasks as task_resolvers
 from resolvers import users as user_resolvers
+from resolvers import webhooks as webhook_resolvers
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import page_request
@@ -30,6 +31,7 @@ from schema.tasks import (
 )
 from schema.users import User, UserConnection
 from schema.viewer import Viewer, project_connection
+from schema.webhooks import Webhook, webhook_node
 
 Ctx = Info[RequestContext, None]
 
@@ -84,11 +86,21 @@ class Query:
             return _organization(info, database_id)
         if type_name == "Notification":
             return await notification_node(info, database_id)
+        if type_name == "Webhook":
+            return await webhook_node(info, database_id)
         raise NotFound("node")
 
     @strawberry.field(description="The viewer's organization.")
     def organization(self, info: Ctx) -> Organization:
         return Organization.from_entry(info.context.require_principal().organization)
+
+    @strawberry.field(description="The organization's webhooks, oldest first (owners and admins only).")
+    async def webhooks(self, info: Ctx) -> list[Webhook]:
+        return [Webhook.from_row(row) for row in await webhook_resolvers.endpoints(info.context)]
+
+    @strawberry.field(description="One of the organization's webhooks (owners and admins only).")
+    async def webhook(self, info: Ctx, id: strawberry.ID) -> Webhook:  # noqa: A002
+        return await webhook_node(info, decode_id(id, "Webhook"))
 
     @strawberry.field(description="The organization's users, by name.")
     async def users(

@@ -14,12 +14,21 @@ from persistence.models.push_devices import PushDevice, PushPlatform
 from persistence.models.sessions import AuthSession
 from persistence.models.tasks import Task, TaskStatus
 from persistence.models.users import OrgRole, User
+from persistence.models.webhooks import (
+    AttemptOutcome,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "Attachment",
+    "AttemptOutcome",
     "AuthSession",
     "Base",
     "Comment",
+    "DeliveryStatus",
     "Event",
     "Invitation",
     "Label",
@@ -37,4 +46,7 @@ __all__ = [
     "TaskLabel",
     "TaskStatus",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -1,6 +1,6 @@
-"""The job tests' shared fixtures: the SMTP sink, a synchronous Redis client for RQ, and a real worker
-(``python -m jobs.worker`` in a subprocess), each started once per module that uses it; a module that
-needs the worker configured otherwise starts its own with ``running_worker``."""
+"""The job tests' shared fixtures: the SMTP sink, the webhook receiver, a synchronous Redis client for
+RQ, and real workers (``python -m jobs.worker`` in a subprocess), each started once per module that
+uses it; a module that needs the worker configured otherwise starts its own with ``running_worker``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from redis import Redis
 from jobs.queues import connect
 from tests import services as test_services
 from tests.conftest import make_settings
+from tests.jobs.receiver import Receiver, running_receiver
 from tests.jobs.sink import Sink, running_sink
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,3 +75,20 @@ def running_worker(
         process.kill()
         raise
     assert code == 0, log.read_text()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as handler:
+        yield handler
+
+
+@pytest.fixture(scope="module")
+def webhook_worker(
+    database: str, redis_url: str, sink: Sink, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker that may reach the receiver on 127.0.0.1 (only that host: "localhost" stays refused)
+    and gives up on an answer after 1 s."""
+    env = {"TASKQL_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "TASKQL_WEBHOOK_TIMEOUT_SECONDS": "1"}
+    with running_worker(sink, tmp_path_factory.mktemp("webhook-worker"), env) as process:
+        yield process

@@ -229,7 +229,7 @@ async def test_password_reset_stays_within_the_write_budget(gql: GraphQLClient, 
         reset = (
             await conn.execute(select(PasswordReset.__table__).where(PasswordReset.user_id == org.viewer_id))
         ).one()
-    Job.fetch(PASSWORD_RESET_EMAIL.job_id(reset.id), connection=services.emails.queue.connection,
+    Job.fetch(PASSWORD_RESET_EMAIL.job_id(reset.id), connection=services.emails.connection,
               serializer=JSONSerializer).delete()  # fmt: skip
     # When the token confirms a new password
     token = reset_token(services.settings.jwt_secret, reset.nonce)

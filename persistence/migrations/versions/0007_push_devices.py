@@ -1,7 +1,7 @@
 """push devices; invitation nonces
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-29 20:10:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from persistence.models.base import UtcDateTime
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
