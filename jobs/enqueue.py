@@ -1,4 +1,5 @@
-"""Enqueuing jobs after a commit: one email job per notification (the relay's) or password reset, never twice.
+"""Enqueuing jobs after a commit: one email job per notification (the relay's) or password reset, one
+report job per report, never twice.
 
 The job id is deterministic (``email-notification-<id>``; RQ allows letters, digits, ``_``, ``-``) and
 enqueued with RQ's ``unique=True``: one Lua script checks that no job of that id exists, saves it and
@@ -20,7 +21,8 @@ from rq.exceptions import DuplicateJobError
 
 from jobs.email import deliver_notification_email
 from jobs.password_reset import deliver_password_reset_email
-from jobs.queues import EMAIL_RETRY, HIGH, connect, queue
+from jobs.queues import EMAIL_RETRY, HIGH, LOW, REPORT_RETRY, connect, queue
+from jobs.reports import build_report
 from persistence.relay import CommittedBatch
 from persistence.settings import Settings
 
@@ -111,6 +113,50 @@ class PasswordResetEmails:
                 result_ttl=self.settings.job_dedup_ttl_seconds,
                 failure_ttl=self.settings.job_dedup_ttl_seconds,
                 description=f"password reset email {reset_id}",
+            )
+        except DuplicateJobError:
+            return False
+        return True
+
+
+REPORT_TIMEOUT_SECONDS = 120
+
+
+def report_job_id(report_id: int) -> str:
+    return f"report-{report_id}"
+
+
+class ReportJobs:
+    """Enqueues a report's job on ``low`` right after ``reportRequest`` commits (the answer waits for
+    it, off the event loop). A failed enqueue is logged and the report stays ``queued``: asking again
+    with the same Idempotency-Key enqueues it (``unique=True`` makes that harmless when it exists)."""
+
+    def __init__(self, settings: Settings, connection: redis.Redis | None = None) -> None:
+        self.settings = settings
+        self.queue = queue(LOW, connection or connect(settings))
+
+    async def submit(self, report_id: int) -> bool:
+        """Whether a job was enqueued now; False when it existed already or Redis failed (logged)."""
+        try:
+            return await asyncio.to_thread(self.enqueue, report_id)
+        except Exception:
+            log.exception("could not enqueue the job of report %d; it stays queued", report_id)
+            return False
+
+    def enqueue(self, report_id: int) -> bool:
+        """Whether a job was enqueued (False: it exists already). Redis errors raise."""
+        try:
+            self.queue.enqueue_call(
+                build_report,
+                args=(report_id,),
+                job_id=report_job_id(report_id),
+                unique=True,
+                retry=REPORT_RETRY.retry(self.settings.report_retry_delay_seconds),
+                # The seed's longest report (2 min), or the general limit if that is longer.
+                timeout=max(REPORT_TIMEOUT_SECONDS, self.settings.job_timeout_seconds),
+                result_ttl=self.settings.job_dedup_ttl_seconds,
+                failure_ttl=self.settings.job_dedup_ttl_seconds,
+                description=f"report {report_id}",
             )
         except DuplicateJobError:
             return False

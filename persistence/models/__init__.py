@@ -10,6 +10,7 @@ from persistence.models.notifications import Notification, NotificationKind
 from persistence.models.organizations import Organization
 from persistence.models.password_resets import PasswordReset
 from persistence.models.projects import Project, ProjectMember, ProjectRole
+from persistence.models.reports import Report, ReportKind, ReportStatus
 from persistence.models.sessions import AuthSession
 from persistence.models.tasks import Task, TaskStatus
 from persistence.models.users import OrgRole, User
@@ -30,6 +31,9 @@ __all__ = [
     "Project",
     "ProjectMember",
     "ProjectRole",
+    "Report",
+    "ReportKind",
+    "ReportStatus",
     "Task",
     "TaskLabel",
     "TaskStatus",
