@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from jobs.enqueue import PasswordResetEmails
+from jobs.enqueue import PasswordResetEmails, ReportJobs
 from loaders import Loaders
 from persistence.cache import Cache
 from persistence.db import Database
@@ -35,6 +35,8 @@ class Services:
     relay: Relay
     # Enqueues a password reset's email after its commit (jobs/enqueue.py).
     password_reset_emails: PasswordResetEmails
+    # Enqueues a report's job after its commit (jobs/enqueue.py).
+    report_jobs: ReportJobs
 
 
 @dataclass

@@ -15,6 +15,7 @@ from schema.password_reset_mutations import PasswordResetMutation
 from schema.project_mutations import ProjectMutation
 from schema.projects import Project
 from schema.query import Query
+from schema.reports import ReportMutation
 from schema.streaming import StreamingSchema
 from schema.subscriptions import Subscription
 from schema.task_mutations import TaskMutation
@@ -34,6 +35,7 @@ Mutation = merge_types(
         AttachmentMutation,
         NotificationMutation,
         PasswordResetMutation,
+        ReportMutation,
     ),
 )
 

@@ -18,6 +18,7 @@ from schema.node import Node
 from schema.notifications import notification_node
 from schema.organizations import Organization
 from schema.projects import Project, ProjectConnection, project_includes
+from schema.reports import Report, report_node
 from schema.selection import ConnectionSelection, child_names
 from schema.tasks import (
     SEARCH_ORDER,
@@ -84,7 +85,13 @@ class Query:
             return _organization(info, database_id)
         if type_name == "Notification":
             return await notification_node(info, database_id)
+        if type_name == "Report":
+            return await report_node(info, database_id)
         raise NotFound("node")
+
+    @strawberry.field(description="A project report, while its project is visible to the viewer.")
+    async def report(self, info: Ctx, id: strawberry.ID) -> Report:  # noqa: A002
+        return await report_node(info, decode_id(id, "Report"))
 
     @strawberry.field(description="The viewer's organization.")
     def organization(self, info: Ctx) -> Organization:

@@ -40,6 +40,7 @@ def make_settings(**overrides: Any) -> Settings:
         # that are about it, so no test's leftovers are published under another test's eyes.
         "relay_sweep_interval_seconds": 3600,
         "redis_channel_prefix": test_services.CHANNEL_PREFIX,
+        "report_root": test_services.REPORT_ROOT,
     }
     values.update(overrides)
     return Settings(**values)

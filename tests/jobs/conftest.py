@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,11 +36,9 @@ def rq_redis(redis_url: str) -> Iterator[Redis]:
     connection.close()
 
 
-@pytest.fixture(scope="module")
-def worker(
-    database: str, redis_url: str, sink: Sink, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
+def worker_env(sink: Sink, **overrides: str) -> dict[str, str]:
+    """The environment of a worker process on the suite's database and Redis (TASKQL_ names)."""
+    return {
         **os.environ,
         "TASKQL_ENVIRONMENT": "test",
         "TASKQL_DATABASE_URL": test_services.DATABASE_URL,
@@ -47,18 +46,35 @@ def worker(
         "TASKQL_SMTP_HOST": "127.0.0.1",
         "TASKQL_SMTP_PORT": str(sink.port),
         "TASKQL_SMTP_FROM": SENDER,
+        "TASKQL_REPORT_ROOT": test_services.REPORT_ROOT,
+        **overrides,
     }
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
+
+
+@contextmanager
+def running_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m jobs.worker`` until the block ends; then a warm shutdown, which must exit 0."""
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "jobs.worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    yield process
-    # SIGTERM is a warm shutdown: the worker finishes what it runs and exits cleanly.
-    process.send_signal(signal.SIGTERM)
     try:
-        code = process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
+        yield process
+    finally:
+        # SIGTERM is a warm shutdown: the worker finishes what it runs and exits cleanly.
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
     assert code == 0, log.read_text()
+
+
+@pytest.fixture(scope="module")
+def worker(
+    database: str, redis_url: str, sink: Sink, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    with running_worker(worker_env(sink), log) as process:
+        yield process

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from jobs.queues import EMAIL_RETRY, RetryPolicy
+from jobs.queues import EMAIL_RETRY, REPORT_RETRY, RetryPolicy
 from jobs.templates import message_id
 
 
@@ -46,3 +46,11 @@ def test_the_message_id_names_event_and_recipient() -> None:
     assert message_id(41, 7, sender) == "<notification.41.7@mail.example.com>"
     assert message_id(41, 7, sender) == message_id(41, 7, sender)
     assert message_id(41, 8, sender) != message_id(41, 7, sender)
+
+
+def test_report_retries_wait_the_same_fixed_delay_without_jitter() -> None:
+    # The seed's policy: 2 retries, 300 s each; the delay is the setting, never grown nor spread.
+    assert REPORT_RETRY.delays(300.0, _rng(1)) == [300, 300]
+    assert REPORT_RETRY.delays(2.0, _rng(2)) == [2, 2]
+    retry = REPORT_RETRY.retry(300.0)
+    assert (retry.max, retry.intervals) == (2, [300, 300])
