@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,8 @@ async def services(database: str, redis_url: str) -> AsyncIterator[Services]:
     await built.relay.stop()
     await built.cache.redis.aclose()
     await built.db.dispose()
+    # The run's report files (the app and the workers wrote them there).
+    shutil.rmtree(test_services.REPORT_ROOT, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
