@@ -9,16 +9,13 @@ import strawberry
 from strawberry.types import Info
 
 from persistence.models import ReportKind, ReportStatus
-from resolvers import projects as project_resolvers
 from resolvers import reports as resolvers
-from resolvers import users as user_resolvers
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
 from schema.ids import decode_id, encode_id
 from schema.mutation_errors import MutationError, errors_as
 from schema.node import Node
-from schema.projects import Project, project_includes
-from schema.selection import child_names
+from schema.projects import Project
 from schema.users import User
 
 Ctx = Info[RequestContext, None]
@@ -41,11 +38,12 @@ class Report(Node):
     html_url: str | None = strawberry.field(
         description="Null until it succeeded. The report as a page with a chart; same authorization."
     )
-    _project_id: strawberry.Private[int]
-    _requested_by: strawberry.Private[int]
+    project: Project
+    requested_by: User = strawberry.field(description="Who asked for it.")
 
     @classmethod
     def from_row(cls, row: Any) -> Report:
+        """From ``report_by_id``'s row, which carries the project and the requester too."""
         global_id = encode_id("Report", row.id)
         ready = row.status == ReportStatus.SUCCEEDED and row.storage_key is not None
         return cls(
@@ -58,19 +56,9 @@ class Report(Node):
             finished_at=row.finished_at,
             csv_url=f"/reports/{global_id}.csv" if ready else None,
             html_url=f"/reports/{global_id}.html" if ready else None,
-            _project_id=row.project_id,
-            _requested_by=row.requested_by,
+            project=Project.from_row(row, "project__"),
+            requested_by=User.from_row(row, "requester__"),
         )
-
-    @strawberry.field
-    async def project(self, info: Ctx) -> Project:
-        includes = project_includes(child_names(info.selected_fields))
-        return Project.from_row(await project_resolvers.project(info.context, self._project_id, includes))
-
-    @strawberry.field(description="Who asked for it.")
-    async def requested_by(self, info: Ctx) -> User | None:
-        row = await user_resolvers.user_or_none(info.context, self._requested_by)
-        return None if row is None else User.from_row(row)
 
 
 async def report_node(info: Ctx, report_id: int) -> Report:

@@ -18,8 +18,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from persistence.models import Project, Report, Task, TaskStatus, User
+from persistence.queries.projects import project_columns
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope, visible_project
+from persistence.queries.users import user_columns
 
 _reports, _projects, _tasks, _users = Report.__table__, Project.__table__, Task.__table__, User.__table__
 THROUGHPUT_WEEKS = 12
@@ -42,10 +44,19 @@ REPORT_FIELDS = (
 
 
 async def report_by_id(conn: AsyncConnection, scope: Scope, report_id: int) -> AnyRow | None:
-    """The report if its project is in the scope's organization and visible to it, else None."""
+    """The report if its project is in the scope's organization and visible to it, else None; with
+    its project (``project__`` columns) and requester (``requester__``), so a payload costs one read."""
     statement = (
-        select(*[_reports.c[name] for name in REPORT_FIELDS])
-        .select_from(_reports.join(_projects, _projects.c.id == _reports.c.project_id))
+        select(
+            *[_reports.c[name] for name in REPORT_FIELDS],
+            *project_columns(_projects, "project__"),
+            *user_columns(_users, "requester__"),
+        )
+        .select_from(
+            _reports.join(_projects, _projects.c.id == _reports.c.project_id).join(
+                _users, _users.c.id == _reports.c.requested_by
+            )
+        )
         .where(
             _reports.c.id == report_id,
             _reports.c.organization_id == scope.organization_id,
