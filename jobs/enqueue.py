@@ -128,8 +128,8 @@ def report_job_id(report_id: int) -> str:
 
 class ReportJobs:
     """Enqueues a report's job on ``low`` right after ``reportRequest`` commits (the answer waits for
-    it, off the event loop). A failed enqueue is logged and the report stays ``queued``: asking again
-    with the same Idempotency-Key enqueues it (``unique=True`` makes that harmless when it exists)."""
+    it, off the event loop). A failed enqueue is logged and the report stays ``queued`` (no sweep
+    enqueues it later yet)."""
 
     def __init__(self, settings: Settings, connection: redis.Redis | None = None) -> None:
         self.settings = settings

@@ -3,8 +3,9 @@
 Whoever may read a project may ask for its reports and read them; for anyone else the project, and
 its reports, do not exist (NOT_FOUND) and a request writes nothing. A request inserts the row (with a
 ``report.requested`` event, which carries the Idempotency-Key) in one unit of work, then enqueues the
-job (jobs/enqueue.py ReportJobs). A failed enqueue leaves the report ``queued``: it is logged, and a
-replay of the request with the same Idempotency-Key enqueues it again.
+job (jobs/enqueue.py ReportJobs). A failed enqueue leaves the report ``queued`` and is logged; nothing
+enqueues it later yet. A replay that reaches this code (the edge's stored answer gone) enqueues again,
+which ``unique=True`` makes harmless.
 """
 
 from __future__ import annotations

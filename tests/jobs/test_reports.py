@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest
 from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import func, select, update
 
-from jobs.enqueue import report_job_id
+from jobs.enqueue import ReportJobs, report_job_id
 from persistence.models import Event, Project, Report, ReportStatus, User
 from resolvers.context import Services
+from schema.app import create_app
 from schema.ids import encode_id
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, make_settings
 from tests.jobs.waiting import until_true
+from tests.redis_server import PrivateRedis
 from tests.report_data import ReportWorld, insert_report, report_world
 
 REQUEST = """
@@ -237,3 +242,30 @@ async def test_a_report_not_built_yet_or_failed_has_nothing_to_download(
     # And a malformed or unknown id is a 404 too
     for bad in ("not-an-id", encode_id("Report", 10**12), encode_id("Task", 1)):
         assert (await _get(viewer, f"/reports/{bad}.csv")).status_code == 404
+
+
+async def test_a_report_whose_job_could_not_be_enqueued_stays_queued_and_is_logged(
+    services: Services, private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture, rq_redis: Redis
+) -> None:
+    # Given an app whose job queue's Redis is down (its own server, stopped)
+    world = await report_world(services)
+    private_redis.kill()
+    down = replace(services, report_jobs=ReportJobs(make_settings(redis_url=private_redis.url)))
+    transport = httpx.ASGITransport(app=create_app(services=down), client=("127.0.0.1", 50000))
+    jobs = _report_jobs(rq_redis)
+    async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test") as http:
+        viewer = GraphQLClient(http)
+        viewer = viewer.as_user(await viewer.login(world.viewer_email))
+        # When the viewer asks for a report
+        with caplog.at_level(logging.ERROR, logger="taskql.jobs"):
+            payload = await _request(viewer, world.project_id)
+    # Then the request still answers with the committed report, queued
+    assert payload["errors"] == []
+    assert payload["report"]["status"] == "QUEUED"
+    report_id = await _only_report(services, world)
+    # And the failure is logged with the report's id, no job exists, and the row stays queued
+    assert f"could not enqueue the job of report {report_id}; it stays queued" in caplog.text
+    assert _report_jobs(rq_redis) == jobs
+    async with services.db.read() as conn:
+        status = await conn.scalar(select(Report.status).where(Report.id == report_id))
+    assert status == ReportStatus.QUEUED
