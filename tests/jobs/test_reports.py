@@ -7,6 +7,7 @@ import csv
 import io
 import logging
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +18,10 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import func, select, update
 
 from jobs.enqueue import ReportJobs, report_job_id
+from jobs.queues import use_settings
+from jobs.reports import GONE, SUCCEEDED, build_report
 from persistence.models import Event, Project, Report, ReportStatus, User
+from persistence.report_files import ReportStore, report_key
 from resolvers.context import Services
 from schema.app import create_app
 from schema.ids import encode_id
@@ -269,3 +273,33 @@ async def test_a_report_whose_job_could_not_be_enqueued_stays_queued_and_is_logg
     async with services.db.read() as conn:
         status = await conn.scalar(select(Report.status).where(Report.id == report_id))
     assert status == ReportStatus.QUEUED
+
+
+async def test_building_a_report_again_rewrites_the_same_files(services: Services, tmp_path: Path) -> None:
+    # Given a report built once (the job body called directly, with its own settings)
+    world = await report_world(services)
+    report_id = await insert_report(services, world, ReportStatus.QUEUED)
+    use_settings(make_settings(report_root=str(tmp_path)))
+    try:
+        assert await build_report(report_id) == SUCCEEDED
+        key = report_key(report_id)
+        store = ReportStore(tmp_path)
+        first = store.path_of(key, "csv").read_text()
+        # When the project is renamed and the same job runs again (a redelivery)
+        async with services.db.unit_of_work() as conn:
+            await conn.execute(update(Project).where(Project.id == world.project_id).values(name="Renamed"))
+        assert await build_report(report_id) == SUCCEEDED
+        # (and a report that no longer exists is nothing to build)
+        assert await build_report(10**12) == GONE
+    finally:
+        use_settings(None)
+    # Then the same two files hold the new build, nothing else is left beside them
+    assert "Renamed" in store.path_of(key, "csv").read_text()
+    assert "Renamed" not in first
+    assert "Renamed" in store.path_of(key, "html").read_text()
+    assert sorted(p.name for p in store.path_of(key, "csv").parent.iterdir()) == [
+        f"report-{report_id}.csv", f"report-{report_id}.html",
+    ]  # fmt: skip
+    async with services.db.read() as conn:
+        row = (await conn.execute(select(Report.__table__).where(Report.id == report_id))).one()
+    assert (row.status, row.attempts, row.storage_key) == (ReportStatus.SUCCEEDED, 2, key)
