@@ -27,7 +27,19 @@ from jobs.email import deliver_notification_email
 from jobs.invitations import deliver_invitation_email
 from jobs.password_reset import deliver_password_reset_email
 from jobs.push import deliver_notification_push
-from jobs.queues import DEFAULT, EMAIL_RETRY, HIGH, PUSH_RETRY, WEBHOOK_RETRY, RetryPolicy, connect, queue
+from jobs.queues import (
+    DEFAULT,
+    EMAIL_RETRY,
+    HIGH,
+    LOW,
+    PUSH_RETRY,
+    REPORT_RETRY,
+    WEBHOOK_RETRY,
+    RetryPolicy,
+    connect,
+    queue,
+)
+from jobs.reports import build_report
 from jobs.webhooks import deliver_webhook
 from persistence.relay import CommittedBatch
 from persistence.settings import Settings
@@ -43,23 +55,25 @@ class JobKind:
     prefix: str
     retry: RetryPolicy
     description: str
-    # High: what a user waits for (email, push); default: webhooks.
+    # High: what a user waits for (email, push); default: webhooks; low: reports (and the periodic jobs).
     queue: str = HIGH
-    # Push retries wait on a shorter base than emails (see PUSH_RETRY).
-    push_backoff: bool = False
+    # The retry policy's base wait (push retries sooner than email, reports wait a fixed delay).
+    backoff_base_seconds: Callable[[Settings], float] = lambda settings: settings.job_backoff_base_seconds
+    timeout_seconds: Callable[[Settings], int] = lambda settings: settings.job_timeout_seconds
 
     def job_id(self, object_id: int) -> str:
         return f"{self.prefix}-{object_id}"
-
-    def backoff_base_seconds(self, settings: Settings) -> float:
-        return settings.push_backoff_base_seconds if self.push_backoff else settings.job_backoff_base_seconds
 
 
 NOTIFICATION_EMAIL = JobKind(
     deliver_notification_email, "email-notification", EMAIL_RETRY, "notification email"
 )
 NOTIFICATION_PUSH = JobKind(
-    deliver_notification_push, "push-notification", PUSH_RETRY, "notification push", push_backoff=True
+    deliver_notification_push,
+    "push-notification",
+    PUSH_RETRY,
+    "notification push",
+    backoff_base_seconds=lambda settings: settings.push_backoff_base_seconds,
 )
 PASSWORD_RESET_EMAIL = JobKind(
     deliver_password_reset_email, "email-password-reset", EMAIL_RETRY, "password reset email"
@@ -67,6 +81,17 @@ PASSWORD_RESET_EMAIL = JobKind(
 INVITATION_EMAIL = JobKind(deliver_invitation_email, "email-invitation", EMAIL_RETRY, "invitation email")
 WEBHOOK_DELIVERY = JobKind(
     deliver_webhook, "webhook-delivery", WEBHOOK_RETRY, "webhook delivery", queue=DEFAULT
+)
+# The seed's longest report takes 2 min: its job may run that long whatever the general limit.
+REPORT_TIMEOUT_SECONDS = 120
+REPORT = JobKind(
+    build_report,
+    "report",
+    REPORT_RETRY,
+    "report",
+    queue=LOW,
+    backoff_base_seconds=lambda settings: settings.report_retry_delay_seconds,
+    timeout_seconds=lambda settings: max(REPORT_TIMEOUT_SECONDS, settings.job_timeout_seconds),
 )
 
 
@@ -76,7 +101,7 @@ class Enqueuer:
     def __init__(self, settings: Settings, connection: redis.Redis | None = None) -> None:
         self.settings = settings
         self.connection = connection or connect(settings)
-        self._queues = {name: queue(name, self.connection) for name in (HIGH, DEFAULT)}
+        self._queues = {name: queue(name, self.connection) for name in (HIGH, DEFAULT, LOW)}
 
     def enqueue(self, kind: JobKind, object_id: int, job_id: str | None = None) -> bool:
         """Whether a job was enqueued (False: one of that id exists already). Redis errors raise.
@@ -89,7 +114,7 @@ class Enqueuer:
                 job_id=job_id,
                 unique=True,
                 retry=kind.retry.retry(kind.backoff_base_seconds(self.settings)),
-                timeout=self.settings.job_timeout_seconds,
+                timeout=kind.timeout_seconds(self.settings),
                 result_ttl=self.settings.job_dedup_ttl_seconds,
                 failure_ttl=self.settings.job_dedup_ttl_seconds,
                 description=f"{kind.description} {object_id}",
@@ -177,3 +202,21 @@ class WebhookDeliveries(Enqueuer):
             self.enqueue(WEBHOOK_DELIVERY, delivery_id, webhook_job_id(delivery_id, redelivery))
             for delivery_id in dict.fromkeys(delivery_ids)
         )
+
+
+def report_job_id(report_id: int) -> str:
+    return REPORT.job_id(report_id)
+
+
+class ReportJobs(Enqueuer):
+    """Enqueues a report's job on ``low`` right after ``reportRequest`` commits (the answer waits for
+    it, off the event loop). A failed enqueue is logged and the report stays ``queued`` (no sweep
+    enqueues it later yet)."""
+
+    async def submit(self, report_id: int) -> bool:
+        """Whether a job was enqueued now; False when it existed already or Redis failed (logged)."""
+        try:
+            return await asyncio.to_thread(self.enqueue, REPORT, report_id)
+        except Exception:
+            log.exception("could not enqueue the job of report %d; it stays queued", report_id)
+            return False

@@ -1,9 +1,10 @@
 """RQ's side of the jobs: the connection, the three queues (JSON, never pickle) and the retry policies.
 
-The policies are the seed's ("Task Retry Strategy"): a retry ``n`` (0-based) waits about
+The policies are the seed's ("Task Retry Strategy"): with backoff a retry ``n`` (0-based) waits about
 ``base * 2**n`` seconds, capped, and with jitter a random time between half of that and all of it
-("equal jitter": spread out, yet never an immediate retry). RQ takes the waits as whole seconds, fixed
-when the job is enqueued; a retry that waits needs a worker running the scheduler.
+("equal jitter": spread out, yet never an immediate retry); without backoff every retry waits ``base``
+(capped too). RQ takes the waits as whole seconds, fixed when the job is enqueued; a retry that waits
+needs a worker running the scheduler.
 """
 
 from __future__ import annotations
@@ -35,13 +36,16 @@ class RetryPolicy:
     max_retries: int
     backoff_max_seconds: int
     jitter: bool
+    # False: a fixed wait (``base`` before every retry) instead of one that doubles.
+    backoff: bool = True
 
     def delays(self, base_seconds: float, rng: random.Random | None = None) -> list[int]:
         """The wait before each retry, in whole seconds (at least 1, at most the cap)."""
         pick = rng or random.Random()  # noqa: S311 - jitter spreads retries; it protects nothing
         waits: list[int] = []
         for attempt in range(self.max_retries):
-            delay = min(float(self.backoff_max_seconds), base_seconds * 2**attempt)
+            growth = 2**attempt if self.backoff else 1
+            delay = min(float(self.backoff_max_seconds), base_seconds * growth)
             if self.jitter:
                 delay = pick.uniform(delay / 2, delay)
             waits.append(max(1, min(self.backoff_max_seconds, round(delay))))
@@ -60,6 +64,9 @@ EMAIL_RETRY = RetryPolicy(max_retries=3, backoff_max_seconds=600, jitter=True)
 PUSH_RETRY = RetryPolicy(max_retries=3, backoff_max_seconds=60, jitter=True)
 # The seed lists no jitter for webhooks: each endpoint's deliveries retry on their own schedule anyway.
 WEBHOOK_RETRY = RetryPolicy(max_retries=5, backoff_max_seconds=1800, jitter=False)
+# Reports: 2 retries, each after the same wait: the base, TASKQL_REPORT_RETRY_DELAY_SECONDS (the seed's
+# 300 s); the cap only bounds a misconfigured setting.
+REPORT_RETRY = RetryPolicy(max_retries=2, backoff_max_seconds=3600, jitter=False, backoff=False)
 
 
 _job_settings: Settings | None = None

@@ -144,6 +144,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="hosts webhooks may reach whatever their address (JSON list or comma-separated)",
     )
+    # Project reports (`reportRequest`, jobs/reports.py): their files live under report_root (relative
+    # paths are taken from the working directory); a failed build is retried twice after this fixed wait
+    # (the seed's 300 s; tests shorten it), fixed when the job is enqueued.
+    report_root: str = "var/reports"
+    report_retry_delay_seconds: int = Field(default=300, ge=1)
 
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod

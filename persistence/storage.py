@@ -100,13 +100,13 @@ class FileStore:
         target = self.path_of(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged.path, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
 
     def remove(self, key: str) -> None:
         self.path_of(key).unlink(missing_ok=True)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

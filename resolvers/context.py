@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from jobs.enqueue import ScheduledEmails, WebhookDeliveries
+from jobs.enqueue import ReportJobs, ScheduledEmails, WebhookDeliveries
 from loaders import Loaders
 from persistence.cache import Cache
 from persistence.db import Database
@@ -37,6 +37,8 @@ class Services:
     emails: ScheduledEmails
     # Enqueues webhook test pings and redeliveries after their commit (the relay enqueues the rest).
     webhook_deliveries: WebhookDeliveries
+    # Enqueues a report's job after its commit (jobs/enqueue.py).
+    report_jobs: ReportJobs
 
 
 @dataclass

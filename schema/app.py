@@ -14,7 +14,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from jobs.embedded import EmbeddedJobs
-from jobs.enqueue import NotificationEmails, NotificationPushes, ScheduledEmails, WebhookDeliveries
+from jobs.enqueue import (
+    NotificationEmails,
+    NotificationPushes,
+    ReportJobs,
+    ScheduledEmails,
+    WebhookDeliveries,
+)
 from jobs.queues import is_embedded
 from persistence.cache import Cache, CircuitBreaker
 from persistence.db import Database, create_engine
@@ -29,6 +35,7 @@ from resolvers.context import Services
 from schema.build import build_schema
 from schema.documents import DocumentCache
 from schema.downloads import AttachmentDownloads
+from schema.report_downloads import ReportDownloads
 from schema.view import GraphQLView
 from schema.websocket import WebSocketView
 
@@ -61,6 +68,7 @@ def build_services(settings: Settings) -> Services:
         relay=relay,
         emails=ScheduledEmails(settings),
         webhook_deliveries=webhook_deliveries,
+        report_jobs=ReportJobs(settings),
     )
 
 
@@ -79,6 +87,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     hub = PubSubHub.from_settings(settings)  # one Redis pub/sub connection for this process
     websocket_view = WebSocketView(strawberry_schema, services, hub, documents)
     embedded_jobs = EmbeddedJobs(settings) if is_embedded(settings) else None
+    report_downloads = ReportDownloads(services)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -126,6 +135,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/graphql", view.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", websocket_view),
             Route("/attachments/{id}", AttachmentDownloads(services).handle, methods=["GET"]),
+            Route("/reports/{id}.csv", report_downloads.csv, methods=["GET"]),
+            Route("/reports/{id}.html", report_downloads.html, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -16,6 +16,7 @@ from schema.project_mutations import ProjectMutation
 from schema.projects import Project
 from schema.push_device_mutations import PushDeviceMutation
 from schema.query import Query
+from schema.reports import ReportMutation
 from schema.streaming import StreamingSchema
 from schema.subscriptions import Subscription
 from schema.task_mutations import TaskMutation
@@ -39,6 +40,7 @@ Mutation = merge_types(
         PasswordResetMutation,
         PushDeviceMutation,
         WebhookMutation,
+        ReportMutation,
     ),
 )
 

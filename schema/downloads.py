@@ -29,7 +29,7 @@ from schema.view import bearer_principal
 log = logging.getLogger("taskql.downloads")
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     body: dict[str, Any] = {"errors": [error_body(code, message)]}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
@@ -51,14 +51,14 @@ class AttachmentDownloads:
         try:
             return await self._handle(request)
         except RequestError as error:
-            return _error(error.status, error.code, error.message, error.headers)
+            return error_response(error.status, error.code, error.message, error.headers)
         except NotFound as error:
-            return _error(404, error.code, error.message)
+            return error_response(404, error.code, error.message)
         except DomainError as error:
-            return _error(400, error.code, error.message)
+            return error_response(400, error.code, error.message)
         except Exception:
             log.exception("download failed")
-            return _error(500, "INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE)
+            return error_response(500, "INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE)
 
     async def _handle(self, request: Request) -> Response:
         principal = await bearer_principal(self.services, request)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 from strawberry.types import Info
 
@@ -19,6 +21,7 @@ from schema.node import Node
 from schema.notifications import notification_node
 from schema.organizations import Organization
 from schema.projects import Project, ProjectConnection, project_includes
+from schema.reports import Report, report_node
 from schema.selection import ConnectionSelection, child_names
 from schema.tasks import (
     SEARCH_ORDER,
@@ -61,6 +64,22 @@ def _organization(info: Ctx, organization_id: int) -> Organization:
     return Organization.from_entry(principal.organization)
 
 
+async def _organization_node(info: Ctx, organization_id: int) -> Organization:
+    return _organization(info, organization_id)
+
+
+# How ``node(id:)`` reads each type a global id may name.
+_NODE_READERS: dict[str, Callable[[Ctx, int], Awaitable[Node]]] = {
+    "Task": _task,
+    "Project": _project,
+    "User": _user,
+    "Organization": _organization_node,
+    "Notification": notification_node,
+    "Webhook": webhook_node,
+    "Report": report_node,
+}
+
+
 @strawberry.type
 class Query:
     @strawberry.field
@@ -76,19 +95,14 @@ class Query:
     async def node(self, info: Ctx, id: strawberry.ID) -> Node | None:  # noqa: A002
         info.context.require_principal()
         type_name, database_id = decode_any_id(id)
-        if type_name == "Task":
-            return await _task(info, database_id)
-        if type_name == "Project":
-            return await _project(info, database_id)
-        if type_name == "User":
-            return await _user(info, database_id)
-        if type_name == "Organization":
-            return _organization(info, database_id)
-        if type_name == "Notification":
-            return await notification_node(info, database_id)
-        if type_name == "Webhook":
-            return await webhook_node(info, database_id)
-        raise NotFound("node")
+        reader = _NODE_READERS.get(type_name)
+        if reader is None:
+            raise NotFound("node")
+        return await reader(info, database_id)
+
+    @strawberry.field(description="A project report, while its project is visible to the viewer.")
+    async def report(self, info: Ctx, id: strawberry.ID) -> Report:  # noqa: A002
+        return await report_node(info, decode_id(id, "Report"))
 
     @strawberry.field(description="The viewer's organization.")
     def organization(self, info: Ctx) -> Organization:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ def make_settings(**overrides: Any) -> Settings:
         # that are about it, so no test's leftovers are published under another test's eyes.
         "relay_sweep_interval_seconds": 3600,
         "redis_channel_prefix": test_services.CHANNEL_PREFIX,
+        "report_root": test_services.REPORT_ROOT,
     }
     values.update(overrides)
     return Settings(**values)
@@ -77,6 +79,8 @@ async def services(database: str, redis_url: str) -> AsyncIterator[Services]:
     await built.relay.stop()
     await built.cache.redis.aclose()
     await built.db.dispose()
+    # The run's report files (the app and the workers wrote them there).
+    shutil.rmtree(test_services.REPORT_ROOT, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 
 import pytest
 
@@ -22,6 +23,8 @@ REDIS_DB = int(os.environ.get("TASKQL_TEST_REDIS_DB", "13"))
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
 # Channels are server-wide: a run of its own, so two runs on one Redis never hear each other.
 CHANNEL_PREFIX = f"taskql-test-{os.getpid()}"
+# Report files of this run: the app (which serves them) and the worker processes (which write them).
+REPORT_ROOT = os.path.join(tempfile.gettempdir(), f"taskql-test-reports-{os.getpid()}")
 
 
 def in_ci() -> bool:

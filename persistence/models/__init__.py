@@ -11,6 +11,7 @@ from persistence.models.organizations import Organization
 from persistence.models.password_resets import PasswordReset
 from persistence.models.projects import Project, ProjectMember, ProjectRole
 from persistence.models.push_devices import PushDevice, PushPlatform
+from persistence.models.reports import Report, ReportKind, ReportStatus
 from persistence.models.sessions import AuthSession
 from persistence.models.tasks import Task, TaskStatus
 from persistence.models.users import OrgRole, User
@@ -42,6 +43,9 @@ __all__ = [
     "ProjectRole",
     "PushDevice",
     "PushPlatform",
+    "Report",
+    "ReportKind",
+    "ReportStatus",
     "Task",
     "TaskLabel",
     "TaskStatus",

@@ -59,21 +59,25 @@ def running_worker(
         "TASKQL_SMTP_HOST": "127.0.0.1",
         "TASKQL_SMTP_PORT": str(sink.port),
         "TASKQL_SMTP_FROM": SENDER,
+        "TASKQL_REPORT_ROOT": test_services.REPORT_ROOT,
         **(extra_env or {}),
     }
+    log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "worker.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "jobs.worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    yield process
-    # SIGTERM is a warm shutdown: the worker finishes what it runs and exits cleanly.
-    process.send_signal(signal.SIGTERM)
     try:
-        code = process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
+        yield process
+    finally:
+        # SIGTERM is a warm shutdown: the worker finishes what it runs and exits cleanly.
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
     assert code == 0, log.read_text()
 
 

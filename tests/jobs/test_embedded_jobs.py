@@ -4,6 +4,8 @@ path: the relay enqueues into the in-process Redis and a worker thread runs the 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -14,11 +16,13 @@ import httpx
 import pytest
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
+from sqlalchemy import func, select
 
 from jobs.embedded import EmbeddedJobs
 from jobs.enqueue import NOTIFICATION_EMAIL, NOTIFICATION_PUSH
 from jobs.queues import job_settings
 from persistence.migrate import upgrade_to_head
+from persistence.models import Task, TaskStatus
 from persistence.redis import embedded_server
 from persistence.seed import SeededOrganization, seed_organization
 from resolvers.context import Services
@@ -161,3 +165,47 @@ async def test_an_assignment_is_pushed_in_process_when_a_gateway_is_set(
     while job.get_status() != JobStatus.FINISHED:
         assert asyncio.get_running_loop().time() < deadline, job.get_status()
         await asyncio.sleep(0.05)
+
+
+REPORT = "mutation($p: ID!) { reportRequest(input: {projectId: $p}) { report { id } errors { code } } }"
+REPORT_READ = "query($id: ID!) { report(id: $id) { status csvUrl } }"
+
+
+async def test_a_report_is_built_in_process_on_sqlite(
+    embedded: tuple[Services, GraphQLClient, EmbeddedJobs],
+) -> None:
+    services, gql, _ = embedded
+    # Given a seeded organization on SQLite, its owner signed in
+    org = await seed_organization(
+        services.db, services.passwords, SMALL, slug="embedded-reports",
+        owner_email="owner@embedded-reports.test", password=PASSWORD, rng_seed=7,
+    )  # fmt: skip
+    owner = gql.as_user(await gql.login(org.owner_email))
+    project_id = org.project_ids[0]
+    # When the owner asks for a project's report
+    payload = (await owner.run(REPORT, {"p": encode_id("Project", project_id)}))["data"]["reportRequest"]
+    assert payload["errors"] == []
+    # Then the worker thread builds it with SQLite's own SQL
+    deadline = asyncio.get_running_loop().time() + 15
+    while (report := (await owner.run(REPORT_READ, {"id": payload["report"]["id"]}))["data"]["report"])[
+        "status"
+    ] != "SUCCEEDED":
+        assert asyncio.get_running_loop().time() < deadline, report
+        await asyncio.sleep(0.05)
+    response = await owner.http.get(report["csvUrl"], headers={"authorization": f"Bearer {owner.token}"})
+    assert response.status_code == 200
+    # And its counts by status are the project's live tasks, counted here apart
+    async with services.db.read() as conn:
+        counts = await conn.execute(
+            select(Task.status, func.count())
+            .where(Task.project_id == project_id, Task.deleted_at.is_(None))
+            .group_by(Task.status)
+        )
+        expected = {TaskStatus(status): int(count) for status, count in counts}
+    rows = list(csv.reader(io.StringIO(response.text)))
+    start = rows.index(["# tasks by status"]) + 2
+    counted = {TaskStatus(name): int(count) for name, count in rows[start : start + len(TaskStatus)]}
+    assert counted == {status: expected.get(status, 0) for status in TaskStatus}
+    assert sum(counted.values()) > 0
+    weeks = rows.index(["# throughput (tasks completed per ISO week)"]) + 2
+    assert len([row for row in rows[weeks:] if row]) == 12

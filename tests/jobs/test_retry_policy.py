@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from jobs.queues import EMAIL_RETRY, PUSH_RETRY, RetryPolicy
+from jobs.queues import EMAIL_RETRY, PUSH_RETRY, REPORT_RETRY, RetryPolicy
 from jobs.templates import message_id
 
 
@@ -56,3 +56,11 @@ def test_push_waits_stay_within_a_minute() -> None:
         assert all(5 * 2**attempt / 2 <= wait <= 5 * 2**attempt for attempt, wait in enumerate(waits))
     # And however long the base, a push never waits more than 60 s for a retry
     assert all(30 <= wait <= 60 for wait in PUSH_RETRY.delays(1000.0, _rng(2)))
+
+
+def test_report_retries_wait_the_same_fixed_delay_without_jitter() -> None:
+    # The seed's policy: 2 retries, 300 s each; the delay is the setting, never grown nor spread.
+    assert REPORT_RETRY.delays(300.0, _rng(1)) == [300, 300]
+    assert REPORT_RETRY.delays(2.0, _rng(2)) == [2, 2]
+    retry = REPORT_RETRY.retry(300.0)
+    assert (retry.max, retry.intervals) == (2, [300, 300])

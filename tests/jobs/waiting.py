@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from redis import Redis
 from rq.job import Job, JobStatus
@@ -15,6 +15,14 @@ async def until(check: Callable[[], bool], within: float, what: str) -> None:
     while not check():
         assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.05)
+
+
+async def until_true(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
+    """``until`` for a check that reads asynchronously (the database, GraphQL)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
 
 
 def finished(rq_redis: Redis, job_id: str) -> bool:

@@ -1,0 +1,84 @@
+"""The report job: ``build_report(report_id)`` computes a project's status report and writes its files.
+
+It takes only the id. Each attempt marks the row running (and counts it), computes the figures in SQL
+(persistence/queries/reports.py), writes the CSV and the HTML under TASKQL_REPORT_ROOT at the report's
+fixed key, atomically, and marks the row succeeded. Running it again rebuilds the same two files, so a
+redelivered job is harmless. A failure raises for RQ to retry (REPORT_RETRY: twice, after a fixed
+wait); the last attempt also marks the row failed with a short message for the requester, while the
+traceback stays in the log and in RQ's failed registry.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rq import get_current_job
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from jobs.queues import job_settings
+from jobs.report_render import ReportHeading, render_csv, render_html
+from persistence.db import create_engine
+from persistence.models.base import utcnow
+from persistence.queries import report_writes
+from persistence.queries.reports import report_for_job, status_figures
+from persistence.report_files import ReportStore, report_key
+from persistence.settings import Settings
+
+log = logging.getLogger("taskql.jobs.reports")
+
+SUCCEEDED = "succeeded"
+GONE = "gone"
+FAILED_MESSAGE = "the report could not be built; ask for a new one later"
+
+
+def is_last_attempt() -> bool:
+    """No retry left for the running job (RQ counts ``retries_left`` down before each retry runs);
+    outside a worker (a direct call) every attempt is the last."""
+    job = get_current_job()
+    return job is None or not job.retries_left
+
+
+async def build_report(report_id: int) -> str:
+    """``"succeeded"``, or ``"gone"`` when the row no longer exists; raises when the build failed."""
+    settings = job_settings()
+    # RQ 3 runs an async job on a fresh event loop: an engine of its own, disposed of before it closes.
+    engine = create_engine(settings, null_pool=True)
+    try:
+        return await _attempt(engine, settings, report_id)
+    finally:
+        await engine.dispose()
+
+
+async def _attempt(engine: AsyncEngine, settings: Settings, report_id: int) -> str:
+    async with engine.begin() as conn:
+        if not await report_writes.start_attempt(conn, report_id, utcnow()):
+            log.info("report %d: gone, nothing to build", report_id)
+            return GONE
+    try:
+        key = await _build(engine, settings, report_id)
+    except Exception:
+        if is_last_attempt():
+            log.exception("report %d failed for good", report_id)
+            async with engine.begin() as conn:
+                await report_writes.mark_failed(conn, report_id, FAILED_MESSAGE, utcnow())
+        else:
+            log.warning("report %d failed; RQ retries it", report_id, exc_info=True)
+        raise
+    async with engine.begin() as conn:
+        await report_writes.mark_succeeded(conn, report_id, key, utcnow())
+    return SUCCEEDED
+
+
+async def _build(engine: AsyncEngine, settings: Settings, report_id: int) -> str:
+    now = utcnow()
+    async with engine.connect() as conn:
+        row = await report_for_job(conn, report_id)
+        if row is None:
+            raise LookupError(f"report {report_id} vanished while it was being built")
+        figures = await status_figures(conn, row.project_id, now)
+    heading = ReportHeading(report_id, row.project_key, row.project_name, now)
+    store, key = ReportStore(settings.report_root), report_key(report_id)
+    # Blocking, but on this job's own event loop (nothing else runs on it).
+    store.write(key, "csv", render_csv(heading, figures))
+    store.write(key, "html", render_html(heading, figures))
+    return key
