@@ -13,23 +13,14 @@ from __future__ import annotations
 import logging
 import smtplib
 from email.message import EmailMessage
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jobs.queues import job_settings, read_once
 from jobs.templates import NotificationEmail, build_message
-from persistence.models import (
-    Comment,
-    Notification,
-    NotificationKind,
-    OrgRole,
-    Project,
-    ProjectMember,
-    Task,
-    User,
-)
+from persistence.models import Comment, Notification, NotificationKind, Project, Task, User
+from persistence.queries.reminders import may_read_task
 from persistence.settings import Settings
 
 log = logging.getLogger("taskql.jobs.email")
@@ -77,7 +68,7 @@ async def load_notification_email(conn: AsyncConnection, notification_id: int) -
             tasks.c.deleted_at.label("task_deleted_at"),
             projects.c.name.label("project_name"),
             comments.c.body.label("comment_body"),
-            _may_read(recipients, tasks).label("may_read"),
+            may_read_task(recipients, tasks).label("may_read"),
         )
         .select_from(source)
         .where(n.c.id == notification_id)
@@ -101,21 +92,6 @@ async def load_notification_email(conn: AsyncConnection, notification_id: int) -
         task_title=row.title,
         project_name=row.project_name,
         comment_body=row.comment_body,
-    )
-
-
-def _may_read(recipients: Any, tasks: Any) -> ColumnElement[bool]:
-    """Whether the recipient may still read the task now (the derivation checked it when the
-    notification was made; an email sent later must not show a task they were removed from)."""
-    memberships = ProjectMember.__table__
-    return and_(
-        tasks.c.organization_id == recipients.c.organization_id,
-        or_(
-            recipients.c.role.in_([OrgRole.OWNER, OrgRole.ADMIN]),
-            exists().where(
-                memberships.c.project_id == tasks.c.project_id, memberships.c.user_id == recipients.c.id
-            ),
-        ),
     )
 
 

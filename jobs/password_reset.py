@@ -15,12 +15,11 @@ import hashlib
 import hmac
 import html
 import logging
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
 
 from jobs.email import SKIPPED, send_message
 from jobs.queues import job_settings, read_once
+from jobs.templates import compose, stable_message_id
 from persistence.models.base import utcnow
 from persistence.queries.password_resets import reset_for_email
 
@@ -47,25 +46,21 @@ def reset_token(secret: str, nonce: str) -> str:
 
 def reset_message_id(reset_id: int, sender: str) -> str:
     """``<password-reset.<id>@<the sender's domain>>``: the same for every attempt."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "taskql.invalid"
-    return f"<password-reset.{reset_id}@{domain}>"
+    return stable_message_id(f"password-reset.{reset_id}", sender)
 
 
 def build_reset_message(
     *, reset_id: int, email: str, name: str, token: str, expires: str, sender: str
 ) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = "Reset your taskql password"
-    message["From"] = sender
-    message["To"] = Address(display_name=name, addr_spec=email)
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = reset_message_id(reset_id, sender)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(_TEXT.format(name=name, expires=expires, token=token))
-    message.add_alternative(
-        _HTML.format(name=html.escape(name), expires=expires, token=html.escape(token)), subtype="html"
+    return compose(
+        subject="Reset your taskql password",
+        sender=sender,
+        to_name=name,
+        to_email=email,
+        message_id=reset_message_id(reset_id, sender),
+        text=_TEXT.format(name=name, expires=expires, token=token),
+        html_body=_HTML.format(name=html.escape(name), expires=expires, token=html.escape(token)),
     )
-    return message
 
 
 async def deliver_password_reset_email(reset_id: int) -> str:
