@@ -1,5 +1,5 @@
 """The job tests' shared fixtures: the SMTP sink, a synchronous Redis client for RQ, and a real worker
-(``python -m jobs.worker`` in a subprocess), each started once per module that uses it."""
+(``python -m jobs.worker --no-cron`` in a subprocess), each started once per module that uses it."""
 
 from __future__ import annotations
 
@@ -36,10 +36,9 @@ def rq_redis(redis_url: str) -> Iterator[Redis]:
 
 
 @pytest.fixture(scope="module")
-def worker(
-    database: str, redis_url: str, sink: Sink, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
+def job_env(database: str, redis_url: str, sink: Sink) -> dict[str, str]:
+    """The environment of a job process: the suite's database and Redis, the sink as SMTP server."""
+    return {
         **os.environ,
         "TASKQL_ENVIRONMENT": "test",
         "TASKQL_DATABASE_URL": test_services.DATABASE_URL,
@@ -48,10 +47,23 @@ def worker(
         "TASKQL_SMTP_PORT": str(sink.port),
         "TASKQL_SMTP_FROM": SENDER,
     }
+
+
+@pytest.fixture(scope="module")
+def worker(
+    job_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    env = job_env
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     with log.open("wb") as out:
+        # Without the cron scheduler: a job test enqueues what it tests (tests/jobs/test_schedule.py runs
+        # the scheduler on its own), and no scan sends email to its recipients unasked.
         process = subprocess.Popen(
-            [sys.executable, "-m", "jobs.worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "jobs.worker", "--no-cron"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     yield process
     # SIGTERM is a warm shutdown: the worker finishes what it runs and exits cleanly.
