@@ -131,7 +131,9 @@ class Settings(BaseSettings):
     smtp_from: str = "taskql <no-reply@taskql.invalid>"
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    # Scheduled jobs (jobs/schedule.py, run beside `make worker`; cron expressions are in UTC).
+    # Scheduled jobs (jobs/schedule.py, run beside `make worker`; cron expressions are in UTC). Off: this
+    # process schedules none (`make worker` starts no cron scheduler, the embedded runner enqueues none).
+    cron_enabled: bool = True
     # Due-soon emails: how often the scan runs, and how far ahead it looks (a task is due at the end of
     # its due date, UTC). Each (task, assignee, due date) is emailed once.
     due_soon_scan_interval_seconds: int = Field(default=15 * 60, ge=1)
