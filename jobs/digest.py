@@ -49,25 +49,26 @@ async def enqueue_weekly_digests() -> int:
 
 
 async def enqueue_digests(db: Database, settings: Settings, week: str) -> int:
-    into = queue(DEFAULT, connect(settings))
     enqueued, after = 0, 0
-    while True:
-        async with db.read() as conn:
-            user_ids = await active_user_ids(conn, after_id=after, limit=settings.scan_batch_size)
-        for user_id in user_ids:
-            enqueued += enqueue_once(
-                into,
-                deliver_weekly_digest,
-                (user_id, week),
-                job_id=digest_job_id(user_id, week),
-                settings=settings,
-                # Past the week, so the same week's id is refused until it is over.
-                keep_seconds=max(WEEK_SECONDS, settings.job_dedup_ttl_seconds),
-                description=f"weekly digest {week} for user {user_id}",
-            )
-        if len(user_ids) < settings.scan_batch_size:
-            return enqueued
-        after = user_ids[-1]
+    with connect(settings) as connection:
+        into = queue(DEFAULT, connection)
+        while True:
+            async with db.read() as conn:
+                user_ids = await active_user_ids(conn, after_id=after, limit=settings.scan_batch_size)
+            for user_id in user_ids:
+                enqueued += enqueue_once(
+                    into,
+                    deliver_weekly_digest,
+                    (user_id, week),
+                    job_id=digest_job_id(user_id, week),
+                    settings=settings,
+                    # Past the week, so the same week's id is refused until it is over.
+                    keep_seconds=max(WEEK_SECONDS, settings.job_dedup_ttl_seconds),
+                    description=f"weekly digest {week} for user {user_id}",
+                )
+            if len(user_ids) < settings.scan_batch_size:
+                return enqueued
+            after = user_ids[-1]
 
 
 async def deliver_weekly_digest(user_id: int, week: str) -> str:

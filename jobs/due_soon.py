@@ -64,30 +64,35 @@ async def enqueue_due_soon(db: Database, settings: Settings, now: datetime) -> i
     last_day = (now + timedelta(seconds=settings.due_soon_window_seconds) - timedelta(days=1)).date()
     if last_day < first_day:
         return 0
-    into = queue(HIGH, connect(settings))
     # A job id must refuse its email again for as long as the task can still show up in a scan.
     keep = settings.due_soon_window_seconds + settings.job_dedup_ttl_seconds
     enqueued, after = 0, 0
-    while True:
-        async with db.read() as conn:
-            rows = await due_soon_assignments(
-                conn, first_day=first_day, last_day=last_day, after_id=after, limit=settings.scan_batch_size
-            )
-        for row in rows:
-            epoch = int(due_moment(row.due_date).timestamp())
-            args = (row.task_id, row.assignee_id, epoch)
-            enqueued += enqueue_once(
-                into,
-                deliver_due_soon_email,
-                args,
-                job_id=due_soon_job_id(*args),
-                settings=settings,
-                keep_seconds=keep,
-                description=f"due-soon email for task {row.task_id}",
-            )
-        if len(rows) < settings.scan_batch_size:
-            return enqueued
-        after = rows[-1].task_id
+    with connect(settings) as connection:
+        into = queue(HIGH, connection)
+        while True:
+            async with db.read() as conn:
+                rows = await due_soon_assignments(
+                    conn,
+                    first_day=first_day,
+                    last_day=last_day,
+                    after_id=after,
+                    limit=settings.scan_batch_size,
+                )
+            for row in rows:
+                epoch = int(due_moment(row.due_date).timestamp())
+                args = (row.task_id, row.assignee_id, epoch)
+                enqueued += enqueue_once(
+                    into,
+                    deliver_due_soon_email,
+                    args,
+                    job_id=due_soon_job_id(*args),
+                    settings=settings,
+                    keep_seconds=keep,
+                    description=f"due-soon email for task {row.task_id}",
+                )
+            if len(rows) < settings.scan_batch_size:
+                return enqueued
+            after = rows[-1].task_id
 
 
 async def deliver_due_soon_email(task_id: int, assignee_id: int, due_epoch: int) -> str:

@@ -14,6 +14,8 @@ from rq.serializers import JSONSerializer
 
 from jobs.digest import digest_job_id, enqueue_digests, iso_week, week_start
 from persistence.models import TaskStatus
+from persistence.queries.reminders import digest_for
+from persistence.statements import count_statements
 from resolvers.context import Services
 from tests.conftest import make_settings
 from tests.jobs.people import office
@@ -85,3 +87,36 @@ async def test_each_user_gets_their_week_once(services: Services, sink: Sink, rq
     assert "and 2 more" in text
     assert "&lt;late&gt; one" in html.get_content()
     assert "<late>" not in html.get_content()
+
+
+async def test_a_digest_takes_three_statements_whatever_its_size(services: Services) -> None:
+    place = await office(services, "digestcount")
+    now = datetime.now(UTC)
+    today, start = now.date(), week_start(iso_week(now.date()))
+    counts = []
+    for size in (1, 15):
+        user_id, _ = await place.user(f"user{size}")
+        for number in range(size):
+            await place.task(f"t{number}", assignee_id=user_id, reporter_id=user_id, due=today)
+        async with services.db.read() as conn:
+            with count_statements() as counter:
+                digest = await digest_for(
+                    conn,
+                    user_id,
+                    today=today,
+                    completed_since=start - timedelta(days=7),
+                    completed_before=start,
+                )
+        assert digest is not None
+        assert (digest.open_count, len(digest.titles)) == (size, min(size, 10))
+        counts.append(counter.count)
+    # The user with their counts, the first titles, the unread count
+    assert counts == [3, 3]
+    # Nobody assigned anything: no titles to read
+    empty, _ = await place.user("empty")
+    async with services.db.read() as conn:
+        with count_statements() as counter:
+            digest = await digest_for(conn, empty, today=today, completed_since=start, completed_before=start)
+    assert digest is not None
+    assert digest.is_empty
+    assert counter.count == 2
