@@ -11,10 +11,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
+
+import redis
+from rq.exceptions import StopRequested
 
 from jobs.queues import connect, is_embedded
 from jobs.schedule import build_schedule
 from persistence.settings import get_settings
+
+log = logging.getLogger("taskql.jobs.cron")
+RESTART_SECONDS = 5.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,10 +36,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("TASKQL_CRON_ENABLED is false: no periodic jobs to schedule")
     schedule = build_schedule(settings, connect(settings, for_worker=True))
     names = ", ".join(job.name for job in schedule.get_jobs())
-    logging.getLogger("taskql.jobs.cron").info("cron scheduler %s: %s", schedule.name, names)
-    # Returns after SIGTERM or SIGINT, once the scheduler has unregistered itself.
-    schedule.start()  # type: ignore[no-untyped-call]  # RQ leaves this one unannotated
-    return 0
+    log.info("cron scheduler %s: %s", schedule.name, names)
+    while True:
+        try:
+            # Returns after SIGTERM or SIGINT, once the scheduler has unregistered itself.
+            schedule.start()  # type: ignore[no-untyped-call]  # RQ leaves this one unannotated
+            return 0
+        except redis.RedisError:
+            # RQ's loop ends at the first Redis error; a host must not lose its schedule to a blip.
+            log.exception("cron scheduler: Redis failed; starting again in %s s", RESTART_SECONDS)
+        try:
+            time.sleep(RESTART_SECONDS)
+        except StopRequested:
+            return 0
 
 
 if __name__ == "__main__":

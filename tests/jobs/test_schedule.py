@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import fakeredis
 import pytest
 from redis import Redis
+from redis.exceptions import RedisError
 from rq.cron import CronScheduler
 from rq.job import Job
 from rq.registry import FinishedJobRegistry
@@ -36,6 +38,7 @@ from tests.jobs.conftest import ROOT
 from tests.jobs.people import office
 from tests.jobs.sink import Sink
 from tests.jobs.waiting import finished, until
+from tests.redis_server import PrivateRedis
 
 ENQUEUED = re.compile(r"enqueued (cron-due-soon-scan-\d+)")
 REFUSED = re.compile(r"(cron-due-soon-scan-\d+) exists already")
@@ -212,3 +215,53 @@ async def test_the_embedded_runner_enqueues_the_periodic_jobs_itself(tmp_path: P
         await services.db.dispose()
     # Then the assignee got the due-soon email once
     assert len(sink.to(dee_email)) == 1
+
+
+def _wait(check: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_the_scheduler_outlives_a_redis_restart(
+    private_redis: PrivateRedis, job_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**job_env, "TASKQL_REDIS_URL": private_redis.url, "TASKQL_DUE_SOON_SCAN_INTERVAL_SECONDS": "1"}
+    log = tmp_path / "cron.log"
+
+    def scans(connection: Redis) -> list[str]:
+        return [job_id for job_id in queue(DEFAULT, connection).get_job_ids() if job_id.startswith("cron-")]
+
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jobs.cron"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    replacement: subprocess.Popen[bytes] | None = None
+    try:
+        with Redis.from_url(private_redis.url) as first:
+            _wait(lambda: bool(scans(first)), 20, "a scan in the first server")
+        # When Redis goes away, and a new (empty) server takes its port
+        private_redis.kill()
+        _wait(lambda: "starting again" in log.read_text(), 10, "the scheduler to notice")
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        arguments = [binary, "--port", str(private_redis.port), "--bind", "127.0.0.1", "--save", ""]
+        replacement = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - fixed arguments
+        # Then the same process schedules into it
+        with Redis.from_url(private_redis.url) as second:
+            _wait(lambda: _answers(second) and bool(scans(second)), 20, "a scan in the new server")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+        if replacement is not None:
+            replacement.kill()
+            replacement.wait(timeout=5)
+    assert code == 0, log.read_text()
+
+
+def _answers(connection: Redis) -> bool:
+    try:
+        return bool(connection.ping())
+    except RedisError:
+        return False
