@@ -26,7 +26,7 @@ run: $(INSTALLED) ## Serve the embedded default (SQLite + in-process Redis) with
 	$(PY) -m schema serve
 
 .PHONY: worker
-worker: $(INSTALLED) ## Run the background job worker (high, default, low; needs TASKQL_REDIS_URL)
+worker: $(INSTALLED) ## Run the job worker (high, default, low) and the cron scheduler beside it (needs TASKQL_REDIS_URL)
 	$(PY) -m jobs.worker
 
 .PHONY: migrate

@@ -4,8 +4,9 @@ With ``memory://`` the queues live in the in-process Redis, which a separate wor
 see. ``EmbeddedJobs`` runs a ``SimpleWorker`` in a thread instead: no signal handlers (only the main
 thread may install them), ``TimerDeathPenalty`` for job timeouts (the default one uses SIGALRM), and
 no scheduler process (a fork would get a copy of the in-process Redis): every poll the thread moves
-the retries that are due from the scheduled registries to their queues itself, then works off what is
-queued in burst mode. Stopping lets the current job finish.
+the retries that are due from the scheduled registries to their queues itself, enqueues the periodic
+jobs whose time has come (jobs/schedule.py, the same cron schedule ``make worker`` runs), then works
+off what is queued in burst mode. Stopping lets the current job finish.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
 
 from jobs.queues import QUEUE_NAMES, connect, queues, use_settings
+from jobs.schedule import build_schedule
 from persistence.settings import Settings
 
 log = logging.getLogger("taskql.jobs")
@@ -42,6 +44,7 @@ class EmbeddedJobs:
         self.queues = queues(self.connection)
         self.worker = ThreadWorker(self.queues, connection=self.connection, serializer=JSONSerializer)
         self.scheduler: Any = RQScheduler(QUEUE_NAMES, connection=self.connection, serializer=JSONSerializer)
+        self.cron = build_schedule(settings, self.connection)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -70,11 +73,13 @@ class EmbeddedJobs:
             self._stop.wait(self.poll_seconds)
 
     def run_once(self) -> None:
-        """Enqueues the due retries, then runs every queued job (high, default, low)."""
+        """Enqueues the due retries and periodic jobs, then runs every queued job (high, default, low)."""
         if not self.scheduler.acquired_locks:
             self.scheduler.acquire_locks()
         else:
             self.scheduler.heartbeat()
         self.scheduler.enqueue_scheduled_jobs()
+        if self.settings.cron_enabled:
+            self.cron.enqueue_jobs()
         if any(queue.count for queue in self.queues):
             self.worker.work(burst=True, logging_level="WARNING")

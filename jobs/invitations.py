@@ -11,12 +11,11 @@ from __future__ import annotations
 import html
 import logging
 from email.message import EmailMessage
-from email.utils import formatdate
 from string import Template
 
 from jobs.email import SKIPPED, send_message
 from jobs.queues import job_settings, read_once
-from jobs.templates import stable_message_id
+from jobs.templates import compose, stable_message_id
 from jobs.tokens import derived_token
 from persistence.models.base import utcnow
 from persistence.queries.rows import AnyRow
@@ -57,18 +56,15 @@ def build_invitation_message(invitation: AnyRow, token: str, sender: str) -> Ema
         "expires": invitation.expires_at.strftime("%Y-%m-%d %H:%M"),
         "token": token,
     }
-    message = EmailMessage()
-    message["Subject"] = _SUBJECT.substitute(words)
-    message["From"] = sender
-    message["To"] = invitation.email
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = invitation_message_id(invitation.id, sender)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(_TEXT.substitute(words))
-    message.add_alternative(
-        _HTML.substitute({key: html.escape(value) for key, value in words.items()}), subtype="html"
+    return compose(
+        subject=_SUBJECT.substitute(words),
+        sender=sender,
+        to_name="",
+        to_email=invitation.email,
+        message_id=invitation_message_id(invitation.id, sender),
+        text=_TEXT.substitute(words),
+        html_body=_HTML.substitute({key: html.escape(value) for key, value in words.items()}),
     )
-    return message
 
 
 async def deliver_invitation_email(invitation_id: int) -> str:

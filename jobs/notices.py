@@ -8,21 +8,12 @@ a notice sent later must not show a task its recipient was removed from.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import (
-    Comment,
-    Notification,
-    NotificationKind,
-    OrgRole,
-    Project,
-    ProjectMember,
-    Task,
-    User,
-)
+from persistence.models import Comment, Notification, NotificationKind, Project, Task, User
+from persistence.queries.reminders import may_read_task
 
 
 @dataclass(frozen=True)
@@ -70,7 +61,7 @@ async def load_notice(conn: AsyncConnection, notification_id: int) -> Notice | N
             tasks.c.deleted_at.label("task_deleted_at"),
             projects.c.name.label("project_name"),
             comments.c.body.label("comment_body"),
-            _may_read(recipients, tasks).label("may_read"),
+            may_read_task(recipients, tasks).label("may_read"),
         )
         .select_from(source)
         .where(n.c.id == notification_id)
@@ -95,19 +86,4 @@ async def load_notice(conn: AsyncConnection, notification_id: int) -> Notice | N
         task_title=row.title,
         project_name=row.project_name,
         comment_body=row.comment_body,
-    )
-
-
-def _may_read(recipients: Any, tasks: Any) -> ColumnElement[bool]:
-    """Whether the recipient may still read the task now (the derivation checked it when the
-    notification was made; an email sent later must not show a task they were removed from)."""
-    memberships = ProjectMember.__table__
-    return and_(
-        tasks.c.organization_id == recipients.c.organization_id,
-        or_(
-            recipients.c.role.in_([OrgRole.OWNER, OrgRole.ADMIN]),
-            exists().where(
-                memberships.c.project_id == tasks.c.project_id, memberships.c.user_id == recipients.c.id
-            ),
-        ),
     )

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import html
 import logging
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate
 
 from jobs.email import SKIPPED, send_message
 from jobs.queues import job_settings, read_once
-from jobs.templates import stable_message_id
+from jobs.templates import compose, stable_message_id
 from jobs.tokens import derived_token
 from persistence.models.base import utcnow
 from persistence.queries.password_resets import reset_for_email
@@ -47,18 +45,15 @@ def reset_message_id(reset_id: int, sender: str) -> str:
 def build_reset_message(
     *, reset_id: int, email: str, name: str, token: str, expires: str, sender: str
 ) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = "Reset your taskql password"
-    message["From"] = sender
-    message["To"] = Address(display_name=name, addr_spec=email)
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = reset_message_id(reset_id, sender)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(_TEXT.format(name=name, expires=expires, token=token))
-    message.add_alternative(
-        _HTML.format(name=html.escape(name), expires=expires, token=html.escape(token)), subtype="html"
+    return compose(
+        subject="Reset your taskql password",
+        sender=sender,
+        to_name=name,
+        to_email=email,
+        message_id=reset_message_id(reset_id, sender),
+        text=_TEXT.format(name=name, expires=expires, token=token),
+        html_body=_HTML.format(name=html.escape(name), expires=expires, token=html.escape(token)),
     )
-    return message
 
 
 async def deliver_password_reset_email(reset_id: int) -> str:

@@ -10,17 +10,18 @@ needs a worker running the scheduler.
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import fakeredis
 import redis
 from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.db import create_engine
+from persistence.db import Database, create_engine
 from persistence.redis import EMBEDDED_URL, embedded_server
 from persistence.settings import Settings, get_settings
 
@@ -87,14 +88,23 @@ def job_settings() -> Settings:
 
 
 async def read_once(settings: Settings, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """One read with an engine of the job's own: RQ 3 runs an ``async def`` job with ``asyncio.run``,
-    a fresh event loop per job, and a pooled connection cannot outlive its loop."""
-    engine = create_engine(settings, null_pool=True)
-    try:
-        async with engine.connect() as conn:
+    """One read with an engine of the job's own (see ``with_database``)."""
+
+    async def once(db: Database) -> T:
+        async with db.read() as conn:
             return await read(conn)
+
+    return await with_database(settings, once)
+
+
+async def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """A job's work with an engine of its own: RQ 3 runs an ``async def`` job with ``asyncio.run``,
+    a fresh event loop per job, and a pooled connection cannot outlive its loop."""
+    db = Database(create_engine(settings, null_pool=True))
+    try:
+        return await work(db)
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 async def write_once(settings: Settings, write: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -132,3 +142,32 @@ def queue(name: str, connection: redis.Redis) -> Queue:
 
 def queues(connection: redis.Redis) -> list[Queue]:
     return [queue(name, connection) for name in QUEUE_NAMES]
+
+
+def enqueue_once(
+    into: Queue,
+    func: Callable[..., object],
+    args: Sequence[object],
+    *,
+    job_id: str,
+    settings: Settings,
+    keep_seconds: int,
+    description: str,
+) -> bool:
+    """Enqueues an email job under a deterministic id with ``unique=True`` (see jobs/enqueue.py): False
+    when a job of that id exists, queued, running, or finished less than ``keep_seconds`` ago."""
+    try:
+        into.enqueue_call(
+            func,
+            args=tuple(args),
+            job_id=job_id,
+            unique=True,
+            retry=EMAIL_RETRY.retry(settings.job_backoff_base_seconds),
+            timeout=settings.job_timeout_seconds,
+            result_ttl=keep_seconds,
+            failure_ttl=keep_seconds,
+            description=description,
+        )
+    except DuplicateJobError:
+        return False
+    return True

@@ -41,8 +41,24 @@ def stable_message_id(local_part: str, sender: str) -> str:
 
 
 def message_id(event_id: int, recipient_id: int, sender: str) -> str:
-    """``<notification.<event>.<recipient>@<the sender's domain>>``."""
+    """``<notification.<event>.<recipient>@<the sender's domain>>``: the same for every attempt."""
     return stable_message_id(f"notification.{event_id}.{recipient_id}", sender)
+
+
+def compose(
+    *, subject: str, sender: str, to_name: str, to_email: str, message_id: str, text: str, html_body: str
+) -> EmailMessage:
+    """An automatic email with both bodies; ``html_body`` must already be escaped."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = Address(display_name=to_name, addr_spec=to_email)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    message.add_alternative(html_body, subtype="html")
+    return message
 
 
 def push_text(notice: Notice) -> tuple[str, str]:
@@ -57,16 +73,14 @@ def build_message(email: Notice, sender: str) -> EmailMessage:
     html_lead = _LEADS[email.kind].substitute({key: html.escape(value) for key, value in words.items()})
     quote = f"\n> {email.comment_body.replace(chr(10), chr(10) + '> ')}\n" if email.comment_body else ""
     html_quote = f"<blockquote>{html.escape(email.comment_body)}</blockquote>\n" if email.comment_body else ""
-    message = EmailMessage()
-    message["Subject"] = _SUBJECTS[email.kind].substitute(words)
-    message["From"] = sender
-    message["To"] = Address(display_name=email.recipient_name, addr_spec=email.recipient_email)
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = message_id(email.event_id, email.recipient_id, sender)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(_TEXT.substitute(recipient=email.recipient_name, lead=lead, quote=quote))
-    message.add_alternative(
-        _HTML.substitute(recipient=html.escape(email.recipient_name), lead=html_lead, quote=html_quote),
-        subtype="html",
+    return compose(
+        subject=_SUBJECTS[email.kind].substitute(words),
+        sender=sender,
+        to_name=email.recipient_name,
+        to_email=email.recipient_email,
+        message_id=message_id(email.event_id, email.recipient_id, sender),
+        text=_TEXT.substitute(recipient=email.recipient_name, lead=lead, quote=quote),
+        html_body=_HTML.substitute(
+            recipient=html.escape(email.recipient_name), lead=html_lead, quote=html_quote
+        ),
     )
-    return message

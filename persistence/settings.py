@@ -150,6 +150,25 @@ class Settings(BaseSettings):
     report_root: str = "var/reports"
     report_retry_delay_seconds: int = Field(default=300, ge=1)
 
+    # Scheduled jobs (jobs/schedule.py, run beside `make worker`; cron expressions are in UTC). Off: this
+    # process schedules none (`make worker` starts no cron scheduler, the embedded runner enqueues none).
+    cron_enabled: bool = True
+    # Due-soon emails: how often the scan runs, and how far ahead it looks (a task is due at the end of
+    # its due date, UTC). Each (task, assignee, due date) is emailed once.
+    due_soon_scan_interval_seconds: int = Field(default=15 * 60, ge=1)
+    due_soon_window_seconds: int = Field(default=24 * 3600, ge=60)
+    # The weekly digest's schedule (default Monday 08:00 UTC).
+    digest_cron: str = "0 8 * * 1"
+    # How many rows (tasks, users) a scan reads per statement while it enqueues email jobs.
+    scan_batch_size: int = Field(default=500, ge=1)
+    # Data cleanup on the low queue: when, how many rows one statement deletes, how many such batches
+    # one run does per kind of row (the rest waits for the next run), and how long a soft-deleted task
+    # is kept before it and everything hanging off it (comments, labels, attachment files) is purged.
+    cleanup_cron: str = "30 3 * * *"
+    cleanup_batch_size: int = Field(default=500, ge=1)
+    cleanup_max_batches: int = Field(default=20, ge=1)
+    deleted_task_retention_days: int = Field(default=30, ge=0)
+
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod
     def _content_types_from_text(cls, value: object) -> object:

@@ -69,11 +69,15 @@ def _wait_healthy(server: Server) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The server on a fresh SQLite file and a free port; nothing else of TASKQL_ is set."""
+    """The server on a fresh SQLite file and a free port, without periodic jobs; nothing else of
+    TASKQL_ is set."""
     tmp = tmp_path_factory.mktemp("embedded")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKQL_")}
     env |= {"TASKQL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/embedded.db", "TASKQL_PORT": str(port)}
+    # No SMTP server here: the demo's tasks due today must not start email jobs that cannot succeed
+    # (tests/jobs/test_schedule.py runs the embedded scheduler against a sink).
+    env["TASKQL_CRON_ENABLED"] = "false"
     log = tmp / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -1,5 +1,5 @@
 """The job tests' shared fixtures: the SMTP sink, the webhook receiver, a synchronous Redis client for
-RQ, and real workers (``python -m jobs.worker`` in a subprocess), each started once per module that
+RQ, and real workers (``python -m jobs.worker --no-cron`` in a subprocess), each started once per module that
 uses it; a module that needs the worker configured otherwise starts its own with ``running_worker``."""
 
 from __future__ import annotations
@@ -38,6 +38,25 @@ def rq_redis(redis_url: str) -> Iterator[Redis]:
     connection.close()
 
 
+def worker_env(sink: Sink) -> dict[str, str]:
+    """The environment of a job process: the suite's database and Redis, the sink as SMTP server."""
+    return {
+        **os.environ,
+        "TASKQL_ENVIRONMENT": "test",
+        "TASKQL_DATABASE_URL": test_services.DATABASE_URL,
+        "TASKQL_REDIS_URL": test_services.REDIS_URL,
+        "TASKQL_SMTP_HOST": "127.0.0.1",
+        "TASKQL_SMTP_PORT": str(sink.port),
+        "TASKQL_SMTP_FROM": SENDER,
+        "TASKQL_REPORT_ROOT": test_services.REPORT_ROOT,
+    }
+
+
+@pytest.fixture(scope="module")
+def job_env(database: str, redis_url: str, sink: Sink) -> dict[str, str]:
+    return worker_env(sink)
+
+
 @pytest.fixture(scope="module")
 def worker(
     database: str, redis_url: str, sink: Sink, tmp_path_factory: pytest.TempPathFactory
@@ -50,23 +69,19 @@ def worker(
 def running_worker(
     sink: Sink, log_dir: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m jobs.worker`` on the suite's database and Redis, sending email to ``sink``."""
-    env = {
-        **os.environ,
-        "TASKQL_ENVIRONMENT": "test",
-        "TASKQL_DATABASE_URL": test_services.DATABASE_URL,
-        "TASKQL_REDIS_URL": test_services.REDIS_URL,
-        "TASKQL_SMTP_HOST": "127.0.0.1",
-        "TASKQL_SMTP_PORT": str(sink.port),
-        "TASKQL_SMTP_FROM": SENDER,
-        "TASKQL_REPORT_ROOT": test_services.REPORT_ROOT,
-        **(extra_env or {}),
-    }
+    """``python -m jobs.worker --no-cron`` on the suite's database and Redis, sending email to ``sink``:
+    without the cron scheduler, a job test enqueues what it tests (tests/jobs/test_schedule.py runs
+    the scheduler on its own) and no scan sends email to its recipients unasked."""
+    env = {**worker_env(sink), **(extra_env or {})}
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "worker.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "jobs.worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "jobs.worker", "--no-cron"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         yield process

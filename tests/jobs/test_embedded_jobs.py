@@ -65,6 +65,9 @@ async def embedded(
         job_backoff_base_seconds=0.25,
         push_gateway_url=gateway.url,
         push_backoff_base_seconds=0.25,
+        # A due-soon scan crossing its period mid-test would email the crew about its seeded tasks;
+        # test_schedule.py runs the embedded scheduler.
+        cron_enabled=False,
     )
     services = build_services(settings)
     await upgrade_to_head(services.db.engine)

@@ -1,0 +1,239 @@
+"""Data cleanup: what is past its time goes, in bounded batches, and what is not stays.
+
+The purges run in-process against the suite's MariaDB with batches of 2 and at most 2 batches per kind
+and run (so a run stops with rows left, and the next run takes them); the cleanup job itself runs once
+through a real worker. The purges are global, so each test first drains what earlier tests left.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from sqlalchemy import func, insert, select
+
+from jobs.cleanup import cleanup, run_cleanup
+from jobs.queues import LOW, queue
+from persistence.models import (
+    Attachment,
+    AuthSession,
+    Comment,
+    Event,
+    Label,
+    Notification,
+    PasswordReset,
+    Task,
+    TaskLabel,
+)
+from persistence.queries.cleanup import purge_deleted_tasks, purge_expired_sessions
+from persistence.settings import Settings
+from persistence.statements import count_statements
+from persistence.storage import FileStore
+from resolvers.context import Services
+from tests.conftest import make_settings
+from tests.jobs.people import Office, office
+from tests.jobs.waiting import finished, until
+from tests.notification_crew import add_notifications
+
+DAY = timedelta(days=1)
+
+
+def _settings(root: Path) -> Settings:
+    return make_settings(upload_root=str(root), cleanup_batch_size=2, cleanup_max_batches=2)
+
+
+async def _drain(services: Services, root: Path) -> None:
+    """Purges what other tests left behind, so the counts below are this test's own."""
+    await cleanup(
+        services.db, make_settings(upload_root=str(root), cleanup_max_batches=1000), datetime.now(UTC)
+    )
+
+
+async def _count(services: Services, model: Any, *conditions: Any) -> int:
+    async with services.db.read() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(model).where(*conditions)) or 0)
+
+
+async def _task_with_everything(
+    place: Office, store: FileStore, user_id: int, deleted_at: datetime
+) -> tuple[int, Path]:
+    """A deleted task with a comment, a label, an attachment (and its file) and a notified event."""
+    services = place.services
+    task_id = await place.task("gone", assignee_id=user_id, reporter_id=user_id, deleted_at=deleted_at)
+    key = FileStore.new_key()
+    path = store.path_of(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"bytes")
+    async with services.db.unit_of_work() as conn:
+        label = (
+            await conn.execute(insert(Label).values(project_id=place.project_id, name=secrets.token_hex(4)))
+        ).inserted_primary_key
+        assert label is not None
+        await conn.execute(insert(TaskLabel).values(task_id=task_id, label_id=label[0]))
+        await conn.execute(insert(Comment).values(task_id=task_id, author_id=user_id, body="c"))
+        await conn.execute(
+            insert(Attachment).values(
+                task_id=task_id,
+                uploader_id=user_id,
+                filename="f.txt",
+                content_type="text/plain",
+                size_bytes=5,
+                sha256="0" * 64,
+                storage_key=key,
+            )
+        )
+    await add_notifications(
+        services, place.organization_id, user_id, task_id, user_id, 1, project_id=place.project_id
+    )
+    return task_id, path
+
+
+async def test_deleted_tasks_past_retention_go_with_their_rows_and_files(
+    services: Services, tmp_path: Path
+) -> None:
+    await _drain(services, tmp_path)
+    settings, store = _settings(tmp_path), FileStore(tmp_path)
+    now = datetime.now(UTC)
+    place = await office(services, "purge")
+    user, _ = await place.user("keeper")
+    # Given five tasks deleted 31 days ago (with comments, labels, files, events, notifications), one
+    # deleted 29 days ago, and a live subtask of a purged task
+    old = [await _task_with_everything(place, store, user, now - 31 * DAY) for _ in range(5)]
+    recent_id, recent_file = await _task_with_everything(place, store, user, now - 29 * DAY)
+    child = await place.task("child", assignee_id=user, reporter_id=user, parent_id=old[0][0])
+    old_ids = [task_id for task_id, _ in old]
+    # When the cleanup runs (2 batches of 2 at most)
+    first = await cleanup(services.db, settings, now)
+    # Then it purged four, in two batches, and left the rest for the next run
+    assert first["deleted_tasks"] == 4
+    assert await _count(services, Task, Task.id.in_(old_ids)) == 1
+    second = await cleanup(services.db, settings, now)
+    assert second["deleted_tasks"] == 1
+    third = await cleanup(services.db, settings, now)
+    assert third["deleted_tasks"] == 0
+    # With every row that hung off them, and their files
+    for model in (Comment, TaskLabel, Attachment):
+        assert await _count(services, model, model.task_id.in_(old_ids)) == 0
+    assert await _count(services, Event, Event.task_id.in_(old_ids)) == 0
+    assert await _count(services, Notification, Notification.task_id.in_(old_ids)) == 0
+    assert not any(path.exists() for _, path in old)
+    # While the recently deleted task keeps everything, and the subtask stays, without a parent
+    assert await _count(services, Task, Task.id == recent_id) == 1
+    for model in (Comment, TaskLabel, Attachment):
+        assert await _count(services, model, model.task_id == recent_id) == 1
+    assert await _count(services, Notification, Notification.task_id == recent_id) == 1
+    assert recent_file.exists()
+    assert await _count(services, Task, Task.id == child, Task.parent_id.is_(None)) == 1
+
+
+async def test_a_batch_takes_the_same_statements_for_one_task_as_for_many(
+    services: Services, tmp_path: Path
+) -> None:
+    await _drain(services, tmp_path)
+    store, now = FileStore(tmp_path), datetime.now(UTC)
+    place = await office(services, "stmts")
+    user, _ = await place.user("counter")
+    counts = []
+    for size in (1, 3):
+        for _ in range(size):
+            await _task_with_everything(place, store, user, now - 40 * DAY)
+        async with services.db.unit_of_work() as conn:
+            with count_statements() as counter:
+                purged = await purge_deleted_tasks(conn, now - 30 * DAY, 10)
+        assert purged.rows == size
+        assert len(purged.storage_keys) == size
+        counts.append(counter.count)
+    # The ids, the files' keys, then one statement per table: notifications, events, comments, label
+    # links, attachments, subtasks' parent, tasks
+    assert counts == [9, 9]
+    async with services.db.unit_of_work() as conn:
+        with count_statements() as counter:
+            assert (await purge_deleted_tasks(conn, now - 30 * DAY, 10)).rows == 0
+    assert counter.count == 1
+
+
+async def test_expired_sessions_used_resets_and_old_idempotency_keys_go(
+    services: Services, tmp_path: Path
+) -> None:
+    await _drain(services, tmp_path)
+    settings = _settings(tmp_path)
+    now = datetime.now(UTC)
+    place = await office(services, "auth")
+    user, _ = await place.user("sessions")
+    # Given three expired sessions and a live one
+    async with services.db.unit_of_work() as conn:
+        for hours in (-3, -2, -1, 5):
+            await conn.execute(
+                insert(AuthSession).values(
+                    id=secrets.token_hex(16),
+                    user_id=user,
+                    refresh_token_hash="0" * 64,
+                    expires_at=now + timedelta(hours=hours),
+                )
+            )
+        # A used reset, an expired one and a live one
+        resets = [(now, now + DAY), (None, now - DAY), (None, now + DAY)]
+        for used_at, expires_at in resets:
+            await conn.execute(
+                insert(PasswordReset).values(
+                    user_id=user,
+                    token_hash=secrets.token_hex(32),
+                    nonce="n",
+                    used_at=used_at,
+                    expires_at=expires_at,
+                )
+            )
+        # Events with idempotency keys: two older than the key's window (24 h), one within it
+        for age in (timedelta(hours=30), timedelta(hours=25), timedelta(hours=1)):
+            await conn.execute(
+                insert(Event).values(
+                    organization_id=place.organization_id,
+                    type="project.updated",
+                    payload={},
+                    created_at=now - age,
+                    published_at=now,
+                    idempotency_key=f"user:{secrets.token_hex(16)}",
+                )
+            )
+    # When the cleanup runs
+    counts = await cleanup(services.db, settings, now)
+    # Then the expired sessions (2 batches: 2 + 1), the unusable resets and the old keys went
+    assert counts == {"deleted_tasks": 0, "expired_sessions": 3, "password_resets": 2, "idempotency_keys": 2}
+    assert await _count(services, AuthSession, AuthSession.user_id == user) == 1
+    assert await _count(services, PasswordReset, PasswordReset.user_id == user) == 1
+    org_events = Event.organization_id == place.organization_id
+    assert await _count(services, Event, org_events) == 3
+    assert await _count(services, Event, org_events, Event.idempotency_key.is_not(None)) == 1
+    async with services.db.unit_of_work() as conn:
+        with count_statements() as counter:
+            assert (await purge_expired_sessions(conn, now, 2)).rows == 0
+    assert counter.count == 1
+
+
+@pytest.mark.usefixtures("worker")
+async def test_the_cleanup_job_runs_on_the_low_queue(
+    services: Services, rq_redis: Redis, tmp_path: Path
+) -> None:
+    place = await office(services, "job")
+    user, _ = await place.user("worker")
+    async with services.db.unit_of_work() as conn:
+        await conn.execute(
+            insert(AuthSession).values(
+                id=secrets.token_hex(16),
+                user_id=user,
+                refresh_token_hash="0" * 64,
+                expires_at=datetime.now(UTC) - DAY,
+            )
+        )
+    job = queue(LOW, rq_redis).enqueue_call(run_cleanup, job_id=f"test-cleanup-{secrets.token_hex(4)}")
+    await until(lambda: finished(rq_redis, job.id), 20, "the cleanup job")
+    result = Job.fetch(job.id, connection=rq_redis, serializer=JSONSerializer).return_value()
+    assert isinstance(result, dict)
+    assert result["expired_sessions"] >= 1
+    assert await _count(services, AuthSession, AuthSession.user_id == user) == 0
