@@ -3,23 +3,16 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from redis import Redis
 
 from jobs.queues import connect
-from tests import services as test_services
 from tests.conftest import make_settings
 from tests.jobs.sink import Sink, running_sink
-
-ROOT = Path(__file__).resolve().parents[2]
-SENDER = "taskql <no-reply@mail.taskql.test>"
+from tests.jobs.worker_process import start_worker, stop_worker
 
 
 @pytest.fixture(scope="module")
@@ -39,26 +32,7 @@ def rq_redis(redis_url: str) -> Iterator[Redis]:
 def worker(
     database: str, redis_url: str, sink: Sink, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        "TASKQL_ENVIRONMENT": "test",
-        "TASKQL_DATABASE_URL": test_services.DATABASE_URL,
-        "TASKQL_REDIS_URL": test_services.REDIS_URL,
-        "TASKQL_SMTP_HOST": "127.0.0.1",
-        "TASKQL_SMTP_PORT": str(sink.port),
-        "TASKQL_SMTP_FROM": SENDER,
-    }
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jobs.worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    process = start_worker(sink.port, log)
     yield process
-    # SIGTERM is a warm shutdown: the worker finishes what it runs and exits cleanly.
-    process.send_signal(signal.SIGTERM)
-    try:
-        code = process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    assert code == 0, log.read_text()
+    stop_worker(process, log)
