@@ -29,6 +29,10 @@ run: $(INSTALLED) ## Serve the embedded default (SQLite + in-process Redis) with
 worker: $(INSTALLED) ## Run the background job worker (high, default, low; needs TASKQL_REDIS_URL)
 	$(PY) -m jobs.worker
 
+.PHONY: failed-jobs
+failed-jobs: $(INSTALLED) ## Failed jobs: ARGS=list (default), ARGS="requeue --all" or ARGS="requeue ID..."
+	$(PY) -m jobs.failed $(or $(ARGS),list)
+
 .PHONY: migrate
 migrate: $(INSTALLED) ## Apply database migrations to TASKQL_DATABASE_URL
 	$(PY) -m schema migrate
