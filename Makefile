@@ -61,6 +61,10 @@ bench: $(INSTALLED) ## GraphQL against raw SQL endpoints on MariaDB, side by sid
 bench-subscriptions: $(INSTALLED) ## 1,000 WebSocket subscribers on 2 processes under 100 writes/s (see perf/README.md)
 	$(PY) -m perf.subscriptions
 
+.PHONY: bench-jobs
+bench-jobs: $(INSTALLED) ## Jobs end to end: 6,000 jobs, 2 workers, local sinks; jobs/min and latency (see perf/README.md)
+	$(PY) -m perf.jobs
+
 .PHONY: lock
 lock: $(INSTALLED) ## Re-pin requirements.lock from pyproject.toml's ranges
 	$(VENV)/bin/pip install --quiet --upgrade '.[dev]'
