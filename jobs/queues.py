@@ -17,7 +17,7 @@ import fakeredis
 import redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.db import create_engine
 from persistence.redis import EMBEDDED_URL, embedded_server
@@ -71,9 +71,23 @@ def job_settings() -> Settings:
     return _job_settings or get_settings()
 
 
+_job_engine: AsyncEngine | None = None
+
+
+def use_job_engine(engine: AsyncEngine | None) -> None:
+    """A pooled engine for the job bodies of a process that runs every job on one event loop
+    (``python -m jobs.worker``, jobs/worker_loop.py); None: an engine per read."""
+    global _job_engine  # noqa: PLW0603 - one process, one engine for its job bodies
+    _job_engine = engine
+
+
 async def read_once(settings: Settings, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """One read with an engine of the job's own: RQ 3 runs an ``async def`` job with ``asyncio.run``,
-    a fresh event loop per job, and a pooled connection cannot outlive its loop."""
+    """One read. In the worker, on its pooled engine (every job runs on the worker's one loop).
+    Elsewhere with an engine of the read's own: the embedded runner runs an ``async def`` job with
+    ``asyncio.run``, a fresh event loop per job, and a pooled connection cannot outlive its loop."""
+    if _job_engine is not None:
+        async with _job_engine.connect() as conn:
+            return await read(conn)
     engine = create_engine(settings, null_pool=True)
     try:
         async with engine.connect() as conn:

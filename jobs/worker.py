@@ -1,11 +1,11 @@
 """``python -m jobs.worker`` (``make worker``): one non-forking worker over high, default, low.
 
 A ``SimpleWorker`` (with the fixes in jobs/rq_adapters.py) runs each job in its own process (no fork
-per job: ~5x the throughput, and the job
-bodies are safe to run in a long-lived process: each opens and disposes of its own engine). The
-scheduler runs beside it (RQ forks it off), since retries that wait are scheduled jobs. SIGTERM or
-SIGINT asks for a warm shutdown: the current job finishes, then the worker exits; a second signal
-stops at once. ``--burst`` works off what is queued and exits (the scheduled retries are not waited for).
+per job: ~5x the throughput), every ``async def`` job on the process's one event loop with one pooled
+engine (jobs/worker_loop.py: ~2x again). The scheduler runs beside it (RQ forks it off), since retries
+that wait are scheduled jobs. SIGTERM or SIGINT asks for a warm shutdown: the current job finishes,
+then the worker exits; a second signal stops at once. ``--burst`` works off what is queued and exits
+(the scheduled retries are not waited for).
 Every ``TASKQL_WORKER_MAINTENANCE_INTERVAL_SECONDS`` a worker retries (or fails) the jobs of workers
 that died mid-job. A lost Redis connection is retried with a backoff (RQ's loop), never fatal.
 """
@@ -18,8 +18,10 @@ import sys
 
 from rq.serializers import JSONSerializer
 
-from jobs.queues import QUEUE_NAMES, connect, is_embedded, queues
+from jobs.queues import QUEUE_NAMES, connect, is_embedded, queues, use_job_engine
 from jobs.rq_adapters import ResilientWorker
+from jobs.worker_loop import LoopJob, run_on_worker_loop
+from persistence.db import create_engine
 from persistence.settings import get_settings
 
 
@@ -33,15 +35,23 @@ def main(argv: list[str] | None = None) -> int:
     if is_embedded(settings):
         parser.error("the embedded default (memory://) runs its jobs inside the server: set TASKQL_REDIS_URL")
     connection = connect(settings, for_worker=True)
+    # Jobs run one at a time: the pool holds the one connection they share.
+    engine = create_engine(settings.model_copy(update={"db_pool_size": 1}))
+    use_job_engine(engine)
     worker = ResilientWorker(
         queues(connection),
         connection=connection,
         serializer=JSONSerializer,
+        job_class=LoopJob,
         maintenance_interval=settings.worker_maintenance_interval_seconds,
         abandoned_grace_seconds=settings.worker_abandoned_grace_seconds,
     )
     logging.getLogger("taskql.jobs").info("worker over %s", ", ".join(QUEUE_NAMES))
-    worker.work(burst=arguments.burst, with_scheduler=True, logging_level=arguments.log_level)
+    try:
+        worker.work(burst=arguments.burst, with_scheduler=True, logging_level=arguments.log_level)
+    finally:
+        use_job_engine(None)
+        run_on_worker_loop(engine.dispose())
     return 0
 
 

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -225,3 +226,27 @@ async def test_a_worker_survives_a_redis_restart_and_runs_what_is_enqueued_after
         assert len(held_sink.to(address)) == 2
     finally:
         stop_worker(worker, log)
+
+
+async def test_a_job_stopped_by_its_timeout_mid_query_leaves_the_worker_loop_and_pool_usable(
+    rq_redis: Redis, log: Path, start: Start
+) -> None:
+    probe = "tests.jobs.probe_jobs.connection_after_sleeping"
+    high = queue(HIGH, rq_redis)
+    worker = start()
+    # Given a job that its 1 s timeout stops in the middle of a 5 s query
+    stopped = high.enqueue_call(probe, args=(5,), timeout=1)
+    await _until(lambda: _status(rq_redis, stopped.id) == JobStatus.FAILED, 15, "the timeout", log)
+    result = Job.fetch(stopped.id, connection=rq_redis, serializer=JSONSerializer).latest_result()
+    assert result is not None
+    assert "JobTimeoutException" in (result.exc_string or "")
+    # Then the next jobs run on the same worker, one after the other on one pooled connection
+    after = [high.enqueue_call(probe, args=(0,), timeout=5) for _ in range(2)]
+    for job_id in (job.id for job in after):
+        await _until(partial(finished, rq_redis, job_id), 10, "the next job", log)
+    first, second = (
+        Job.fetch(j.id, connection=rq_redis, serializer=JSONSerializer).return_value() for j in after
+    )
+    assert first == second
+    assert worker.poll() is None
+    stop_worker(worker, log)
