@@ -335,7 +335,8 @@ def _report(
         f"{'met' if per_minute >= BAR_JOBS_PER_MINUTE else 'NOT met'}; the seed's Phase 1 1,000/min, "
         "Phase 3 10,000/min)",
         "",
-        "| type | jobs | delivered | lost | duplicated | p50 s | p95 s | p99 s | max s | seed p50/p95/p99 |",
+        "| type | jobs | delivered | not delivered | duplicated | p50 s | p95 s | p99 s | max s "
+        "| seed p50/p95/p99 |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, jobs in planned.items():
@@ -354,7 +355,8 @@ def _report(
     lines += [
         "",
         "Latency is from the enqueue to the sink's first receipt; with everything enqueued at once it is "
-        "mostly time waiting in the queue.",
+        "mostly time waiting in the queue. Not delivered: not received by the cap (a job still queued "
+        "counts, so this is an upper bound on loss).",
         "",
         "CPU seconds during the run: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()),
         f"Workers' exit codes (SIGTERM): {worker_codes}",
