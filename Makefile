@@ -29,6 +29,10 @@ run: $(INSTALLED) ## Serve the embedded default (SQLite + in-process Redis) with
 worker: $(INSTALLED) ## Run the job worker (high, default, low) and the cron scheduler beside it (needs TASKQL_REDIS_URL)
 	$(PY) -m jobs.worker
 
+.PHONY: failed-jobs
+failed-jobs: $(INSTALLED) ## Failed jobs: ARGS=list (default), ARGS="requeue --all" or ARGS="requeue ID..."
+	$(PY) -m jobs.failed $(or $(ARGS),list)
+
 .PHONY: migrate
 migrate: $(INSTALLED) ## Apply database migrations to TASKQL_DATABASE_URL
 	$(PY) -m schema migrate
@@ -56,6 +60,10 @@ bench: $(INSTALLED) ## GraphQL against raw SQL endpoints on MariaDB, side by sid
 .PHONY: bench-subscriptions
 bench-subscriptions: $(INSTALLED) ## 1,000 WebSocket subscribers on 2 processes under 100 writes/s (see perf/README.md)
 	$(PY) -m perf.subscriptions
+
+.PHONY: bench-jobs
+bench-jobs: $(INSTALLED) ## Jobs end to end: 6,000 jobs, 2 workers, local sinks; jobs/min and latency (see perf/README.md)
+	$(PY) -m perf.jobs
 
 .PHONY: lock
 lock: $(INSTALLED) ## Re-pin requirements.lock from pyproject.toml's ranges

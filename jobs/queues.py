@@ -19,7 +19,7 @@ import redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.db import Database, create_engine
 from persistence.redis import EMBEDDED_URL, embedded_server
@@ -87,8 +87,18 @@ def job_settings() -> Settings:
     return _job_settings or get_settings()
 
 
+_job_engine: AsyncEngine | None = None
+
+
+def use_job_engine(engine: AsyncEngine | None) -> None:
+    """A pooled engine for the job bodies of a process that runs every job on one event loop
+    (``python -m jobs.worker``, jobs/worker_loop.py); None: an engine per read."""
+    global _job_engine  # noqa: PLW0603 - one process, one engine for its job bodies
+    _job_engine = engine
+
+
 async def read_once(settings: Settings, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """One read with an engine of the job's own (see ``with_database``)."""
+    """One read (see ``with_database``)."""
 
     async def once(db: Database) -> T:
         async with db.read() as conn:
@@ -97,24 +107,28 @@ async def read_once(settings: Settings, read: Callable[[AsyncConnection], Awaita
     return await with_database(settings, once)
 
 
+async def write_once(settings: Settings, write: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """One transaction (see ``with_database``), committed on success."""
+
+    async def once(db: Database) -> T:
+        async with db.unit_of_work() as conn:
+            return await write(conn)
+
+    return await with_database(settings, once)
+
+
 async def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    """A job's work with an engine of its own: RQ 3 runs an ``async def`` job with ``asyncio.run``,
-    a fresh event loop per job, and a pooled connection cannot outlive its loop."""
+    """A job's work with a database. In the worker, on its pooled engine (every job runs on the
+    worker's one event loop, jobs/worker_loop.py). Elsewhere with an engine of the job's own: the
+    embedded runner runs an ``async def`` job with ``asyncio.run``, a fresh event loop per job, and a
+    pooled connection cannot outlive its loop."""
+    if _job_engine is not None:
+        return await work(Database(_job_engine))
     db = Database(create_engine(settings, null_pool=True))
     try:
         return await work(db)
     finally:
         await db.dispose()
-
-
-async def write_once(settings: Settings, write: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """One transaction with an engine of the job's own (see ``read_once``), committed on success."""
-    engine = create_engine(settings, null_pool=True)
-    try:
-        async with engine.begin() as conn:
-            return await write(conn)
-    finally:
-        await engine.dispose()
 
 
 def is_embedded(settings: Settings) -> bool:

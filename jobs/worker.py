@@ -1,10 +1,13 @@
 """``python -m jobs.worker`` (``make worker``): one non-forking worker over high, default, low.
 
-A ``SimpleWorker`` runs each job in its own process (no fork per job: ~5x the throughput, and the job
-bodies are safe to run in a long-lived process: each opens and disposes of its own engine). The
-scheduler runs beside it (RQ forks it off), since retries that wait are scheduled jobs. SIGTERM or
-SIGINT asks for a warm shutdown: the current job finishes, then the worker exits; a second signal
-stops at once. ``--burst`` works off what is queued and exits (the scheduled retries are not waited for).
+A ``SimpleWorker`` (with the fixes in jobs/rq_adapters.py) runs each job in its own process (no fork
+per job: ~5x the throughput), every ``async def`` job on the process's one event loop with one pooled
+engine (jobs/worker_loop.py: ~2x again). The scheduler runs beside it (RQ forks it off), since retries
+that wait are scheduled jobs. SIGTERM or SIGINT asks for a warm shutdown: the current job finishes,
+then the worker exits; a second signal stops at once. ``--burst`` works off what is queued and exits
+(the scheduled retries are not waited for).
+Every ``TASKQL_WORKER_MAINTENANCE_INTERVAL_SECONDS`` a worker retries (or fails) the jobs of workers
+that died mid-job. A lost Redis connection is retried with a backoff (RQ's loop), never fatal.
 
 Unless ``--no-cron``, ``--burst`` or ``TASKQL_CRON_ENABLED=false``, the worker also starts
 ``python -m jobs.cron`` beside it, the scheduler of the periodic jobs, and stops it when it stops: one
@@ -19,10 +22,12 @@ import logging
 import subprocess
 import sys
 
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from jobs.queues import QUEUE_NAMES, connect, is_embedded, queues
+from jobs.queues import QUEUE_NAMES, connect, is_embedded, queues, use_job_engine
+from jobs.rq_adapters import ResilientWorker
+from jobs.worker_loop import LoopJob, run_on_worker_loop
+from persistence.db import create_engine
 from persistence.settings import get_settings
 
 CRON_STOP_SECONDS = 10.0
@@ -39,7 +44,17 @@ def main(argv: list[str] | None = None) -> int:
     if is_embedded(settings):
         parser.error("the embedded default (memory://) runs its jobs inside the server: set TASKQL_REDIS_URL")
     connection = connect(settings, for_worker=True)
-    worker = SimpleWorker(queues(connection), connection=connection, serializer=JSONSerializer)
+    # Jobs run one at a time: the pool holds the one connection they share.
+    engine = create_engine(settings.model_copy(update={"db_pool_size": 1}))
+    use_job_engine(engine)
+    worker = ResilientWorker(
+        queues(connection),
+        connection=connection,
+        serializer=JSONSerializer,
+        job_class=LoopJob,
+        maintenance_interval=settings.worker_maintenance_interval_seconds,
+        abandoned_grace_seconds=settings.worker_abandoned_grace_seconds,
+    )
     logging.getLogger("taskql.jobs").info("worker over %s", ", ".join(QUEUE_NAMES))
     cron = None
     if settings.cron_enabled and not (arguments.no_cron or arguments.burst):
@@ -50,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if cron is not None:
             _stop(cron)
+        use_job_engine(None)
+        run_on_worker_loop(engine.dispose())
     return 0
 
 

@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     job_backoff_base_seconds: float = Field(default=30.0, gt=0)
     job_dedup_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     job_timeout_seconds: int = Field(default=60, ge=1)
+    # The worker (`python -m jobs.worker`): how often it looks for abandoned jobs (a started job whose
+    # worker died: retried while it has retries left, else failed), and how long past its timeout a
+    # started job must be before it counts as abandoned (RQ's own margin is 60 s; tests shorten both).
+    worker_maintenance_interval_seconds: int = Field(default=60, ge=1)
+    worker_abandoned_grace_seconds: int = Field(default=60, ge=1)
     # Notification emails over SMTP (STARTTLS when asked; credentials only when a username is set).
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

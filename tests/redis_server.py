@@ -18,6 +18,7 @@ import pytest
 class PrivateRedis:
     port: int
     process: subprocess.Popen[bytes]
+    arguments: list[str]
 
     @property
     def url(self) -> str:
@@ -32,6 +33,16 @@ class PrivateRedis:
 
     def thaw(self) -> None:
         os.kill(self.process.pid, signal.SIGCONT)
+
+    def restart(self) -> None:
+        """Killed, then a new server on the same port: empty (nothing is persisted), as after a crash."""
+        self.kill()
+        self.process = _spawn(self.arguments)
+        _wait_until_listening(self)
+
+
+def _spawn(arguments: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - fixed arguments
 
 
 def _free_port() -> int:
@@ -62,12 +73,11 @@ def private_redis() -> Iterator[PrivateRedis]:
         pytest.skip("redis-server is not installed")
     port = _free_port()
     arguments = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - fixed arguments
-    server = PrivateRedis(port, process)
+    server = PrivateRedis(port, _spawn(arguments), arguments)
     try:
         _wait_until_listening(server)
         yield server
     finally:
-        if process.poll() is None:
+        if server.process.poll() is None:
             server.thaw()
             server.kill()

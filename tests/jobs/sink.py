@@ -1,9 +1,12 @@
 """A real SMTP server for the job tests (aiosmtpd on a free port) that can refuse a recipient for now
-(451) or for good (550)."""
+(451) or for good (550), hold a message before answering its DATA (so a job is deterministically
+mid-send), and keeps one message per Message-ID, as a receiver that drops duplicates does."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,14 +18,31 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    """An SMTP handler: keeps what it accepts; refuses a recipient's next ``n`` attempts with a 451."""
+    """An SMTP handler: keeps what it accepts; refuses a recipient's next ``n`` attempts with a 451.
+
+    ``attempts`` counts RCPTs per address, ``deliveries`` DATAs per Message-ID (duplicates included);
+    ``messages`` holds each Message-ID once. After ``hold_next()`` the next DATA is kept, then left
+    unanswered until ``release()``: the sender is mid-send, and what happens to it (killed, stopped)
+    is the test's. The handlers run on the controller's thread; the test waits on ``held``."""
 
     def __init__(self) -> None:
         self.port = 0
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.attempts: Counter[str] = Counter()
+        self.deliveries: Counter[str] = Counter()
         self.refusals: dict[str, int] = {}
         self.rejections: set[str] = set()
+        self.held = threading.Event()
+        self._hold_next = False
+        self._released = threading.Event()
+
+    def hold_next(self) -> None:
+        self.held.clear()
+        self._released.clear()
+        self._hold_next = True
+
+    def release(self) -> None:
+        self._released.set()
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -40,7 +60,15 @@ class Sink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), message))
+        message_id = str(message["Message-ID"])
+        self.deliveries[message_id] += 1
+        if self.deliveries[message_id] == 1:
+            self.messages.append((list(envelope.rcpt_tos), message))
+        if self._hold_next:
+            self._hold_next = False
+            self.held.set()
+            # The release comes from the test's thread; bounded, so a forgotten release ends too.
+            await asyncio.to_thread(self._released.wait, 60)
         return "250 Message accepted"
 
     def to(self, address: str) -> list[EmailMessage]:

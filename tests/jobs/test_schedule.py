@@ -34,10 +34,10 @@ from persistence.migrate import upgrade_to_head
 from persistence.redis import embedded_server
 from schema.app import build_services
 from tests.conftest import make_settings
-from tests.jobs.conftest import ROOT
 from tests.jobs.people import office
 from tests.jobs.sink import Sink
 from tests.jobs.waiting import finished, until
+from tests.jobs.worker_process import ROOT
 from tests.redis_server import PrivateRedis
 
 ENQUEUED = re.compile(r"enqueued (cron-due-soon-scan-\d+)")
