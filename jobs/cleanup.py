@@ -26,6 +26,7 @@ from persistence.queries.cleanup import (
     purge_deleted_tasks,
     purge_expired_sessions,
     purge_password_resets,
+    purge_webhook_logs,
 )
 from persistence.settings import Settings
 from persistence.storage import FileStore
@@ -43,8 +44,8 @@ class CleanupStep:
     purge: Callable[[AsyncConnection, datetime, int], Awaitable[Purged]]
 
 
-# What a run purges, in order. A new kind of row (webhook delivery logs, say) is one more step here:
-# a query in persistence/queries/cleanup.py and, when it has one, its retention setting.
+# What a run purges, in order. A new kind of row is one more step here: a query in
+# persistence/queries/cleanup.py and, when it has one, its retention setting.
 CLEANUP_STEPS: tuple[CleanupStep, ...] = (
     CleanupStep(
         "deleted_tasks",
@@ -58,6 +59,11 @@ CLEANUP_STEPS: tuple[CleanupStep, ...] = (
         "idempotency_keys",
         lambda settings, now: now - timedelta(seconds=settings.idempotency_ttl_seconds),
         clear_idempotency_keys,
+    ),
+    CleanupStep(
+        "webhook_logs",
+        lambda settings, now: now - timedelta(days=settings.webhook_log_retention_days),
+        purge_webhook_logs,
     ),
 )
 

@@ -173,6 +173,8 @@ class Settings(BaseSettings):
     cleanup_batch_size: int = Field(default=500, ge=1)
     cleanup_max_batches: int = Field(default=20, ge=1)
     deleted_task_retention_days: int = Field(default=30, ge=0)
+    # How long an ended webhook delivery (succeeded or dead) and its attempts stay in the delivery log.
+    webhook_log_retention_days: int = Field(default=30, ge=0)
 
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod

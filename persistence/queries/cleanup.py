@@ -25,7 +25,10 @@ from persistence.models import (
     PasswordReset,
     Task,
     TaskLabel,
+    WebhookAttempt,
+    WebhookDelivery,
 )
+from persistence.models.webhooks import DeliveryStatus
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,9 @@ async def _ids(conn: AsyncConnection, statement: Any) -> list[Any]:
 
 async def purge_deleted_tasks(conn: AsyncConnection, deleted_before: datetime, limit: int) -> Purged:
     """Tasks soft-deleted before the cutoff, with what only they use. No foreign key cascades, so the
-    rows that point at a task go first: notifications of its events, its events (its activity log),
-    comments, label links and attachment rows. A subtask that was not deleted itself stays, without
-    a parent."""
+    rows that point at a task go first: notifications of its events, webhook attempts and deliveries
+    of its events, its events (its activity log), comments, label links and attachment rows. A
+    subtask that was not deleted itself stays, without a parent."""
     tasks = Task.__table__
     ids = await _ids(
         conn,
@@ -61,6 +64,12 @@ async def purge_deleted_tasks(conn: AsyncConnection, deleted_before: datetime, l
     task_events = select(events.c.id).where(events.c.task_id.in_(ids)).scalar_subquery()
     notifications = Notification.__table__
     await conn.execute(delete(Notification).where(notifications.c.event_id.in_(task_events)))
+    deliveries = WebhookDelivery.__table__
+    event_deliveries = select(deliveries.c.id).where(deliveries.c.event_id.in_(task_events)).scalar_subquery()
+    await conn.execute(
+        delete(WebhookAttempt).where(WebhookAttempt.__table__.c.delivery_id.in_(event_deliveries))
+    )
+    await conn.execute(delete(WebhookDelivery).where(deliveries.c.event_id.in_(task_events)))
     await conn.execute(delete(Event).where(events.c.task_id.in_(ids)))
     for model in (Comment, TaskLabel, Attachment):
         await conn.execute(delete(model).where(model.__table__.c.task_id.in_(ids)))
@@ -103,6 +112,24 @@ async def clear_idempotency_keys(conn: AsyncConnection, created_before: datetime
         return Purged(0)
     await conn.execute(update(Event).where(events.c.id.in_(ids)).values(idempotency_key=None))
     return Purged(len(ids))
+
+
+async def purge_webhook_logs(conn: AsyncConnection, finished_before: datetime, limit: int) -> Purged:
+    """Webhook deliveries that ended (succeeded, or dead) and have not changed since the cutoff, with
+    their attempts: the delivery log keeps its recent past. A pending or retrying one always stays."""
+    deliveries = WebhookDelivery.__table__
+    ended = deliveries.c.status.in_([DeliveryStatus.SUCCEEDED, DeliveryStatus.DEAD])
+    ids = await _ids(
+        conn,
+        select(deliveries.c.id)
+        .where(ended, deliveries.c.updated_at < finished_before)
+        .order_by(deliveries.c.id)
+        .limit(limit),
+    )
+    if not ids:
+        return Purged(0)
+    await conn.execute(delete(WebhookAttempt).where(WebhookAttempt.__table__.c.delivery_id.in_(ids)))
+    return Purged(await _delete_by_ids(conn, WebhookDelivery, ids))
 
 
 async def _delete_by_ids(conn: AsyncConnection, model: Any, ids: Sequence[Any]) -> int:

@@ -17,6 +17,7 @@ from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jobs.cleanup import cleanup, run_cleanup
 from jobs.queues import LOW, queue
@@ -30,7 +31,11 @@ from persistence.models import (
     PasswordReset,
     Task,
     TaskLabel,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
+from persistence.models.webhooks import AttemptOutcome, DeliveryStatus
 from persistence.queries.cleanup import purge_deleted_tasks, purge_expired_sessions
 from persistence.settings import Settings
 from persistence.statements import count_statements
@@ -63,7 +68,8 @@ async def _count(services: Services, model: Any, *conditions: Any) -> int:
 async def _task_with_everything(
     place: Office, store: FileStore, user_id: int, deleted_at: datetime
 ) -> tuple[int, Path]:
-    """A deleted task with a comment, a label, an attachment (and its file) and a notified event."""
+    """A deleted task with a comment, a label, an attachment (and its file), a notified event and an
+    event delivered to a webhook."""
     services = place.services
     task_id = await place.task("gone", assignee_id=user_id, reporter_id=user_id, deleted_at=deleted_at)
     key = FileStore.new_key()
@@ -88,10 +94,71 @@ async def _task_with_everything(
                 storage_key=key,
             )
         )
+        event_id = await _id(conn, insert(Event).values(_event(place, task_id, deleted_at)))
+        await _delivered(conn, await _endpoint(conn, place, user_id), event_id, deleted_at)
     await add_notifications(
         services, place.organization_id, user_id, task_id, user_id, 1, project_id=place.project_id
     )
     return task_id, path
+
+
+async def _id(conn: AsyncConnection, statement: Any) -> int:
+    key = (await conn.execute(statement)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _event(place: Office, task_id: int | None, at: datetime) -> dict[str, Any]:
+    return dict(
+        organization_id=place.organization_id,
+        project_id=place.project_id,
+        task_id=task_id,
+        type="task.updated",
+        payload={},
+        created_at=at,
+        published_at=at,
+    )
+
+
+async def _endpoint(conn: AsyncConnection, place: Office, user_id: int) -> int:
+    values = dict(
+        organization_id=place.organization_id,
+        url="https://hooks.example.com/taskql",
+        secret=secrets.token_hex(16),
+        event_types=["task.updated"],
+        created_by=user_id,
+    )
+    return await _id(conn, insert(WebhookEndpoint).values(values))
+
+
+async def _delivered(
+    conn: AsyncConnection,
+    endpoint_id: int,
+    event_id: int,
+    at: datetime,
+    status: DeliveryStatus = DeliveryStatus.SUCCEEDED,
+) -> int:
+    """A delivery of the event to the endpoint, last changed at ``at``, with one attempt."""
+    delivery = dict(
+        endpoint_id=endpoint_id,
+        event_id=event_id,
+        event_type="task.updated",
+        status=status,
+        attempts=1,
+        created_at=at,
+        updated_at=at,
+    )
+    delivery_id = await _id(conn, insert(WebhookDelivery).values(delivery))
+    attempt = dict(
+        delivery_id=delivery_id,
+        number=1,
+        started_at=at,
+        duration_ms=5,
+        response_code=200,
+        outcome=AttemptOutcome.SUCCESS,
+    )
+    await conn.execute(insert(WebhookAttempt).values(attempt))
+    return delivery_id
 
 
 async def test_deleted_tasks_past_retention_go_with_their_rows_and_files(
@@ -122,6 +189,8 @@ async def test_deleted_tasks_past_retention_go_with_their_rows_and_files(
         assert await _count(services, model, model.task_id.in_(old_ids)) == 0
     assert await _count(services, Event, Event.task_id.in_(old_ids)) == 0
     assert await _count(services, Notification, Notification.task_id.in_(old_ids)) == 0
+    old_events = select(Event.id).where(Event.task_id.in_(old_ids)).scalar_subquery()
+    assert await _count(services, WebhookDelivery, WebhookDelivery.event_id.in_(old_events)) == 0
     assert not any(path.exists() for _, path in old)
     # While the recently deleted task keeps everything, and the subtask stays, without a parent
     assert await _count(services, Task, Task.id == recent_id) == 1
@@ -149,9 +218,9 @@ async def test_a_batch_takes_the_same_statements_for_one_task_as_for_many(
         assert purged.rows == size
         assert len(purged.storage_keys) == size
         counts.append(counter.count)
-    # The ids, the files' keys, then one statement per table: notifications, events, comments, label
-    # links, attachments, subtasks' parent, tasks
-    assert counts == [9, 9]
+    # The ids, the files' keys, then one statement per table: notifications, webhook attempts and
+    # deliveries, events, comments, label links, attachments, subtasks' parent, tasks
+    assert counts == [11, 11]
     async with services.db.unit_of_work() as conn:
         with count_statements() as counter:
             assert (await purge_deleted_tasks(conn, now - 30 * DAY, 10)).rows == 0
@@ -204,7 +273,13 @@ async def test_expired_sessions_used_resets_and_old_idempotency_keys_go(
     # When the cleanup runs
     counts = await cleanup(services.db, settings, now)
     # Then the expired sessions (2 batches: 2 + 1), the unusable resets and the old keys went
-    assert counts == {"deleted_tasks": 0, "expired_sessions": 3, "password_resets": 2, "idempotency_keys": 2}
+    assert counts == {
+        "deleted_tasks": 0,
+        "expired_sessions": 3,
+        "password_resets": 2,
+        "idempotency_keys": 2,
+        "webhook_logs": 0,
+    }
     assert await _count(services, AuthSession, AuthSession.user_id == user) == 1
     assert await _count(services, PasswordReset, PasswordReset.user_id == user) == 1
     org_events = Event.organization_id == place.organization_id
@@ -214,6 +289,37 @@ async def test_expired_sessions_used_resets_and_old_idempotency_keys_go(
         with count_statements() as counter:
             assert (await purge_expired_sessions(conn, now, 2)).rows == 0
     assert counter.count == 1
+
+
+async def test_ended_webhook_deliveries_past_retention_go_with_their_attempts(
+    services: Services, tmp_path: Path
+) -> None:
+    await _drain(services, tmp_path)
+    now = datetime.now(UTC)
+    place = await office(services, "hooks")
+    user, _ = await place.user("admin")
+    # Given deliveries that ended 31 days ago (succeeded, dead), one that ended 29 days ago, and one
+    # still retrying since 40 days ago
+    async with services.db.unit_of_work() as conn:
+        endpoint = await _endpoint(conn, place, user)
+        ages_and_states = [
+            (31, DeliveryStatus.SUCCEEDED),
+            (31, DeliveryStatus.DEAD),
+            (29, DeliveryStatus.SUCCEEDED),
+            (40, DeliveryStatus.RETRYING),
+        ]
+        ids = []
+        for days, status in ages_and_states:
+            event_id = await _id(conn, insert(Event).values(_event(place, None, now - days * DAY)))
+            ids.append(await _delivered(conn, endpoint, event_id, now - days * DAY, status))
+    # When the cleanup runs
+    counts = await cleanup(services.db, _settings(tmp_path), now)
+    # Then the two old ended ones went, with their attempts; the recent and the unfinished stay
+    assert counts["webhook_logs"] == 2
+    assert await _count(services, WebhookDelivery, WebhookDelivery.id.in_(ids)) == 2
+    assert await _count(services, WebhookDelivery, WebhookDelivery.id.in_(ids[2:])) == 2
+    assert await _count(services, WebhookAttempt, WebhookAttempt.delivery_id.in_(ids[:2])) == 0
+    assert await _count(services, WebhookAttempt, WebhookAttempt.delivery_id.in_(ids[2:])) == 2
 
 
 @pytest.mark.usefixtures("worker")
