@@ -316,11 +316,24 @@ async def make_member(services: Services, gql: GraphQLClient, org: SeededOrganiz
         projects_of: dict[tuple[int, str], set[int]] = {}
         for row in rows:
             projects_of.setdefault((row.id, row.email), set()).add(row.project_id)
-        user_id, email, project_id, hidden = next(
+        partial = [
             (user_id, email, min(mine), min(set(org.project_ids) - mine))
             for (user_id, email), mine in projects_of.items()
             if set(org.project_ids) - mine
-        )
+        ]
+    if not partial:
+        # The seed made every member a member of every project: take one out of the last project.
+        (user_id, email), mine = next(iter(projects_of.items()))
+        hidden = max(mine)
+        async with services.db.unit_of_work() as conn:
+            await conn.execute(
+                delete(ProjectMember).where(
+                    ProjectMember.user_id == user_id, ProjectMember.project_id == hidden
+                )
+            )
+        partial = [(user_id, email, min(mine - {hidden}), hidden)]
+    user_id, email, project_id, hidden = partial[0]
+    async with services.db.read() as conn:
         task_id = (
             await conn.execute(
                 select(TaskRow.id)
