@@ -20,6 +20,7 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
 
+from jobs.email import close_smtp_connection
 from jobs.queues import QUEUE_NAMES, connect, queues, use_settings
 from jobs.schedule import build_schedule
 from persistence.settings import Settings
@@ -62,6 +63,7 @@ class EmbeddedJobs:
                 log.warning("the embedded job thread is still finishing a job")
             self._thread = None
         self.scheduler.release_locks()
+        close_smtp_connection()
         use_settings(None)
 
     def _run(self) -> None:

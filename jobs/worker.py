@@ -24,6 +24,7 @@ import sys
 
 from rq.serializers import JSONSerializer
 
+from jobs.email import close_smtp_connection
 from jobs.queues import QUEUE_NAMES, connect, is_embedded, queues, use_job_engine
 from jobs.rq_adapters import ResilientWorker
 from jobs.worker_loop import LoopJob, run_on_worker_loop
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             _stop(cron)
         use_job_engine(None)
         run_on_worker_loop(engine.dispose())
+        close_smtp_connection()
     return 0
 
 

@@ -21,7 +21,8 @@ class Sink:
     """An SMTP handler: keeps what it accepts; refuses a recipient's next ``n`` attempts with a 451.
 
     ``attempts`` counts RCPTs per address, ``deliveries`` DATAs per Message-ID (duplicates included);
-    ``messages`` holds each Message-ID once. After ``hold_next()`` the next DATA is kept, then left
+    ``messages`` holds each Message-ID once, ``peers`` the client address of each DATA (one per
+    connection it came over). After ``hold_next()`` the next DATA is kept, then left
     unanswered until ``release()``: the sender is mid-send, and what happens to it (killed, stopped)
     is the test's. The handlers run on the controller's thread; the test waits on ``held``."""
 
@@ -30,6 +31,7 @@ class Sink:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.attempts: Counter[str] = Counter()
         self.deliveries: Counter[str] = Counter()
+        self.peers: list[tuple[str, int]] = []
         self.refusals: dict[str, int] = {}
         self.rejections: set[str] = set()
         self.held = threading.Event()
@@ -62,6 +64,7 @@ class Sink:
         assert isinstance(message, EmailMessage)
         message_id = str(message["Message-ID"])
         self.deliveries[message_id] += 1
+        self.peers.append(tuple(session.peer))
         if self.deliveries[message_id] == 1:
             self.messages.append((list(envelope.rcpt_tos), message))
         if self._hold_next:
