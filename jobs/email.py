@@ -1,11 +1,10 @@
 """The notification email job: ``deliver_notification_email(notification_id)``.
 
-The job takes only the id and reads the rest when it runs. RQ 3 runs an ``async def`` job with
-``asyncio.run``, a fresh event loop per job, so the job opens its own engine without a pool and
-disposes of it before the loop closes. It skips (and succeeds) when the notification is gone, the
-recipient is deactivated, or the task is deleted or no longer theirs to read (jobs/notices.py). Any
-SMTP failure raises, and RQ retries by the job's policy (jobs/queues.py); the Message-ID stays the
-same on every attempt.
+The job takes only the id and reads the rest when it runs (``read_once``: the worker's pooled engine, or
+an engine of its own where each job gets a fresh event loop). It skips (and succeeds) when the
+notification is gone, the recipient is deactivated, or the task is deleted or no longer theirs to read
+(jobs/notices.py). Any SMTP failure raises, and RQ retries by the job's policy (jobs/queues.py); the
+Message-ID stays the same on every attempt.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from jobs.notices import Notice, load_notice
 from jobs.queues import job_settings, read_once, write_once
 from jobs.templates import push_text
+from jobs.tls import tls_context
 from persistence.queries.push_devices import devices_of, prune_devices
 from persistence.queries.rows import AnyRow
 
@@ -81,7 +82,7 @@ async def deliver_notification_push(notification_id: int) -> str:
         return SKIPPED
     gone: list[tuple[int, str]] = []
     failed: list[str] = []
-    async with httpx.AsyncClient(timeout=settings.push_timeout_seconds) as client:
+    async with httpx.AsyncClient(timeout=settings.push_timeout_seconds, verify=tls_context()) as client:
         for device in recipient.devices:
             payload = push_payload(recipient.notice, device)
             try:

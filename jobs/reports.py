@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 
 from rq import get_current_job
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from jobs.queues import job_settings
+from jobs.queues import job_settings, with_database
 from jobs.report_render import ReportHeading, render_csv, render_html
-from persistence.db import create_engine
+from persistence.db import Database
 from persistence.models.base import utcnow
 from persistence.queries import report_writes
 from persistence.queries.reports import report_for_job, status_figures
@@ -41,37 +40,32 @@ def is_last_attempt() -> bool:
 async def build_report(report_id: int) -> str:
     """``"succeeded"``, or ``"gone"`` when the row no longer exists; raises when the build failed."""
     settings = job_settings()
-    # RQ 3 runs an async job on a fresh event loop: an engine of its own, disposed of before it closes.
-    engine = create_engine(settings, null_pool=True)
-    try:
-        return await _attempt(engine, settings, report_id)
-    finally:
-        await engine.dispose()
+    return await with_database(settings, lambda db: _attempt(db, settings, report_id))
 
 
-async def _attempt(engine: AsyncEngine, settings: Settings, report_id: int) -> str:
-    async with engine.begin() as conn:
+async def _attempt(db: Database, settings: Settings, report_id: int) -> str:
+    async with db.unit_of_work() as conn:
         if not await report_writes.start_attempt(conn, report_id, utcnow()):
             log.info("report %d: gone, nothing to build", report_id)
             return GONE
     try:
-        key = await _build(engine, settings, report_id)
+        key = await _build(db, settings, report_id)
     except Exception:
         if is_last_attempt():
             log.exception("report %d failed for good", report_id)
-            async with engine.begin() as conn:
+            async with db.unit_of_work() as conn:
                 await report_writes.mark_failed(conn, report_id, FAILED_MESSAGE, utcnow())
         else:
             log.warning("report %d failed; RQ retries it", report_id, exc_info=True)
         raise
-    async with engine.begin() as conn:
+    async with db.unit_of_work() as conn:
         await report_writes.mark_succeeded(conn, report_id, key, utcnow())
     return SUCCEEDED
 
 
-async def _build(engine: AsyncEngine, settings: Settings, report_id: int) -> str:
+async def _build(db: Database, settings: Settings, report_id: int) -> str:
     now = utcnow()
-    async with engine.connect() as conn:
+    async with db.read() as conn:
         row = await report_for_job(conn, report_id)
         if row is None:
             raise LookupError(f"report {report_id} vanished while it was being built")

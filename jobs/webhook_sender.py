@@ -19,6 +19,7 @@ from datetime import datetime
 import httpx
 
 from jobs.ssrf import Target
+from jobs.tls import tls_context
 from persistence.models import AttemptOutcome
 from persistence.models.base import utcnow
 
@@ -59,7 +60,8 @@ def post(target: Target, *, secret: str, delivery: str, event_type: str, body: b
         return round((time.monotonic() - clock) * 1000)
 
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=tls_context())
+        with client:
             response = client.post(target.pinned_url, content=body, headers=headers, extensions=extensions)
     except httpx.TimeoutException as exc:
         return Sent(

@@ -1,12 +1,12 @@
 """The webhook delivery job: ``deliver_webhook(delivery_id)``, one attempt per run, each recorded.
 
-The job takes the delivery's id and reads the rest when it runs (with an engine of its own: RQ 3 runs
-an ``async def`` job in a fresh event loop). It skips (and succeeds) when the delivery is gone or
-already succeeded, or its endpoint is deleted or inactive. Otherwise it checks the URL's addresses
-again (jobs/ssrf.py: DNS answers change), POSTs the signed body to the address it checked, and
-records the attempt (outcome, response code, duration). A 2xx succeeds. A refused address, or a 410
-(the receiver says the endpoint is gone), makes the delivery dead at once: retrying cannot help.
-Anything else raises, and RQ retries by WEBHOOK_RETRY (jobs/queues.py); the attempt that has no
+The job takes the delivery's id and reads the rest when it runs (``with_database``: the worker's pooled
+engine, or an engine of its own where each job gets a fresh event loop). It skips (and succeeds) when
+the delivery is gone or already succeeded, or its endpoint is deleted or inactive. Otherwise it checks
+the URL's addresses again (jobs/ssrf.py: DNS answers change), POSTs the signed body to the address it
+checked, and records the attempt (outcome, response code, duration). A 2xx succeeds. A refused address,
+or a 410 (the receiver says the endpoint is gone), makes the delivery dead at once: retrying cannot
+help. Anything else raises, and RQ retries by WEBHOOK_RETRY (jobs/queues.py); the attempt that has no
 retry left makes the delivery dead instead: the dead letter, listed in the delivery log, until
 ``webhookDeliveryRedeliver``.
 
@@ -22,14 +22,15 @@ from typing import Any
 import orjson
 from rq import get_current_job
 
-from jobs.queues import job_settings
+from jobs.queues import job_settings, with_database
 from jobs.ssrf import HostUnresolvable, UrlNotAllowed, resolve_target
 from jobs.webhook_sender import Sent, post
-from persistence.db import create_engine
+from persistence.db import Database
 from persistence.models import AttemptOutcome, DeliveryStatus
 from persistence.models.base import utcnow
 from persistence.queries.rows import AnyRow
 from persistence.queries.webhook_attempts import AttemptRecord, delivery_to_send, record_attempt
+from persistence.settings import Settings
 
 log = logging.getLogger("taskql.jobs.webhooks")
 
@@ -85,33 +86,24 @@ def _is_last_attempt() -> bool:
 async def deliver_webhook(delivery_id: int) -> str:
     """One attempt at delivering; ``"succeeded"``, ``"skipped"`` or ``"dead"`` (the job's result)."""
     settings = job_settings()
-    engine = create_engine(settings, null_pool=True)
-    try:
-        async with engine.connect() as conn:
-            row = await delivery_to_send(conn, delivery_id)
-        if (
-            row is None
-            or row.status == DeliveryStatus.SUCCEEDED
-            or row.deleted_at is not None
-            or not row.active
-        ):
-            log.info(
-                "webhook delivery %d: nothing to send (gone, done, or its endpoint inactive)", delivery_id
-            )
-            return SKIPPED
-        sent = _send(row, settings.webhook_allowed_hosts, settings.webhook_timeout_seconds)
-        final = sent.outcome is AttemptOutcome.REFUSED or sent.response_code == GONE or _is_last_attempt()
-        if sent.outcome is AttemptOutcome.SUCCESS:
-            status = DeliveryStatus.SUCCEEDED
-        else:
-            status = DeliveryStatus.DEAD if final else DeliveryStatus.RETRYING
-        record = AttemptRecord(
-            sent.started_at, sent.duration_ms, sent.outcome, sent.response_code, sent.error
-        )
-        async with engine.begin() as conn:
-            number = await record_attempt(conn, delivery_id, record, status)
-    finally:
-        await engine.dispose()
+    return await with_database(settings, lambda db: _deliver(db, settings, delivery_id))
+
+
+async def _deliver(db: Database, settings: Settings, delivery_id: int) -> str:
+    async with db.read() as conn:
+        row = await delivery_to_send(conn, delivery_id)
+    if row is None or row.status == DeliveryStatus.SUCCEEDED or row.deleted_at is not None or not row.active:
+        log.info("webhook delivery %d: nothing to send (gone, done, or its endpoint inactive)", delivery_id)
+        return SKIPPED
+    sent = _send(row, settings.webhook_allowed_hosts, settings.webhook_timeout_seconds)
+    final = sent.outcome is AttemptOutcome.REFUSED or sent.response_code == GONE or _is_last_attempt()
+    if sent.outcome is AttemptOutcome.SUCCESS:
+        status = DeliveryStatus.SUCCEEDED
+    else:
+        status = DeliveryStatus.DEAD if final else DeliveryStatus.RETRYING
+    record = AttemptRecord(sent.started_at, sent.duration_ms, sent.outcome, sent.response_code, sent.error)
+    async with db.unit_of_work() as conn:
+        number = await record_attempt(conn, delivery_id, record, status)
     if status is DeliveryStatus.RETRYING:
         raise DeliveryFailed(f"webhook delivery {delivery_id}, attempt {number}: {sent.error}")
     if status is DeliveryStatus.DEAD:

@@ -2,10 +2,13 @@
 
 1. Database ``taskql_bench_jobs`` (made if missing, migrated, one small organization seeded once) and
    Redis index 8 (flushed at start): the bench's own, never the suite's or the app's.
-2. Each job type in ``JOB_TYPES`` prepares its jobs' data (emails: one notification per job, with its
-   own event, inserted directly as the relay would have made them) and names each job's delivery id
-   (emails: the Message-ID) before anything runs.
-3. Starts the local sinks on 127.0.0.1 (SMTP: aiosmtpd) and 2 worker processes (``python -m
+2. Each job type in ``JOB_TYPES`` prepares its jobs' data, inserted directly as the relay would have
+   made it (emails and pushes: one notification per job, with its own event; every user has one push
+   device; webhooks: one delivery per job, with its own event, to one endpoint of the organization)
+   and names each job's delivery id (the Message-ID, the push's ``delivery_id``, ``whd_<id>``) before
+   anything runs.
+3. Starts the local sinks on 127.0.0.1 (SMTP: aiosmtpd; push gateway and webhook receiver: one
+   uvicorn app) and 2 worker processes (``python -m
    jobs.worker``), then enqueues the jobs through the production enqueuers, interleaved by type, at
    ``--rate`` per second (0: all at once), noting each job's enqueue time.
 4. Waits until every delivery id has arrived or ``--seconds`` have passed since the first enqueue, then
@@ -38,13 +41,27 @@ import redis
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from jobs.enqueue import NotificationEmails
+from jobs.enqueue import NotificationEmails, NotificationPushes, WebhookDeliveries
+from jobs.push import delivery_id as push_delivery_id
 from jobs.templates import message_id
+from jobs.webhooks import delivery_key
 from perf import config
-from perf.job_sinks import HOST, Receipts, smtp_sink
+from perf.job_sinks import HOST, Receipts, http_sink, smtp_sink
 from perf.servers import REPO
 from persistence.migrate import upgrade_to_head
-from persistence.models import Event, Notification, NotificationKind, Organization, ProjectMember, Task, User
+from persistence.models import (
+    Event,
+    Notification,
+    NotificationKind,
+    Organization,
+    ProjectMember,
+    PushDevice,
+    PushPlatform,
+    Task,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from persistence.models.base import utcnow
 from persistence.seed import SeedSizes, seed_organization
 from persistence.settings import Settings
@@ -54,6 +71,7 @@ from schema.app import build_services
 DATABASE_NAME = "taskql_bench_jobs"
 REDIS_URL = "redis://127.0.0.1:6379/8"
 SMTP_PORT = 18431
+HTTP_PORT = 18432
 SIZES = SeedSizes(users=60, projects=6, tasks=300, comments_per_task=0.0, members_per_project=10)
 ORG_SLUG = "bench-jobs"  # its presence is the marker that the data set is already seeded
 SENDER = "taskql <no-reply@bench.taskql.test>"
@@ -92,9 +110,9 @@ class JobType:
     enqueuer: Callable[[Settings, redis.Redis], Callable[[int], object]]
 
 
-async def _prepare_emails(context: Context, count: int) -> list[Planned]:
-    """``count`` assignment notifications, each with its own event, for members of the tasks' projects
-    (so the job's read-permission check passes, as for a real assignee)."""
+async def _events(context: Context, count: int) -> list[tuple[int, int, int, int]]:
+    """``count`` ``task.assigned`` events, each about a task and a member of its project (so the jobs'
+    read-permission checks pass, as for a real assignee): (event id, task, member, actor) each."""
     async with context.services.db.read() as conn:
         members = (
             await conn.execute(
@@ -129,27 +147,115 @@ async def _prepare_emails(context: Context, count: int) -> list[Planned]:
         await conn.execute(insert(Event), events)
         made_events = select(Event.id).where(Event.sequence >= first_sequence).order_by(Event.sequence)
         event_ids = list((await conn.scalars(made_events)).all())
-        rows = [
-            {
-                "organization_id": context.organization_id,
-                "user_id": user_id,
-                "kind": NotificationKind.ASSIGNED,
-                "event_id": event_ids[i],
-                "task_id": task_id,
-                "actor_id": owner,
-                "created_at": now,
-            }
-            for i, (task_id, _project, user_id) in enumerate(picks)
-        ]
+    return [
+        (int(event_ids[i]), int(task_id), int(user_id), int(owner or 0))
+        for i, (task_id, _project, user_id) in enumerate(picks)
+    ]
+
+
+async def _notifications(context: Context, count: int) -> list[tuple[int, int, int]]:
+    """``count`` assignment notifications, each with its own event: (notification, event, user) each."""
+    made_events = await _events(context, count)
+    now = utcnow()
+    rows = [
+        {
+            "organization_id": context.organization_id,
+            "user_id": user_id,
+            "kind": NotificationKind.ASSIGNED,
+            "event_id": event_id,
+            "task_id": task_id,
+            "actor_id": actor_id,
+            "created_at": now,
+        }
+        for event_id, task_id, user_id, actor_id in made_events
+    ]
+    async with context.services.db.unit_of_work() as conn:
         await conn.execute(insert(Notification), rows)
         made = (
             await conn.execute(
                 select(Notification.id, Notification.event_id, Notification.user_id).where(
-                    Notification.event_id.in_(event_ids)
+                    Notification.event_id.in_([event_id for event_id, *_ in made_events])
                 )
             )
         ).all()
-    return [Planned(int(n_id), message_id(event_id, user_id, SENDER)) for n_id, event_id, user_id in made]
+    return [(int(n_id), int(event_id), int(user_id)) for n_id, event_id, user_id in made]
+
+
+async def _prepare_emails(context: Context, count: int) -> list[Planned]:
+    made = await _notifications(context, count)
+    return [Planned(n_id, message_id(event_id, user_id, SENDER)) for n_id, event_id, user_id in made]
+
+
+async def _prepare_pushes(context: Context, count: int) -> list[Planned]:
+    """Notifications as for emails, to users with one push device each (registered here if missing)."""
+    async with context.services.db.unit_of_work() as conn:
+        users = list(
+            (await conn.scalars(select(User.id).where(User.organization_id == context.organization_id))).all()
+        )
+        have = set(
+            (await conn.scalars(select(PushDevice.user_id).where(PushDevice.user_id.in_(users)))).all()
+        )
+        missing = [
+            {
+                "user_id": user_id,
+                "organization_id": context.organization_id,
+                "token": f"bench-device-{user_id}-{secrets.token_hex(8)}",
+                "platform": PushPlatform.IOS,
+            }
+            for user_id in users
+            if user_id not in have
+        ]
+        if missing:
+            await conn.execute(insert(PushDevice), missing)
+        devices = dict(
+            (
+                await conn.execute(
+                    select(PushDevice.user_id, PushDevice.id).where(PushDevice.user_id.in_(users))
+                )
+            ).all()
+        )
+    made = await _notifications(context, count)
+    return [Planned(n_id, push_delivery_id(n_id, devices[user_id])) for n_id, _event, user_id in made]
+
+
+async def _prepare_webhooks(context: Context, count: int) -> list[Planned]:
+    """One endpoint of the organization on the HTTP sink (made once), one delivery per job."""
+    url = f"http://{HOST}:{HTTP_PORT}/webhook"
+    async with context.services.db.unit_of_work() as conn:
+        endpoint = await conn.scalar(
+            select(WebhookEndpoint.id).where(
+                WebhookEndpoint.organization_id == context.organization_id, WebhookEndpoint.url == url
+            )
+        )
+        if endpoint is None:
+            values = {
+                "organization_id": context.organization_id,
+                "url": url,
+                "secret": secrets.token_hex(32),
+                "event_types": ["task.assigned"],
+                "description": "the job bench's receiver",
+            }
+            key = (await conn.execute(insert(WebhookEndpoint).values(values))).inserted_primary_key
+            assert key is not None
+            endpoint = key[0]
+    made_events = await _events(context, count)
+    now = utcnow()
+    rows = [
+        {"endpoint_id": endpoint, "event_id": event_id, "event_type": "task.assigned", "created_at": now,
+         "updated_at": now}
+        for event_id, *_ in made_events
+    ]  # fmt: skip
+    async with context.services.db.unit_of_work() as conn:
+        await conn.execute(insert(WebhookDelivery), rows)
+        ids = (
+            await conn.scalars(
+                select(WebhookDelivery.id).where(
+                    WebhookDelivery.endpoint_id == endpoint,
+                    WebhookDelivery.event_id.in_([event_id for event_id, *_ in made_events]),
+                )
+            )
+        ).all()
+    return [Planned(int(delivery), delivery_key(int(delivery))) for delivery in ids]
 
 
 def _email_enqueuer(settings: Settings, connection: redis.Redis) -> Callable[[int], object]:
@@ -157,9 +263,20 @@ def _email_enqueuer(settings: Settings, connection: redis.Redis) -> Callable[[in
     return lambda notification_id: emails.enqueue_all([notification_id])
 
 
+def _push_enqueuer(settings: Settings, connection: redis.Redis) -> Callable[[int], object]:
+    pushes = NotificationPushes(settings, connection=connection)
+    return lambda notification_id: pushes.enqueue_all([notification_id])
+
+
+def _webhook_enqueuer(settings: Settings, connection: redis.Redis) -> Callable[[int], object]:
+    webhooks = WebhookDeliveries(settings, connection=connection)
+    return lambda delivery: webhooks.enqueue_deliveries([delivery])
+
+
 JOB_TYPES = {
     "email": JobType("email", Targets(1.0, 3.0, 10.0), _prepare_emails, _email_enqueuer),
-    # push (Targets(0.5, 2.0, 5.0)) and webhook (Targets(2.0, 5.0, 15.0)) join here with their jobs.
+    "push": JobType("push", Targets(0.5, 2.0, 5.0), _prepare_pushes, _push_enqueuer),
+    "webhook": JobType("webhook", Targets(2.0, 5.0, 15.0), _prepare_webhooks, _webhook_enqueuer),
 }
 
 
@@ -202,6 +319,9 @@ def _environment() -> dict[str, str]:
         "TASKQL_SMTP_HOST": HOST,
         "TASKQL_SMTP_PORT": str(SMTP_PORT),
         "TASKQL_SMTP_FROM": SENDER,
+        "TASKQL_PUSH_GATEWAY_URL": f"http://{HOST}:{HTTP_PORT}/push",
+        # The bench's receiver is on loopback, which the webhook address check refuses otherwise.
+        "TASKQL_WEBHOOK_ALLOWED_HOSTS": HOST,
     }
 
 
@@ -260,7 +380,8 @@ def _start_workers(environment: dict[str, str], logs: Path, profile: bool) -> li
         with (logs / f"jobs-worker-{number}.log").open("wb") as out:
             workers.append(
                 subprocess.Popen(  # noqa: S603 - fixed arguments
-                    [sys.executable, *profiler, "-m", "jobs.worker", "--log-level", "WARNING"],
+                    # Without the periodic jobs: a due-soon scan would email the seeded assignees.
+                    [sys.executable, *profiler, "-m", "jobs.worker", "--no-cron", "--log-level", "WARNING"],
                     cwd=REPO, env={**inherited, **environment}, stdout=out, stderr=subprocess.STDOUT,
                 )
             )  # fmt: skip
@@ -388,7 +509,7 @@ def run(options: Options) -> str:
     logs.mkdir(parents=True, exist_ok=True)
     receipts = Receipts()
     started = time.monotonic()
-    with smtp_sink(receipts, SMTP_PORT):
+    with smtp_sink(receipts, SMTP_PORT), http_sink(receipts, HTTP_PORT):
         workers = _start_workers(environment, logs, options.profile)
         try:
             # Both workers registered with Redis: listening before the clock starts.
@@ -402,7 +523,7 @@ def run(options: Options) -> str:
             order = _interleaved(planned)
             enqueued = _enqueue_all(order, enqueuers, options.rate)
             deadline = min(enqueued.values()) + options.seconds
-            while receipts.received() < len(enqueued) and time.time() < deadline:
+            while not receipts.has_all(enqueued) and time.time() < deadline:
                 time.sleep(0.05)
             cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         finally:
