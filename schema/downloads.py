@@ -10,6 +10,7 @@ sandboxing CSP), so an uploaded HTML or script file never renders in the API's o
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -42,39 +43,53 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+async def answered(handle: Callable[[], Awaitable[Response]], what: str) -> Response:
+    """A download's answer: its errors as JSON bodies with their codes (401 and the like from the
+    request, 404, 400), and anything unexpected as a logged 500, never a stack trace."""
+    try:
+        return await handle()
+    except RequestError as error:
+        return error_response(error.status, error.code, error.message, error.headers)
+    except NotFound as error:
+        return error_response(404, error.code, error.message)
+    except DomainError as error:
+        return error_response(400, error.code, error.message)
+    except Exception:
+        log.exception("%s download failed", what)
+        return error_response(500, "INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE)
+
+
+async def download_context(
+    services: Services, request: Request, type_name: str
+) -> tuple[RequestContext, int]:
+    """The bearer token's context (none: 401) and the database id of the ``{id}`` path parameter,
+    a global id of ``type_name`` (any other: 404, as for an object the caller may not see)."""
+    principal = await bearer_principal(services, request)
+    if principal is None:
+        raise RequestError(
+            401,
+            "UNAUTHENTICATED",
+            "use `Authorization: Bearer <access token>`",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        object_id = decode_id(request.path_params["id"], type_name)
+    except DomainError as error:
+        raise NotFound(type_name.lower()) from error
+    client = request.client.host if request.client else None
+    return RequestContext(services, principal=principal, client_address=client), object_id
+
+
 class AttachmentDownloads:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.store = FileStore(services.settings.upload_root)
 
     async def handle(self, request: Request) -> Response:
-        try:
-            return await self._handle(request)
-        except RequestError as error:
-            return error_response(error.status, error.code, error.message, error.headers)
-        except NotFound as error:
-            return error_response(404, error.code, error.message)
-        except DomainError as error:
-            return error_response(400, error.code, error.message)
-        except Exception:
-            log.exception("download failed")
-            return error_response(500, "INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE)
+        return await answered(lambda: self._handle(request), "attachment")
 
     async def _handle(self, request: Request) -> Response:
-        principal = await bearer_principal(self.services, request)
-        if principal is None:
-            raise RequestError(
-                401,
-                "UNAUTHENTICATED",
-                "use `Authorization: Bearer <access token>`",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        try:
-            attachment_id = decode_id(request.path_params["id"], "Attachment")
-        except DomainError as error:
-            raise NotFound("attachment") from error
-        client = request.client.host if request.client else None
-        ctx = RequestContext(self.services, principal=principal, client_address=client)
+        ctx, attachment_id = await download_context(self.services, request, "Attachment")
         row = await resolvers.attachment_for_download(ctx, attachment_id)
         path = self.store.path_of(row.storage_key)  # ValueError (a key leading outside the root): 500
         if not path.is_file():

@@ -17,13 +17,9 @@ from starlette.responses import FileResponse, Response
 from persistence.models import ReportStatus
 from persistence.report_files import ReportStore
 from resolvers import reports as resolvers
-from resolvers.context import RequestContext, Services
-from resolvers.errors import DomainError, NotFound
-from schema.downloads import content_disposition, error_response
-from schema.errors import INTERNAL_MESSAGE
-from schema.ids import decode_id
-from schema.transport import RequestError
-from schema.view import bearer_principal
+from resolvers.context import Services
+from resolvers.errors import NotFound
+from schema.downloads import answered, content_disposition, download_context
 
 log = logging.getLogger("taskql.downloads")
 
@@ -47,33 +43,10 @@ class ReportDownloads:
         return await self._respond(request, "html")
 
     async def _respond(self, request: Request, extension: str) -> Response:
-        try:
-            return await self._handle(request, extension)
-        except RequestError as error:
-            return error_response(error.status, error.code, error.message, error.headers)
-        except NotFound as error:
-            return error_response(404, error.code, error.message)
-        except DomainError as error:
-            return error_response(400, error.code, error.message)
-        except Exception:
-            log.exception("report download failed")
-            return error_response(500, "INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE)
+        return await answered(lambda: self._handle(request, extension), "report")
 
     async def _handle(self, request: Request, extension: str) -> Response:
-        principal = await bearer_principal(self.services, request)
-        if principal is None:
-            raise RequestError(
-                401,
-                "UNAUTHENTICATED",
-                "use `Authorization: Bearer <access token>`",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        try:
-            report_id = decode_id(request.path_params["id"], "Report")
-        except DomainError as error:
-            raise NotFound("report") from error
-        client = request.client.host if request.client else None
-        ctx = RequestContext(self.services, principal=principal, client_address=client)
+        ctx, report_id = await download_context(self.services, request, "Report")
         row = await resolvers.report(ctx, report_id)
         if row.status != ReportStatus.SUCCEEDED or row.storage_key is None:
             raise NotFound("report")
