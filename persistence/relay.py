@@ -11,8 +11,11 @@ the unique (event, recipient) key keeps a second derivation from inserting anyth
 webhook deliveries are derived there too (``persistence/webhook_derivation.py``), the same way. After the
 commit each new notification goes to its recipient's channel (so a recipient acting on it at once
 finds the row), and the batch (events and notifications) to each ``on_committed`` hook (the
-composition root wires the jobs there; persistence does not import jobs). What a hook fails to take
-is logged with the ids; a sweep for work whose jobs were never enqueued is not there yet.
+composition root wires the jobs there; persistence does not import jobs). When every hook took a
+batch, its notifications and webhook deliveries are marked ``jobs_enqueued_at``; what stays unmarked
+(a hook failed: Redis was down just after the commit, or the process died in between) the sweep hands
+over again once it is older than the grace period. Job ids are deterministic and enqueued with
+``unique=True``, so a job that did get enqueued is refused the second time, never run twice.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from persistence.db import Database
 from persistence.derivation import derive_notifications
-from persistence.models import Event, NotificationKind
+from persistence.models import Event, Notification, NotificationKind, WebhookDelivery
 from persistence.models.base import utcnow
 from persistence.pubsub import project_channel, user_channel
 from persistence.snapshots import event_snapshots
@@ -41,6 +44,8 @@ from persistence.webhook_derivation import derive_webhook_deliveries
 log = logging.getLogger("taskql.relay")
 
 _events = Event.__table__
+_notifications = Notification.__table__
+_deliveries = WebhookDelivery.__table__
 STOP_TIMEOUT_SECONDS = 5.0
 
 
@@ -149,6 +154,22 @@ class Relay:
         while True:
             await asyncio.sleep(self.sweep_interval_seconds)
             await self.publish(None)
+            await self.hand_over_stragglers()
+
+    async def hand_over_stragglers(self) -> int:
+        """Hands the notifications and webhook deliveries older than the grace period whose jobs were
+        never confirmed enqueued to the hooks again (at most 500 of each); how many."""
+        cutoff = utcnow() - timedelta(seconds=self.sweep_grace_seconds)
+        try:
+            async with self.db.read() as conn:
+                notifications = (await conn.execute(_stragglers(_notifications, cutoff))).all()
+                deliveries = (await conn.execute(_stragglers(_deliveries, cutoff))).all()
+        except SQLAlchemyError:
+            log.warning("relay could not look for unenqueued jobs now; the next sweep does", exc_info=True)
+            return 0
+        if notifications or deliveries:
+            await self._hand_over(CommittedBatch((), notifications, deliveries))
+        return len(notifications) + len(deliveries)
 
     async def publish(self, ids: list[int] | None) -> int:
         """Publishes the unpublished events among ``ids`` (None: every one older than the grace
@@ -214,11 +235,13 @@ class Relay:
 
     async def _hand_over(self, batch: CommittedBatch) -> None:
         """After the commit, to each ``on_committed`` hook; a failure is logged, never raised, and
-        does not keep the other hooks from their share."""
+        does not keep the other hooks from their share. Marked enqueued only if every hook took it."""
+        taken = True
         for hook in self.on_committed:
             try:
                 await hook(batch)
             except Exception:
+                taken = False
                 events = [event.id for event in batch.events]
                 notifications = [notification.id for notification in batch.notifications]
                 deliveries = [delivery.id for delivery in batch.webhook_deliveries]
@@ -229,3 +252,31 @@ class Relay:
                     notifications,
                     deliveries,
                 )
+        if taken:
+            await self._mark_enqueued(batch)
+
+    async def _mark_enqueued(self, batch: CommittedBatch) -> None:
+        """One UPDATE per kind that the batch holds. A failure leaves them to the sweep, whose second
+        enqueue is refused (the job ids are unique)."""
+        now = utcnow()
+        kinds: tuple[tuple[Any, Sequence[Any]], ...] = (
+            (Notification, batch.notifications),
+            (WebhookDelivery, batch.webhook_deliveries),
+        )
+        try:
+            async with self.db.unit_of_work() as conn:
+                for model, rows in kinds:
+                    if rows:
+                        marked = update(model).where(model.id.in_([row.id for row in rows]))
+                        await conn.execute(marked.values(jobs_enqueued_at=now))
+        except SQLAlchemyError:
+            log.warning("relay could not mark jobs enqueued; the sweep hands them over again", exc_info=True)
+
+
+def _stragglers(table: Any, cutoff: Any) -> Any:
+    return (
+        select(table)
+        .where(table.c.jobs_enqueued_at.is_(None), table.c.created_at < cutoff)
+        .order_by(table.c.id)
+        .limit(500)
+    )

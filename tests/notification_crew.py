@@ -113,11 +113,11 @@ async def notifications_of(services: Services, user_id: int) -> list[Any]:
 
 
 async def notifications_of_events(services: Services, event_ids: Sequence[int]) -> list[Any]:
+    """The notifications as derived (without when their jobs were enqueued, which a hand-over sets)."""
+    columns = [column for column in _notifications.c if column.name != "jobs_enqueued_at"]
     async with services.db.read() as conn:
         statement = (
-            select(_notifications)
-            .where(_notifications.c.event_id.in_(event_ids))
-            .order_by(_notifications.c.id)
+            select(*columns).where(_notifications.c.event_id.in_(event_ids)).order_by(_notifications.c.id)
         )
         return list((await conn.execute(statement)).all())
 

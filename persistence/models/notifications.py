@@ -30,6 +30,8 @@ class Notification(Base):
         # The viewer's connection, newest first; and its unread filter, count and "mark all read".
         Index(None, "user_id", "id"),
         Index(None, "user_id", "read_at", "id"),
+        # The relay's sweep for notifications whose jobs were never confirmed enqueued.
+        Index(None, "jobs_enqueued_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -46,3 +48,5 @@ class Notification(Base):
     actor_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # When every job about it (email, push) was enqueued; null until the relay's hooks all took it.
+    jobs_enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

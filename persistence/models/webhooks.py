@@ -64,6 +64,8 @@ class WebhookDelivery(Base):
         UniqueConstraint("endpoint_id", "event_id"),
         # An endpoint's delivery log, newest first, with or without a status filter.
         Index(None, "endpoint_id", "status", "id"),
+        # The relay's sweep for deliveries whose job was never confirmed enqueued.
+        Index(None, "jobs_enqueued_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -83,6 +85,8 @@ class WebhookDelivery(Base):
     redeliveries: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # When its first job was enqueued; null until then (the relay's sweep enqueues it).
+    jobs_enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class WebhookAttempt(Base):

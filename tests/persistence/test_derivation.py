@@ -299,7 +299,8 @@ async def test_a_batch_costs_the_relay_the_same_few_statements_whatever_its_size
     # Then the statements are the same for 1 and for 12 events, and few: the events (locked), the
     # comments' bodies, who may read, the insert, the read back, the webhook endpoints that may want
     # the events (persistence/webhook_derivation.py: none here, so no insert), the projects' audiences
-    # and the tasks carried to subscribers (persistence/snapshots.py), the published mark
-    assert counts[0] == counts[1] == 9, counts
+    # and the tasks carried to subscribers (persistence/snapshots.py), the published mark; then,
+    # after the commit and the hand-over, the notifications marked enqueued (one UPDATE)
+    assert counts[0] == counts[1] == 10, counts
     await watcher.unsubscribe()
     await watcher.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped

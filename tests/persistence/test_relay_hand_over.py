@@ -5,12 +5,13 @@ nothing that committed."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select
 
-from persistence.models import Event
+from persistence.models import Event, Notification
 from persistence.models.base import utcnow
 from persistence.queries.events import NewEvent, insert_event
 from persistence.relay import CommittedBatch
@@ -51,6 +52,8 @@ async def test_the_committed_notifications_are_handed_over(services: Services, m
     assert [([e.id for e in b.events], [n.id for n in b.notifications]) for b in handed] == [
         ([event_id], [stored.id])
     ]
+    # And, every hook having taken it, the notification is marked enqueued
+    assert await _enqueued_at(services, stored.id) is not None
 
 
 async def test_a_failing_hand_over_is_logged_and_loses_no_row(
@@ -75,3 +78,42 @@ async def test_a_failing_hand_over_is_logged_and_loses_no_row(
     async with services.db.read() as conn:
         published = await conn.scalar(select(_events.c.published_at).where(_events.c.id == event_id))
     assert published is not None
+
+
+async def _enqueued_at(services: Services, notification_id: int) -> Any:
+    async with services.db.read() as conn:
+        return await conn.scalar(
+            select(Notification.jobs_enqueued_at).where(Notification.id == notification_id)
+        )
+
+
+async def test_what_a_failing_hook_left_the_sweep_hands_over_again_once(
+    services: Services, make_org: MakeOrg
+) -> None:
+    event_id, colleague = await _assignment(services, make_org)
+
+    async def fail(_batch: CommittedBatch) -> None:
+        raise RedisConnectionError("redis is gone")
+
+    # Given a publish whose job hook failed (Redis down just after the commit)
+    assert await own_relay(services, on_committed=[fail]).publish([event_id]) == 1
+    [stored] = await notifications_of(services, colleague)
+    assert await _enqueued_at(services, stored.id) is None
+    handed: list[CommittedBatch] = []
+
+    async def take(batch: CommittedBatch) -> None:
+        handed.append(batch)
+
+    relay = own_relay(services, grace_seconds=0, on_committed=[take])
+    # When the sweep looks for notifications whose jobs were never enqueued (500 a round, oldest
+    # first: other tests leave some of their own, so as many rounds as it takes)
+    for _ in range(100):
+        if not await relay.hand_over_stragglers() or await _enqueued_at(services, stored.id) is not None:
+            break
+    # Then it handed this one over again, and marked it
+    assert stored.id in [n.id for batch in handed for n in batch.notifications]
+    assert await _enqueued_at(services, stored.id) is not None
+    # And the next sweep leaves it alone
+    handed.clear()
+    await relay.hand_over_stragglers()
+    assert stored.id not in [n.id for batch in handed for n in batch.notifications]
