@@ -23,7 +23,7 @@ install: $(INSTALLED) ## Install the locked dependencies into .venv
 
 .PHONY: run
 run: $(INSTALLED) ## Serve the embedded default (SQLite + in-process Redis) with demo data on 127.0.0.1:8000
-	$(PY) -m schema serve
+	TASKQL_EMAIL_TRANSPORT=$${TASKQL_EMAIL_TRANSPORT:-log} $(PY) -m schema serve
 
 .PHONY: worker
 worker: $(INSTALLED) ## Run the job worker (high, default, low) and the cron scheduler beside it (needs TASKQL_REDIS_URL)

@@ -59,6 +59,10 @@ def send_message(settings: Settings, message: EmailMessage) -> str:
 
 
 def _send(settings: Settings, message: EmailMessage) -> None:
+    if settings.email_transport == "log":
+        log.info("email %s to %s: %s (not sent: TASKQL_EMAIL_TRANSPORT=log)", message["Message-ID"],
+                 message["To"], message["Subject"])  # fmt: skip
+        return
     _connection.send(settings, message)
 
 

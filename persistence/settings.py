@@ -127,7 +127,9 @@ class Settings(BaseSettings):
     # started job must be before it counts as abandoned (RQ's own margin is 60 s; tests shorten both).
     worker_maintenance_interval_seconds: int = Field(default=60, ge=1)
     worker_abandoned_grace_seconds: int = Field(default=60, ge=1)
-    # Notification emails over SMTP (STARTTLS when asked; credentials only when a username is set).
+    # Emails over SMTP (STARTTLS when asked; credentials only when a username is set), or "log": each
+    # email is written to the log instead of sent (`make run`'s demo, where no mail server listens).
+    email_transport: Literal["smtp", "log"] = "smtp"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_starttls: bool = False

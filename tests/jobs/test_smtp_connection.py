@@ -1,11 +1,15 @@
-"""The process's SMTP connection: reused from one email to the next, replaced when it was dropped."""
+"""The process's SMTP connection: reused from one email to the next, replaced when it was dropped;
+and the log transport, which sends nothing."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from email.message import EmailMessage
 
-from jobs.email import SmtpConnection
+import pytest
+
+from jobs.email import SENT, SmtpConnection, send_message
 from tests.conftest import make_settings
 from tests.jobs.sink import Sink
 
@@ -44,3 +48,15 @@ def test_emails_share_one_connection_and_a_dropped_one_is_replaced(sink: Sink) -
     assert sink.deliveries["<smtp-connection.3@mail.taskql.test>"] == 1
     connection.close()
     assert connection._smtp is None
+
+
+def test_the_log_transport_writes_the_email_to_the_log_and_sends_nothing(
+    sink: Sink, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(smtp_host="127.0.0.1", smtp_port=sink.port, email_transport="log")
+    before = len(sink.peers)
+    with caplog.at_level(logging.INFO, logger="taskql.jobs.email"):
+        assert send_message(settings, _message(5)) == SENT
+    assert len(sink.peers) == before
+    [record] = [r for r in caplog.records if "<smtp-connection.5@mail.taskql.test>" in r.getMessage()]
+    assert "number 5" in record.getMessage()
