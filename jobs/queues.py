@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import fakeredis
 import redis
-from rq import Queue, Retry
+from rq import Queue, Retry, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -54,6 +54,14 @@ class RetryPolicy:
 
     def retry(self, base_seconds: float, rng: random.Random | None = None) -> Retry:
         return Retry(max=self.max_retries, interval=self.delays(base_seconds, rng))
+
+
+def is_last_attempt() -> bool:
+    """No retry left for the running job: RQ counts ``retries_left`` down as it schedules each retry,
+    so 0 (or a job without retries) while running means this is the last attempt. Outside a worker (a
+    direct call) every attempt is the last."""
+    job = get_current_job()
+    return job is None or not job.retries_left
 
 
 EMAIL_RETRY = RetryPolicy(max_retries=3, backoff_max_seconds=600, jitter=True)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from rq import get_current_job
-
-from jobs.queues import job_settings, with_database
+from jobs.queues import is_last_attempt, job_settings, with_database
 from jobs.report_render import ReportHeading, render_csv, render_html
 from persistence.db import Database
 from persistence.models.base import utcnow
@@ -28,13 +26,6 @@ log = logging.getLogger("taskql.jobs.reports")
 SUCCEEDED = "succeeded"
 GONE = "gone"
 FAILED_MESSAGE = "the report could not be built; ask for a new one later"
-
-
-def is_last_attempt() -> bool:
-    """No retry left for the running job (RQ counts ``retries_left`` down before each retry runs);
-    outside a worker (a direct call) every attempt is the last."""
-    job = get_current_job()
-    return job is None or not job.retries_left
 
 
 async def build_report(report_id: int) -> str:

@@ -20,9 +20,8 @@ import logging
 from typing import Any
 
 import orjson
-from rq import get_current_job
 
-from jobs.queues import job_settings, with_database
+from jobs.queues import is_last_attempt, job_settings, with_database
 from jobs.ssrf import HostUnresolvable, UrlNotAllowed, resolve_target
 from jobs.webhook_sender import Sent, post
 from persistence.db import Database
@@ -76,13 +75,6 @@ def delivery_body(row: AnyRow) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
-def _is_last_attempt() -> bool:
-    """RQ counts ``retries_left`` down after a failed run: 0 (or no retry at all) while running
-    means this is the last one. Outside a worker (called directly) there is no retry either."""
-    job = get_current_job()
-    return job is None or not job.retries_left
-
-
 async def deliver_webhook(delivery_id: int) -> str:
     """One attempt at delivering; ``"succeeded"``, ``"skipped"`` or ``"dead"`` (the job's result)."""
     settings = job_settings()
@@ -96,7 +88,7 @@ async def _deliver(db: Database, settings: Settings, delivery_id: int) -> str:
         log.info("webhook delivery %d: nothing to send (gone, done, or its endpoint inactive)", delivery_id)
         return SKIPPED
     sent = _send(row, settings.webhook_allowed_hosts, settings.webhook_timeout_seconds)
-    final = sent.outcome is AttemptOutcome.REFUSED or sent.response_code == GONE or _is_last_attempt()
+    final = sent.outcome is AttemptOutcome.REFUSED or sent.response_code == GONE or is_last_attempt()
     if sent.outcome is AttemptOutcome.SUCCESS:
         status = DeliveryStatus.SUCCEEDED
     else:

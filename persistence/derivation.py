@@ -23,14 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select, tuple_
+from sqlalchemy import ColumnElement, or_, select, tuple_
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
-from persistence.models import Comment, Notification, NotificationKind, OrgRole, ProjectMember, Task, User
+from persistence.models import Comment, Notification, NotificationKind, Task, User
 from persistence.queries.rows import AnyRow
+from persistence.queries.scope import user_sees_project
 
 MAX_MENTIONS = 20
 # "@" at the start of a word, then an address: something, "@", something with a dot in it.
@@ -146,13 +147,6 @@ async def _comment_bodies(conn: AsyncConnection, commented: dict[int, AnyRow]) -
     return {row.id: row.body for row in rows if row.task_id == commented[row.id].task_id}
 
 
-def _may_read_task(users: Any, tasks: Any) -> ColumnElement[bool]:
-    """The user sees the task's project: an owner or admin of its organization, or a member."""
-    members = ProjectMember.__table__
-    member = exists().where(members.c.project_id == tasks.c.project_id, members.c.user_id == users.c.id)
-    return or_(users.c.role.in_([OrgRole.OWNER, OrgRole.ADMIN]), member)
-
-
 async def _readers(conn: AsyncConnection, wanted: list[_Wanted]) -> list[AnyRow]:
     """Of the (user, task) pairs wanted, those where the user is active, in the task's organization
     and may read the (live) task. One statement for the whole batch."""
@@ -177,7 +171,7 @@ async def _readers(conn: AsyncConnection, wanted: list[_Wanted]) -> list[AnyRow]
             or_(*pairs),
             tasks.c.deleted_at.is_(None),
             users.c.deactivated_at.is_(None),
-            _may_read_task(users, tasks),
+            user_sees_project(users, tasks.c.project_id),
         )
     )
     return list((await conn.execute(statement)).all())

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import Notification, OrgRole, Project, ProjectMember, Task, TaskStatus, User
+from persistence.models import Notification, Project, Task, TaskStatus, User
 from persistence.queries.rows import AnyRow
+from persistence.queries.scope import user_sees_project
 
 CLOSED = (TaskStatus.DONE, TaskStatus.CANCELED)
 DIGEST_TITLES = 10
@@ -23,15 +24,8 @@ DIGEST_TITLES = 10
 
 def may_read_task(users: Any, tasks: Any) -> ColumnElement[bool]:
     """Whether the user may read the task now (role and membership as they are at this moment)."""
-    memberships = ProjectMember.__table__
     return and_(
-        tasks.c.organization_id == users.c.organization_id,
-        or_(
-            users.c.role.in_([OrgRole.OWNER, OrgRole.ADMIN]),
-            exists().where(
-                memberships.c.project_id == tasks.c.project_id, memberships.c.user_id == users.c.id
-            ),
-        ),
+        tasks.c.organization_id == users.c.organization_id, user_sees_project(users, tasks.c.project_id)
     )
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, exists, or_, select, true
 
-from persistence.models import ProjectMember, ProjectRole
+from persistence.models import OrgRole, ProjectMember, ProjectRole
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,15 @@ def visible_project(scope: Scope, project_id: ColumnElement[int]) -> ColumnEleme
         return true()
     member_of = select(ProjectMember.project_id).where(ProjectMember.user_id == scope.user_id)
     return project_id.in_(member_of)
+
+
+def user_sees_project(users: Any, project_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """``visible_project`` for a user row of a statement (``users``: the users table or an alias):
+    an owner or admin of the organization, or a member of the project (the organization is checked
+    apart)."""
+    members = ProjectMember.__table__
+    member = exists().where(members.c.project_id == project_id, members.c.user_id == users.c.id)
+    return or_(users.c.role.in_([OrgRole.OWNER, OrgRole.ADMIN]), member)
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from persistence.models import OrgRole, Project, ProjectMember, Task, TaskStatus, User
+from persistence.models import Project, Task, TaskStatus, User
 from persistence.queries.aggregates import greatest
 from persistence.queries.guards import insert_guarded
-from persistence.queries.scope import Scope, may_edit_project, visible_project
+from persistence.queries.scope import Scope, may_edit_project, user_sees_project, visible_project
 
 # Aliases built once: aliased() copies every column of its table, about 1 ms per call.
 _parent_task = aliased(Task, name="parent")
@@ -44,13 +44,12 @@ def assignable(
     """Nobody, or an active user of the organization who can see the project."""
     if user_id is None:
         return true()
-    users, members = User.__table__, ProjectMember.__table__
-    member = exists().where(members.c.project_id == project_id, members.c.user_id == users.c.id)
+    users = User.__table__
     return exists().where(
         users.c.id == user_id,
         users.c.organization_id == organization_id,
         users.c.deactivated_at.is_(None),
-        or_(users.c.role.in_([OrgRole.OWNER, OrgRole.ADMIN]), member),
+        user_sees_project(users, project_id),
     )
 
 
