@@ -7,8 +7,9 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.jobs.http_server import serving
 
 
 class Gateway:
@@ -30,31 +31,9 @@ class Gateway:
             return [payload for payload in self.received if payload.get("token") == token]
 
 
-def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            status = gateway.answer(json.loads(body))
-            self.send_response(status)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-            """Quiet: the tests read what was received instead."""
-
-    return Handler
-
-
 @contextmanager
 def running_gateway() -> Iterator[Gateway]:
     gateway = Gateway()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(gateway))
-    gateway.url = f"http://127.0.0.1:{server.server_address[1]}/push"
-    thread = threading.Thread(target=server.serve_forever, name="push-gateway", daemon=True)
-    thread.start()
-    try:
+    with serving(lambda _path, _headers, body: gateway.answer(json.loads(body))) as port:
+        gateway.url = f"http://127.0.0.1:{port}/push"
         yield gateway
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
