@@ -178,6 +178,14 @@ class Settings(BaseSettings):
     # How long an ended webhook delivery (succeeded or dead) and its attempts stay in the delivery log.
     webhook_log_retention_days: int = Field(default=30, ge=0)
 
+    # API keys (`X-Api-Key`, resolvers/api_keys.py): how long a key's lookup (with its creator's role and
+    # deactivation) is cached in Redis. Revoking a key replaces its entry at once; a change to the
+    # creator (role, deactivation) reaches the key within this time.
+    api_key_cache_ttl_seconds: int = Field(default=60, ge=1)
+    # Trusted documents (resolvers/trusted_documents.py): how often each process looks for documents
+    # registered since it last looked (one cheap SELECT by id).
+    trusted_documents_refresh_seconds: float = Field(default=5.0, gt=0)
+
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod
     def _content_types_from_text(cls, value: object) -> object:

@@ -12,7 +12,7 @@ from persistence.models.base import utcnow
 from persistence.queries import sessions as session_queries
 from persistence.queries import users as user_queries
 from resolvers.context import RequestContext, Services
-from resolvers.errors import Unauthenticated
+from resolvers.errors import Forbidden, Unauthenticated
 from resolvers.principal import Principal
 from resolvers.tokens import (
     AccessClaims,
@@ -48,6 +48,14 @@ def _entry_from_row(row: Any) -> dict[str, Any]:
         "session_id": row.session_id,
         "expires_at": _iso(row.expires_at),
         "revoked_at": _iso(row.revoked_at),
+        **identity_entry(row),
+    }
+
+
+def identity_entry(row: Any) -> dict[str, Any]:
+    """The user and organization a cached credential (session or API key) acts as, from a row whose
+    columns are labelled as ``session_with_user`` labels them."""
+    return {
         "user": {
             "id": row.user_id,
             "organization_id": row.user_organization_id,
@@ -236,7 +244,9 @@ async def overwrite_cached_sessions(
 
 
 async def logout(ctx: RequestContext) -> bool:
-    """Revokes the session at once."""
+    """Revokes the session at once. An API key has no session to end: revoking it is apiKeyRevoke."""
     principal = ctx.require_principal()
+    if principal.is_api_key:
+        raise Forbidden("an API key has no session to log out of; revoke the key instead")
     await _revoke(ctx.services, principal.session_id)
     return True

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from persistence.models import OrgRole
+from persistence.models import ApiKeyScope, OrgRole
 from persistence.queries.scope import Scope
 
 
@@ -21,10 +21,23 @@ class Principal:
     # The user's and organization's rows as read with the session, so the viewer costs no statement.
     user: dict[str, Any]
     organization: dict[str, Any]
+    # Set when an API key authenticated the request (resolvers/api_keys.py); the key acts as its
+    # creator, so the fields above are that user's. ``api_key_scope`` is an ``ApiKeyScope`` value.
+    api_key_id: int | None = None
+    api_key_scope: str | None = None
 
     @property
     def is_org_admin(self) -> bool:
         return self.role in (OrgRole.OWNER, OrgRole.ADMIN)
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.api_key_id is not None
+
+    @property
+    def can_write(self) -> bool:
+        """False for a read-only API key: it may run queries, never mutations."""
+        return self.api_key_scope != ApiKeyScope.READ
 
     @property
     def scope(self) -> Scope:

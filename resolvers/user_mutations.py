@@ -205,8 +205,11 @@ async def update_profile(ctx: RequestContext, name: str) -> MutationResult:
 
 
 async def change_password(ctx: RequestContext, current: str, new: str) -> MutationResult:
-    """Ends every other session of the user; the one making the change stays signed in."""
+    """Ends every other session of the user; the one making the change stays signed in. Not through
+    an API key: a key acts for its user, it does not hold their credentials."""
     principal = ctx.require_principal()
+    if principal.is_api_key:
+        raise Forbidden("an API key cannot change a password; sign in")
     errors = check_password(new, "newPassword")
     if len(current) > PASSWORD_MAX:
         errors.append(FieldError("currentPassword", ErrorCode.INVALID, "wrong password"))

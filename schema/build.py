@@ -6,6 +6,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.api_key_mutations import ApiKeyMutation
 from schema.attachment_mutations import AttachmentMutation
 from schema.auth import AuthMutation
 from schema.comment_mutations import CommentMutation
@@ -41,6 +42,7 @@ Mutation = merge_types(
         PushDeviceMutation,
         WebhookMutation,
         ReportMutation,
+        ApiKeyMutation,
     ),
 )
 

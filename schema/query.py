@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import strawberry
 from strawberry.types import Info
 
+from resolvers import api_keys as api_key_resolvers
 from resolvers import projects as project_resolvers
 from resolvers import tasks as task_resolvers
 from resolvers import users as user_resolvers
@@ -14,6 +15,7 @@ from resolvers import webhooks as webhook_resolvers
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import page_request
+from schema.api_keys import ApiKey
 from schema.connections import build_connection
 from schema.cursors import decode_cursor, encode_cursor
 from schema.ids import decode_any_id, decode_id
@@ -115,6 +117,12 @@ class Query:
     @strawberry.field(description="One of the organization's webhooks (owners and admins only).")
     async def webhook(self, info: Ctx, id: strawberry.ID) -> Webhook:  # noqa: A002
         return await webhook_node(info, decode_id(id, "Webhook"))
+
+    @strawberry.field(
+        description="The organization's API keys, oldest first, revoked ones too (owners and admins only)."
+    )
+    async def api_keys(self, info: Ctx) -> list[ApiKey]:
+        return [ApiKey.from_row(row) for row in await api_key_resolvers.list_api_keys(info.context)]
 
     @strawberry.field(description="The organization's users, by name.")
     async def users(

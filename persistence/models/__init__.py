@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
+from persistence.models.api_keys import ApiKey, ApiKeyScope
 from persistence.models.attachments import Attachment
 from persistence.models.base import Base
 from persistence.models.comments import Comment
@@ -14,6 +15,7 @@ from persistence.models.push_devices import PushDevice, PushPlatform
 from persistence.models.reports import Report, ReportKind, ReportStatus
 from persistence.models.sessions import AuthSession
 from persistence.models.tasks import Task, TaskStatus
+from persistence.models.trusted_documents import TrustedDocument
 from persistence.models.users import OrgRole, User
 from persistence.models.webhooks import (
     AttemptOutcome,
@@ -24,6 +26,8 @@ from persistence.models.webhooks import (
 )
 
 __all__ = [
+    "ApiKey",
+    "ApiKeyScope",
     "Attachment",
     "AttemptOutcome",
     "AuthSession",
@@ -49,6 +53,7 @@ __all__ = [
     "Task",
     "TaskLabel",
     "TaskStatus",
+    "TrustedDocument",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",
