@@ -37,6 +37,10 @@ failed-jobs: $(INSTALLED) ## Failed jobs: ARGS=list (default), ARGS="requeue --a
 migrate: $(INSTALLED) ## Apply database migrations to TASKQL_DATABASE_URL
 	$(PY) -m schema migrate
 
+.PHONY: documents
+documents: $(INSTALLED) ## Register trusted documents: make documents FILE=manifest.json CLIENT=name (TASKQL_DATABASE_URL)
+	$(PY) -m schema documents "$(FILE)" --client "$(CLIENT)"
+
 .PHONY: test
 test: $(INSTALLED) ## Run the whole suite against MariaDB and Redis on 127.0.0.1 (plus lint and types)
 	$(VENV)/bin/mypy .

@@ -1,9 +1,11 @@
-"""`python -m schema [serve|migrate]`: run the server (the default) or apply migrations."""
+"""`python -m schema [serve|migrate|documents FILE --client NAME]`: run the server (the default), apply
+migrations, or register a manifest of trusted documents."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
 import uvicorn
@@ -12,6 +14,7 @@ from persistence.db import create_engine
 from persistence.migrate import upgrade_to_head
 from persistence.seed import DEMO_EMAIL, DEMO_PASSWORD
 from persistence.settings import get_settings
+from schema import register_documents
 
 
 async def _migrate() -> None:
@@ -22,13 +25,19 @@ async def _migrate() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m schema")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "documents"])
+    parser.add_argument("file", nargs="?", type=Path, help="documents: the manifest (Apollo or Relay JSON)")
+    parser.add_argument("--client", help="documents: the client the manifest belongs to")
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     settings = get_settings()
     if args.command == "migrate":
         asyncio.run(_migrate())
         return
+    if args.command == "documents":
+        if args.file is None or not args.client:
+            parser.error("documents needs FILE and --client NAME")
+        sys.exit(register_documents.main(args.file, args.client))
     if settings.uses_sqlite:
         Path("var").mkdir(exist_ok=True)
     print(f"taskql: GraphQL at http://{settings.host}:{settings.port}/graphql", flush=True)

@@ -22,6 +22,7 @@ from schema.streaming import StreamingSchema
 from schema.subscriptions import Subscription
 from schema.task_mutations import TaskMutation
 from schema.tasks import Task
+from schema.trusted_documents import TrustedDocumentMutation
 from schema.user_mutations import UserMutation
 from schema.users import User
 from schema.webhook_mutations import WebhookMutation
@@ -43,6 +44,7 @@ Mutation = merge_types(
         WebhookMutation,
         ReportMutation,
         ApiKeyMutation,
+        TrustedDocumentMutation,
     ),
 )
 
