@@ -34,13 +34,14 @@ def main(path: Path, client_name: str) -> int:
     """Prints the counts; a bad file or manifest is a message on stderr and exit status 1."""
     try:
         manifest = orjson.loads(path.read_bytes())
-        result = asyncio.run(register(manifest, client_name))
     except OSError as error:
         print(f"cannot read {path}: {error.strerror}", file=sys.stderr)
         return 1
     except orjson.JSONDecodeError as error:
         print(f"{path} is not JSON: {error}", file=sys.stderr)
         return 1
+    try:
+        result = asyncio.run(register(manifest, client_name))
     except BadUserInput as error:
         print(f"{path}: {error.message}; nothing was registered", file=sys.stderr)
         return 1
