@@ -178,6 +178,17 @@ class Settings(BaseSettings):
     # How long an ended webhook delivery (succeeded or dead) and its attempts stay in the delivery log.
     webhook_log_retention_days: int = Field(default=30, ge=0)
 
+    # Login throttling (resolvers/login_throttle.py), checked before a password is hashed: failed logins
+    # are counted per email and per client address, each in a window that starts at its first failure;
+    # over either limit a login is refused until that window ends. A success clears its email's count.
+    login_failures_per_email: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=50, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Password reset requests are throttled alike, every request counted (each may send an email).
+    reset_requests_per_email: int = Field(default=3, ge=1)
+    reset_requests_per_address: int = Field(default=20, ge=1)
+    reset_request_window_seconds: int = Field(default=3600, ge=1)
+
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod
     def _content_types_from_text(cls, value: object) -> object:
