@@ -120,7 +120,8 @@ class CostLimiter:
     async def charge(
         self, principal_key: str, cost: int, *, capacity: int, restore_rate: float
     ) -> BucketState:
-        """Takes ``cost`` points; refused (nothing taken) when fewer are left."""
+        """Takes ``cost`` points; refused (nothing taken) when fewer are left. A cost above the
+        capacity never fits: the caller refuses it before charging."""
         return await self._change(principal_key, cost, capacity, restore_rate)
 
     async def refund(
@@ -130,6 +131,9 @@ class CostLimiter:
         return await self._change(principal_key, -points, capacity, restore_rate)
 
     async def _change(self, principal_key: str, cost: int, capacity: int, restore_rate: float) -> BucketState:
+        if capacity <= 0 or restore_rate <= 0:
+            # The script divides by the rate; an empty bucket would refuse everything for ever.
+            raise ValueError("a bucket needs a positive capacity and restore rate")
         key = f"{self.key_prefix}:{principal_key}"
         answer = None if self.breaker.is_open else await self._run_script(key, cost, capacity, restore_rate)
         if answer is None:
