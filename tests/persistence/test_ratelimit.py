@@ -152,3 +152,14 @@ async def test_with_redis_down_buckets_of_the_process_answer_and_the_outage_is_l
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert infos == ["rate limiter's Redis available again"]
     await client.aclose()
+
+
+async def test_a_bucket_without_capacity_or_restore_rate_is_a_programming_error(
+    redis: Redis, principal: str
+) -> None:
+    limiter = CostLimiter(redis)
+    for capacity, rate in ((0, 1.0), (10, 0.0)):
+        with pytest.raises(ValueError, match="positive capacity and restore rate"):
+            await limiter.charge(principal, 1, capacity=capacity, restore_rate=rate)
+    # And nothing was written for the principal
+    assert await redis.exists(f"ratelimit:{principal}") == 0
