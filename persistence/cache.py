@@ -21,22 +21,39 @@ log = logging.getLogger(__name__)
 
 
 class CircuitBreaker:
-    """Opens on a failure; while open, calls are skipped until the cooldown has passed."""
+    """Opens on a failure; while open, calls are skipped until the cooldown has passed.
 
-    def __init__(self, cooldown_seconds: float) -> None:
+    An outage is logged twice, whatever its length: a warning at its first failure and an info at
+    the first success after it (not a line per request, nor one per cooldown).
+    """
+
+    def __init__(
+        self,
+        cooldown_seconds: float,
+        *,
+        subject: str = "cache",
+        fallback: str = "serving from the database",
+    ) -> None:
         self.cooldown_seconds = cooldown_seconds
+        self.subject = subject
+        self.fallback = fallback
         self._open_until = 0.0
+        self._in_outage = False
 
     @property
     def is_open(self) -> bool:
         return time.monotonic() < self._open_until
 
     def record_failure(self) -> None:
-        if not self.is_open:
-            log.warning("cache unavailable; serving from the database for %.1fs", self.cooldown_seconds)
+        if not self._in_outage:
+            self._in_outage = True
+            log.warning("%s unavailable; %s until it answers again", self.subject, self.fallback)
         self._open_until = time.monotonic() + self.cooldown_seconds
 
     def record_success(self) -> None:
+        if self._in_outage:
+            self._in_outage = False
+            log.info("%s available again", self.subject)
         self._open_until = 0.0
 
 

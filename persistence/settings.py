@@ -182,9 +182,16 @@ class Settings(BaseSettings):
     # deactivation) is cached in Redis. Revoking a key replaces its entry at once; a change to the
     # creator (role, deactivation) reaches the key within this time.
     api_key_cache_ttl_seconds: int = Field(default=60, ge=1)
-    # Trusted documents (resolvers/trusted_documents.py): how often each process looks for documents
-    # registered since it last looked (one cheap SELECT by id).
-    trusted_documents_refresh_seconds: float = Field(default=5.0, gt=0)
+    # Login throttling (resolvers/login_throttle.py), checked before a password is hashed: failed logins
+    # are counted per email and per client address, each in a window that starts at its first failure;
+    # over either limit a login is refused until that window ends. A success clears its email's count.
+    login_failures_per_email: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=50, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Password reset requests are throttled alike, every request counted (each may send an email).
+    reset_requests_per_email: int = Field(default=3, ge=1)
+    reset_requests_per_address: int = Field(default=20, ge=1)
+    reset_request_window_seconds: int = Field(default=3600, ge=1)
 
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod

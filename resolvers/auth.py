@@ -13,6 +13,7 @@ from persistence.queries import sessions as session_queries
 from persistence.queries import users as user_queries
 from resolvers.context import RequestContext, Services
 from resolvers.errors import Forbidden, Unauthenticated
+from resolvers.login_throttle import count_login, login_succeeded
 from resolvers.principal import Principal
 from resolvers.tokens import (
     AccessClaims,
@@ -165,8 +166,11 @@ async def _issue(services: Services, session_id: str, refresh: str, now: datetim
 
 async def login(ctx: RequestContext, *, email: str, password: str) -> AuthResult:
     services = ctx.services
+    email = email.strip().lower()
+    # Before the read and the hash: a throttled guess costs neither.
+    await count_login(ctx, email)
     async with services.db.read() as conn:
-        user = await user_queries.user_for_login(conn, email.strip().lower())
+        user = await user_queries.user_for_login(conn, email)
     # The hash is verified even for an unknown email, so timing does not tell which emails exist.
     valid = await services.passwords.verify(user.password_hash if user else None, password)
     if user is None or not valid or user.deactivated_at is not None:
@@ -182,6 +186,7 @@ async def login(ctx: RequestContext, *, email: str, password: str) -> AuthResult
             refresh_token_hash=refresh.hash,
             expires_at=now + timedelta(seconds=services.settings.refresh_token_ttl_seconds),
         )
+    await login_succeeded(ctx, email)
     return await _issue(services, session_id, str(refresh), now)
 
 

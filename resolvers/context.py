@@ -7,6 +7,7 @@ from functools import cached_property
 
 from jobs.enqueue import ReportJobs, ScheduledEmails, WebhookDeliveries
 from loaders import Loaders
+from persistence.attempts import AttemptCounters
 from persistence.cache import Cache
 from persistence.db import Database
 from persistence.passwords import Passwords
@@ -39,6 +40,8 @@ class Services:
     webhook_deliveries: WebhookDeliveries
     # Enqueues a report's job after its commit (jobs/enqueue.py).
     report_jobs: ReportJobs
+    # Counts logins and password reset requests for their throttling (resolvers/login_throttle.py).
+    attempts: AttemptCounters
 
 
 @dataclass

@@ -37,3 +37,13 @@ class BadUserInput(DomainError):
     def __init__(self, message: str, *, argument: str | None = None) -> None:
         super().__init__(message)
         self.argument = argument
+
+
+class RateLimited(DomainError):
+    """Too many attempts: the client may try again after ``retry_after_seconds``."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -4,9 +4,12 @@
 Asking answers the same whether or not the email belongs to an active user, and does the same work
 before answering: one INSERT that writes a row only for an active user (persistence/queries/
 password_resets.py); the email job is enqueued in the background after the commit, so the answer does
-not wait for Redis either. Confirming sets the password, marks the reset used, revokes every session
-of the user and records ``user.password_reset``, in one unit of work; the cached sessions are replaced
-right after the commit, so every old token stops working at once.
+not wait for the queue. Requests are throttled per email and per client address, every one counted
+(resolvers/login_throttle.py), and a refusal too is the same whoever the email belongs to.
+
+Confirming sets the password, marks the reset used, revokes every session of the user and records
+``user.password_reset``, in one unit of work; the cached sessions are replaced right after the commit,
+so every old token stops working at once.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from persistence.queries import password_resets as queries
 from persistence.queries.rows import AnyRow
 from resolvers.auth import overwrite_cached_sessions
 from resolvers.context import RequestContext
+from resolvers.login_throttle import count_reset_request
 from resolvers.mutations import ErrorCode, MutationResult
 from resolvers.user_mutations import check_email, check_password, token_hash
 from resolvers.writes import PublicWrite, run_public_write
@@ -38,6 +42,7 @@ async def request_reset(ctx: RequestContext, email: str) -> MutationResult:
     if errors:
         return MutationResult(None, errors)
     email = email.strip().lower()
+    await count_reset_request(ctx, email)
     nonce = secrets.token_hex(16)
     hashed = token_hash(reset_token(ctx.settings.jwt_secret, nonce))
 

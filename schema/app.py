@@ -22,6 +22,7 @@ from jobs.enqueue import (
     WebhookDeliveries,
 )
 from jobs.queues import is_embedded
+from persistence.attempts import AttemptCounters
 from persistence.cache import Cache, CircuitBreaker
 from persistence.db import Database, create_engine
 from persistence.migrate import is_current, upgrade_to_head
@@ -69,6 +70,14 @@ def build_services(settings: Settings) -> Services:
         emails=ScheduledEmails(settings),
         webhook_deliveries=webhook_deliveries,
         report_jobs=ReportJobs(settings),
+        attempts=AttemptCounters(
+            redis,
+            CircuitBreaker(
+                settings.cache_breaker_cooldown_seconds,
+                subject="login throttling's Redis",
+                fallback="logins and reset requests go unthrottled",
+            ),
+        ),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from resolvers.errors import BadUserInput, DomainError
+from resolvers.errors import BadUserInput, DomainError, RateLimited
 
 log = logging.getLogger("taskql.errors")
 
@@ -41,6 +41,8 @@ def format_error(error: GraphQLError, phase: Phase, *, expose_internal: bool) ->
         extensions["code"] = original.code
         if isinstance(original, BadUserInput) and original.argument:
             extensions["argument"] = original.argument
+        if isinstance(original, RateLimited):
+            extensions["retryAfter"] = original.retry_after_seconds
     elif phase is Phase.PARSE:
         extensions["code"] = "GRAPHQL_PARSE_FAILED"
     elif phase is Phase.VALIDATE:
