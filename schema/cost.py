@@ -19,7 +19,9 @@ visitor here steps around:
   ``@complexity`` directive.
 
 The model. A connection is a field with a ``first`` or ``last`` argument: its subtree costs once per
-item of its page (the argument's value, else the default page size, at most the maximum). A field
+item of its page (the argument's value, else the default page size, at most the maximum; with
+``pages_at_cap``, always the maximum). ``pageInfo`` and ``totalCount`` are in that subtree too: the
+estimate errs high there rather than tell connection fields from item fields. A field
 returning an object costs ``object_cost``, per item when the field is itself a paged list. A list
 without page arguments (``labels: [Label!]!``, a connection's ``edges``) costs once, not once per
 element: its length is unknown before it runs and such lists are short by design; their elements
