@@ -27,7 +27,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
+def create_engine(
+    settings: Settings, *, null_pool: bool = False, statement_timeout: bool = False
+) -> AsyncEngine:
     """An engine for the configured URL; MariaDB gets the seed's pool (10/20/30 s/3600 s/pre-ping)."""
     kwargs: dict[str, Any] = {}
     if null_pool:
@@ -42,6 +44,11 @@ def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine
         )
     if settings.database_url.startswith("mysql"):
         kwargs["connect_args"] = {"charset": "utf8mb4", "conv": MYSQL_DECODERS}
+        if statement_timeout and settings.db_statement_timeout_seconds > 0:
+            # MariaDB aborts any statement of the API's connections running longer (a runaway query
+            # holds no connection past it); migrations and jobs use engines without this bound.
+            seconds = settings.db_statement_timeout_seconds
+            kwargs["connect_args"]["init_command"] = f"SET SESSION max_statement_time = {seconds:g}"
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.uses_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -93,6 +93,39 @@ class Settings(BaseSettings):
     expose_statement_count: bool | None = Field(default=None, description="default: on in development")
     graphiql: bool | None = Field(default=None, description="default: on outside production")
 
+    # The API's protection (schema/protection.py, README "Limits"). Documents outside the trusted registry:
+    # run (off), run and counted (log) or refused (enforce; operators excepted). API keys always run
+    # trusted documents only. Default: enforce in production, off elsewhere.
+    trusted_documents: Literal["off", "log", "enforce"] | None = None
+    # How often each process reads documents registered by others; how long an APQ text stays in Redis.
+    trusted_documents_refresh_seconds: float = Field(default=5.0, gt=0)
+    apq_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # A successful query over GET may be kept by the browser this long (never by a shared cache).
+    get_cache_max_age_seconds: int = Field(default=0, ge=0)
+    # Introspection (`__schema`, `__type`): default on outside production; in production only operators.
+    introspection: bool | None = Field(default=None, description="default: on outside production")
+    # Static limits of one operation, counted through fragments (schema/limits.py).
+    max_query_depth: int = Field(default=12, ge=1)
+    max_query_aliases: int = Field(default=30, ge=0)
+    max_root_fields: int = Field(default=10, ge=1)
+    max_directives: int = Field(default=20, ge=0)
+    # Cost (schema/cost.py): at most this per operation; each principal's bucket holds `capacity` points
+    # and refills `restore_rate` per second (users by user, API keys by key, anonymous by address).
+    cost_limit_per_operation: int = Field(default=1000, ge=1)
+    cost_bucket_capacity: int = Field(default=5000, ge=1)
+    cost_restore_rate: float = Field(default=100.0, gt=0)
+    api_key_cost_bucket_capacity: int = Field(default=2000, ge=1)
+    api_key_cost_restore_rate: float = Field(default=50.0, gt=0)
+    anonymous_cost_bucket_capacity: int = Field(default=500, ge=1)
+    anonymous_cost_restore_rate: float = Field(default=10.0, gt=0)
+    # One operation's execution may take this long (504 after); MariaDB aborts a statement after its own.
+    execution_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_statement_timeout_seconds: float = Field(default=5.0, ge=0)
+    # All request headers together (431 above it), and the browser origins allowed by CORS (JSON list or
+    # comma-separated); development adds the server's own address.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     # Live updates over WebSockets (graphql-transport-ws and the legacy graphql-ws).
     ws_allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -224,7 +257,7 @@ class Settings(BaseSettings):
         # Compared with a URL's host, which urllib lower-cases; an IPv6 host without its brackets.
         return [host.strip().strip("[]").lower() for host in value]
 
-    @field_validator("ws_allowed_origins", mode="before")
+    @field_validator("ws_allowed_origins", "cors_allowed_origins", mode="before")
     @classmethod
     def _origins_from_text(cls, value: object) -> object:
         if isinstance(value, str):
@@ -273,6 +306,27 @@ class Settings(BaseSettings):
             return list(self.ws_allowed_origins)
         own = [f"http://{self.host}:{self.port}", f"http://localhost:{self.port}"]
         return [*self.ws_allowed_origins, *own]
+
+    @property
+    def trusted_documents_mode(self) -> Literal["off", "log", "enforce"]:
+        if self.trusted_documents is not None:
+            return self.trusted_documents
+        return "enforce" if self.environment == "production" else "off"
+
+    @property
+    def introspection_open(self) -> bool:
+        """Whether everyone may introspect; operators always may."""
+        return self.introspection if self.introspection is not None else self.environment != "production"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        if not self.is_development:
+            return list(self.cors_allowed_origins)
+        return [
+            *self.cors_allowed_origins,
+            f"http://{self.host}:{self.port}",
+            f"http://localhost:{self.port}",
+        ]
 
     @property
     def uses_sqlite(self) -> bool:

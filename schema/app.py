@@ -7,10 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from jobs.embedded import EmbeddedJobs
@@ -25,7 +22,7 @@ from jobs.queues import is_embedded
 from persistence.attempts import AttemptCounters
 from persistence.cache import Cache, CircuitBreaker
 from persistence.db import Database, create_engine
-from persistence.migrate import is_current, upgrade_to_head
+from persistence.migrate import upgrade_to_head
 from persistence.passwords import Passwords
 from persistence.pubsub import PubSubHub
 from persistence.redis import create_redis
@@ -33,9 +30,12 @@ from persistence.relay import OnCommitted, Relay
 from persistence.seed import DEMO_SIZES, seed_demo_if_empty
 from persistence.settings import Settings, get_settings
 from resolvers.context import Services
+from resolvers.trusted_documents import TrustedDocuments
 from schema.build import build_schema
 from schema.documents import DocumentCache
 from schema.downloads import AttachmentDownloads
+from schema.health import Health
+from schema.http_policy import http_middleware
 from schema.report_downloads import ReportDownloads
 from schema.view import GraphQLView
 from schema.websocket import WebSocketView
@@ -44,7 +44,7 @@ log = logging.getLogger("taskql")
 
 
 def build_services(settings: Settings) -> Services:
-    db = Database(create_engine(settings))
+    db = Database(create_engine(settings, statement_timeout=True))
     redis = create_redis(settings)
     # Email, push and webhook jobs: run by `make worker`, or in the embedded default by a thread of
     # the server. Push only with a gateway to push to.
@@ -87,16 +87,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     owns_services = services is None
     services = services or build_services(settings)
     strawberry_schema = build_schema()
+    graphql_schema = strawberry_schema._schema  # the graphql-core schema strawberry built; the view runs it
     documents = DocumentCache(
-        strawberry_schema._schema,  # the graphql-core schema strawberry built; executed directly by the view
+        graphql_schema,
         max_entries=settings.document_cache_size,
         max_tokens=settings.max_query_tokens,
+        hide_suggestions=not settings.suggestions_enabled,
     )
-    view = GraphQLView(services, documents)
+    trusted = TrustedDocuments(services.db)
+    view = GraphQLView.for_schema(services, documents, trusted)
     hub = PubSubHub.from_settings(settings)  # one Redis pub/sub connection for this process
     websocket_view = WebSocketView(strawberry_schema, services, hub, documents)
     embedded_jobs = EmbeddedJobs(settings) if is_embedded(settings) else None
     report_downloads = ReportDownloads(services)
+    health = Health(services)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -106,9 +110,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await seed_demo_if_empty(services.db, services.passwords, DEMO_SIZES)
         await services.relay.start()
         await hub.start()
+        await trusted.refresh()
+        refresher = asyncio.create_task(trusted.run(settings.trusted_documents_refresh_seconds))
         if embedded_jobs is not None:
             embedded_jobs.start()
         yield
+        refresher.cancel()
         if embedded_jobs is not None:
             await asyncio.to_thread(embedded_jobs.stop)
         await hub.stop()
@@ -118,27 +125,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await services.cache.redis.aclose()
             await services.db.dispose()
 
-    async def healthz(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_request: Request) -> JSONResponse:
-        checks: dict[str, str] = {}
-        try:
-            async with services.db.read() as conn:
-                await conn.execute(text("SELECT 1"))
-            checks["database"] = "ok" if await is_current(services.db.engine) else "migrations pending"
-        except Exception:
-            checks["database"] = "unreachable"
-        try:
-            await services.cache.redis.ping()
-            checks["redis"] = "ok"
-        except Exception:
-            checks["redis"] = "degraded"
-        ready = checks["database"] == "ok"
-        return JSONResponse(
-            {"status": "ready" if ready else "unready", **checks}, status_code=200 if ready else 503
-        )
-
     app = Starlette(
         routes=[
             Route("/graphql", view.handle, methods=["GET", "POST"]),
@@ -146,10 +132,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/attachments/{id}", AttachmentDownloads(services).handle, methods=["GET"]),
             Route("/reports/{id}.csv", report_downloads.csv, methods=["GET"]),
             Route("/reports/{id}.html", report_downloads.html, methods=["GET"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
+            Route("/healthz", health.healthz),
+            Route("/readyz", health.readyz),
         ],
         lifespan=lifespan,
+        middleware=http_middleware(settings),
     )
     app.state.services = services
     return app

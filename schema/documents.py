@@ -9,6 +9,8 @@ from typing import Any
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules, validate
 
 from schema.errors import Phase, format_error
+from schema.limits import is_token_limit_error
+from schema.protection import uses_introspection
 
 # Longer documents are parsed every time, so the cache's memory stays bounded.
 MAX_CACHED_LENGTH = 20_000
@@ -19,13 +21,19 @@ class PreparedDocument:
     document: DocumentNode | None
     # Parse or validation errors, already formatted; cached as well, so a bad document costs once.
     errors: list[dict[str, Any]]
+    # Whether it asks for the schema (`__schema`, `__type`): open to some principals only.
+    introspects: bool = False
 
 
 class DocumentCache:
-    def __init__(self, schema: GraphQLSchema, *, max_entries: int, max_tokens: int) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, *, max_entries: int, max_tokens: int, hide_suggestions: bool = False
+    ) -> None:
         self.schema = schema
         self.max_entries = max_entries
         self.max_tokens = max_tokens
+        # "Did you mean ...?" in validation errors tells a stranger the schema's field names.
+        self.hide_suggestions = hide_suggestions
         self._entries: OrderedDict[str, PreparedDocument] = OrderedDict()
 
     def get(self, query: str) -> PreparedDocument:
@@ -45,10 +53,13 @@ class DocumentCache:
         try:
             document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError as error:
-            return PreparedDocument(None, [format_error(error, Phase.PARSE, expose_internal=False)])
-        errors = validate(self.schema, document, specified_rules)
+            formatted = format_error(error, Phase.PARSE, expose_internal=False)
+            if is_token_limit_error(error):
+                formatted["extensions"]["code"] = "TOKEN_LIMIT_EXCEEDED"
+            return PreparedDocument(None, [formatted])
+        errors = validate(self.schema, document, specified_rules, hide_suggestions=self.hide_suggestions)
         if errors:
             return PreparedDocument(
                 None, [format_error(e, Phase.VALIDATE, expose_internal=False) for e in errors]
             )
-        return PreparedDocument(document, [])
+        return PreparedDocument(document, [], uses_introspection(document))

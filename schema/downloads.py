@@ -24,8 +24,8 @@ from resolvers.context import RequestContext, Services
 from resolvers.errors import DomainError, NotFound
 from schema.errors import INTERNAL_MESSAGE, error_body
 from schema.ids import decode_id
+from schema.principals import bearer_principal
 from schema.transport import RequestError
-from schema.view import bearer_principal
 
 log = logging.getLogger("taskql.downloads")
 

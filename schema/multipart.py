@@ -89,6 +89,9 @@ class _Plan:
 
 
 def _check_operation(params: GraphQLParams, documents: DocumentCache) -> None:
+    if params.query is None:
+        # Its text is the trusted document's own: the registry knows it by hash when it is one.
+        raise RequestError(400, "BAD_USER_INPUT", "a multipart request carries its `query` text")
     prepared = documents.get(params.query)
     if prepared.document is None:
         first = prepared.errors[0]

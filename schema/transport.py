@@ -15,19 +15,36 @@ JSON = "application/json"
 class RequestError(Exception):
     """A request that cannot reach GraphQL at all: answered with an HTTP status and one error."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        error_extensions: dict[str, Any] | None = None,
+        response_extensions: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        # More about the error (a cost and its limit), and the response's own extensions (the budget).
+        self.error_extensions = error_extensions or {}
+        self.response_extensions = response_extensions
 
 
 @dataclass(frozen=True)
 class GraphQLParams:
-    query: str
+    """One request's parameters. ``query`` is absent when the document is named instead: by
+    ``documentId`` (a trusted document) or by ``extensions.persistedQuery.sha256Hash`` (APQ)."""
+
+    query: str | None
     variables: dict[str, Any] | None
     operation_name: str | None
+    document_id: str | None = None
+    extensions: dict[str, Any] | None = None
 
 
 def response_media_type(request: Request) -> str:
@@ -54,13 +71,19 @@ def _params(data: Any) -> GraphQLParams:
     if not isinstance(data, dict):
         raise RequestError(400, "BAD_USER_INPUT", "the request body must be a JSON object")
     query, variables, operation_name = data.get("query"), data.get("variables"), data.get("operationName")
-    if not isinstance(query, str) or not query.strip():
+    document_id, extensions = data.get("documentId"), data.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "BAD_USER_INPUT", "`extensions` must be an object")
+    if document_id is not None and (not isinstance(document_id, str) or not document_id):
+        raise RequestError(400, "BAD_USER_INPUT", "`documentId` must be a non-empty string")
+    names_document = document_id is not None or (extensions or {}).get("persistedQuery") is not None
+    if (query is not None or not names_document) and (not isinstance(query, str) or not query.strip()):
         raise RequestError(400, "BAD_USER_INPUT", "`query` must be a non-empty string")
     if variables is not None and not isinstance(variables, dict):
         raise RequestError(400, "BAD_USER_INPUT", "`variables` must be an object")
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestError(400, "BAD_USER_INPUT", "`operationName` must be a string")
-    return GraphQLParams(query, variables, operation_name)
+    return GraphQLParams(query, variables, operation_name, document_id, extensions)
 
 
 def _loads(raw: bytes | str, what: str) -> Any:
@@ -84,13 +107,20 @@ def params_from_json(raw: bytes | str, what: str) -> GraphQLParams:
     return _params(_loads(raw, what))
 
 
+def _json_param(request: Request, name: str) -> Any:
+    raw = request.query_params.get(name)
+    return None if raw in (None, "") else _loads(raw, f"`{name}`")
+
+
 def params_from_get(request: Request) -> GraphQLParams:
-    raw_variables = request.query_params.get("variables")
-    variables = None if raw_variables in (None, "") else _loads(raw_variables, "`variables`")
+    """A query over GET (APQ's hashed GETs among them); the parameters are the POST body's, as URL
+    parameters, with ``variables`` and ``extensions`` as JSON text."""
     return _params(
         {
-            "query": request.query_params.get("query"),
-            "variables": variables,
+            "query": request.query_params.get("query") or None,
+            "variables": _json_param(request, "variables"),
             "operationName": request.query_params.get("operationName") or None,
+            "documentId": request.query_params.get("documentId") or None,
+            "extensions": _json_param(request, "extensions"),
         }
     )

@@ -1,9 +1,18 @@
-"""The GraphQL endpoint: one request in, one GraphQL response out, with the statement count kept."""
+"""The GraphQL endpoint: one request in, one GraphQL response out, with the statement count kept.
+
+The way through: the principal (schema/principals.py), the document (text, APQ hash or trusted
+document: schema/persisted.py), parse and validation (cached: schema/documents.py), the operation's
+limits, cost and budget (schema/protection.py), execution under a timeout, then the refund of what
+the operation did not use, reported in ``extensions.cost`` and the ``X-RateLimit-*`` headers.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import inspect
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -13,15 +22,18 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 
+from persistence.ratelimit import CostLimiter
 from persistence.statements import count_statements
-from resolvers.auth import authenticate_bearer
 from resolvers.context import RequestContext, Services
-from resolvers.errors import Unauthenticated
 from resolvers.principal import Principal
+from resolvers.trusted_documents import TrustedDocuments
 from schema.documents import DocumentCache
 from schema.errors import INTERNAL_MESSAGE, Phase, error_body, format_error
 from schema.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
 from schema.multipart import is_multipart, read_upload_request, require_preflight
+from schema.persisted import PersistedDocuments
+from schema.principals import request_principal
+from schema.protection import Protection, budget_for
 from schema.transport import (
     GRAPHQL_RESPONSE,
     GraphQLParams,
@@ -33,11 +45,14 @@ from schema.transport import (
 
 log = logging.getLogger("taskql.view")
 
+NO_STORE = {"Cache-Control": "no-store"}
 
-def _json_response(
-    payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str]
-) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers)
+
+@dataclass
+class Outcome:
+    status: int
+    payload: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _failed_unexpectedly(payload: dict[str, Any]) -> bool:
@@ -45,27 +60,38 @@ def _failed_unexpectedly(payload: dict[str, Any]) -> bool:
     return any(e["extensions"]["code"] == "INTERNAL_SERVER_ERROR" for e in payload.get("errors", ()))
 
 
-async def bearer_principal(services: Services, request: Request) -> Principal | None:
-    """The request's `Authorization: Bearer` principal; None without the header, 401 for a bad one."""
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise RequestError(401, "UNAUTHENTICATED", "use `Authorization: Bearer <access token>`")
-    try:
-        return await authenticate_bearer(services, token.strip())
-    except Unauthenticated as error:
-        raise RequestError(
-            401, "UNAUTHENTICATED", error.message, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-        ) from error
-
-
 class GraphQLView:
-    def __init__(self, services: Services, documents: DocumentCache) -> None:
+    def __init__(
+        self,
+        services: Services,
+        documents: DocumentCache,
+        persisted: PersistedDocuments,
+        protection: Protection,
+    ) -> None:
         self.services = services
         self.documents = documents
+        self.persisted = persisted
+        self.protection = protection
         self.settings = services.settings
+
+    @classmethod
+    def for_schema(
+        cls, services: Services, documents: DocumentCache, trusted: TrustedDocuments
+    ) -> GraphQLView:
+        """The view over the documents' schema with this service's persisted documents and protection."""
+        settings = services.settings
+        return cls(
+            services,
+            documents,
+            PersistedDocuments(settings, services.cache, trusted),
+            Protection(
+                settings,
+                documents.schema,
+                CostLimiter(
+                    services.cache.redis, breaker_cooldown_seconds=settings.cache_breaker_cooldown_seconds
+                ),
+            ),
+        )
 
     async def handle(self, request: Request) -> Response:
         media_type = response_media_type(request)
@@ -74,15 +100,18 @@ class GraphQLView:
                 return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
             return await self._handle(request, media_type)
         except RequestError as error:
-            headers = dict(error.headers)
-            body = {"errors": [error_body(error.code, error.message)]}
-            return _json_response(body, error.status, media_type, headers)
+            body: dict[str, Any] = {
+                "errors": [error_body(error.code, error.message, **error.error_extensions)]
+            }
+            if error.response_extensions:
+                body["extensions"] = error.response_extensions
+            return self._response(body, error.status, media_type, {**error.headers, **NO_STORE})
         except Exception:
             # Outside execution (authentication against a failing database, say): still a GraphQL
             # error body with a code, never a bare 500 page.
             log.exception("request failed before or around execution")
             body = {"errors": [error_body("INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE)]}
-            return _json_response(body, 500, media_type, {})
+            return self._response(body, 500, media_type, NO_STORE)
 
     def _wants_ide(self, request: Request) -> bool:
         return (
@@ -91,29 +120,49 @@ class GraphQLView:
             and "text/html" in request.headers.get("accept", "")
         )
 
-    async def _principal(self, request: Request) -> Principal | None:
-        return await bearer_principal(self.services, request)
+    @staticmethod
+    def _response(payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str]) -> Response:
+        return Response(orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers)
 
     async def _handle(self, request: Request, media_type: str) -> Response:
         with count_statements() as counter:
             if request.method == "POST" and is_multipart(request):
-                status, payload = await self._handle_upload(request, media_type)
+                outcome = await self._handle_upload(request, media_type)
             else:
                 if request.method == "GET":
                     params = params_from_get(request)
                 else:
                     params = await params_from_post(request, self.settings.max_body_bytes)
-                principal = await self._principal(request)
-                status, payload = await self._execute(request, params, principal, media_type)
+                principal = await request_principal(self.services, request)
+                outcome = await self._execute(request, params, principal, media_type)
         if self.settings.statement_count_exposed:
-            payload.setdefault("extensions", {})["sqlStatements"] = counter.count
-        return _json_response(payload, status, media_type, {})
+            outcome.payload.setdefault("extensions", {})["sqlStatements"] = counter.count
+        if request.method == "GET" and outcome.status == 200 and "errors" not in outcome.payload:
+            return self._cacheable(request, outcome, media_type)
+        return self._response(outcome.payload, outcome.status, media_type, {**outcome.headers, **NO_STORE})
 
-    async def _handle_upload(self, request: Request, media_type: str) -> tuple[int, dict[str, Any]]:
+    def _cacheable(self, request: Request, outcome: Outcome, media_type: str) -> Response:
+        """A query's answer over GET: the browser may keep it (it is per user: never a shared cache)
+        and revalidate it by its ETag."""
+        body = orjson.dumps(outcome.payload)
+        # Of the data only: the extensions (the budget left, say) change with every request.
+        data = orjson.dumps(outcome.payload.get("data"))
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        headers = {
+            **outcome.headers,
+            "Cache-Control": f"private, max-age={self.settings.get_cache_max_age_seconds}",
+            "Vary": "Authorization, X-Api-Key, Accept",
+            "ETag": etag,
+        }
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(body, status_code=200, media_type=media_type, headers=headers)
+
+    async def _handle_upload(self, request: Request, media_type: str) -> Outcome:
         """A multipart request (schema/multipart.py): the CSRF rule and the token are checked before
         any of the body is read; the staging files are gone when the answer leaves."""
         require_preflight(request)
-        principal = await self._principal(request)
+        principal = await request_principal(self.services, request)
         if principal is None:
             raise RequestError(
                 401, "UNAUTHENTICATED", "an upload needs `Authorization: Bearer <access token>`"
@@ -131,14 +180,15 @@ class GraphQLView:
         principal: Principal | None,
         media_type: str,
         identity: GraphQLParams | None = None,
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> Outcome:
         """``identity``: the request as an Idempotency-Key's hash sees it, when ``params`` carry files."""
         # With application/json every GraphQL answer is a 200; the newer media type says 400 for
         # a request that never executed.
         request_error_status = 400 if media_type == GRAPHQL_RESPONSE else 200
-        prepared = self.documents.get(params.query)
+        resolved = await self.persisted.resolve(params, principal, request_error_status)
+        prepared = self.documents.get(resolved.text)
         if prepared.document is None:
-            return request_error_status, {"errors": prepared.errors}
+            return Outcome(request_error_status, {"errors": prepared.errors})
         operation = get_operation_ast(prepared.document, params.operation_name)
         if operation is None:
             message = (
@@ -151,16 +201,30 @@ class GraphQLView:
             raise RequestError(400, "BAD_USER_INPUT", "subscriptions run over WebSocket, not HTTP")
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
             raise RequestError(405, "BAD_USER_INPUT", "mutations must be sent with POST", {"Allow": "POST"})
+        if (
+            operation.operation is OperationType.MUTATION
+            and principal is not None
+            and not principal.can_write
+        ):
+            raise RequestError(403, "FORBIDDEN", "this API key may read only (scope `read`)")
+        self.protection.check_static(
+            prepared.document, operation, principal, introspects=prepared.introspects
+        )
+        client = request.client.host if request.client else None
+        admission = await self.protection.admit(
+            prepared.document, operation, params.variables, budget_for(principal, client, self.settings)
+        )
         idempotency = None
         if operation.operation is OperationType.MUTATION:
             idempotency = idempotency_for(
                 request.headers.get(HEADER), principal, operation, identity or params
             )
-        if idempotency is not None:
-            stored = await stored_answer(self.services.cache, idempotency)
-            if stored is not None:
-                return stored.status, stored.payload
-        client = request.client.host if request.client else None
+        stored = None if idempotency is None else await stored_answer(self.services.cache, idempotency)
+        if stored is not None:
+            # A replay runs nothing: its whole charge comes back.
+            cost, headers = await self.protection.settle(admission, None, operation)
+            stored.payload.setdefault("extensions", {})["cost"] = cost
+            return Outcome(stored.status, stored.payload, headers)
         context = RequestContext(
             self.services, principal=principal, client_address=client, idempotency=idempotency
         )
@@ -174,14 +238,26 @@ class GraphQLView:
             hide_suggestions=not self.settings.suggestions_enabled,
         )
         if inspect.isawaitable(result):
-            result = await result
+            result = await self._within_timeout(result)
         status, payload = self._result_payload(result, request_error_status)
+        cost, headers = await self.protection.settle(admission, result.data, operation)
+        payload.setdefault("extensions", {})["cost"] = cost
         if idempotency is not None and not _failed_unexpectedly(payload):
             answer = StoredAnswer(status, payload)
             await store_answer(
                 self.services.cache, idempotency, answer, self.settings.idempotency_ttl_seconds
             )
-        return status, payload
+        return Outcome(status, payload, headers)
+
+    async def _within_timeout(self, result: Any) -> ExecutionResult:
+        limit = self.settings.execution_timeout_seconds
+        try:
+            async with asyncio.timeout(limit):
+                executed: ExecutionResult = await result
+        except TimeoutError as error:
+            # Cancelled mid-way: a unit of work that had not committed rolled back with it.
+            raise RequestError(504, "TIMEOUT", f"the operation ran longer than {limit:g} s") from error
+        return executed
 
     def _result_payload(
         self, result: ExecutionResult, request_error_status: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -42,6 +42,10 @@ def make_settings(**overrides: Any) -> Settings:
         "relay_sweep_interval_seconds": 3600,
         "redis_channel_prefix": test_services.CHANNEL_PREFIX,
         "report_root": test_services.REPORT_ROOT,
+        # Every login of the suite comes from one address, whose anonymous budget would run dry; the
+        # budget's own tests set theirs.
+        "anonymous_cost_bucket_capacity": 1_000_000,
+        "anonymous_cost_restore_rate": 1_000_000.0,
     }
     values.update(overrides)
     return Settings(**values)
@@ -132,6 +136,17 @@ class GraphQLClient:
 @pytest.fixture
 def gql(client: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(client)
+
+
+@pytest.fixture
+async def roomy_gql(services: Services) -> AsyncIterator[GraphQLClient]:
+    """The app with room for operations that walk a whole organization at once (costing tens of
+    thousands, where one operation may cost 1,000): for tests about something other than cost."""
+    roomy = make_settings(cost_limit_per_operation=1_000_000, cost_bucket_capacity=1_000_000)
+    app = create_app(services=replace(services, settings=roomy))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test") as http:
+        yield GraphQLClient(http)
 
 
 def _org_maker(services: Services) -> Any:

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from persistence.seed import SeedSizes
 from resolvers.context import Services
 from resolvers.errors import NotFound
+from resolvers.trusted_documents import TrustedDocuments
 from schema.cursors import encode_cursor
 from schema.documents import DocumentCache
 from schema.errors import INTERNAL_MESSAGE, Phase, format_error
@@ -656,9 +657,14 @@ class ProbeSubscription:
 async def probe_client(services: Services, environment: str) -> AsyncIterator[httpx.AsyncClient]:
     """The real view over a tiny schema that has a subscription and a resolver with a bug."""
     probe = strawberry.Schema(query=ProbeQuery, subscription=ProbeSubscription)
-    settings = make_settings(environment=environment, jwt_secret="probe-secret-" + "x" * 32)
-    view = GraphQLView(
-        replace(services, settings=settings), DocumentCache(probe._schema, max_entries=8, max_tokens=500)
+    # Free-form documents run: this probe is about masking, not the trusted-document registry.
+    settings = make_settings(
+        environment=environment, jwt_secret="probe-secret-" + "x" * 32, trusted_documents="off"
+    )
+    view = GraphQLView.for_schema(
+        replace(services, settings=settings),
+        DocumentCache(probe._schema, max_entries=8, max_tokens=500),
+        TrustedDocuments(services.db),
     )
     app = Starlette(routes=[Route("/graphql", view.handle, methods=["GET", "POST"])])
     async with httpx.AsyncClient(

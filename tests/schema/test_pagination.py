@@ -473,10 +473,12 @@ async def test_a_nested_connection_under_a_list_equals_each_parent_alone(
 
 
 async def test_a_nested_connection_after_a_cursor_equals_each_parent_alone(
-    gql: GraphQLClient, make_org: Any
+    gql: GraphQLClient, roomy_gql: GraphQLClient, make_org: Any
 ) -> None:
-    # Given a cursor from the middle of one user's assigned tasks
-    client, _ = await _owner(gql, make_org, FILLED)
+    # Given a cursor from the middle of one user's assigned tasks (100 users' pages at once: room
+    # for their cost)
+    owner, _ = await _owner(gql, make_org, FILLED)
+    client = roomy_gql.as_user(owner.token)
     body = await client.run(NESTED_USERS, {"first": 4})
     users = body["data"]["users"]["nodes"]
     busiest = max(users, key=lambda u: u["assignedTasks"]["totalCount"])
