@@ -98,6 +98,17 @@ class Cache:
         if await self._call("set", key, raw, ex=ttl_seconds) is None:
             self._pending[key] = (raw, ttl_seconds)
 
+    async def add_member(self, key: str, member: str, ttl_seconds: int) -> None:
+        """Adds to a set that indexes other entries (a user's cached API keys, say); it lives as long
+        as the entries it indexes."""
+        if await self._call("sadd", key, member) is not None:
+            await self._call("expire", key, ttl_seconds)
+
+    async def members(self, key: str) -> set[str]:
+        """The set's members; empty when Redis is unavailable."""
+        found = await self._call("smembers", key)
+        return {m.decode() if isinstance(m, bytes) else str(m) for m in found or ()}
+
     async def delete(self, *keys: str) -> None:
         if keys:
             await self._call("delete", *keys)

@@ -212,8 +212,8 @@ class Settings(BaseSettings):
     webhook_log_retention_days: int = Field(default=30, ge=0)
 
     # API keys (`X-Api-Key`, resolvers/api_keys.py): how long a key's lookup (with its creator's role and
-    # deactivation) is cached in Redis. Revoking a key replaces its entry at once; a change to the
-    # creator (role, deactivation) reaches the key within this time.
+    # deactivation) is cached in Redis. Revoking a key replaces its entry at once, and a write to the
+    # creator (role, deactivation) drops the creator's cached keys at once.
     api_key_cache_ttl_seconds: int = Field(default=60, ge=1)
     # Login throttling (resolvers/login_throttle.py), checked before a password is hashed: failed logins
     # are counted per email and per client address, each in a window that starts at its first failure;

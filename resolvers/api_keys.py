@@ -161,8 +161,23 @@ async def _key_entry(services: Services, prefix: str) -> dict[str, Any] | None:
     if row is None:
         return None
     entry = _entry_from_row(row)
-    await services.cache.fill_json(cache_key, entry, services.settings.api_key_cache_ttl_seconds)
+    ttl = services.settings.api_key_cache_ttl_seconds
+    await services.cache.fill_json(cache_key, entry, ttl)
+    # Indexed by user, so a change to the user (deactivation, role) can drop the copies at once.
+    await services.cache.add_member(_keys_of_user(entry["user"]["id"]), prefix, ttl)
     return entry
+
+
+def _keys_of_user(user_id: int) -> str:
+    return f"apikeys-of-user:{user_id}"
+
+
+async def forget_cached_keys_of(services: Services, user_id: int) -> None:
+    """Drops the cached lookups of the user's keys after a write changed the user: their next request
+    reads the user as it is now. (A lookup that read the row before that write's commit could still
+    put its copy back for up to the cache's TTL: a narrow race, bounded by ``api_key_cache_ttl_seconds``.)"""
+    prefixes = await services.cache.members(_keys_of_user(user_id))
+    await services.cache.delete(*(api_key_cache_key(prefix) for prefix in prefixes))
 
 
 def _principal_from_entry(entry: dict[str, Any], now: datetime) -> Principal:

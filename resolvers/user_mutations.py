@@ -19,6 +19,7 @@ from persistence.models.base import utcnow
 from persistence.queries import user_writes as queries
 from persistence.queries.rows import AnyRow
 from persistence.queries.user_writes import InvitationDraft
+from resolvers.api_keys import forget_cached_keys_of
 from resolvers.auth import overwrite_cached_sessions
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden, Unauthenticated
@@ -180,6 +181,8 @@ async def change_role(ctx: RequestContext, user_id: int, role: OrgRole) -> Mutat
 async def _refreshing_sessions(ctx: RequestContext, result: MutationResult) -> MutationResult:
     if isinstance(result, WrittenUser):
         await overwrite_cached_sessions(ctx.services, result.rows)
+        if result.object_id is not None:
+            await forget_cached_keys_of(ctx.services, result.object_id)
     return result
 
 

@@ -231,6 +231,32 @@ async def test_a_key_of_a_deactivated_user_is_refused(services: Services, crew: 
         await api_keys.authenticate_api_key(services, key)
 
 
+async def test_deactivating_or_demoting_the_keys_user_reaches_a_warm_key_at_once(
+    services: Services, crew: Crew
+) -> None:
+    # Given an admin's key and the owner's, each just used (their lookups cached)
+    demoted_key = (await _create(crew.clients["admin"]))["key"]
+    other_key = (await _create(crew.clients["owner"], name="owner's"))["key"]
+    assert (await api_keys.authenticate_api_key(services, demoted_key)).role is OrgRole.ADMIN
+    await api_keys.authenticate_api_key(services, other_key)
+    owner = crew.clients["owner"]
+    # When the owner demotes one admin
+    demote = "mutation($i: UserRoleChangeInput!) { userRoleChange(input: $i) { errors { code } } }"
+    body = await owner.run(demote, {"i": {"id": encode_id("User", crew.ids["admin"]), "role": "MEMBER"}})
+    assert body["data"]["userRoleChange"]["errors"] == [], body
+    # Then the demoted admin's key acts as a member from the next request on
+    assert (await api_keys.authenticate_api_key(services, demoted_key)).role is OrgRole.MEMBER
+    # When the owner deactivates that user
+    deactivate = "mutation($i: UserDeactivateInput!) { userDeactivate(input: $i) { errors { code } } }"
+    body = await owner.run(deactivate, {"i": {"id": encode_id("User", crew.ids["admin"])}})
+    assert body["data"]["userDeactivate"]["errors"] == [], body
+    # Then their key is refused at once
+    with pytest.raises(Unauthenticated, match="deactivated"):
+        await api_keys.authenticate_api_key(services, demoted_key)
+    # And another user's warm key is untouched
+    assert (await api_keys.authenticate_api_key(services, other_key)).user_id == crew.ids["owner"]
+
+
 async def test_a_cold_lookup_costs_one_statement_and_a_warm_one_none(services: Services, crew: Crew) -> None:
     key = (await _create(crew.clients["admin"]))["key"]
     await _forget_cached(services, key)
