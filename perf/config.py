@@ -48,6 +48,13 @@ class BenchEnvironment:
                 "TASKQL_EXPOSE_STATEMENT_COUNT": "false",
                 # One token serves the whole run; a long bench must not see it expire half way.
                 "TASKQL_ACCESS_TOKEN_TTL_SECONDS": "3600",
+                # One bench user stands for the many users of real traffic: its bucket is still charged
+                # and refunded on every request (that cost is measured), it just never runs dry.
+                "TASKQL_COST_BUCKET_CAPACITY": "100000000",
+                "TASKQL_COST_RESTORE_RATE": "100000000",
+                # The benches send their documents as text: each is still hashed and looked up in the
+                # process's trusted registry, only not refused (perf/attack.py runs under enforce).
+                "TASKQL_TRUSTED_DOCUMENTS": "off",
             }
         )
 
