@@ -28,28 +28,28 @@ def _address_key(kind: str, address: str) -> str:
     return f"{kind}:address:{address}"
 
 
-def _limits(
-    kind: str, ctx: RequestContext, email: str, per_email: int, per_address: int, window_seconds: int
-) -> list[AttemptLimit]:
+async def _take(
+    ctx: RequestContext, kind: str, email: str, per_email: int, per_address: int, window_seconds: int
+) -> int:
+    """Counts one attempt against the email's and the address's limits; the wait (0: counted)."""
     limits = [AttemptLimit(_email_key(kind, email), per_email, window_seconds)]
     if ctx.client_address is not None:
         limits.append(AttemptLimit(_address_key(kind, ctx.client_address), per_address, window_seconds))
-    return limits
+    return await ctx.services.attempts.take(limits)
 
 
 async def count_login(ctx: RequestContext, email: str) -> None:
     """Counts this login as failed until ``login_succeeded`` says otherwise; RateLimited (nothing
     counted) when the email or the address has failed too often."""
     settings = ctx.settings
-    limits = _limits(
-        "login",
+    wait = await _take(
         ctx,
+        "login",
         email,
         settings.login_failures_per_email,
         settings.login_failures_per_address,
         settings.login_failure_window_seconds,
     )
-    wait = await ctx.services.attempts.take(limits)
     if wait:
         raise RateLimited(f"too many failed logins; try again in {wait} s", retry_after_seconds=wait)
 
@@ -65,15 +65,14 @@ async def login_succeeded(ctx: RequestContext, email: str) -> None:
 async def count_reset_request(ctx: RequestContext, email: str) -> None:
     """Counts a password reset request; RateLimited (nothing counted) over either limit."""
     settings = ctx.settings
-    limits = _limits(
-        "reset",
+    wait = await _take(
         ctx,
+        "reset",
         email,
         settings.reset_requests_per_email,
         settings.reset_requests_per_address,
         settings.reset_request_window_seconds,
     )
-    wait = await ctx.services.attempts.take(limits)
     if wait:
         raise RateLimited(
             f"too many password reset requests; try again in {wait} s", retry_after_seconds=wait
