@@ -101,6 +101,11 @@ class OpsPublisher:
                 if not self._failing:
                     log.warning("ops figures not published: Redis unavailable (retrying every tick)")
                 self._failing = True
+            except Exception:
+                # A bug here must not end the loop (and with it this process's place in the figures).
+                if not self._failing:
+                    log.exception("ops figures not published")
+                self._failing = True
             else:
                 if self._failing:
                     log.info("ops figures published again")

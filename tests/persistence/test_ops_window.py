@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from persistence.ops_window import BUCKETS, OpsWindow, bucket_index, percentile
+from schema.operation_class import OperationClass
 
 
 class Clock:
@@ -78,3 +80,11 @@ def test_the_span_is_what_a_young_process_has_seen() -> None:
     assert window.snapshot()["span"] == 10
     clock.now += 100
     assert window.snapshot()["span"] == 60
+
+
+def test_a_class_given_as_an_enum_member_snapshots_as_json() -> None:
+    # Given the view's class, a StrEnum member; when snapshotted; then orjson (no str subclasses as
+    # keys) encodes it under the plain name.
+    window = OpsWindow(60)
+    window.record_request(OperationClass.LIST, 0.1, error=False)
+    assert orjson.loads(orjson.dumps(window.snapshot()))["classes"]["list"]["count"] == 1
