@@ -41,8 +41,12 @@ migrate: $(INSTALLED) ## Apply database migrations to TASKQL_DATABASE_URL
 documents: $(INSTALLED) ## Register trusted documents: make documents FILE=manifest.json CLIENT=name (TASKQL_DATABASE_URL)
 	$(PY) -m schema documents "$(FILE)" --client "$(CLIENT)"
 
+.PHONY: system-deps
+system-deps: ## Debian packages the suite needs beyond MariaDB and Redis (apt-get only when missing)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
 .PHONY: test
-test: $(INSTALLED) ## Run the whole suite against MariaDB and Redis on 127.0.0.1 (plus lint and types)
+test: $(INSTALLED) system-deps ## Run the whole suite against MariaDB and Redis on 127.0.0.1 (plus lint and types)
 	$(VENV)/bin/mypy .
 	$(PY) -m pytest
 

@@ -226,6 +226,11 @@ class Settings(BaseSettings):
     reset_requests_per_address: int = Field(default=20, ge=1)
     reset_request_window_seconds: int = Field(default=3600, ge=1)
 
+    # Live ops (`opsMetrics`, persistence/ops_publisher.py): how often each process publishes its last
+    # minute of figures to Redis, and how long a snapshot lives there (a dead process drops out after it).
+    ops_publish_interval_seconds: float = Field(default=1.0, gt=0)
+    ops_snapshot_ttl_seconds: int = Field(default=5, ge=2)
+
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod
     def _content_types_from_text(cls, value: object) -> object:

@@ -89,7 +89,7 @@ async def connect(conn: ConnectionContext, params: Mapping[str, object]) -> Prin
     return principal
 
 
-async def _event_context(conn: ConnectionContext, reads: EventReads | None = None) -> RequestContext:
+async def event_context(conn: ConnectionContext, reads: EventReads | None = None) -> RequestContext:
     """A request's worth of context for one event: the token checked again (its session read with
     the event's other subscribers when ``reads`` is given), loaders not yet built."""
     if conn.claims is None:
@@ -166,7 +166,7 @@ def _task_change(
 
 async def task_events(conn: ConnectionContext, project_id: int) -> AsyncGenerator[TaskChange, None]:
     """Checks the project at subscribe time (NOT_FOUND as for a query), then streams its events."""
-    ctx = await _event_context(conn)
+    ctx = await event_context(conn)
     await projects.project(ctx, project_id, _PLAIN_PROJECT)
     return _task_changes(conn, project_id)
 
@@ -177,7 +177,7 @@ async def _task_changes(conn: ConnectionContext, project_id: int) -> AsyncGenera
     ) as listener:
         async for delivery in listener:
             reads = _reads_of(delivery, conn.services)
-            ctx = await _event_context(conn, reads)
+            ctx = await event_context(conn, reads)
             change = _task_change(delivery, ctx, reads, project_id)
             if change is None:
                 continue
@@ -240,7 +240,7 @@ def _notification(delivery: Mapping[str, Any], user_id: int) -> NotificationMess
 
 async def notifications(conn: ConnectionContext) -> AsyncGenerator[NotificationChange, None]:
     """The viewer's own notifications, as the relay publishes them to the viewer's channel."""
-    ctx = await _event_context(conn)
+    ctx = await event_context(conn)
     return _notification_changes(conn, ctx.require_principal().user_id)
 
 
@@ -251,7 +251,7 @@ async def _notification_changes(
         user_channel(conn.services.settings.redis_channel_prefix, user_id)
     ) as listener:
         async for delivery in listener:
-            ctx = await _event_context(conn, _reads_of(delivery, conn.services))
+            ctx = await event_context(conn, _reads_of(delivery, conn.services))
             if ctx.require_principal().user_id != user_id:
                 return  # cannot happen with one token per connection; never hand over another's
             if isinstance(delivery, Resync):

@@ -23,6 +23,7 @@ from persistence.attempts import AttemptCounters
 from persistence.cache import Cache, CircuitBreaker
 from persistence.db import Database, create_engine
 from persistence.migrate import upgrade_to_head
+from persistence.ops_publisher import process_publisher
 from persistence.passwords import Passwords
 from persistence.pubsub import PubSubHub
 from persistence.redis import create_redis
@@ -36,6 +37,7 @@ from schema.documents import DocumentCache
 from schema.downloads import AttachmentDownloads
 from schema.health import Health
 from schema.http_policy import http_middleware
+from schema.ops_page import ops_page_routes
 from schema.report_downloads import ReportDownloads
 from schema.view import GraphQLView
 from schema.websocket import WebSocketView
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     embedded_jobs = EmbeddedJobs(settings) if is_embedded(settings) else None
     report_downloads = ReportDownloads(services)
     health = Health(services)
+    ops = process_publisher(services.cache.redis, settings, services.db.engine)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -114,7 +117,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         refresher = asyncio.create_task(trusted.run(settings.trusted_documents_refresh_seconds))
         if embedded_jobs is not None:
             embedded_jobs.start()
+        ops.start()
         yield
+        await ops.stop()
         refresher.cancel()
         if embedded_jobs is not None:
             await asyncio.to_thread(embedded_jobs.stop)
@@ -134,6 +139,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/reports/{id}.html", report_downloads.html, methods=["GET"]),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
+            *ops_page_routes(),
         ],
         lifespan=lifespan,
         middleware=http_middleware(settings),

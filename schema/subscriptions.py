@@ -1,4 +1,4 @@
-"""The Subscription root: `taskEvents` and `notificationAdded`, served over WebSockets only."""
+"""The Subscription root: `taskEvents`, `notificationAdded` and `opsMetrics`, over WebSockets only."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from typing import TypeVar
 import strawberry
 from strawberry.types import Info
 
+from resolvers import ops
 from resolvers import subscriptions as resolvers
 from resolvers.context import RequestContext
 from resolvers.subscriptions import ConnectionContext, TaskEventKind
 from schema.ids import decode_id, encode_id
 from schema.notifications import Notification
+from schema.ops import OpsMetrics
 from schema.selection import child_names
 from schema.tasks import Task, task_includes
 
@@ -116,3 +118,14 @@ class Subscription:
     ) -> AsyncIterator[NotificationEvent]:
         changes = await resolvers.notifications(info.context)
         return _mapped(changes, NotificationEvent.from_change)
+
+    @strawberry.subscription(
+        description="Live ops figures of every server process, each judged against the seed's "
+        "thresholds, every `intervalSeconds` (1 to 60; the first at once). Platform operators only: "
+        "FORBIDDEN otherwise, and at the next tick once the account is no longer an operator."
+    )
+    async def ops_metrics(
+        self, info: Info[ConnectionContext, None], interval_seconds: int = 5
+    ) -> AsyncIterator[OpsMetrics]:
+        figures = await ops.ops_metrics(info.context, interval_seconds)
+        return _mapped(figures, OpsMetrics.from_figures)

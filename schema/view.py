@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import inspect
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 
+from persistence.ops_window import UNCLASSIFIED, record_request
 from persistence.ratelimit import CostLimiter
 from persistence.statements import count_statements
 from resolvers.context import RequestContext, Services
@@ -31,6 +33,7 @@ from schema.documents import DocumentCache
 from schema.errors import INTERNAL_MESSAGE, Phase, error_body, format_error
 from schema.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
 from schema.multipart import is_multipart, read_upload_request, require_preflight
+from schema.operation_class import classify
 from schema.persisted import PersistedDocuments
 from schema.principals import request_principal
 from schema.protection import Protection, budget_for
@@ -94,10 +97,23 @@ class GraphQLView:
         )
 
     async def handle(self, request: Request) -> Response:
+        if request.method == "GET" and self._wants_ide(request):
+            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+        started = time.perf_counter()
+        response = await self._answer(request)
+        # Live ops (persistence/ops_window.py): the class once the operation was known, and failed
+        # for a 5xx or an INTERNAL_SERVER_ERROR in a 200 (what a client's mistake is not).
+        state = request.state
+        record_request(
+            getattr(state, "operation_class", UNCLASSIFIED),
+            time.perf_counter() - started,
+            response.status_code >= 500 or getattr(state, "failed_unexpectedly", False),
+        )
+        return response
+
+    async def _answer(self, request: Request) -> Response:
         media_type = response_media_type(request)
         try:
-            if request.method == "GET" and self._wants_ide(request):
-                return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
             return await self._handle(request, media_type)
         except RequestError as error:
             body: dict[str, Any] = {
@@ -135,6 +151,7 @@ class GraphQLView:
                     params = await params_from_post(request, self.settings.max_body_bytes)
                 principal = await request_principal(self.services, request)
                 outcome = await self._execute(request, params, principal, media_type)
+        request.state.failed_unexpectedly = _failed_unexpectedly(outcome.payload)
         if self.settings.statement_count_exposed:
             outcome.payload.setdefault("extensions", {})["sqlStatements"] = counter.count
         if request.method == "GET" and outcome.status == 200 and "errors" not in outcome.payload:
@@ -197,6 +214,7 @@ class GraphQLView:
                 else (f"no operation named {params.operation_name!r} in the document")
             )
             raise RequestError(400, "BAD_USER_INPUT", message)
+        request.state.operation_class = classify(self.services_schema, prepared.document, operation)
         if operation.operation is OperationType.SUBSCRIPTION:
             raise RequestError(400, "BAD_USER_INPUT", "subscriptions run over WebSocket, not HTTP")
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
