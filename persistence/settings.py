@@ -226,6 +226,18 @@ class Settings(BaseSettings):
     reset_requests_per_address: int = Field(default=20, ge=1)
     reset_request_window_seconds: int = Field(default=3600, ge=1)
 
+    # Observability. `/metrics` (Prometheus text) answers without authentication: keep it on an internal
+    # network or turn it off here. The slow-query monitor's thresholds are the seed's (a JSON log line
+    # at warning, error or critical level). The worker serves its own job counters on
+    # `worker_metrics_port` (0: not at all), bound to `worker_metrics_host`.
+    metrics_enabled: bool = True
+    slow_query_warning_ms: float = Field(default=100.0, ge=0)
+    slow_query_error_ms: float = Field(default=500.0, ge=0)
+    slow_query_critical_ms: float = Field(default=1000.0, ge=0)
+    log_level: str = "INFO"
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9101, ge=0, le=65535)
+
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod
     def _content_types_from_text(cls, value: object) -> object:
