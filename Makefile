@@ -41,8 +41,15 @@ migrate: $(INSTALLED) ## Apply database migrations to TASKQL_DATABASE_URL
 documents: $(INSTALLED) ## Register trusted documents: make documents FILE=manifest.json CLIENT=name (TASKQL_DATABASE_URL)
 	$(PY) -m schema documents "$(FILE)" --client "$(CLIENT)"
 
+.PHONY: system-deps
+system-deps: ## Install promtool (Debian's prometheus package) when it is missing; the alert-rule tests run it
+	@command -v promtool >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; \
+	  invoke-rc.d prometheus stop >/dev/null 2>&1 || true; \
+	}
+
 .PHONY: test
-test: $(INSTALLED) ## Run the whole suite against MariaDB and Redis on 127.0.0.1 (plus lint and types)
+test: $(INSTALLED) system-deps ## Run the whole suite against MariaDB and Redis on 127.0.0.1 (plus lint and types)
 	$(VENV)/bin/mypy .
 	$(PY) -m pytest
 

@@ -91,6 +91,11 @@ DB_POOL_CONNECTIONS = Gauge(
     ["state"],
     multiprocess_mode="livesum",
 )
+DB_POOL_CAPACITY = Gauge(
+    "db_pool_capacity",
+    "The API engine's pool size plus its overflow: what pool utilization is measured against",
+    multiprocess_mode="livesum",
+)
 DB_POOL_WAIT = Histogram(
     "db_pool_wait_seconds",
     "Time to get a connection from the pool (waiting, connecting and the pre-ping included)",
