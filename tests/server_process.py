@@ -58,9 +58,8 @@ def start_server(
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKQL_")}
     env |= {"TASKQL_HOST": "127.0.0.1", "TASKQL_PORT": str(port), **environment}
     with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "schema", "serve", *arguments], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+        command = [sys.executable, "-m", "schema", "serve", *arguments]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603 - our interpreter, no shell
     server = ServerProcess(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + startup_seconds
     while time.monotonic() < deadline:

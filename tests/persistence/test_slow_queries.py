@@ -37,7 +37,8 @@ async def run_sleep(database: str, **thresholds: float) -> None:
     try:
         with request_id_bound("req-slow-1"):
             async with engine.connect() as conn:
-                await conn.execute(text("SELECT SLEEP(:seconds), :marker"), {"seconds": 0.15, "marker": SECRET})
+                statement = text("SELECT SLEEP(:seconds), :marker")
+                await conn.execute(statement, {"seconds": 0.15, "marker": SECRET})
     finally:
         await engine.dispose()
 

@@ -47,9 +47,11 @@ async def test_operations_are_counted_and_timed_per_class_and_name(
     timed = sample(after, "graphql_operation_duration_seconds_count", **labels)
     assert timed - sample(before, "graphql_operation_duration_seconds_count", **labels) == 2
     listed = {"operation_class": "list", "operation": "MetricsList", "outcome": "ok"}
-    assert sample(after, "graphql_operations_total", **listed) - sample(
-        before, "graphql_operations_total", **listed
-    ) == 1
+    assert (
+        sample(after, "graphql_operations_total", **listed)
+        - sample(before, "graphql_operations_total", **listed)
+        == 1
+    )
     statements = sample(after, "graphql_sql_statements_count", operation_class="read")
     assert statements - sample(before, "graphql_sql_statements_count", operation_class="read") == 2
     cost = sample(after, "graphql_operation_cost_count", operation_class="read")
@@ -67,18 +69,22 @@ async def test_refused_and_failed_operations_have_their_outcome(
     failed = {"operation_class": "read", "operation": "MetricsFailed", "outcome": "error"}
     before = await scrape(client)
     # When a subscription is sent over HTTP (refused before it runs) and a query fails while it runs
-    response = await user.post("subscription MetricsRefused { taskEvents(projectId: \"x\") { type } }")
+    response = await user.post('subscription MetricsRefused { taskEvents(projectId: "x") { type } }')
     assert response.status_code == 400
     body = await user.run('query MetricsFailed { task(id: "VGFzazo5OTk5OTk5OQ==") { title } }')
     assert body.get("errors"), body
     after = await scrape(client)
     # Then the first counts as refused and the second as an error
-    assert sample(after, "graphql_operations_total", **refused) - sample(
-        before, "graphql_operations_total", **refused
-    ) == 1
-    assert sample(after, "graphql_operations_total", **failed) - sample(
-        before, "graphql_operations_total", **failed
-    ) == 1
+    assert (
+        sample(after, "graphql_operations_total", **refused)
+        - sample(before, "graphql_operations_total", **refused)
+        == 1
+    )
+    assert (
+        sample(after, "graphql_operations_total", **failed)
+        - sample(before, "graphql_operations_total", **failed)
+        == 1
+    )
 
 
 async def test_made_up_names_collapse_to_bounded_labels(
@@ -124,9 +130,11 @@ async def test_http_requests_are_labelled_by_route_template(client: httpx.AsyncC
     # Then the first counts under its template, the second as unmatched; neither raw path is a label
     assert sample(after, "http_requests_total", **route) - sample(before, "http_requests_total", **route) == 1
     assert sample(after, "http_request_duration_seconds_count", **route) >= 1
-    assert sample(after, "http_requests_total", route="unmatched") - sample(
-        before, "http_requests_total", route="unmatched"
-    ) == 1
+    assert (
+        sample(after, "http_requests_total", route="unmatched")
+        - sample(before, "http_requests_total", route="unmatched")
+        == 1
+    )
     assert "QXR0YWNobWVudDox" not in after
     assert "/no/such/path" not in after
 

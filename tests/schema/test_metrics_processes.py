@@ -39,7 +39,9 @@ def graphql_requests(base_url: str) -> float:
 
 
 @pytest.fixture
-def shared_pair(database: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+def shared_pair(
+    database: str, redis_url: str, tmp_path: Path
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     directory = tmp_path / "prometheus"
     directory.mkdir()
     environment = server_environment(PROMETHEUS_MULTIPROC_DIR=str(directory))

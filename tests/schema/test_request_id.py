@@ -26,7 +26,8 @@ async def test_an_odd_request_id_is_replaced(client: httpx.AsyncClient, offered:
     response = await client.get("/healthz", headers={"X-Request-Id": offered})
     generated = response.headers["x-request-id"]
     assert generated != offered
-    assert len(generated) == 32 and all(c in "0123456789abcdef" for c in generated)
+    assert len(generated) == 32
+    assert all(c in "0123456789abcdef" for c in generated)
 
 
 async def test_requests_without_an_id_get_distinct_ones(client: httpx.AsyncClient) -> None:
