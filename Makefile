@@ -42,8 +42,14 @@ documents: $(INSTALLED) ## Register trusted documents: make documents FILE=manif
 	$(PY) -m schema documents "$(FILE)" --client "$(CLIENT)"
 
 .PHONY: system-deps
-system-deps: ## Debian packages the suite needs beyond MariaDB and Redis (apt-get only when missing)
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+system-deps: ## Debian packages the suite needs beyond MariaDB and Redis: chromium (the /ops page test) and promtool (the alert rules), apt-get only when missing
+	@command -v chromium >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	}
+	@command -v promtool >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; \
+	  invoke-rc.d prometheus stop >/dev/null 2>&1 || true; \
+	}
 
 .PHONY: test
 test: $(INSTALLED) system-deps ## Run the whole suite against MariaDB and Redis on 127.0.0.1 (plus lint and types)

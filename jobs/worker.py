@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.config
 import subprocess
 import sys
 
 from rq.serializers import JSONSerializer
 
 from jobs.email import close_smtp_connection
+from jobs.job_metrics import MeteredWorker, serve_worker_metrics
 from jobs.queues import QUEUE_NAMES, connect, is_embedded, queues, use_job_engine
-from jobs.rq_adapters import ResilientWorker
 from jobs.worker_loop import LoopJob, run_on_worker_loop
 from persistence.db import create_engine
+from persistence.logs import logging_config
 from persistence.settings import get_settings
 
 CRON_STOP_SECONDS = 10.0
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cron", action="store_true", help="do not start the cron scheduler beside it")
     parser.add_argument("--log-level", default="INFO")
     arguments = parser.parse_args(argv)
-    logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.config.dictConfig(logging_config(arguments.log_level))
     settings = get_settings()
     if is_embedded(settings):
         parser.error("the embedded default (memory://) runs its jobs inside the server: set TASKQL_REDIS_URL")
@@ -48,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     # Jobs run one at a time: the pool holds the one connection they share.
     engine = create_engine(settings.model_copy(update={"db_pool_size": 1}))
     use_job_engine(engine)
-    worker = ResilientWorker(
+    serve_worker_metrics(settings)
+    worker = MeteredWorker(
         queues(connection),
         connection=connection,
         serializer=JSONSerializer,

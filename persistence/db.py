@@ -5,6 +5,7 @@ Queries never commit; only ``unit_of_work`` does.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from persistence.decoders import MYSQL_DECODERS
+from persistence.metrics import DB_POOL_WAIT
 from persistence.settings import Settings
+from persistence.slow_queries import SlowQueryThresholds, install_slow_query_log
 from persistence.statements import install_statement_counter
 
 
@@ -53,6 +56,7 @@ def create_engine(
     if settings.uses_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     install_statement_counter(engine.sync_engine)
+    install_slow_query_log(engine.sync_engine, SlowQueryThresholds.from_settings(settings))
     return engine
 
 
@@ -68,13 +72,17 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
+        started = time.perf_counter()
         async with self.engine.connect() as conn:
+            DB_POOL_WAIT.observe(time.perf_counter() - started)
             yield conn
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: everything inside commits together or not at all."""
+        started = time.perf_counter()
         async with self.engine.begin() as conn:
+            DB_POOL_WAIT.observe(time.perf_counter() - started)
             yield conn
 
     async def dispose(self) -> None:

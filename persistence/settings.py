@@ -230,6 +230,17 @@ class Settings(BaseSettings):
     # minute of figures to Redis, and how long a snapshot lives there (a dead process drops out after it).
     ops_publish_interval_seconds: float = Field(default=1.0, gt=0)
     ops_snapshot_ttl_seconds: int = Field(default=5, ge=2)
+    # Observability. `/metrics` (Prometheus text) answers without authentication: keep it on an internal
+    # network or turn it off here. The slow-query monitor's thresholds are the seed's (a JSON log line
+    # at warning, error or critical level). The worker serves its own job counters on
+    # `worker_metrics_port` (0: not at all), bound to `worker_metrics_host`.
+    metrics_enabled: bool = True
+    slow_query_warning_ms: float = Field(default=100.0, ge=0)
+    slow_query_error_ms: float = Field(default=500.0, ge=0)
+    slow_query_critical_ms: float = Field(default=1000.0, ge=0)
+    log_level: str = "INFO"
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9101, ge=0, le=65535)
 
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import sys
 from pathlib import Path
 
 import uvicorn
 
 from persistence.db import create_engine
+from persistence.logs import logging_config
+from persistence.metrics_export import MULTIPROC_ENV, prepare_multiprocess_dir
 from persistence.migrate import upgrade_to_head
 from persistence.seed import DEMO_EMAIL, DEMO_PASSWORD
 from persistence.settings import get_settings
@@ -40,6 +44,9 @@ def main() -> None:
         sys.exit(register_documents.main(args.file, args.client))
     if settings.uses_sqlite:
         Path("var").mkdir(exist_ok=True)
+    # Several workers share their metrics through files: the directory must be in the environment
+    # before uvicorn spawns them (prometheus-client reads it when a worker makes its first metric).
+    metrics_dir = prepare_multiprocess_dir() if args.workers > 1 and MULTIPROC_ENV not in os.environ else None
     print(f"taskql: GraphQL at http://{settings.host}:{settings.port}/graphql", flush=True)
     if settings.is_development and settings.seed_demo_data:
         print(f"taskql: demo login {DEMO_EMAIL} / {DEMO_PASSWORD}", flush=True)
@@ -56,7 +63,10 @@ def main() -> None:
         # Open subscriptions would otherwise hold a graceful shutdown forever.
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         log_level="info",
+        log_config=logging_config(settings.log_level),
     )
+    if metrics_dir is not None:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ from jobs.queues import is_embedded
 from persistence.attempts import AttemptCounters
 from persistence.cache import Cache, CircuitBreaker
 from persistence.db import Database, create_engine
+from persistence.metrics_export import mark_this_process_dead
 from persistence.migrate import upgrade_to_head
 from persistence.ops_publisher import process_publisher
 from persistence.passwords import Passwords
+from persistence.pool_metrics import install_pool_metrics
 from persistence.pubsub import PubSubHub
 from persistence.redis import create_redis
 from persistence.relay import OnCommitted, Relay
@@ -38,6 +40,8 @@ from schema.downloads import AttachmentDownloads
 from schema.health import Health
 from schema.http_policy import http_middleware
 from schema.ops_page import ops_page_routes
+from schema.metrics_endpoint import MetricsEndpoint
+from schema.observability import observability_middleware
 from schema.report_downloads import ReportDownloads
 from schema.view import GraphQLView
 from schema.websocket import WebSocketView
@@ -47,6 +51,7 @@ log = logging.getLogger("taskql")
 
 def build_services(settings: Settings) -> Services:
     db = Database(create_engine(settings, statement_timeout=True))
+    install_pool_metrics(db.engine)
     redis = create_redis(settings)
     # Email, push and webhook jobs: run by `make worker`, or in the embedded default by a thread of
     # the server. Push only with a gateway to push to.
@@ -129,6 +134,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if owns_services:
             await services.cache.redis.aclose()
             await services.db.dispose()
+        mark_this_process_dead()
 
     app = Starlette(
         routes=[
@@ -140,9 +146,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
             *ops_page_routes(),
+            *([Route("/metrics", MetricsEndpoint(settings).handle)] if settings.metrics_enabled else []),
         ],
         lifespan=lifespan,
-        middleware=http_middleware(settings),
+        middleware=[*observability_middleware(), *http_middleware(settings)],
     )
     app.state.services = services
     return app

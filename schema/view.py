@@ -33,7 +33,7 @@ from schema.documents import DocumentCache
 from schema.errors import INTERNAL_MESSAGE, Phase, error_body, format_error
 from schema.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
 from schema.multipart import is_multipart, read_upload_request, require_preflight
-from schema.operation_class import classify
+from schema.operation_metrics import note_operation, observe_operation
 from schema.persisted import PersistedDocuments
 from schema.principals import request_principal
 from schema.protection import Protection, budget_for
@@ -141,7 +141,7 @@ class GraphQLView:
         return Response(orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers)
 
     async def _handle(self, request: Request, media_type: str) -> Response:
-        with count_statements() as counter:
+        with count_statements() as counter, observe_operation(self.services_schema, counter) as observed:
             if request.method == "POST" and is_multipart(request):
                 outcome = await self._handle_upload(request, media_type)
             else:
@@ -151,6 +151,7 @@ class GraphQLView:
                     params = await params_from_post(request, self.settings.max_body_bytes)
                 principal = await request_principal(self.services, request)
                 outcome = await self._execute(request, params, principal, media_type)
+            observed.payload = outcome.payload
         request.state.failed_unexpectedly = _failed_unexpectedly(outcome.payload)
         if self.settings.statement_count_exposed:
             outcome.payload.setdefault("extensions", {})["sqlStatements"] = counter.count
@@ -214,7 +215,9 @@ class GraphQLView:
                 else (f"no operation named {params.operation_name!r} in the document")
             )
             raise RequestError(400, "BAD_USER_INPUT", message)
-        request.state.operation_class = classify(self.services_schema, prepared.document, operation)
+        request.state.operation_class = note_operation(
+            self.services_schema, prepared.document, operation, resolved.trusted
+        )
         if operation.operation is OperationType.SUBSCRIPTION:
             raise RequestError(400, "BAD_USER_INPUT", "subscriptions run over WebSocket, not HTTP")
         if request.method == "GET" and operation.operation is not OperationType.QUERY:

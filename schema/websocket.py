@@ -43,6 +43,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.subscriptions.protocols.graphql_ws import types as legacy
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from persistence.metrics import WEBSOCKET_CONNECTIONS, WEBSOCKET_MESSAGES
 from persistence.pubsub import PubSubHub
 from resolvers import subscriptions
 from resolvers.context import Services
@@ -54,6 +55,8 @@ from schema.limits import check_limits
 from schema.protection import query_limits
 
 log = logging.getLogger("taskql.websocket")
+_RECEIVED = WEBSOCKET_MESSAGES.labels("in")
+_SENT = WEBSOCKET_MESSAGES.labels("out")
 
 INIT_TIMEOUT_CODE = 4408
 TOO_MANY_INITS_CODE = 4429
@@ -220,7 +223,11 @@ class WebSocketView(GraphQL[ConnectionContext, None]):
             log.warning("refused a WebSocket from origin %r (not in TASKQL_WS_ALLOWED_ORIGINS)", origin)
             await websocket.close(code=POLICY_VIOLATION_CODE)  # before accept: the handshake gets 403
             return
-        await super().__call__(scope, receive, send)
+        WEBSOCKET_CONNECTIONS.inc()
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            WEBSOCKET_CONNECTIONS.dec()
 
     def _origin_listed(self, origin: str) -> bool:
         return "*" in self.allowed_origins or normalize_origin(origin) in self.allowed_origins
@@ -233,9 +240,11 @@ class WebSocketView(GraphQL[ConnectionContext, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         # orjson bounds nesting (a JSONDecodeError, where json.loads would raise RecursionError).
+        _RECEIVED.inc()
         return orjson.loads(data)
 
     def encode_json(self, data: object) -> str:
+        _SENT.inc()
         return orjson.dumps(data).decode()  # text frames: GraphQL WebSocket clients expect text
 
     async def admit(self, context: ConnectionContext, params: Mapping[str, object]) -> Refusal | None:

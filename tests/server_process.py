@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,15 +49,17 @@ def free_port() -> int:
         return port
 
 
-def start_server(log: Path, environment: dict[str, str], startup_seconds: float = 60) -> ServerProcess:
-    """``environment`` holds the TASKQL_ settings; the caller's own TASKQL_ variables are not inherited."""
+def start_server(
+    log: Path, environment: dict[str, str], startup_seconds: float = 60, arguments: Sequence[str] = ()
+) -> ServerProcess:
+    """``environment`` holds the TASKQL_ settings (and any other variable the process should see);
+    the caller's own TASKQL_ variables are not inherited. ``arguments`` follow ``serve``."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKQL_")}
     env |= {"TASKQL_HOST": "127.0.0.1", "TASKQL_PORT": str(port), **environment}
     with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "schema", "serve"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+        command = [sys.executable, "-m", "schema", "serve", *arguments]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603 - our interpreter, no shell
     server = ServerProcess(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + startup_seconds
     while time.monotonic() < deadline:
