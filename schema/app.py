@@ -39,9 +39,9 @@ from schema.documents import DocumentCache
 from schema.downloads import AttachmentDownloads
 from schema.health import Health
 from schema.http_policy import http_middleware
-from schema.ops_page import ops_page_routes
 from schema.metrics_endpoint import MetricsEndpoint
 from schema.observability import observability_middleware
+from schema.ops_page import ops_page_routes
 from schema.report_downloads import ReportDownloads
 from schema.view import GraphQLView
 from schema.websocket import WebSocketView
