@@ -130,10 +130,12 @@ def _rss(report: LoadReport) -> list[str]:
         "| process | first | last | max | trend MB/h | fitted rise / mean |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
+    judged = report.inputs.scenario.memory_bar
     for trend in report.rss:
+        verdict = _mark(trend.ok) if judged else "(not judged: too short a run)"
         lines.append(
             f"| {trend.name} | {trend.first_mb:.0f} | {trend.last_mb:.0f} | {trend.max_mb:.0f} | "
-            f"{trend.slope_mb_per_hour:+.1f} | {100 * trend.rise_share:+.1f} % {_mark(trend.ok)} |"
+            f"{trend.slope_mb_per_hour:+.1f} | {100 * trend.rise_share:+.1f} % {verdict} |"
         )
     return lines
 

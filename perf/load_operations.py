@@ -3,19 +3,15 @@ of the mix, and the trusted-document id the virtual users send instead of its te
 
 The mix follows the seed's Locust example (list 30 %, get 20 %, create 10 %) and fills the remaining
 40 % with search 15 %, update 10 %, comment 10 % and login 5 %.
+
+Locust imports this module with perf/ first on sys.path (where perf/jobs.py hides the jobs package):
+it imports nothing of the application. perf/load_documents.py registers the documents.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-from persistence.db import Database
-from persistence.settings import Settings
-from resolvers.trusted_documents import ManifestOperation, RegisterResult, register_documents
-from schema.build import build_schema
-from schema.operation_class import OperationClass
-from schema.registration import preparer
 
 OPERATIONS_DIR = Path(__file__).resolve().parent / "operations"
 CLIENT_NAME = "taskql-load"
@@ -26,7 +22,7 @@ class LoadOperation:
     key: str  # the virtual user's task that sends it
     file: str  # relative to perf/operations
     name: str  # the operation's name in the document
-    operation_class: OperationClass
+    operation_class: str  # schema.operation_class.OperationClass's value (a test checks they agree)
     weight: int  # percent of the mix (all weights sum to 100)
 
     @property
@@ -40,29 +36,18 @@ class LoadOperation:
     @property
     def request_name(self) -> str:
         """The name the report groups by: "<class>:<operation>"."""
-        return f"{self.operation_class.value}:{self.name}"
+        return f"{self.operation_class}:{self.name}"
 
 
 OPERATIONS = {
     operation.key: operation
     for operation in (
-        LoadOperation("list", "load/task_list.graphql", "TaskList", OperationClass.LIST, 30),
-        LoadOperation("get", "task_detail.graphql", "TaskDetail", OperationClass.READ, 20),
-        LoadOperation("create", "load/task_create.graphql", "TaskCreate", OperationClass.WRITE, 10),
-        LoadOperation("search", "search.graphql", "SearchTasks", OperationClass.SEARCH, 15),
-        LoadOperation("update", "load/task_update.graphql", "TaskUpdate", OperationClass.WRITE, 10),
-        LoadOperation("comment", "load/comment_create.graphql", "CommentCreate", OperationClass.WRITE, 10),
-        LoadOperation("login", "load/auth_login.graphql", "AuthLogin", OperationClass.AUTH, 5),
+        LoadOperation("list", "load/task_list.graphql", "TaskList", "list", 30),
+        LoadOperation("get", "task_detail.graphql", "TaskDetail", "read", 20),
+        LoadOperation("create", "load/task_create.graphql", "TaskCreate", "write", 10),
+        LoadOperation("search", "search.graphql", "SearchTasks", "search", 15),
+        LoadOperation("update", "load/task_update.graphql", "TaskUpdate", "write", 10),
+        LoadOperation("comment", "load/comment_create.graphql", "CommentCreate", "write", 10),
+        LoadOperation("login", "load/auth_login.graphql", "AuthLogin", "auth", 5),
     )
 }
-
-
-def manifest() -> list[ManifestOperation]:
-    return [ManifestOperation(op.document_id, op.body, op.name) for op in OPERATIONS.values()]
-
-
-async def register(db: Database, settings: Settings) -> RegisterResult:
-    """Registers every operation as a trusted document (what `make documents` does); idempotent."""
-    # The graphql-core schema strawberry built, as `python -m schema documents` uses it.
-    prepare = preparer(build_schema()._schema, settings)
-    return await register_documents(db, manifest(), client_name=CLIENT_NAME, prepare=prepare)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from perf import config
 from perf.dataset import ensure_seeded
-from perf.load_operations import register
+from perf.load_documents import register
 from perf.load_plan import LoadPlan, PlannedUser
 from persistence.models import ProjectMember, ProjectRole, Task, User
 from persistence.models.base import utcnow

@@ -150,6 +150,8 @@ def run(scenario: Scenario, seconds: float, workers: int) -> Path:
         finally:
             sampler.stop()
             _stop(worker)
+    if not (directory / "samples.csv").exists():
+        raise RuntimeError(f"Locust wrote no samples: see {directory / 'logs' / 'locust.log'}")
     metrics = delta(metrics_start, metrics_end) if metrics_start and metrics_end else None
     inputs = LoadInputs(
         scenario, seconds, started, list(read_samples(directory / "samples.csv")), sampler.samples, metrics
