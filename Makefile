@@ -79,6 +79,10 @@ bench-subscriptions: $(INSTALLED) ## 1,000 WebSocket subscribers on 2 processes 
 bench-jobs: $(INSTALLED) ## Jobs end to end: 6,000 jobs, 2 workers, local sinks; jobs/min and latency (see perf/README.md)
 	$(PY) -m perf.jobs
 
+.PHONY: load
+load: $(INSTALLED) ## Seed's load scenario with its SLO report: make load SCENARIO=baseline|normal|peak|stress|spike|endurance [DURATION=3m]
+	$(PY) -m perf.load_run --scenario $(SCENARIO) $(if $(DURATION),--duration $(DURATION))
+
 .PHONY: lock
 lock: $(INSTALLED) ## Re-pin requirements.lock from pyproject.toml's ranges
 	$(VENV)/bin/pip install --quiet --upgrade '.[dev]'

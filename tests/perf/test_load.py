@@ -1,0 +1,108 @@
+"""The load scenarios without load: their documents are valid trusted documents of the right class,
+registered by the run's own function, and the report turns samples into the right pass/fail cells."""
+
+from __future__ import annotations
+
+from graphql import OperationDefinitionNode, parse
+
+from perf.load_documents import manifest, register
+from perf.load_markdown import FAIL, PASS, render
+from perf.load_metrics import parse as parse_metrics
+from perf.load_operations import CLIENT_NAME, OPERATIONS
+from perf.load_report import LoadInputs, build_report
+from perf.load_samples import Sample
+from perf.load_scenarios import SCENARIOS
+from resolvers.context import Services
+from resolvers.trusted_documents import TrustedDocuments
+from schema.build import build_schema
+from schema.operation_class import classify
+
+
+def test_the_mix_adds_up_to_the_seed_example() -> None:
+    weights = {key: operation.weight for key, operation in OPERATIONS.items()}
+    assert sum(weights.values()) == 100
+    assert (weights["list"], weights["get"], weights["create"]) == (30, 20, 10)
+
+
+def test_each_operation_is_of_the_class_it_is_reported_under() -> None:
+    schema = build_schema()._schema
+    for operation in OPERATIONS.values():
+        document = parse(operation.body)
+        [definition] = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        assert definition.name is not None
+        assert definition.name.value == operation.name
+        assert classify(schema, document, definition).value == operation.operation_class
+
+
+async def test_the_run_registers_every_operation_as_a_trusted_document(services: Services) -> None:
+    # Given the operations the virtual users send
+    # When the run's registration runs twice (a second run finds them in place)
+    first = await register(services.db, services.settings)
+    again = await register(services.db, services.settings)
+    # Then each validated and is stored under its id, with its text, once
+    assert first.registered + first.unchanged == len(OPERATIONS)
+    assert (again.registered, again.unchanged) == (0, len(OPERATIONS))
+    trusted = TrustedDocuments(services.db)
+    await trusted.refresh()
+    for operation in manifest():
+        stored = trusted.get(document_id=operation.document_id)
+        assert stored is not None
+        assert stored.body == operation.body
+        assert stored.client_name == CLIENT_NAME
+
+
+def _sample(t: float, name: str, ms: float, *, status: int = 200, ok: bool = True, sql: int = 2) -> Sample:
+    return Sample(started=1000.0 + t, name=name, response_ms=ms, status=status, size=2048, ok=ok, sql=sql)
+
+
+def test_the_report_marks_each_cell_against_the_seed() -> None:
+    # Given a baseline run where list requests are fast and the few searches slow, one failing with 503
+    samples = [_sample(i * 0.1, "list:TaskList", 20.0 + i % 10) for i in range(100)]
+    samples += [_sample(i * 0.1, "search:SearchTasks", 900.0) for i in range(4)]
+    samples.append(_sample(5.0, "search:SearchTasks", 7000.0, status=503, ok=False, sql=6))
+    metrics = parse_metrics(
+        'cache_hits_total{data_type="session"} 99\ncache_misses_total{data_type="session"} 1\n'
+        'cache_hits_total{data_type="task_list"} 50\ncache_misses_total{data_type="task_list"} 50\n'
+    )
+    inputs = LoadInputs(SCENARIOS["baseline"], 20.0, 1000.0, samples, [], metrics)
+    # When the report is built
+    report = build_report(inputs)
+    # Then the list row passes every latency cell and the search row fails them
+    rows = {row.operation_class: row for row in report.classes}
+    assert rows["list"].latency is not None
+    assert rows["search"].latency is not None
+    assert [cell.ok for cell in rows["list"].latency] == [True, True, True, True]
+    assert [cell.ok for cell in rows["search"].latency] == [False, False, False, False]
+    assert rows["search"].latency[0].value == 900.0
+    assert rows["search"].latency[3].value == 7000.0
+    # And the failure, the status mix, SQL over budget and the cache rates are counted
+    assert (report.requests, report.failures) == (105, 1)
+    assert report.statuses[503][0] == 1
+    assert report.bar == (True, False)  # p95 under 200 ms overall, but not 0 errors
+    assert rows["search"].sql_max is not None
+    assert not rows["search"].sql_max.ok
+    assert rows["list"].sql_max is not None
+    assert rows["list"].sql_max.ok
+    caches = {row.data_type: row for row in report.caches}
+    assert (caches["session"].hit_rate, caches["session"].ok) == (99.0, True)
+    assert (caches["task_list"].hit_rate, caches["task_list"].ok) == (50.0, False)
+    # And the Markdown shows the cells with their marks
+    text = render(report, [])
+    assert f"| list | 100 | 0 | 24 / 150 {PASS} | 29 / 400 {PASS} |" in text
+    assert f"| search | 5 | 1 | 900 / 200 {FAIL} | 7000 / 600 {FAIL} |" in text
+    assert "| 503 | 1 | 0.95 % | 7000 |" in text
+
+
+def test_the_spike_report_says_when_p95_came_back() -> None:
+    # Given a 100 s spike run: 20 s at 50 ms, 20 s of spike at 2 s, then 50 ms again from 60 s on
+    def ms(t: float) -> float:
+        return 2000.0 if 20 <= t < 40 or 40 <= t < 60 else 50.0
+
+    samples = [_sample(t / 2, "list:TaskList", ms(t / 2)) for t in range(200)]
+    # When the report is built
+    report = build_report(LoadInputs(SCENARIOS["spike"], 100.0, 1000.0, samples, [], None))
+    # Then p95 was back 20 s after the spike's end, within the 2-minute bar
+    assert report.recovery is not None
+    assert report.recovery.baseline_p95 == 50.0
+    assert report.recovery.seconds == 20.0
+    assert report.recovery.ok
