@@ -57,5 +57,6 @@ def row_from_json(fields: Mapping[str, Any], types: Mapping[str, type]) -> Plain
 
 
 def row_to_json(row: Any) -> dict[str, Any]:
-    """What ``row_from_json`` reads back (orjson encodes the values)."""
-    return dict(row._mapping)
+    """What ``row_from_json`` reads back (orjson encodes the values). Keys made plain ``str``: a label
+    SQLAlchemy quoted is a ``str`` subclass, which orjson refuses as a key."""
+    return {str(name): value for name, value in row._mapping.items()}
