@@ -21,14 +21,17 @@ from persistence.queries.pagination import PageRequest
 from persistence.queries.projects import ProjectIncludes
 from persistence.queries.scope import Scope
 from persistence.queries.tasks import TaskFilter, TaskIncludes, TaskOrder
+from persistence.versioned_cache import VersionedCache
 
 L = TypeVar("L", bound=ScopedLoader)
 
 
 class Loaders:
-    def __init__(self, db: Database, scope: Scope) -> None:
+    def __init__(self, db: Database, scope: Scope, versioned: VersionedCache | None = None) -> None:
         self.db = db
         self.scope = scope
+        # The request's versioned caches (user profiles, projects, task-list pages); None: database only.
+        self.versioned = versioned
         self._made: dict[Hashable, ScopedLoader] = {}
 
     def _get(self, key: Hashable, make: Callable[[], L]) -> L:
@@ -38,11 +41,12 @@ class Loaders:
         return loader  # type: ignore[return-value]  # the key names the loader class
 
     def user_by_id(self) -> UserByIdLoader:
-        return self._get("user_by_id", lambda: UserByIdLoader(self.db, self.scope))
+        return self._get("user_by_id", lambda: UserByIdLoader(self.db, self.scope, self.versioned))
 
     def project_by_id(self, includes: ProjectIncludes) -> ProjectByIdLoader:
         return self._get(
-            ("project_by_id", includes), lambda: ProjectByIdLoader(self.db, self.scope, includes)
+            ("project_by_id", includes),
+            lambda: ProjectByIdLoader(self.db, self.scope, includes, self.versioned),
         )
 
     def memberships_by_user_id(self) -> MembershipsByUserIdLoader:
@@ -78,6 +82,7 @@ class Loaders:
                 page=page,
                 includes=includes,
                 with_total=with_total,
+                versioned=self.versioned,
             ),
         )
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from loaders.base import ScopedLoader
+from loaders.cached import task_pages
 from persistence.db import Database
 from persistence.queries import attachments as attachment_queries
 from persistence.queries import tasks as queries
@@ -10,6 +11,7 @@ from persistence.queries.pagination import Page, PageRequest
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope
 from persistence.queries.tasks import TaskFilter, TaskIncludes, TaskOrder
+from persistence.versioned_cache import VersionedCache
 
 PageWithTotal = tuple[Page, int | None]
 
@@ -41,8 +43,9 @@ class TaskPageByParentLoader(ScopedLoader):
         page: PageRequest,
         includes: TaskIncludes,
         with_total: bool,
+        versioned: VersionedCache | None = None,
     ) -> None:
-        super().__init__(db, scope)
+        super().__init__(db, scope, versioned)
         self.partition = partition
         self.where = where
         self.order = order
@@ -51,8 +54,14 @@ class TaskPageByParentLoader(ScopedLoader):
         self.with_total = with_total
 
     async def batch_load_fn(self, parent_ids: Sequence[int]) -> list[PageWithTotal]:
+        """Through the task-list cache: one MGET for every parent, one statement for the misses."""
+        arguments = (self.partition, self.where, self.order, self.page, self.includes, self.with_total)
+        pages = await task_pages(self.versioned, self.scope, arguments, parent_ids, self._read)
+        return [pages[i] for i in parent_ids]
+
+    async def _read(self, parent_ids: Sequence[int]) -> dict[int, PageWithTotal]:
         async with self.db.read() as conn:
-            pages = await queries.tasks_by_parent_ids(
+            return await queries.tasks_by_parent_ids(
                 conn,
                 self.scope,
                 self.partition,
@@ -63,7 +72,6 @@ class TaskPageByParentLoader(ScopedLoader):
                 self.includes,
                 with_total=self.with_total,
             )
-        return [pages[i] for i in parent_ids]
 
 
 class AttachmentsByTaskIdLoader(ScopedLoader):

@@ -6,9 +6,11 @@ MariaDB; the breaker stops a dead server from costing a timeout on every request
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -18,6 +20,16 @@ from redis.exceptions import RedisError
 from persistence.metrics import CACHE_ERRORS, CACHE_HITS, CACHE_MISSES
 
 log = logging.getLogger(__name__)
+
+# Part of every versioned key (persistence/versioned_cache.py): moved when a process reaches Redis again
+# after losing it, so nothing cached before an outage is read after it.
+EPOCH_KEY = "cache:epoch"
+
+
+def new_version() -> str:
+    """Random, not a counter: a version key lost to eviction or a restart comes back as a value no
+    entry was ever stored under, so an old entry can never match it again."""
+    return secrets.token_hex(6)
 
 
 class CircuitBreaker:
@@ -58,12 +70,21 @@ class CircuitBreaker:
 
 
 class Cache:
-    def __init__(self, redis: Redis, breaker: CircuitBreaker) -> None:
+    def __init__(
+        self, redis: Redis, breaker: CircuitBreaker, *, version_ttl_seconds: int = 24 * 3600
+    ) -> None:
         self.redis = redis
         self.breaker = breaker
+        # How long a version key lives unmoved (the epoch's too); see persistence/versioned_cache.py.
+        self.version_ttl_seconds = version_ttl_seconds
         # Overwrites that failed while Redis was away, replayed first when it answers again, so a
         # stale entry written before the outage cannot outlive the write that replaced it.
         self._pending: dict[str, tuple[bytes, int]] = {}
+        # Version keys a write could not move while Redis was away (with their TTL), moved first when
+        # it answers again; and whether a call failed since the last success (see _recover).
+        self._pending_bumps: dict[str, int] = {}
+        self._lost_contact = False
+        self._retry: asyncio.Task[None] | None = None
 
     async def get_json(self, data_type: str, key: str) -> Any | None:
         raw = await self._call("get", key)
@@ -113,22 +134,109 @@ class Cache:
         if keys:
             await self._call("delete", *keys)
 
+    async def fill_many_json(self, entries: Mapping[str, Any], ttl_seconds: int) -> None:
+        """``fill_json`` for several entries in one round trip."""
+        if not entries:
+            return
+
+        async def fill() -> list[Any]:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, value in entries.items():
+                    pipe.set(key, orjson.dumps(value), ex=ttl_seconds, nx=True)
+                return list(await pipe.execute())
+
+        await self._run("set", fill)
+
+    async def versions(self, keys: Sequence[str], ttl_seconds: int) -> list[str] | None:
+        """The current value of each version key in one round trip (a second only when some are
+        missing: those get a new version, SET NX so racing readers agree). None when Redis is
+        unavailable: the caller then neither reads nor fills versioned entries."""
+        found = await self._call("mget", list(keys))
+        if found is None:
+            return None
+        if all(value is not None for value in found):
+            return [_text(value) for value in found]
+
+        async def settle() -> list[Any]:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, value in zip(keys, found, strict=True):
+                    if value is None:
+                        pipe.set(key, new_version(), ex=ttl_seconds, nx=True)
+                pipe.mget(list(keys))
+                results = await pipe.execute()
+            settled: list[Any] = results[-1]
+            return settled
+
+        settled = await self._run("mget", settle)
+        if settled is None or any(value is None for value in settled):
+            return None
+        return [_text(value) for value in settled]
+
+    async def bump_versions(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        """Moves each version key to a new value (after a write's commit): entries stored under the old
+        ones are never read again. Lost to an outage, the bump is made first thing when Redis answers
+        again, and a background retry makes sure that happens even if this process gets no request."""
+        if not keys:
+            return
+        if await self._run("set", lambda: self._set_versions(dict.fromkeys(keys, ttl_seconds))) is None:
+            self._pending_bumps.update(dict.fromkeys(keys, ttl_seconds))
+            self._retry_later()
+
+    async def _set_versions(self, ttls: Mapping[str, int]) -> bool:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key, ttl_seconds in ttls.items():
+                pipe.set(key, new_version(), ex=ttl_seconds)
+            await pipe.execute()
+        return True
+
     async def _call(self, operation: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._run(operation, lambda: getattr(self.redis, operation)(*args, **kwargs))
+
+    async def _run(self, operation: str, make: Callable[[], Awaitable[Any]]) -> Any:
         if self.breaker.is_open:
             CACHE_ERRORS.labels(operation).inc()
             return None
         try:
-            if self._pending:
-                await self._replay_pending()
-            result = await getattr(self.redis, operation)(*args, **kwargs)
+            if self._lost_contact or self._pending or self._pending_bumps:
+                await self._recover()
+            result = await make()
         except (RedisError, OSError):
             CACHE_ERRORS.labels(operation).inc()
             self.breaker.record_failure()
+            self._lost_contact = True
             return None
         self.breaker.record_success()
         return result
 
-    async def _replay_pending(self) -> None:
+    async def _recover(self) -> None:
+        """Runs before anything else once Redis answers again after failing this process.
+
+        Lost overwrites are replayed and lost version bumps made. The epoch moves too: another
+        process may have written during the outage and died (or not be back yet) with its bumps
+        unmade, so no entry cached before the outage is trusted after it. (A Redis that flaps thus
+        empties the versioned caches each time: the price of never serving a stale page.)
+        """
         for key, (raw, ttl_seconds) in list(self._pending.items()):
             await self.redis.set(key, raw, ex=ttl_seconds)
             del self._pending[key]
+        bumps = dict(self._pending_bumps)
+        if self._lost_contact:
+            bumps[EPOCH_KEY] = self.version_ttl_seconds
+        if bumps:
+            await self._set_versions(bumps)
+        for key in bumps:
+            self._pending_bumps.pop(key, None)
+        self._lost_contact = False
+
+    def _retry_later(self) -> None:
+        if self._retry is None or self._retry.done():
+            self._retry = asyncio.get_running_loop().create_task(self._retry_until_recovered())
+
+    async def _retry_until_recovered(self) -> None:
+        while self._pending or self._pending_bumps:
+            await asyncio.sleep(self.breaker.cooldown_seconds)
+            await self._call("ping")
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -241,6 +241,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9101, ge=0, le=65535)
+    # Versioned caches (persistence/versioned_cache.py, README "Caching"). A write makes its entries
+    # unreachable at once (it moves its organization's version keys after the commit); the TTLs only
+    # bound memory and what a process that lost Redis mid-write could leave readable. Profiles and
+    # project rows change rarely (10 min); a user's project memberships are the seed's 5 minutes;
+    # task-list pages are invalidated by every task write of the organization, so a longer TTL would
+    # rarely be reached (2 min). Version keys outlive every entry keyed by them.
+    user_profile_cache_ttl_seconds: int = Field(default=600, ge=1)
+    project_cache_ttl_seconds: int = Field(default=600, ge=1)
+    permission_cache_ttl_seconds: int = Field(default=300, ge=1)
+    task_list_cache_ttl_seconds: int = Field(default=120, ge=1)
+    cache_version_ttl_seconds: int = Field(default=24 * 3600, ge=3600)
 
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod

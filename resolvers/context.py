@@ -13,6 +13,7 @@ from persistence.db import Database
 from persistence.passwords import Passwords
 from persistence.relay import Relay
 from persistence.settings import Settings
+from persistence.versioned_cache import VersionedCache
 from resolvers.errors import Unauthenticated
 from resolvers.principal import Principal
 
@@ -70,4 +71,16 @@ class RequestContext:
     def loaders(self) -> Loaders:
         """Built on first use inside the request (aiodataloader binds the running loop)."""
         principal = self.require_principal()
-        return Loaders(self.db, principal.scope)
+        return Loaders(self.db, principal.scope, self.versioned_cache)
+
+    @cached_property
+    def versioned_cache(self) -> VersionedCache:
+        """The principal's organization's versioned caches; their versions are read once, on first use."""
+        settings = self.settings
+        ttls = {
+            "user_profile": settings.user_profile_cache_ttl_seconds,
+            "project": settings.project_cache_ttl_seconds,
+            "permission": settings.permission_cache_ttl_seconds,
+            "task_list": settings.task_list_cache_ttl_seconds,
+        }
+        return VersionedCache(self.services.cache, self.require_principal().organization_id, ttls)

@@ -26,9 +26,9 @@ from aiodataloader import DataLoader
 from persistence.pubsub import Message
 from persistence.queries import projects as project_queries
 from persistence.queries import tasks as task_queries
-from persistence.queries.rows import AnyRow
+from persistence.queries.rows import AnyRow, PlainRow
 from persistence.queries.scope import ProjectAudience, Scope
-from persistence.queries.tasks import EVERYTHING, PlainRow, task_row_from_json
+from persistence.queries.tasks import EVERYTHING, task_row_from_json
 from resolvers.auth import session_entries
 from resolvers.context import Services
 from resolvers.errors import Unauthenticated

@@ -23,9 +23,8 @@ from typing import Any
 from persistence.models import NotificationKind
 from persistence.pubsub import Delivery, PubSubHub, Resync, project_channel, user_channel
 from persistence.queries.projects import ProjectIncludes
-from persistence.queries.rows import AnyRow
+from persistence.queries.rows import AnyRow, PlainRow
 from persistence.queries.scope import sees_project
-from persistence.queries.tasks import PlainRow
 from resolvers import projects
 from resolvers.auth import authenticate_claims
 from resolvers.context import RequestContext, Services

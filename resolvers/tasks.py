@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from loaders.cached import task_pages
 from persistence.queries import tasks as queries
 from persistence.queries.pagination import Page, PageRequest
 from persistence.queries.rows import AnyRow
@@ -27,9 +29,18 @@ async def list_tasks(
     *,
     with_total: bool,
 ) -> PageWithTotal:
+    """The organization's list (parent 0 in the task-list cache), as far as the viewer sees it."""
     scope = ctx.require_principal().scope
-    async with ctx.db.read() as conn:
-        return await queries.list_tasks(conn, scope, where, order, page, includes, with_total=with_total)
+
+    async def read(parents: Sequence[int]) -> dict[int, PageWithTotal]:
+        async with ctx.db.read() as conn:
+            listed = await queries.list_tasks(
+                conn, scope, where, order, page, includes, with_total=with_total
+            )
+        return dict.fromkeys(parents, listed)
+
+    arguments = ("organization", where, order, page, includes, with_total)
+    return (await task_pages(ctx.versioned_cache, scope, arguments, [0], read))[0]
 
 
 async def task(ctx: RequestContext, task_id: int, includes: TaskIncludes) -> AnyRow:

@@ -18,6 +18,7 @@ from persistence.models.base import utcnow
 from persistence.queries import events as event_queries
 from persistence.queries.events import NewEvent
 from persistence.queries.rows import AnyRow
+from resolvers.cache_invalidation import invalidate_written
 from resolvers.context import Idempotency, RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.principal import Principal
@@ -62,6 +63,8 @@ class Write:
     now: datetime
     idempotency: Idempotency | None
     event_ids: list[int] = field(default_factory=list)
+    # (organization id, event type) of each event recorded: what the caches must forget after the commit.
+    events: list[tuple[int, str]] = field(default_factory=list)
 
     def _event(
         self, type_: str, project_id: int | None, task_id: int | None, payload: dict[str, Any]
@@ -87,6 +90,7 @@ class Write:
             self.conn, self._event(type_, project_id, None, payload), self.now
         )
         self.event_ids.append(event_id)
+        self.events.append((self.principal.organization_id, type_))
         return event_id
 
     async def record_task(self, type_: str, task_id: int, payload: dict[str, Any]) -> int:
@@ -94,6 +98,7 @@ class Write:
         event = self._event(type_, None, task_id, payload)
         event_id, _ = await event_queries.insert_task_event(self.conn, event, self.now)
         self.event_ids.append(event_id)
+        self.events.append((self.principal.organization_id, type_))
         return event_id
 
 
@@ -106,6 +111,7 @@ class PublicWrite:
     conn: AsyncConnection
     now: datetime
     event_ids: list[int] = field(default_factory=list)
+    events: list[tuple[int, str]] = field(default_factory=list)
 
     async def record(
         self, type_: str, *, organization_id: int, actor_id: int, payload: dict[str, Any]
@@ -114,11 +120,13 @@ class PublicWrite:
         event = NewEvent(organization_id, None, None, actor_id, type_, payload)
         event_id, _ = await event_queries.insert_event(self.conn, event, self.now)
         self.event_ids.append(event_id)
+        self.events.append((organization_id, type_))
         return event_id
 
 
 class _Recording(Protocol):
     event_ids: list[int]
+    events: list[tuple[int, str]]
 
 
 def _mentions(error: DBAPIError, names: tuple[str, ...]) -> bool:
@@ -187,6 +195,7 @@ async def _run(
                 await _back_off(attempt)
                 continue
             raise
+        await invalidate_written(ctx.services.cache, write.events)
         ctx.services.relay.notify(write.event_ids)
         return result
     raise AssertionError("unreachable: the last attempt returns or raises")

@@ -71,7 +71,11 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         db=db,
-        cache=Cache(redis, CircuitBreaker(settings.cache_breaker_cooldown_seconds)),
+        cache=Cache(
+            redis,
+            CircuitBreaker(settings.cache_breaker_cooldown_seconds),
+            version_ttl_seconds=settings.cache_version_ttl_seconds,
+        ),
         passwords=Passwords(settings),
         relay=relay,
         emails=ScheduledEmails(settings),

@@ -10,7 +10,7 @@ from sqlalchemy.sql import FromClause
 
 from persistence.models import Label, Project, ProjectMember, Task, TaskStatus, User
 from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_page
-from persistence.queries.rows import AnyRow
+from persistence.queries.rows import AnyRow, PlainRow, python_types, row_from_json
 from persistence.queries.scope import ProjectAudience, Scope, visible_project
 from persistence.queries.users import user_columns
 
@@ -198,3 +198,23 @@ async def labels_by_project_ids(
         .order_by(labels.c.name, labels.c.id)
     )
     return (await conn.execute(statement)).all()
+
+
+_PROJECT_TYPES = python_types(project_columns(Project.__table__))
+
+
+def project_row_from_json(fields: dict[str, Any]) -> PlainRow:
+    """A project row from its cached JSON (see ``rows.row_from_json``)."""
+    return row_from_json(fields, _PROJECT_TYPES)
+
+
+async def project_roles_of_user(conn: AsyncConnection, organization_id: int, user_id: int) -> dict[int, str]:
+    """The user's role in each project of the organization they are a member of (what decides which
+    projects a member or guest sees and edits)."""
+    projects, members = Project.__table__, ProjectMember.__table__
+    statement = (
+        select(members.c.project_id, members.c.role)
+        .select_from(members.join(projects, projects.c.id == members.c.project_id))
+        .where(members.c.user_id == user_id, projects.c.organization_id == organization_id)
+    )
+    return {int(row.project_id): str(row.role) for row in (await conn.execute(statement)).all()}

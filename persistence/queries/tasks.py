@@ -9,10 +9,10 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, TypeDecorator, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
 from sqlalchemy.dialects.mysql import match
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import FromClause
@@ -28,7 +28,7 @@ from persistence.queries.pagination import (
     to_page,
 )
 from persistence.queries.projects import PROJECT_FIELDS, project_columns
-from persistence.queries.rows import AnyRow
+from persistence.queries.rows import AnyRow, PlainRow, python_types, row_from_json
 from persistence.queries.scope import Scope, visible_project
 from persistence.queries.users import USER_FIELDS, user_columns
 
@@ -222,50 +222,17 @@ async def tasks_by_ids(
 EVERYTHING = TaskIncludes(assignee=True, reporter=True, labels=True, comment_count=True)
 
 
-class PlainRow:
-    """A task row rebuilt from a message: attribute access and ``_mapping``, like a Row."""
-
-    def __init__(self, mapping: dict[str, Any]) -> None:
-        self._mapping = mapping
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._mapping[name]
-        except KeyError as error:
-            raise AttributeError(name) from error
-
-
 def _python_types() -> dict[str, type]:
-    types: dict[str, type] = {}
-    for column in _select("mysql", EVERYTHING).selected_columns:
-        if column.key is None:
-            continue
-        # A TypeDecorator (UtcDateTime) answers ``object``: its implementation's type is the one.
-        column_type = column.type.impl_instance if isinstance(column.type, TypeDecorator) else column.type
-        try:
-            types[column.key] = column_type.python_type
-        except NotImplementedError:
-            continue  # an aggregate's text (labels_json): kept as it came
-    return types
+    return python_types(_select("mysql", EVERYTHING).selected_columns)
 
 
 _TYPES_OF_EVERYTHING = _python_types()
 
 
-def _decoded(value: Any, kind: type | None) -> Any:
-    if value is None or kind is None or isinstance(value, kind):
-        return value
-    if kind is datetime:
-        return datetime.fromisoformat(value)
-    if kind is date:
-        return date.fromisoformat(value)
-    return kind(value)  # enums from their value, numbers from JSON's
-
-
 def task_row_from_json(fields: dict[str, Any]) -> PlainRow:
     """The inverse of JSON-encoding a row read with ``EVERYTHING`` (orjson writes datetimes in ISO
     form and enums as their values): the same Python types as the database gave."""
-    return PlainRow({name: _decoded(value, _TYPES_OF_EVERYTHING.get(name)) for name, value in fields.items()})
+    return row_from_json(fields, _TYPES_OF_EVERYTHING)
 
 
 async def task_by_key(

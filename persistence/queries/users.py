@@ -9,7 +9,7 @@ from sqlalchemy.sql import FromClause
 
 from persistence.models import User
 from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_page
-from persistence.queries.rows import AnyRow
+from persistence.queries.rows import AnyRow, PlainRow, python_types, row_from_json
 from persistence.queries.scope import Scope
 
 USER_FIELDS = (
@@ -53,3 +53,11 @@ async def user_for_login(conn: AsyncConnection, email: str) -> AnyRow | None:
     users = User.__table__
     statement = select(*user_columns(users), users.c.password_hash).where(users.c.email == email)
     return (await conn.execute(statement)).first()
+
+
+_USER_TYPES = python_types(user_columns(User.__table__))
+
+
+def user_row_from_json(fields: dict[str, Any]) -> PlainRow:
+    """A user row from its cached JSON (see ``rows.row_from_json``)."""
+    return row_from_json(fields, _USER_TYPES)

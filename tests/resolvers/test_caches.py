@@ -1,0 +1,134 @@
+"""The versioned caches through GraphQL: a write is visible on the next read, the second read is a
+hit, and no entry crosses organizations or users' visibility."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import REGISTRY
+
+from persistence.seed import SeededOrganization
+from resolvers.context import Services
+from schema.ids import encode_id
+from tests.conftest import GraphQLClient
+
+TASKS = "query { tasks(first: 50) { totalCount nodes { id title assignee { name } } } }"
+BOARD = "query($p: ID!) { project(id: $p) { name tasks(first: 50) { totalCount nodes { id title } } } }"
+USER = "query($u: ID!) { user(id: $u) { name } }"
+
+
+def hits(data_type: str) -> float:
+    return REGISTRY.get_sample_value("cache_hits_total", {"data_type": data_type}) or 0.0
+
+
+def member_email(org: SeededOrganization, number: int) -> str:
+    slug = org.owner_email.removeprefix("owner@").removesuffix(".test")
+    return f"user{number}@{slug}.taskql.dev"
+
+
+async def owner_of(gql: GraphQLClient, org: SeededOrganization) -> GraphQLClient:
+    return gql.as_user(await gql.login(org.owner_email))
+
+
+async def test_a_task_write_is_visible_on_the_next_list_read(gql: GraphQLClient, make_org: Any) -> None:
+    # Given an owner whose task list is cached (the second read is a hit)
+    org = await make_org()
+    owner = await owner_of(gql, org)
+    first = await owner.run(TASKS)
+    before = hits("task_list")
+    assert (await owner.run(TASKS))["data"] == first["data"]
+    assert hits("task_list") > before
+    # When the owner creates a task
+    created = await owner.run(
+        'mutation($p: ID!) { taskCreate(input: {projectId: $p, title: "fresh cached"}) { errors { code } } }',
+        {"p": encode_id("Project", org.project_ids[0])},
+    )
+    assert created["data"]["taskCreate"]["errors"] == []
+    # Then the very next read shows it, in the list and in the count
+    after = (await owner.run(TASKS))["data"]["tasks"]
+    assert after["totalCount"] == first["data"]["tasks"]["totalCount"] + 1
+    assert "fresh cached" in [node["title"] for node in after["nodes"]]
+
+
+async def test_a_profile_write_is_visible_on_the_next_read(gql: GraphQLClient, make_org: Any) -> None:
+    # Given a user profile read twice (a hit the second time)
+    org = await make_org()
+    owner = await owner_of(gql, org)
+    variables = {"u": encode_id("User", org.user_ids[0])}
+    await owner.run(USER, variables)
+    before = hits("user_profile")
+    await owner.run(USER, variables)
+    assert hits("user_profile") > before
+    # When the user renames themself
+    renamed = await owner.run(
+        'mutation { userProfileUpdate(input: {name: "Renamed Owner"}) { errors { code } } }'
+    )
+    assert renamed["data"]["userProfileUpdate"]["errors"] == []
+    # Then the next read, and the task rows that show the user, have the new name
+    assert (await owner.run(USER, variables))["data"]["user"]["name"] == "Renamed Owner"
+
+
+async def test_a_project_write_is_visible_on_the_next_read(gql: GraphQLClient, make_org: Any) -> None:
+    # Given a board read twice (project and task page hits the second time)
+    org = await make_org()
+    owner = await owner_of(gql, org)
+    variables = {"p": encode_id("Project", org.project_ids[0])}
+    await owner.run(BOARD, variables)
+    before = (hits("project"), hits("task_list"))
+    await owner.run(BOARD, variables)
+    assert hits("project") > before[0]
+    assert hits("task_list") > before[1]
+    # When the project is renamed
+    mutation = 'mutation($p: ID!) { projectUpdate(input: {id: $p, name: "Renamed"}) { errors { code } } }'
+    assert (await owner.run(mutation, variables))["data"]["projectUpdate"]["errors"] == []
+    # Then the next read has the new name
+    assert (await owner.run(BOARD, variables))["data"]["project"]["name"] == "Renamed"
+
+
+async def test_a_removed_member_stops_seeing_the_project_at_once(gql: GraphQLClient, make_org: Any) -> None:
+    # Given a member who sees a project (the first read fills the project, the second their permission
+    # check, the third hits both)
+    org = await make_org()
+    owner = await owner_of(gql, org)
+    member_id, member = org.user_ids[3], gql.as_user(await gql.login(member_email(org, 3)))
+    listed = await member.run("query { viewer { projects(first: 10) { nodes { id } } } }")
+    project_id = listed["data"]["viewer"]["projects"]["nodes"][0]["id"]
+    for _ in range(2):
+        await member.run(BOARD, {"p": project_id})
+    before = hits("permission")
+    seen = await member.run(BOARD, {"p": project_id})
+    assert seen["data"]["project"] is not None
+    assert hits("permission") > before
+    # When the owner removes them from it
+    removal = await owner.run(
+        "mutation($p: ID!, $u: ID!) { projectMemberRemove(input: {projectId: $p, userId: $u}) "
+        "{ errors { code } } }",
+        {"p": project_id, "u": encode_id("User", member_id)},
+    )
+    assert removal["data"]["projectMemberRemove"]["errors"] == []
+    # Then their next read does not see the project nor its tasks
+    gone = await member.run(BOARD, {"p": project_id})
+    assert gone.get("data") is None or gone["data"]["project"] is None, gone
+    titles = {n["id"] for n in (await member.run(TASKS))["data"]["tasks"]["nodes"]}
+    board = (await owner.run(BOARD, {"p": project_id}))["data"]["project"]["tasks"]["nodes"]
+    assert titles.isdisjoint({n["id"] for n in board})
+
+
+async def test_no_entry_crosses_organizations_or_visibility(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    # Given two organizations whose owners have read their lists (cached), and a member of the first
+    first, second = await make_org(), await make_org()
+    owner_a, owner_b = await owner_of(gql, first), await owner_of(gql, second)
+    list_a = (await owner_a.run(TASKS))["data"]["tasks"]
+    list_b = (await owner_b.run(TASKS))["data"]["tasks"]
+    member = gql.as_user(await gql.login(member_email(first, 3)))
+    # When each reads again, and the member reads the same list and another org's project
+    again_b = (await owner_b.run(TASKS))["data"]["tasks"]
+    member_list = (await member.run(TASKS))["data"]["tasks"]
+    foreign = await member.run(BOARD, {"p": encode_id("Project", second.project_ids[0])})
+    # Then each sees its own organization only, and the member no more than their projects
+    assert again_b == list_b
+    assert {n["id"] for n in list_a["nodes"]}.isdisjoint({n["id"] for n in list_b["nodes"]})
+    assert member_list["totalCount"] <= list_a["totalCount"]
+    assert foreign.get("data") is None or foreign["data"]["project"] is None
