@@ -180,14 +180,6 @@ async def register_documents(
                 raise _bad(
                     f"document {operation.document_id!r} is registered with another body; ids are immutable"
                 )
-        taken = {
-            row.sha256: row.document_id for row in await queries.by_hashes(conn, [v["sha256"] for v in new])
-        }
-        shared: dict[str, str] = {}
-        for values in new:
-            other = taken.get(values["sha256"]) or shared.setdefault(values["sha256"], values["document_id"])
-            if other != values["document_id"]:
-                raise _bad(f"documents {other!r} and {values['document_id']!r} have the same body")
         await queries.insert_documents(conn, new)
         rows = {row.document_id: row for row in await queries.by_document_ids(conn, list(prepared))}
     documents = [TrustedDocument.from_row(rows[operation.document_id]) for operation in unique]
@@ -226,7 +218,8 @@ class TrustedDocuments:
 
     def _remember(self, document: TrustedDocument) -> None:
         self._by_id[document.document_id] = document
-        self._by_hash[document.sha256] = document
+        # Of several ids with one body, the first registered answers for the hash (they are the same text).
+        self._by_hash.setdefault(document.sha256, document)
 
     def get(self, *, document_id: str | None = None, sha256: str | None = None) -> TrustedDocument | None:
         """From memory only: by id when given, else by hash."""

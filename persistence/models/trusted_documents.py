@@ -20,7 +20,8 @@ class TrustedDocument(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     document_id: Mapped[str] = mapped_column(String(200), unique=True)
     # Hex sha256 of the body's UTF-8 text exactly as registered.
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Not unique: two clients may ship the same operation under their own ids.
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     # The operation's name; null for an anonymous operation.
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     client_name: Mapped[str] = mapped_column(String(100))

@@ -31,22 +31,18 @@ async def by_document_ids(conn: AsyncConnection, document_ids: Sequence[str]) ->
     return (await conn.execute(statement)).all()
 
 
-async def by_hashes(conn: AsyncConnection, hashes: Sequence[str]) -> Sequence[AnyRow]:
-    if not hashes:
-        return []
-    statement = select(*_columns()).where(_documents.c.sha256.in_(hashes))
-    return (await conn.execute(statement)).all()
-
-
 async def find(conn: AsyncConnection, *, document_id: str | None, sha256: str | None) -> AnyRow | None:
-    """One document by its id or its hash (the first given)."""
+    """One document by its id or its hash (the first given; of several ids with one body, the first
+    registered)."""
     if document_id is not None:
         condition = _documents.c.document_id == document_id
     elif sha256 is not None:
         condition = _documents.c.sha256 == sha256
     else:
         return None
-    return (await conn.execute(select(*_columns()).where(condition))).one_or_none()
+    return (
+        await conn.execute(select(*_columns()).where(condition).order_by(_documents.c.id).limit(1))
+    ).first()
 
 
 async def since(conn: AsyncConnection, last_id: int) -> Sequence[AnyRow]:

@@ -169,12 +169,24 @@ async def test_an_id_keeps_its_body(services: Services, prepare: Any) -> None:
     assert (await _stored(services, document_id)).body == body
 
 
-async def test_two_ids_with_one_body_are_refused(services: Services, prepare: Any) -> None:
-    body, before = _body(), await _count(services)
-    operations = [ManifestOperation(_id(), body), ManifestOperation(_id(), body)]
-    with pytest.raises(BadUserInput, match="same body"):
-        await register_documents(services.db, operations, client_name="web", prepare=prepare)
-    assert await _count(services) == before
+async def test_two_clients_may_register_one_body_under_their_own_ids(
+    services: Services, prepare: Any
+) -> None:
+    # Given one operation shipped by two clients under their own ids
+    body, first, second = _body(), _id(), _id()
+    await register_documents(
+        services.db, [ManifestOperation(first, body)], client_name="web", prepare=prepare
+    )
+    await register_documents(
+        services.db, [ManifestOperation(second, body)], client_name="ios", prepare=prepare
+    )
+    # Then both ids run it, and its hash names the first registered
+    assert (await _stored(services, first)).client_name == "web"
+    assert (await _stored(services, second)).client_name == "ios"
+    registry = TrustedDocuments(services.db)
+    found = await registry.fetch(sha256=sha256_of(body))
+    assert found is not None
+    assert found.document_id == first
 
 
 async def test_the_registry_learns_what_another_process_registered(services: Services, prepare: Any) -> None:

@@ -61,8 +61,9 @@ def upgrade() -> None:
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_trusted_documents")),
         sa.UniqueConstraint("document_id", name=op.f("uq_trusted_documents_document_id")),
-        sa.UniqueConstraint("sha256", name=op.f("uq_trusted_documents_sha256")),
     )
+    # Not unique: two clients (web and mobile, say) may ship the very same operation under their own ids.
+    op.create_index(op.f("ix_trusted_documents_sha256"), "trusted_documents", ["sha256"])
 
 
 def downgrade() -> None:
