@@ -69,6 +69,10 @@ bench-subscriptions: $(INSTALLED) ## 1,000 WebSocket subscribers on 2 processes 
 bench-jobs: $(INSTALLED) ## Jobs end to end: 6,000 jobs, 2 workers, local sinks; jobs/min and latency (see perf/README.md)
 	$(PY) -m perf.jobs
 
+.PHONY: bench-attack
+bench-attack: $(INSTALLED) ## A normal load alone, then beside attackers (costly, over-limit, logins, free text) (see perf/README.md)
+	$(PY) -m perf.attack $(ARGS)
+
 .PHONY: lock
 lock: $(INSTALLED) ## Re-pin requirements.lock from pyproject.toml's ranges
 	$(VENV)/bin/pip install --quiet --upgrade '.[dev]'
