@@ -43,6 +43,7 @@ from perf.normal_load import NormalLoad
 from perf.servers import REPO, Server, ServerSpec, running
 
 RESULTS = REPO / "perf" / "results"
+PROFILE = RESULTS / "attack-server.prof"
 ATTACK_START_SECONDS = 60.0
 
 
@@ -55,6 +56,7 @@ class Options:
     warmup: float
     kinds: list[str]
     workers: int
+    profile: bool
 
 
 def _parse_options() -> Options:
@@ -70,6 +72,9 @@ def _parse_options() -> Options:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of normal load before phase 1")
     parser.add_argument("--kinds", default="all", help=f"'all' or some of {', '.join(KINDS)}")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--profile", action="store_true", help=f"one worker under cProfile, written to {PROFILE.name}"
+    )
     args = parser.parse_args()
     kinds = list(KINDS) if args.kinds == "all" else [k.strip() for k in args.kinds.split(",") if k.strip()]
     if not kinds or any(kind not in KINDS for kind in kinds):
@@ -78,7 +83,11 @@ def _parse_options() -> Options:
         parser.error("--seconds 1..300, --rate 1..1000 and --attackers 1..100 (a bounded load)")
     if not 1 <= args.users <= 200 or not 0 <= args.warmup <= 60 or not 1 <= args.workers <= 8:
         parser.error("--users 1..200, --warmup 0..60 and --workers 1..8")
-    return Options(args.seconds, args.rate, args.attackers, args.users, args.warmup, kinds, args.workers)
+    if args.profile and args.workers != 1:
+        parser.error("--profile runs one worker: add --workers 1")
+    return Options(
+        args.seconds, args.rate, args.attackers, args.users, args.warmup, kinds, args.workers, args.profile
+    )
 
 
 def _cpu_now(server: Server) -> dict[str, float]:
@@ -225,7 +234,14 @@ def run(options: Options) -> tuple[str, dict[str, Any]]:
     spec = ServerSpec("attack-graphql", "schema.app:create_app", attack_setup.PORT)
     with (
         tempfile.TemporaryDirectory(prefix="taskql-attack-") as directory,
-        running([spec], env, workers=options.workers, cpus=None, logs=RESULTS / "logs") as servers,
+        running(
+            [spec],
+            env,
+            workers=options.workers,
+            cpus=None,
+            logs=RESULTS / "logs",
+            profile=PROFILE if options.profile else None,
+        ) as servers,
     ):
         server = servers[spec.name]
         spec_path = _write_spec(world, server, Path(directory))
