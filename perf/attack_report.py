@@ -13,6 +13,9 @@ from perf.normal_load import Answer
 # The seed's "Read Operations (GET)" row: p50, p95, p99, max in ms.
 READ_TARGETS_MS = (80.0, 200.0, 500.0, 1000.0)
 PHASE_TITLES = {"alone": "normal alone", "attack": "normal + attack"}
+# Cores' worth of CPU taken by processes not the bench's above which a phase's figures say more about
+# the machine's other users than about the server.
+NOISY_CORES = 0.25
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,13 @@ def markdown(phases: list[Phase], context: dict[str, Any]) -> str:
     if attack:
         lines += ["", "## The attack", "", *_attack_table(attack)]
     lines += ["", "## CPU seconds per phase (share of one core)", "", *_cpu_table(phases)]
+    for phase in phases:
+        others = phase.cpu_seconds.get("other processes", 0.0) / phase.seconds
+        if others > NOISY_CORES:
+            lines.append(
+                f"\n**Not a quiet machine**: other processes took {others:.2f} of a core during "
+                f"{PHASE_TITLES.get(phase.name, phase.name)}: its latencies are theirs as much as ours."
+            )
     return "\n".join(lines) + "\n"
 
 
