@@ -83,6 +83,10 @@ bench-jobs: $(INSTALLED) ## Jobs end to end: 6,000 jobs, 2 workers, local sinks;
 load: $(INSTALLED) ## Seed's load scenario with its SLO report: make load SCENARIO=baseline|normal|peak|stress|spike|endurance [DURATION=3m]
 	$(PY) -m perf.load_run --scenario $(SCENARIO) $(if $(DURATION),--duration $(DURATION))
 
+.PHONY: bench-attack
+bench-attack: $(INSTALLED) ## A normal load alone, then beside attackers (costly, over-limit, logins, free text) (see perf/README.md)
+	$(PY) -m perf.attack $(ARGS)
+
 .PHONY: lock
 lock: $(INSTALLED) ## Re-pin requirements.lock from pyproject.toml's ranges
 	$(VENV)/bin/pip install --quiet --upgrade '.[dev]'

@@ -182,7 +182,7 @@ def measure(tool: str, targets: dict[str, Target], options: Options) -> list[Run
     return runs
 
 
-def _git_state() -> dict[str, Any]:
+def git_state() -> dict[str, Any]:
     """Which code was measured: the commit, and whether the work tree differed from it."""
     git = shutil.which("git")
     if git is None:
@@ -195,7 +195,7 @@ def _git_state() -> dict[str, Any]:
 
 def _context(options: Options, tool: str, dataset: Dataset, statements: StatementCount) -> dict[str, Any]:
     return {
-        "git": _git_state(),
+        "git": git_state(),
         "options": {**asdict(options), "viewer": options.viewer.value},
         "load_tool": tool,
         "list_sql": asdict(statements),

@@ -43,14 +43,14 @@ class Dataset:
     session_id: str
 
 
-async def ensure_database() -> None:
+async def ensure_database(name: str = config.DATABASE_NAME) -> None:
+    """Creates the bench's database (another bench's, by ``name``) if it is missing."""
     server = create_async_engine(config.MARIADB_SERVER_URL)
     try:
         async with server.begin() as conn:
             await conn.execute(
                 text(
-                    f"CREATE DATABASE IF NOT EXISTS `{config.DATABASE_NAME}` "
-                    "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                    f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
                 )
             )
     finally:
@@ -74,7 +74,7 @@ async def ensure_seeded(services: Services) -> int:
     if existing is not None:
         return existing
     started = time.monotonic()
-    print(f"seeding {config.SIZES} into {config.DATABASE_NAME} (first run only)...", flush=True)
+    print(f"seeding {config.SIZES} into {services.db.engine.url.database} (first run only)...", flush=True)
     seeded = await seed_organization(
         services.db,
         services.passwords,

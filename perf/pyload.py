@@ -94,7 +94,7 @@ async def run(spec: dict[str, Any], connections: int, seconds: float) -> dict[st
     }
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     try:
         import uvloop  # noqa: PLC0415 - optional speed-up, installed with uvicorn[standard]
     except ImportError:
@@ -111,7 +111,7 @@ def main() -> None:
     spec = json.loads(args.spec.read_text())
     if not spec["base_url"].startswith("http://127.0.0.1:"):
         raise SystemExit("perf.pyload only loads servers on 127.0.0.1")
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         result = runner.run(run(spec, args.connections, args.seconds))
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 

@@ -4,6 +4,7 @@ log), optionally pinned to a CPU so the load generator does not steal their time
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -47,9 +48,12 @@ def pinned(command: list[str], cpus: str | None) -> list[str]:
     return [taskset, "-c", cpus, *command]
 
 
-def _command(spec: ServerSpec, workers: int) -> list[str]:
+def _command(spec: ServerSpec, workers: int, profile: Path | None) -> list[str]:
+    # Under cProfile the one worker is the profiled process itself (uvicorn serves in-process with
+    # --workers 1); the profile is written when SIGTERM ends it cleanly.
+    profiler = [] if profile is None else ["-m", "cProfile", "-o", str(profile)]
     return [
-        sys.executable, "-m", "uvicorn", spec.app, "--factory",
+        sys.executable, *profiler, "-m", "uvicorn", spec.app, "--factory",
         "--host", HOST, "--port", str(spec.port), "--workers", str(workers),
         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
@@ -69,10 +73,10 @@ def _wait_ready(server: Server) -> None:
     raise RuntimeError(f"{server.spec.name} did not answer /healthz within {STARTUP_SECONDS:.0f} s")
 
 
-def _stop(server: Server) -> None:
-    """Only the process this module started, by its pid: SIGTERM, then SIGKILL if it hangs."""
+def _stop(server: Server, stop_signal: signal.Signals) -> None:
+    """Only the process this module started, by its pid: ``stop_signal``, then SIGKILL if it hangs."""
     if server.process.poll() is None:
-        server.process.terminate()
+        server.process.send_signal(stop_signal)
         try:
             server.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -91,9 +95,18 @@ def _refuse_taken_port(spec: ServerSpec) -> None:
 
 @contextmanager
 def running(
-    specs: list[ServerSpec], environment: BenchEnvironment, *, workers: int, cpus: str | None, logs: Path
+    specs: list[ServerSpec],
+    environment: BenchEnvironment,
+    *,
+    workers: int,
+    cpus: str | None,
+    logs: Path,
+    profile: Path | None = None,
 ) -> Iterator[dict[str, Server]]:
-    """Starts every server, waits until each answers, and stops them all on the way out."""
+    """Starts every server, waits until each answers, and stops them all on the way out. With
+    ``profile`` (one server, one worker) the server runs under cProfile and writes it there."""
+    if profile is not None and (workers != 1 or len(specs) != 1):
+        raise ValueError("a profiled run has one server with one worker")
     logs.mkdir(parents=True, exist_ok=True)
     started: dict[str, Server] = {}
     try:
@@ -102,7 +115,7 @@ def running(
             log = logs / f"{spec.name}.log"
             with log.open("wb") as sink:
                 process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                    pinned(_command(spec, workers), cpus),
+                    pinned(_command(spec, workers, profile), cpus),
                     cwd=REPO,  # `schema` must be ours, not the PyPI package of that name
                     env=environment.process_environment(),
                     stdout=sink,
@@ -113,5 +126,8 @@ def running(
             _wait_ready(server)
         yield started
     finally:
+        # uvicorn re-raises the signal it stopped on once it is done: SIGTERM would then end the
+        # process before cProfile writes, SIGINT ends it with KeyboardInterrupt, which lets it write.
+        stop_signal = signal.SIGTERM if profile is None else signal.SIGINT
         for server in started.values():
-            _stop(server)
+            _stop(server, stop_signal)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import orjson
 
+from perf.keepalive import KeepAlive
 from perf.subscribers import marker_title
 from schema.ids import encode_id
 
@@ -47,44 +47,6 @@ class Writes:
     project_of: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-
-
-class KeepAlive:
-    """One keep-alive connection, one request at a time (the servers send Content-Length)."""
-
-    def __init__(self, url: str, token: str) -> None:
-        parts = urlsplit(url)
-        self._host, self._port, self._path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
-        self._head = (
-            f"POST {self._path} HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n"
-            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-        )
-        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-
-    async def post(self, body: bytes) -> tuple[int, bytes]:
-        if self._streams is None:
-            self._streams = await asyncio.open_connection(self._host, self._port)
-        reader, writer = self._streams
-        writer.write(f"{self._head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            self._streams = None
-            raise
-        lines = head.decode("latin-1").split("\r\n")
-        length = next(
-            (
-                int(v)
-                for n, _, v in (line.partition(":") for line in lines[1:])
-                if n.lower() == "content-length"
-            ),
-            0,
-        )
-        return int(lines[0].split(" ", 2)[1]), await reader.readexactly(length)
-
-    def close(self) -> None:
-        if self._streams is not None:
-            self._streams[1].close()
 
 
 async def _send(connection: KeepAlive, update: Update, writes: Writes) -> None:
@@ -122,7 +84,8 @@ async def _worker(connection: KeepAlive, queue: asyncio.Queue[Update | None], wr
 async def write(urls: list[str], token: str, updates: list[Update], writes: Writes) -> None:
     """Sends every update at its due time, round robin over the servers, then waits for the answers."""
     queues: list[asyncio.Queue[Update | None]] = [asyncio.Queue() for _ in urls]
-    connections = [[KeepAlive(url, token) for _ in range(CONNECTIONS_PER_SERVER)] for url in urls]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connections = [[KeepAlive(url, headers) for _ in range(CONNECTIONS_PER_SERVER)] for url in urls]
     workers = [
         asyncio.create_task(_worker(connection, queue, writes))
         for queue, server in zip(queues, connections, strict=True)
