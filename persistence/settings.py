@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     api_key_cost_restore_rate: float = Field(default=50.0, gt=0)
     anonymous_cost_bucket_capacity: int = Field(default=500, ge=1)
     anonymous_cost_restore_rate: float = Field(default=10.0, gt=0)
+    # What a refused request (a limit, a document that does not parse or validate, one not allowed)
+    # costs its principal: refusals cost the server CPU too, and a client sending only those runs dry.
+    refused_request_cost: int = Field(default=50, ge=0)
     # One operation's execution may take this long (504 after); MariaDB aborts a statement after its own.
     execution_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_seconds: float = Field(default=5.0, ge=0)

@@ -42,6 +42,7 @@ from schema.http_policy import http_middleware
 from schema.metrics_endpoint import MetricsEndpoint
 from schema.observability import observability_middleware
 from schema.ops_page import ops_page_routes
+from schema.protection import query_limits
 from schema.report_downloads import ReportDownloads
 from schema.view import GraphQLView
 from schema.websocket import WebSocketView
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         graphql_schema,
         max_entries=settings.document_cache_size,
         max_tokens=settings.max_query_tokens,
+        limits=query_limits(settings),
         hide_suggestions=not settings.suggestions_enabled,
     )
     trusted = TrustedDocuments(services.db)

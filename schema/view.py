@@ -36,7 +36,7 @@ from schema.multipart import is_multipart, read_upload_request, require_prefligh
 from schema.operation_metrics import note_operation, observe_operation
 from schema.persisted import PersistedDocuments
 from schema.principals import request_principal
-from schema.protection import Protection, budget_for
+from schema.protection import Budget, Protection, budget_for
 from schema.transport import (
     GRAPHQL_RESPONSE,
     GraphQLParams,
@@ -56,6 +56,16 @@ class Outcome:
     status: int
     payload: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    # The document never ran: it did not parse or validate, or broke a static limit.
+    refused: bool = False
+
+
+# Refusals that are a normal step of a well-behaved client: APQ's first hashed request.
+NOT_PENALIZED = frozenset({"PERSISTED_QUERY_NOT_FOUND"})
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 def _failed_unexpectedly(payload: dict[str, Any]) -> bool:
@@ -199,14 +209,36 @@ class GraphQLView:
         media_type: str,
         identity: GraphQLParams | None = None,
     ) -> Outcome:
-        """``identity``: the request as an Idempotency-Key's hash sees it, when ``params`` carry files."""
+        """``identity``: the request as an Idempotency-Key's hash sees it, when ``params`` carry files.
+        A principal known to have run dry is refused first; a refused request costs its principal."""
+        budget = budget_for(principal, client_address(request), self.settings)
+        self.protection.gate(budget)
+        try:
+            outcome = await self._run(request, params, principal, media_type, budget, identity)
+        except RequestError as error:
+            if error.status in (400, 403, 405) and error.code not in NOT_PENALIZED:
+                await self.protection.penalize(budget)
+            raise
+        if outcome.refused:
+            await self.protection.penalize(budget)
+        return outcome
+
+    async def _run(
+        self,
+        request: Request,
+        params: GraphQLParams,
+        principal: Principal | None,
+        media_type: str,
+        budget: Budget,
+        identity: GraphQLParams | None,
+    ) -> Outcome:
         # With application/json every GraphQL answer is a 200; the newer media type says 400 for
         # a request that never executed.
         request_error_status = 400 if media_type == GRAPHQL_RESPONSE else 200
         resolved = await self.persisted.resolve(params, principal, request_error_status)
         prepared = self.documents.get(resolved.text)
         if prepared.document is None:
-            return Outcome(request_error_status, {"errors": prepared.errors})
+            return Outcome(request_error_status, {"errors": prepared.errors}, refused=True)
         operation = get_operation_ast(prepared.document, params.operation_name)
         if operation is None:
             message = (
@@ -228,13 +260,8 @@ class GraphQLView:
             and not principal.can_write
         ):
             raise RequestError(403, "FORBIDDEN", "this API key may read only (scope `read`)")
-        self.protection.check_static(
-            prepared.document, operation, principal, introspects=prepared.introspects
-        )
-        client = request.client.host if request.client else None
-        admission = await self.protection.admit(
-            prepared.document, operation, params.variables, budget_for(principal, client, self.settings)
-        )
+        self.protection.check_introspection(principal, introspects=prepared.introspects)
+        admission = await self.protection.admit(prepared.document, operation, params.variables, budget)
         idempotency = None
         if operation.operation is OperationType.MUTATION:
             idempotency = idempotency_for(
@@ -247,7 +274,10 @@ class GraphQLView:
             stored.payload.setdefault("extensions", {})["cost"] = cost
             return Outcome(stored.status, stored.payload, headers)
         context = RequestContext(
-            self.services, principal=principal, client_address=client, idempotency=idempotency
+            self.services,
+            principal=principal,
+            client_address=client_address(request),
+            idempotency=idempotency,
         )
         result = execute(
             self.services_schema,

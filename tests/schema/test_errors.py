@@ -27,6 +27,7 @@ from schema.cursors import encode_cursor
 from schema.documents import DocumentCache
 from schema.errors import INTERNAL_MESSAGE, Phase, format_error
 from schema.ids import encode_id
+from schema.protection import query_limits
 from schema.view import GraphQLView
 from tests.conftest import GraphQLClient, make_settings
 
@@ -663,7 +664,7 @@ async def probe_client(services: Services, environment: str) -> AsyncIterator[ht
     )
     view = GraphQLView.for_schema(
         replace(services, settings=settings),
-        DocumentCache(probe._schema, max_entries=8, max_tokens=500),
+        DocumentCache(probe._schema, max_entries=8, max_tokens=500, limits=query_limits(settings)),
         TrustedDocuments(services.db),
     )
     app = Starlette(routes=[Route("/graphql", view.handle, methods=["GET", "POST"])])

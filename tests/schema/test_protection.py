@@ -24,7 +24,9 @@ from resolvers.context import Services
 from resolvers.trusted_documents import ManifestOperation, TrustedDocument, register_documents
 from schema.app import create_app
 from schema.build import build_schema
+from schema.documents import DocumentCache
 from schema.ids import encode_id
+from schema.protection import query_limits
 from schema.registration import preparer
 from tests.conftest import PASSWORD, GraphQLClient, make_settings
 from tests.notification_crew import Crew, MakeOrg, make_crew
@@ -342,7 +344,8 @@ async def test_every_answer_reports_its_cost_and_budget(client: httpx.AsyncClien
     # The request paid for 50 tasks; the project has fewer it may see, so most came back
     assert 0 < cost["actual"] < cost["requested"]
     assert cost["limit"] == 5000
-    assert cost["remaining"] == cost["limit"] - cost["actual"] or cost["remaining"] <= cost["limit"]
+    # The bucket paid the actual cost only (it may have refilled since, up to its size)
+    assert cost["limit"] - cost["actual"] <= cost["remaining"] <= cost["limit"]
     assert response.headers["x-ratelimit-limit"] == "5000"
     assert int(response.headers["x-ratelimit-remaining"]) == cost["remaining"]
     assert "x-ratelimit-reset" in response.headers
@@ -411,9 +414,8 @@ async def test_a_drained_bucket_answers_429_and_the_refused_write_changes_nothin
     error = error_of(refused)
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert error["extensions"]["retryAfter"] == int(refused.headers["retry-after"])
-    assert (
-        refused.json()["extensions"]["cost"]["remaining"] < refused.json()["extensions"]["cost"]["requested"]
-    )
+    cost = refused.json()["extensions"]["cost"]
+    assert (cost["limit"], cost["remaining"]) == (120, 0)
     # And nothing was written
     assert await _title(services, crew.task_id) == before
 
@@ -434,6 +436,52 @@ async def test_the_bucket_refills(services: Services, crew: Crew) -> None:
         # Then the same request is served again
         again = await http.post("/graphql", json={"query": TASK_PAGE, "variables": {"n": 30}}, headers=auth)
         assert again.status_code == 200, again.text
+
+
+async def test_refusals_cost_their_principal_until_it_is_refused_before_parsing(
+    services: Services, crew: Crew
+) -> None:
+    auth = bearer(token_of(crew, "reader"))
+    async with server(
+        services, cost_bucket_capacity=300, cost_restore_rate=0.01, refused_request_cost=100
+    ) as http:
+        # Given a client that sends only documents that do not validate
+        codes = []
+        for number in range(5):
+            bad = await http.post("/graphql", json={"query": f"{{ nope{number} }}"}, headers=auth)
+            codes.append(error_of(bad)["extensions"]["code"])
+        # Then they are refused for what they are until one could not pay its price (the fourth), and
+        # from then on for the spent budget
+        assert codes[:4] == ["GRAPHQL_VALIDATION_FAILED"] * 4, codes
+        assert codes[4:] == ["RATE_LIMITED"], codes
+        # And a valid query is refused as well, with a wait to honour
+        valid = await http.post("/graphql", json={"query": VIEWER}, headers=auth)
+    assert valid.status_code == 429
+    assert int(valid.headers["retry-after"]) >= 1
+
+
+async def test_apqs_first_hashed_request_costs_nothing(services: Services, crew: Crew) -> None:
+    auth = bearer(token_of(crew, "reader"))
+    async with server(
+        services, cost_bucket_capacity=100, cost_restore_rate=0.01, refused_request_cost=100
+    ) as http:
+        for _ in range(3):
+            extensions = {"persistedQuery": {"version": 1, "sha256Hash": sha256(unique(VIEWER))}}
+            missing = await http.post("/graphql", json={"extensions": extensions}, headers=auth)
+            assert error_of(missing)["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        ran = await http.post("/graphql", json={"query": VIEWER}, headers=auth)
+    assert ran.status_code == 200, ran.text
+
+
+def test_a_limit_is_found_before_validation() -> None:
+    # Given a document that breaks the alias limit and names fields the schema does not have
+    cache = DocumentCache(_SCHEMA, max_entries=4, max_tokens=5000, limits=query_limits(make_settings()))
+    bomb = (
+        "query { ...A ...A ...A } fragment A on Query { " + " ".join(f"a{i}: nope" for i in range(12)) + " }"
+    )
+    # Then the limit answers (validation, the costlier step, never ran)
+    [error] = cache.get(bomb).errors
+    assert error["extensions"]["code"] == "ALIAS_LIMIT_EXCEEDED"
 
 
 # --- Static limits ---------------------------------------------------------------------------------------
