@@ -75,7 +75,9 @@ class World:
 
 def environment() -> config.BenchEnvironment:
     """Production settings (enforce, default limits and budgets) on the bench's own database and Redis."""
-    base = config.BenchEnvironment.create().variables
+    # The other benches' unbounded buckets and free-text documents are exactly what this one measures.
+    unprotected = ("TASKQL_COST_BUCKET_CAPACITY", "TASKQL_COST_RESTORE_RATE", "TASKQL_TRUSTED_DOCUMENTS")
+    base = {k: v for k, v in config.BenchEnvironment.create().variables.items() if k not in unprotected}
     return config.BenchEnvironment(
         {
             **base,
