@@ -32,6 +32,7 @@ from persistence.models import (
     User,
 )
 from persistence.passwords import Passwords
+from persistence.seed_text import TOPIC_WORDS, description
 
 DEMO_EMAIL = "demo@taskql.dev"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - the documented login of the embedded demo only
@@ -67,8 +68,6 @@ _VERBS = [
 _NOUNS = ["login flow", "billing page", "search index", "webhook retries", "cache layer", "export job",
           "dashboard", "mobile layout", "rate limiter", "audit log", "onboarding email", "API docs",
           "permissions model", "report builder", "notification center", "file uploads"]  # fmt: skip
-_WORDS = ["customer", "latency", "timeout", "regression", "database", "deploy", "release", "invoice",
-          "session", "token", "replica", "backup", "payload", "schema", "metrics", "alert"]  # fmt: skip
 _FIRST = ["Ada", "Alan", "Grace", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Frances", "Edsger",
           "Radia", "Donald", "Hedy", "John", "Katherine", "Niklaus", "Sophie", "Tim", "Guido"]  # fmt: skip
 _LAST = ["Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Thompson", "Hamilton", "Ritchie", "Allen",
@@ -190,7 +189,7 @@ class _Generator:
         return {
             "id": task_id, "organization_id": self.org_id, "project_id": project_id, "number": number,
             "title": f"{rng.choice(_VERBS)} {rng.choice(_NOUNS)}",
-            "description": " ".join(rng.choices(_WORDS, k=rng.randint(5, 20))),
+            "description": description(rng),
             "status": status, "priority": rng.randint(0, 4), "position": float(number * 1024),
             "assignee_id": rng.choice(people) if rng.random() < 0.85 else None,
             "reporter_id": rng.choice(people),
@@ -211,7 +210,7 @@ class _Generator:
             self.rows.comments.append({
                 "id": self.ids[Comment] + len(self.rows.comments), "task_id": task["id"],
                 "author_id": rng.choice(self.people[project_id]),
-                "body": " ".join(rng.choices(_WORDS, k=rng.randint(3, 30))),
+                "body": " ".join(rng.choices(TOPIC_WORDS, k=rng.randint(3, 30))),
                 "created_at": at, "updated_at": at,
             })  # fmt: skip
         self.rows.events.append({
