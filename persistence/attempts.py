@@ -22,15 +22,17 @@ from redis.exceptions import RedisError
 
 from persistence.cache import CircuitBreaker
 
-# KEYS: the counters; ARGV: each counter's limit and window (milliseconds), in KEYS' order.
-# Returns 0 when every counter counted one more, else the milliseconds until the refusal ends.
+# KEYS: the counters; ARGV: each counter's limit, window (milliseconds) and whether this attempt counts
+# on it (1) or is only checked against it (0), in KEYS' order.
+# Returns 0 when every counter was under its limit (and the counting ones counted one more), else the
+# milliseconds until the refusal ends.
 _TAKE = """
 local wait = 0
 for i, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[2 * i - 1]) then
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[3 * i - 2]) then
     local ttl = redis.call('PTTL', key)
     if ttl < 0 then
-      ttl = tonumber(ARGV[2 * i])
+      ttl = tonumber(ARGV[3 * i - 1])
       redis.call('PEXPIRE', key, ttl)
     end
     wait = math.max(wait, ttl)
@@ -40,8 +42,8 @@ if wait > 0 then
   return wait
 end
 for i, key in ipairs(KEYS) do
-  if redis.call('INCR', key) == 1 then
-    redis.call('PEXPIRE', key, ARGV[2 * i])
+  if ARGV[3 * i] == '1' and redis.call('INCR', key) == 1 then
+    redis.call('PEXPIRE', key, ARGV[3 * i - 1])
   end
 end
 return 0
@@ -61,6 +63,8 @@ class AttemptLimit:
     key: str
     limit: int
     window_seconds: int
+    # False: the attempt is checked against this counter but not counted on it (yet).
+    counts: bool = True
 
 
 class AttemptCounters:
@@ -77,9 +81,13 @@ class AttemptCounters:
         keys = [self._key(limit.key) for limit in limits]
         args: list[int] = []
         for limit in limits:
-            args += [limit.limit, limit.window_seconds * 1000]
+            args += [limit.limit, limit.window_seconds * 1000, int(limit.counts)]
         wait_ms = await self._call(lambda: self._take(keys=keys, args=args))
         return math.ceil(int(wait_ms or 0) / 1000)
+
+    async def count(self, key: str, window_seconds: int) -> None:
+        """Counts one attempt on ``key`` whatever its count (one that ``take`` only checked)."""
+        await self.take([AttemptLimit(key, 2**31 - 1, window_seconds)])
 
     async def give_back(self, key: str) -> None:
         """Uncounts one attempt of ``key`` (one that ``take`` counted before its outcome was known)."""

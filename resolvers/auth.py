@@ -13,7 +13,7 @@ from persistence.queries import sessions as session_queries
 from persistence.queries import users as user_queries
 from resolvers.context import RequestContext, Services
 from resolvers.errors import Forbidden, Unauthenticated
-from resolvers.login_throttle import count_login, login_succeeded
+from resolvers.login_throttle import count_login, login_failed, login_succeeded
 from resolvers.principal import Principal
 from resolvers.tokens import (
     AccessClaims,
@@ -174,6 +174,7 @@ async def login(ctx: RequestContext, *, email: str, password: str) -> AuthResult
     # The hash is verified even for an unknown email, so timing does not tell which emails exist.
     valid = await services.passwords.verify(user.password_hash if user else None, password)
     if user is None or not valid or user.deactivated_at is not None:
+        await login_failed(ctx)
         raise Unauthenticated("invalid email or password")
     now = utcnow()
     session_id = new_session_id()

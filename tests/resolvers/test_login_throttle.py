@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import logging
@@ -250,3 +251,20 @@ async def test_with_redis_down_logins_go_unthrottled_and_the_outage_is_logged_on
     outages = [r for r in caplog.records if "login throttling's Redis unavailable" in r.getMessage()]
     assert len(outages) == 1
     await dead.aclose()
+
+
+async def test_many_people_behind_one_address_log_in_at_once(
+    clients: Clients, services: Services, make_org: MakeOrg
+) -> None:
+    # Given an address allowed two failures, and a team of eight behind it (an office, a proxy)
+    org = await make_org()
+    gql = await clients.at(next(_addresses), login_failures_per_address=2)
+    emails = [await _email_of(services, user_id) for user_id in org.user_ids]
+    # When they all log in at the same moment
+    answers = await asyncio.gather(*(_login(gql, email, PASSWORD) for email in emails))
+    # Then every one of them is let in: only failures count against an address
+    assert [_code(body) for body in answers] == [None] * len(emails)
+    # And failures still do: after two, the address is refused
+    for _ in range(2):
+        assert _code(await _login(gql, emails[0], WRONG)) == "UNAUTHENTICATED"
+    _assert_rate_limited(await _login(gql, emails[1], PASSWORD), "too many failed logins", 15 * 60)
