@@ -46,6 +46,7 @@ from jobs.push import delivery_id as push_delivery_id
 from jobs.templates import message_id
 from jobs.webhooks import delivery_key
 from perf import config
+from perf.cpu import cpu_seconds, service_pids
 from perf.job_sinks import HOST, Receipts, http_sink, smtp_sink
 from perf.servers import REPO
 from persistence.migrate import upgrade_to_head
@@ -364,11 +365,6 @@ async def _prepare(settings: Settings, options: Options) -> dict[str, list[Plann
         await services.db.dispose()
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _start_workers(environment: dict[str, str], logs: Path, profile: bool) -> list[subprocess.Popen[bytes]]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("TASKQL_")}
     workers = []
@@ -485,19 +481,6 @@ def _report(
     return "\n".join(lines) + "\n"
 
 
-def _service_pids() -> dict[str, int]:
-    found: dict[str, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                name = (entry / "comm").read_text().strip()
-            except OSError:
-                continue
-            if name in ("mariadbd", "mysqld", "redis-server"):
-                found.setdefault(name, int(entry.name))
-    return found
-
-
 def run(options: Options) -> str:
     environment = _environment()
     settings = Settings(**{k.removeprefix("TASKQL_").lower(): v for k, v in environment.items()})  # type: ignore[arg-type]
@@ -518,14 +501,14 @@ def run(options: Options) -> str:
                     raise SystemExit(f"the workers did not start; see {logs}")
                 time.sleep(0.1)
             pids = {f"worker{i}": w.pid for i, w in enumerate(workers, 1)} | {"bench": os.getpid()}
-            pids |= _service_pids()
-            cpu_before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+            pids |= service_pids()
+            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             order = _interleaved(planned)
             enqueued = _enqueue_all(order, enqueuers, options.rate)
             deadline = min(enqueued.values()) + options.seconds
             while not receipts.has_all(enqueued) and time.time() < deadline:
                 time.sleep(0.05)
-            cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+            cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         finally:
             codes = _stop_workers(workers)
     report = _report(options, planned, enqueued, receipts, cpu, codes, time.monotonic() - started)

@@ -26,13 +26,13 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import insert, select
 
 from perf import config
+from perf.cpu import cpu_seconds, service_pids
 from perf.dataset import ensure_database, ensure_seeded
 from perf.servers import REPO, Server, ServerSpec, running
 from perf.subscribers import Subscriber, Tally, run_subscriber
@@ -263,30 +263,9 @@ async def _connect_all(subscribers: list[Subscriber], tally: Tally, limit: float
     return clients
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc), to show where the machine's time went."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _service_pids() -> dict[str, int]:
-    """MariaDB's and Redis's processes, found by name: the machine's other users of CPU here."""
-    found: dict[str, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            name = (entry / "comm").read_text().strip()
-        except OSError:
-            continue
-        if name in ("mariadbd", "mysqld", "redis-server"):
-            found.setdefault(name, int(entry.name))
-    return found
-
-
 def _cpu_now(servers: dict[str, Server]) -> dict[str, float]:
-    pids = {**{n: s.process.pid for n, s in servers.items()}, "bench": os.getpid(), **_service_pids()}
-    return {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    pids = {**{n: s.process.pid for n, s in servers.items()}, "bench": os.getpid(), **service_pids()}
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
 
 async def _measure(setup: Setup, servers: dict[str, Server], options: Options) -> dict[str, Any]:
