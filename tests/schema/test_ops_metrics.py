@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -14,25 +13,10 @@ from persistence.seed import SeededOrganization
 from resolvers.auth import session_cache_key
 from resolvers.context import Services
 from resolvers.tokens import read_access_token
-from tests.conftest import GraphQLClient
-from tests.schema.ops_helpers import People, operator_and_member, server_environment, signed_in, traffic
-from tests.server_process import ServerProcess, start_server
+from tests.schema.ops_helpers import People, signed_in, traffic
+from tests.server_process import ServerProcess
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
-
-
-@pytest.fixture(scope="module")
-def server(
-    database: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    running = start_server(Path(tmp_path_factory.mktemp("ops")) / "server.log", server_environment())
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-async def people(services: Services, gql: GraphQLClient, make_org: MakeOrg) -> People:
-    return await operator_and_member(services, gql, await make_org())
 
 
 def _codes(errors: list[dict[str, Any]]) -> list[str]:
@@ -40,11 +24,11 @@ def _codes(errors: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_an_operator_receives_ticks_with_the_server_s_traffic(
-    server: ServerProcess, people: People
+    ops_server: ServerProcess, people: People
 ) -> None:
     # Given some traffic on the server
-    traffic(server.base_url, people.operator_token)
-    async with signed_in(server.base_url, people.operator_token) as client:
+    traffic(ops_server.base_url, people.operator_token)
+    async with signed_in(ops_server.base_url, people.operator_token) as client:
         # When an operator subscribes every second
         await client.subscribe("1", 1)
         first = await client.receive()
@@ -67,8 +51,8 @@ async def test_an_operator_receives_ticks_with_the_server_s_traffic(
     assert second["payload"]["data"]["opsMetrics"]["at"] > figures["at"]
 
 
-async def test_a_member_is_forbidden_and_receives_nothing(server: ServerProcess, people: People) -> None:
-    async with signed_in(server.base_url, people.member_token) as client:
+async def test_a_member_is_forbidden_and_receives_nothing(ops_server: ServerProcess, people: People) -> None:
+    async with signed_in(ops_server.base_url, people.member_token) as client:
         # When a plain member subscribes
         await client.subscribe("1", 1)
         # Then FORBIDDEN, and no figures follow
@@ -80,18 +64,18 @@ async def test_a_member_is_forbidden_and_receives_nothing(server: ServerProcess,
 
 @pytest.mark.parametrize("interval", [0, 61])
 async def test_an_interval_outside_1_to_60_is_bad_user_input(
-    server: ServerProcess, people: People, interval: int
+    ops_server: ServerProcess, people: People, interval: int
 ) -> None:
-    async with signed_in(server.base_url, people.operator_token) as client:
+    async with signed_in(ops_server.base_url, people.operator_token) as client:
         await client.subscribe("1", interval)
         refusal = await client.receive()
     assert (refusal["type"], _codes(refusal["payload"])) == ("error", ["BAD_USER_INPUT"]), refusal
 
 
 async def test_an_operator_who_loses_the_flag_stops_receiving_at_the_next_tick(
-    server: ServerProcess, services: Services, people: People
+    ops_server: ServerProcess, services: Services, people: People
 ) -> None:
-    async with signed_in(server.base_url, people.operator_token) as client:
+    async with signed_in(ops_server.base_url, people.operator_token) as client:
         await client.subscribe("1", 1)
         assert (await client.receive())["type"] == "next"
         # When the account is no longer an operator (and its cached session dropped, as a write does)

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from persistence.seed import SeededOrganization
-from resolvers.context import Services
-from tests.conftest import GraphQLClient
 from tests.schema.headless import page_dom
-from tests.schema.ops_helpers import People, operator_and_member, server_environment, traffic
-from tests.server_process import ServerProcess, start_server
+from tests.schema.ops_helpers import People, traffic
+from tests.server_process import ServerProcess
 from tests.services import in_ci
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
@@ -37,29 +35,15 @@ def chromium() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-def server(
-    database: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    running = start_server(Path(tmp_path_factory.mktemp("ops-page")) / "server.log", server_environment())
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-async def people(services: Services, gql: GraphQLClient, make_org: MakeOrg) -> People:
-    return await operator_and_member(services, gql, await make_org())
-
-
 def _row(dom: str, row_id: str) -> str:
     found = re.search(rf'<tr id="{row_id}"[^>]*>.*?</tr>', dom, re.S)
     assert found is not None, dom
     return found.group(0)
 
 
-def test_the_page_is_served_with_a_policy_allowing_only_this_origin(server: ServerProcess) -> None:
-    page = httpx.get(f"{server.base_url}/ops", trust_env=False)
-    script = httpx.get(f"{server.base_url}/ops.js", trust_env=False)
+def test_the_page_is_served_with_a_policy_allowing_only_this_origin(ops_server: ServerProcess) -> None:
+    page = httpx.get(f"{ops_server.base_url}/ops", trust_env=False)
+    script = httpx.get(f"{ops_server.base_url}/ops.js", trust_env=False)
     assert page.status_code == script.status_code == 200
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy
@@ -70,12 +54,12 @@ def test_the_page_is_served_with_a_policy_allowing_only_this_origin(server: Serv
 
 
 async def test_an_operator_sees_live_figures(
-    chromium: str, server: ServerProcess, people: People, tmp_path: Path
+    chromium: str, ops_server: ServerProcess, people: People, tmp_path: Path
 ) -> None:
     # Given a read and a list on the server
-    traffic(server.base_url, people.operator_token)
+    traffic(ops_server.base_url, people.operator_token)
     # When an operator opens the page with the token in the fragment
-    url = f"{server.base_url}/ops#token={people.operator_token}&interval=1"
+    url = f"{ops_server.base_url}/ops#token={people.operator_token}&interval=1"
     dom = await page_dom(chromium, url, tmp_path, until=LIVE_WITH_TRAFFIC)
     # Then it is live, with the requests counted per class and the queues' rows
     assert 'data-state="live"' in dom, dom
@@ -89,9 +73,9 @@ async def test_an_operator_sees_live_figures(
 
 
 async def test_a_member_sees_the_refusal_and_no_figures(
-    chromium: str, server: ServerProcess, people: People, tmp_path: Path
+    chromium: str, ops_server: ServerProcess, people: People, tmp_path: Path
 ) -> None:
-    url = f"{server.base_url}/ops#token={people.member_token}"
+    url = f"{ops_server.base_url}/ops#token={people.member_token}"
     dom = await page_dom(chromium, url, tmp_path, until="document.body.dataset.state === 'refused'")
     assert 'data-state="refused"' in dom, dom
     assert "FORBIDDEN" in dom

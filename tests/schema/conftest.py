@@ -1,0 +1,31 @@
+"""Fixtures of the live-ops tests (the opsMetrics subscription and the /ops page): a real server
+process per module, and an operator and a member signed in to it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from persistence.seed import SeededOrganization
+from resolvers.context import Services
+from tests.conftest import GraphQLClient
+from tests.schema.ops_helpers import People, operator_and_member, server_environment
+from tests.server_process import ServerProcess, start_server
+
+MakeOrg = Callable[..., Awaitable[SeededOrganization]]
+
+
+@pytest.fixture(scope="module")
+def ops_server(
+    database: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    running = start_server(Path(tmp_path_factory.mktemp("ops")) / "server.log", server_environment())
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+async def people(services: Services, gql: GraphQLClient, make_org: MakeOrg) -> People:
+    return await operator_and_member(services, gql, await make_org())
