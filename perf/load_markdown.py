@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from perf.load_report import RECOVERY_BAR_SECONDS, RECOVERY_FACTOR, SCENARIO_BARS, Cell, LoadReport
+from perf.load_report import RECOVERY_BAR_SECONDS, RECOVERY_FACTOR, SCENARIO_BARS, Cell, ClassRow, LoadReport
 
 PASS, FAIL = "✅", "❌"
 
@@ -46,18 +46,26 @@ def _summary(report: LoadReport) -> list[str]:
     return lines
 
 
-def _latency(report: LoadReport) -> list[str]:
+def _latency_table(title: str, rows: list[ClassRow]) -> list[str]:
     lines = [
         "",
-        "## Latency per operation class (ms, measured / seed target)",
+        title,
         "",
         "| class | requests | failed | p50 | p95 | p99 | max |",
         "| --- | ---: | ---: | --- | --- | --- | --- |",
     ]
-    for row in report.classes:
+    for row in rows:
         cells = " | ".join(_ms(c) for c in row.latency) if row.latency else "- | - | - | -"
         lines.append(f"| {row.operation_class} | {row.requests:,} | {row.failures:,} | {cells} |")
     return lines
+
+
+def _latency(report: LoadReport) -> list[str]:
+    steady = f"## The same after the ramp-up (from {report.steady_from_seconds:g} s on, every user started)"
+    return [
+        *_latency_table("## Latency per operation class (ms, measured / seed target)", report.classes),
+        *_latency_table(steady, report.steady_classes),
+    ]
 
 
 def _sizes_and_sql(report: LoadReport) -> list[str]:

@@ -40,6 +40,9 @@ RECOVERY_WINDOWS = 3
 RECOVERY_BAR_SECONDS = 120.0
 # Endurance: the fitted RSS rise over the run must stay under this share of the mean RSS.
 RSS_GROWTH_LIMIT = 0.05
+# The servers import, fill their pools and caches in their first seconds: RSS trends are fitted from
+# this long after the ramp-up (the first samples, taken at start-up, would read as growth).
+RSS_WARMUP_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,9 @@ class LoadInputs:
 class LoadReport:
     inputs: LoadInputs
     classes: list[ClassRow]
+    # The same after the ramp-up (every user started), where the spawn's logins no longer crowd in.
+    steady_classes: list[ClassRow]
+    steady_from_seconds: float
     overall_p95: float
     requests: int
     failures: int
@@ -231,10 +237,12 @@ def _recovery(inputs: LoadInputs, windows: list[Window]) -> Recovery | None:
     return Recovery(baseline, percentile(during, 0.95), seconds)
 
 
-def _rss_trends(rss: Sequence[tuple[float, str, int]]) -> list[RssTrend]:
+def _rss_trends(rss: Sequence[tuple[float, str, int]], fit_from: float) -> list[RssTrend]:
     trends = []
     for name in dict.fromkeys(name for _, name, _ in rss):
         points = [(t, b / 2**20) for t, n, b in rss if n == name]
+        warm = [point for point in points if point[0] >= fit_from]
+        points = warm if len(warm) >= 2 else points
         if len(points) < 2:
             continue
         hours = [(t - points[0][0]) / 3600 for t, _ in points]
@@ -259,14 +267,19 @@ def _sql_by_metrics(metrics: Metrics) -> dict[str, float]:
     return {name: sums.get(name, 0.0) / count for name, count in sorted(counts.items()) if count}
 
 
-def build_report(inputs: LoadInputs) -> LoadReport:
-    samples = list(inputs.samples)
+def _class_rows(samples: Sequence[Sample]) -> list[ClassRow]:
     by_class: dict[str, list[Sample]] = {}
     for sample in samples:
         by_class.setdefault(sample.operation_class, []).append(sample)
     order = [name for name in LATENCY_TARGETS_MS if name in by_class] + sorted(
         set(by_class) - set(LATENCY_TARGETS_MS)
     )
+    return [_class_row(name, by_class[name]) for name in order]
+
+
+def build_report(inputs: LoadInputs) -> LoadReport:
+    samples = list(inputs.samples)
+    ramp = inputs.scenario.ramp_seconds
     statuses: dict[int, list[float]] = {}
     for sample in samples:
         statuses.setdefault(sample.status, []).append(sample.response_ms)
@@ -274,7 +287,9 @@ def build_report(inputs: LoadInputs) -> LoadReport:
     windows = _windows(samples, inputs.started)
     return LoadReport(
         inputs=inputs,
-        classes=[_class_row(name, by_class[name]) for name in order],
+        classes=_class_rows(samples),
+        steady_classes=_class_rows([s for s in samples if s.started >= inputs.started + ramp]),
+        steady_from_seconds=ramp,
         overall_p95=percentile([s.response_ms for s in samples], 0.95),
         requests=len(samples),
         failures=sum(not s.ok for s in samples),
@@ -284,5 +299,5 @@ def build_report(inputs: LoadInputs) -> LoadReport:
         caches=_caches(inputs.metrics) if inputs.metrics is not None else [],
         sql_by_metrics=_sql_by_metrics(inputs.metrics) if inputs.metrics is not None else {},
         recovery=_recovery(inputs, windows),
-        rss=_rss_trends(inputs.rss),
+        rss=_rss_trends(inputs.rss, inputs.started + ramp + RSS_WARMUP_SECONDS),
     )

@@ -31,6 +31,12 @@ class Scenario:
     def peak_users(self) -> int:
         return max(stage.users for stage in self.stages)
 
+    @property
+    def ramp_seconds(self) -> float:
+        """How long the first stage takes to start all its users."""
+        first = self.stages[0]
+        return first.users / first.spawn_rate
+
     def at(self, elapsed: float, duration: float) -> Stage | None:
         """The stage in force ``elapsed`` seconds into a run of ``duration``; None once it is over."""
         for stage in self.stages:

@@ -106,3 +106,24 @@ def test_the_spike_report_says_when_p95_came_back() -> None:
     assert report.recovery.baseline_p95 == 50.0
     assert report.recovery.seconds == 20.0
     assert report.recovery.ok
+
+
+def test_the_report_also_shows_the_classes_after_the_ramp_up() -> None:
+    # Given a baseline run (100 users started at 10/s: a 10 s ramp) whose logins are slow only while
+    # the users start, and whose server's RSS grows only in its first seconds
+    samples = [_sample(t, "auth:AuthLogin", 400.0 if t < 10 else 40.0) for t in range(0, 60, 2)]
+    rss = [(1000.0 + t, "server", (300 if t < 5 else 500) * 2**20) for t in range(0, 60, 5)]
+    # When the report is built
+    report = build_report(LoadInputs(SCENARIOS["baseline"], 60.0, 1000.0, samples, rss, None))
+    # Then the whole run shows the ramp's slow logins, the steady part does not
+    [whole] = report.classes
+    [steady] = report.steady_classes
+    assert whole.latency is not None
+    assert steady.latency is not None
+    assert whole.latency[1].value == 400.0
+    assert (steady.requests, steady.latency[1].value) == (25, 40.0)
+    assert report.steady_from_seconds == 10.0
+    # And the RSS trend is fitted after the warm-up: flat, not the start-up's jump
+    [trend] = report.rss
+    assert trend.slope_mb_per_hour == 0.0
+    assert "## The same after the ramp-up (from 10 s on, every user started)" in render(report, [])
