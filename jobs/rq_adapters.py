@@ -7,7 +7,11 @@
 2. Maintenance (which retries abandoned jobs that have retries left, else fails them) runs only
    between blocking dequeues, and an idle worker blocks for ``worker_ttl - 15`` s (405 s): the
    maintenance interval is a wish beyond that. The dequeue is capped at the interval.
-3. The scheduler is a forked child that never checks its parent: a worker killed with SIGKILL leaves
+3. A heartbeat, state mark, suspension check or maintenance run that meets a restarting Redis ends
+   the worker ("unhandled exception, quitting"), though RQ's dequeue right after them waits for Redis
+   with a backoff. Each is logged and skipped instead, and runs again on the next loop (the worker key's TTL,
+   480 s, covers many missed heartbeats).
+4. The scheduler is a forked child that never checks its parent: a worker killed with SIGKILL leaves
    it running, holding the scheduler lock (so no new worker's scheduler can take over) with nothing to
    restart it when it fails. ``ParentBoundScheduler`` stops, releasing its lock, once its parent is gone.
 """
@@ -17,6 +21,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import redis.exceptions
+from redis.client import Pipeline
 from rq import SimpleWorker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
@@ -53,6 +59,33 @@ class ResilientWorker(SimpleWorker):
             # No timeout (-1) or RQ's default: RQ's own choice, which has no bound to lean on.
             return super().get_heartbeat_ttl(job, working_time)
         return int(job.timeout) + self.abandoned_grace_seconds
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        try:
+            super().heartbeat(timeout, pipeline)
+        except redis.exceptions.ConnectionError as error:
+            self._skipped("heartbeat", error)
+
+    def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
+        try:
+            super().set_state(state, pipeline)
+        except redis.exceptions.ConnectionError as error:
+            self._skipped(f"state {state!r}", error)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        try:
+            super().check_for_suspension(burst)
+        except redis.exceptions.ConnectionError as error:
+            self._skipped("suspension check", error)
+
+    def run_maintenance_tasks(self) -> None:
+        try:
+            super().run_maintenance_tasks()  # type: ignore[no-untyped-call]  # RQ leaves it untyped
+        except redis.exceptions.ConnectionError as error:
+            self._skipped("maintenance", error)
+
+    def _skipped(self, what: str, error: Exception) -> None:
+        self.log.warning("Worker %s: %s skipped (%s); the dequeue waits for Redis", self.name, what, error)
 
     @property
     def dequeue_timeout(self) -> int:
