@@ -58,3 +58,8 @@ def format_error(error: GraphQLError, phase: Phase, *, expose_internal: bool) ->
             formatted["message"] = INTERNAL_MESSAGE
     formatted["extensions"] = extensions
     return formatted
+
+
+def failed_unexpectedly(payload: dict[str, Any]) -> bool:
+    """An answer holding a bug or an outage (INTERNAL_SERVER_ERROR), not a client's mistake."""
+    return any(e["extensions"]["code"] == "INTERNAL_SERVER_ERROR" for e in payload.get("errors", ()))

@@ -1,5 +1,6 @@
 """One observation per GraphQL request over HTTP: its class (schema/operation_class.py), its operation
-label, latency, requested cost, SQL statements and outcome (ok, error, refused).
+label, latency, requested cost, SQL statements and outcome (ok, error, refused), recorded once for
+Prometheus and for live ops' window (persistence/ops_window.py).
 
 The label is the trusted document's id when the request ran one, else the operation's name, else
 ``anonymous``; never the document's text. Names a client makes up are bounded: one that is not a
@@ -20,9 +21,11 @@ from typing import Any
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
 
 from persistence.metrics import GRAPHQL_COST, GRAPHQL_DURATION, GRAPHQL_OPERATIONS, GRAPHQL_STATEMENTS
+from persistence.ops_window import UNCLASSIFIED, record_request
 from persistence.statements import StatementCounter
 from resolvers.trusted_documents import TrustedDocument
-from schema.operation_class import OperationClass, classify
+from schema.errors import failed_unexpectedly
+from schema.operation_class import classify
 from schema.transport import RequestError
 
 MAX_LABELS = 500
@@ -70,20 +73,15 @@ _current: ContextVar[Observation | None] = ContextVar("taskql_operation_observat
 
 
 def note_operation(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation: OperationDefinitionNode,
-    trusted: TrustedDocument | None,
-) -> OperationClass:
-    """The request's operation, once the view knows it (a request that never names one is observed by
-    its HTTP metrics only); its class, which live ops (persistence/ops_window.py) records too."""
-    operation_class = classify(schema, document, operation)
+    document: DocumentNode, operation: OperationDefinitionNode, trusted: TrustedDocument | None
+) -> None:
+    """The request's operation, once the view knows it: its class and its label."""
     observation = _current.get()
-    if observation is not None:
-        observation.operation_class = operation_class.value
-        name = operation.name.value if operation.name else None
-        observation.operation = LABELS.label(name, trusted)
-    return operation_class
+    if observation is None:
+        return
+    observation.operation_class = classify(observation.schema, document, operation).value
+    name = operation.name.value if operation.name else None
+    observation.operation = LABELS.label(name, trusted)
 
 
 @contextmanager
@@ -108,8 +106,19 @@ def _requested_cost(payload: dict[str, Any] | None) -> int | None:
     return requested if isinstance(requested, int) else None
 
 
+def _failed(error: BaseException | None, payload: dict[str, Any] | None) -> bool:
+    """What live ops counts as failed: a 5xx, an unexpected exception, or a bug in the answer (a
+    client's mistake is not)."""
+    if isinstance(error, RequestError):
+        return error.status >= 500
+    return error is not None or payload is None or failed_unexpectedly(payload)
+
+
 def _record(observation: Observation, error: BaseException | None) -> None:
+    seconds = time.perf_counter() - observation.started
     operation_class = observation.operation_class
+    # Live ops (persistence/ops_window.py) counts every request, one that never named an operation too.
+    record_request(operation_class or UNCLASSIFIED, seconds, _failed(error, observation.payload))
     if operation_class is None:
         return
     payload = observation.payload
@@ -123,7 +132,7 @@ def _record(observation: Observation, error: BaseException | None) -> None:
     else:
         outcome = "error" if payload.get("errors") else "ok"
     label = observation.operation
-    GRAPHQL_DURATION.labels(operation_class, label).observe(time.perf_counter() - observation.started)
+    GRAPHQL_DURATION.labels(operation_class, label).observe(seconds)
     GRAPHQL_OPERATIONS.labels(operation_class, label, outcome).inc()
     GRAPHQL_STATEMENTS.labels(operation_class).observe(observation.statements.count)
     requested = _requested_cost(payload)

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import inspect
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,14 +22,13 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 
-from persistence.ops_window import UNCLASSIFIED, record_request
 from persistence.ratelimit import CostLimiter
 from persistence.statements import count_statements
 from resolvers.context import RequestContext, Services
 from resolvers.principal import Principal
 from resolvers.trusted_documents import TrustedDocuments
 from schema.documents import DocumentCache
-from schema.errors import INTERNAL_MESSAGE, Phase, error_body, format_error
+from schema.errors import INTERNAL_MESSAGE, Phase, error_body, failed_unexpectedly, format_error
 from schema.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
 from schema.multipart import is_multipart, read_upload_request, require_preflight
 from schema.operation_metrics import note_operation, observe_operation
@@ -66,11 +64,6 @@ NOT_PENALIZED = frozenset({"PERSISTED_QUERY_NOT_FOUND"})
 
 def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
-
-
-def _failed_unexpectedly(payload: dict[str, Any]) -> bool:
-    """A bug or an outage is not the answer a retry should be held to."""
-    return any(e["extensions"]["code"] == "INTERNAL_SERVER_ERROR" for e in payload.get("errors", ()))
 
 
 class GraphQLView:
@@ -109,19 +102,6 @@ class GraphQLView:
     async def handle(self, request: Request) -> Response:
         if request.method == "GET" and self._wants_ide(request):
             return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
-        started = time.perf_counter()
-        response = await self._answer(request)
-        # Live ops (persistence/ops_window.py): the class once the operation was known, and failed
-        # for a 5xx or an INTERNAL_SERVER_ERROR in a 200 (what a client's mistake is not).
-        state = request.state
-        record_request(
-            getattr(state, "operation_class", UNCLASSIFIED),
-            time.perf_counter() - started,
-            response.status_code >= 500 or getattr(state, "failed_unexpectedly", False),
-        )
-        return response
-
-    async def _answer(self, request: Request) -> Response:
         media_type = response_media_type(request)
         try:
             return await self._handle(request, media_type)
@@ -162,7 +142,6 @@ class GraphQLView:
                 principal = await request_principal(self.services, request)
                 outcome = await self._execute(request, params, principal, media_type)
             observed.payload = outcome.payload
-        request.state.failed_unexpectedly = _failed_unexpectedly(outcome.payload)
         if self.settings.statement_count_exposed:
             outcome.payload.setdefault("extensions", {})["sqlStatements"] = counter.count
         if request.method == "GET" and outcome.status == 200 and "errors" not in outcome.payload:
@@ -247,9 +226,7 @@ class GraphQLView:
                 else (f"no operation named {params.operation_name!r} in the document")
             )
             raise RequestError(400, "BAD_USER_INPUT", message)
-        request.state.operation_class = note_operation(
-            self.services_schema, prepared.document, operation, resolved.trusted
-        )
+        note_operation(prepared.document, operation, resolved.trusted)
         if operation.operation is OperationType.SUBSCRIPTION:
             raise RequestError(400, "BAD_USER_INPUT", "subscriptions run over WebSocket, not HTTP")
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
@@ -293,7 +270,8 @@ class GraphQLView:
         status, payload = self._result_payload(result, request_error_status)
         cost, headers = await self.protection.settle(admission, result.data, operation)
         payload.setdefault("extensions", {})["cost"] = cost
-        if idempotency is not None and not _failed_unexpectedly(payload):
+        # A bug or an outage is not the answer a retry should be held to.
+        if idempotency is not None and not failed_unexpectedly(payload):
             answer = StoredAnswer(status, payload)
             await store_answer(
                 self.services.cache, idempotency, answer, self.settings.idempotency_ttl_seconds
