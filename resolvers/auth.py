@@ -10,6 +10,7 @@ from typing import Any
 from persistence.models import OrgRole
 from persistence.models.base import utcnow
 from persistence.queries import sessions as session_queries
+from persistence.queries import user_writes
 from persistence.queries import users as user_queries
 from resolvers.context import RequestContext, Services
 from resolvers.errors import Forbidden, Unauthenticated
@@ -176,6 +177,12 @@ async def login(ctx: RequestContext, *, email: str, password: str) -> AuthResult
     if user is None or not valid or user.deactivated_at is not None:
         await login_failed(ctx)
         raise Unauthenticated("invalid email or password")
+    # A hash made with older parameters is re-made now, while the password is at hand.
+    rehashed = (
+        await services.passwords.hash(password)
+        if services.passwords.needs_rehash(user.password_hash)
+        else None
+    )
     now = utcnow()
     session_id = new_session_id()
     refresh = new_refresh_token(session_id)
@@ -187,6 +194,10 @@ async def login(ctx: RequestContext, *, email: str, password: str) -> AuthResult
             refresh_token_hash=refresh.hash,
             expires_at=now + timedelta(seconds=services.settings.refresh_token_ttl_seconds),
         )
+        if rehashed is not None:
+            await user_writes.upgrade_password_hash(
+                conn, user.id, old_hash=user.password_hash, new_hash=rehashed
+            )
     await login_succeeded(ctx, email)
     return await _issue(services, session_id, str(refresh), now)
 

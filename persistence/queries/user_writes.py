@@ -337,6 +337,13 @@ async def change_password(
     return await update_user_revoking_sessions(conn, scope.user_id, where, values, sessions, now)
 
 
+async def upgrade_password_hash(conn: AsyncConnection, user_id: int, *, old_hash: str, new_hash: str) -> None:
+    """The same password hashed with today's parameters, unless the password changed meanwhile. Not a
+    change of the user: no event, and ``updated_at`` stays."""
+    where = (_users.c.id == user_id, _users.c.password_hash == old_hash)
+    await conn.execute(update(User).where(*where).values(password_hash=new_hash))
+
+
 @dataclass(frozen=True)
 class UserWriteState:
     """Why a change to a user changed nothing: read only on that path."""

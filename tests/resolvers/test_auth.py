@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from persistence.models import AuthSession, User
 from persistence.models.base import utcnow
+from persistence.passwords import Passwords
 from persistence.seed import SeededOrganization
 from persistence.settings import Settings
 from resolvers.auth import session_cache_key
@@ -171,6 +172,42 @@ async def test_login_failures_are_indistinguishable(
     async with services.db.read() as conn:
         count = select(func.count()).where(AuthSession.user_id.in_([org.user_ids[0], deactivated_id]))
         assert (await conn.execute(count)).scalar_one() == 0
+
+
+async def password_hash_of(services: Services, user_id: int) -> str:
+    async with services.db.read() as conn:
+        stored: str = (await conn.execute(select(User.password_hash).where(User.id == user_id))).scalar_one()
+    return stored
+
+
+async def test_login_rehashes_a_password_hashed_with_old_parameters(
+    gql: GraphQLClient, services: Services, org: SeededOrganization
+) -> None:
+    # Given an owner whose password was hashed with one lane, before today's parameters
+    old_settings = make_settings(argon2_parallelism=1)
+    old_hash = Passwords(old_settings).hash_sync(PASSWORD)
+    owner_id = org.user_ids[0]
+    async with services.db.unit_of_work() as conn:
+        await conn.execute(update(User).where(User.id == owner_id).values(password_hash=old_hash))
+    assert services.passwords.needs_rehash(old_hash)
+    # When a wrong password is tried, the hash stays
+    refused = await gql.run(LOGIN, {"email": org.owner_email, "password": "not the password"})
+    assert only_error(refused)["extensions"]["code"] == "UNAUTHENTICATED"
+    assert await password_hash_of(services, owner_id) == old_hash
+    # When they log in with the right one
+    first = await gql.run(LOGIN, {"email": org.owner_email, "password": PASSWORD})
+    assert "errors" not in first, first
+    # Then the stored hash is today's, of the same password, in the login's statements
+    upgraded = await password_hash_of(services, owner_id)
+    assert upgraded != old_hash
+    assert f"p={services.settings.argon2_parallelism}" in upgraded
+    assert not services.passwords.needs_rehash(upgraded)
+    assert await services.passwords.verify(upgraded, PASSWORD)
+    # And the next login leaves it alone, with one statement fewer
+    second = await gql.run(LOGIN, {"email": org.owner_email, "password": PASSWORD})
+    assert "errors" not in second, second
+    assert await password_hash_of(services, owner_id) == upgraded
+    assert second["extensions"]["sqlStatements"] == first["extensions"]["sqlStatements"] - 1
 
 
 # --- bearer tokens ---------------------------------------------------------------------------------
