@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import orjson
 
 from perf.config import HOST, BenchEnvironment
+from persistence.logs import logging_config
 
 REPO = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 60.0
@@ -48,15 +50,23 @@ def pinned(command: list[str], cpus: str | None) -> list[str]:
     return [taskset, "-c", cpus, *command]
 
 
-def _command(spec: ServerSpec, workers: int, profile: Path | None) -> list[str]:
+def _command(spec: ServerSpec, workers: int, profile: Path | None, log_config: Path) -> list[str]:
     # Under cProfile the one worker is the profiled process itself (uvicorn serves in-process with
     # --workers 1); the profile is written when SIGTERM ends it cleanly.
     profiler = [] if profile is None else ["-m", "cProfile", "-o", str(profile)]
     return [
         sys.executable, *profiler, "-m", "uvicorn", spec.app, "--factory",
         "--host", HOST, "--port", str(spec.port), "--workers", str(workers),
-        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-config", str(log_config),
     ]  # fmt: skip
+
+
+def _write_log_config(logs: Path) -> Path:
+    """The JSON logs `python -m schema serve` has, at WARNING: slow queries arrive with their statement
+    and request id, and nothing is logged per request."""
+    path = logs / "log-config.json"
+    path.write_bytes(orjson.dumps(logging_config("WARNING")))
+    return path
 
 
 def _wait_ready(server: Server) -> None:
@@ -108,6 +118,7 @@ def running(
     if profile is not None and (workers != 1 or len(specs) != 1):
         raise ValueError("a profiled run has one server with one worker")
     logs.mkdir(parents=True, exist_ok=True)
+    log_config = _write_log_config(logs)
     started: dict[str, Server] = {}
     try:
         for spec in specs:
@@ -115,7 +126,7 @@ def running(
             log = logs / f"{spec.name}.log"
             with log.open("wb") as sink:
                 process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                    pinned(_command(spec, workers, profile), cpus),
+                    pinned(_command(spec, workers, profile, log_config), cpus),
                     cwd=REPO,  # `schema` must be ours, not the PyPI package of that name
                     env=environment.process_environment(),
                     stdout=sink,

@@ -60,7 +60,8 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter}},
+        # By name, so the dictionary also serves as a JSON file for `uvicorn --log-config`.
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
         "root": {"handlers": ["stderr"], "level": level.upper()},
         # uvicorn's loggers would otherwise keep the handlers of its own default configuration.
