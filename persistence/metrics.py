@@ -69,6 +69,11 @@ GRAPHQL_OPERATIONS = Counter(
     "GraphQL operations over HTTP: ok, error (errors in the answer) or refused (never executed)",
     ["operation_class", "operation", "outcome"],
 )
+GRAPHQL_SHED = Counter(
+    "graphql_requests_shed_total",
+    "GraphQL requests over HTTP answered 503 OVERLOADED before anything ran (schema/admission.py)",
+    ["reason"],
+)
 GRAPHQL_COST = Histogram(
     "graphql_operation_cost",
     "Requested cost of admitted operations",

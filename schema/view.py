@@ -27,6 +27,7 @@ from persistence.statements import count_statements
 from resolvers.context import RequestContext, Services
 from resolvers.principal import Principal
 from resolvers.trusted_documents import TrustedDocuments
+from schema.admission import Admission
 from schema.documents import DocumentCache
 from schema.errors import INTERNAL_MESSAGE, Phase, error_body, failed_unexpectedly, format_error
 from schema.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
@@ -79,6 +80,7 @@ class GraphQLView:
         self.persisted = persisted
         self.protection = protection
         self.settings = services.settings
+        self.admission = Admission.from_settings(services.settings)
 
     @classmethod
     def for_schema(
@@ -132,15 +134,17 @@ class GraphQLView:
 
     async def _handle(self, request: Request, media_type: str) -> Response:
         with count_statements() as counter, observe_operation(self.services_schema, counter) as observed:
-            if request.method == "POST" and is_multipart(request):
-                outcome = await self._handle_upload(request, media_type)
-            else:
-                if request.method == "GET":
-                    params = params_from_get(request)
+            # Inside the observation: a shed request counts in live ops' error rate and latency.
+            async with self.admission.slot():
+                if request.method == "POST" and is_multipart(request):
+                    outcome = await self._handle_upload(request, media_type)
                 else:
-                    params = await params_from_post(request, self.settings.max_body_bytes)
-                principal = await request_principal(self.services, request)
-                outcome = await self._execute(request, params, principal, media_type)
+                    if request.method == "GET":
+                        params = params_from_get(request)
+                    else:
+                        params = await params_from_post(request, self.settings.max_body_bytes)
+                    principal = await request_principal(self.services, request)
+                    outcome = await self._execute(request, params, principal, media_type)
             observed.payload = outcome.payload
         if self.settings.statement_count_exposed:
             outcome.payload.setdefault("extensions", {})["sqlStatements"] = counter.count

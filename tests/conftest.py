@@ -46,6 +46,9 @@ def make_settings(**overrides: Any) -> Settings:
         # budget's own tests set theirs.
         "anonymous_cost_bucket_capacity": 1_000_000,
         "anonymous_cost_restore_rate": 1_000_000.0,
+        # Some tests send a hundred requests at once to see each answered; load shedding's own tests
+        # (tests/schema/test_admission.py) set its limits.
+        "max_requests_in_flight": 1000,
     }
     values.update(overrides)
     return Settings(**values)
