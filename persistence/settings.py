@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     # Load shedding (schema/admission.py), per process: GraphQL requests run at once, how many may wait
     # for one of them to finish and for how long, before a fast 503 OVERLOADED. CPU-bound work gains no
     # throughput from more at once, only latency.
-    max_requests_in_flight: int = Field(default=16, ge=1)
+    max_requests_in_flight: int = Field(default=8, ge=1)
     max_requests_waiting: int = Field(default=32, ge=0)
     admission_wait_ms: int = Field(default=200, ge=0)
     # One operation's execution may take this long (504 after); MariaDB aborts a statement after its own.
