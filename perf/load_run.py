@@ -25,6 +25,7 @@ from pathlib import Path
 
 from perf import config
 from perf.config import BenchEnvironment
+from perf.load_cpu import CpuLedger
 from perf.load_markdown import render
 from perf.load_metrics import Metrics, delta, scrape
 from perf.load_plots import write_plots
@@ -33,6 +34,7 @@ from perf.load_report import LoadInputs, build_report
 from perf.load_rss import RssSampler
 from perf.load_samples import read_samples
 from perf.load_scenarios import SCENARIOS, Scenario
+from perf.machine_speed import measure
 from perf.servers import REPO, ServerSpec, running
 
 DATABASE = os.environ.get("LOAD_DATABASE", "taskql_bench_load")
@@ -132,6 +134,8 @@ def run(scenario: Scenario, seconds: float, workers: int) -> Path:
     print(f"preparing {DATABASE} (seeded once), Redis {REDIS_URL} ...", flush=True)
     plan = asyncio.run(prepare(environment.settings(), DATABASE))
     plan.write(directory / "plan.json")
+    speed = measure(environment.settings())
+    print(speed.describe(), flush=True)
     spec = ServerSpec("graphql", "schema.app:create_app", PORT)
     metrics_start: Metrics | None = None
     metrics_end: Metrics | None = None
@@ -142,9 +146,11 @@ def run(scenario: Scenario, seconds: float, workers: int) -> Path:
         try:
             metrics_start = scrape(server.base_url)
             sampler.start()
+            ledger = CpuLedger(server.process.pid, worker.pid)
             started = time.time()
             print(f"{scenario.name}: {seconds:.0f} s, up to {scenario.peak_users} users ...", flush=True)
             _run_locust(scenario, seconds, server.base_url, directory)
+            cpu = ledger.finish()
             metrics_end = scrape(server.base_url)
             crashed = server.process.poll() is not None
         finally:
@@ -164,6 +170,8 @@ def run(scenario: Scenario, seconds: float, workers: int) -> Path:
         f"- data: database `{DATABASE}` ({len(plan.users):,} users signing in in turn), Redis `{REDIS_URL}`",
         f"- machine load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())} "
         f"on {os.cpu_count()} CPUs",
+        f"- {speed.describe()}",
+        f"- {cpu.describe(len(inputs.samples))}",
     ]
     (directory / "report.md").write_text(render(report, notes))
     write_plots(report, directory)

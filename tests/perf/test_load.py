@@ -3,8 +3,16 @@ registered by the run's own function, and the report turns samples into the righ
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 from graphql import OperationDefinitionNode, parse
 
+from perf.cpu import children
+from perf.load_cpu import CpuLedger
 from perf.load_documents import manifest, register
 from perf.load_markdown import FAIL, PASS, render
 from perf.load_metrics import parse as parse_metrics
@@ -12,10 +20,12 @@ from perf.load_operations import CLIENT_NAME, OPERATIONS
 from perf.load_report import LoadInputs, build_report
 from perf.load_samples import Sample
 from perf.load_scenarios import SCENARIOS
+from perf.machine_speed import measure
 from resolvers.context import Services
 from resolvers.trusted_documents import TrustedDocuments
 from schema.build import build_schema
 from schema.operation_class import classify
+from tests.conftest import make_settings
 
 
 def test_the_mix_adds_up_to_the_seed_example() -> None:
@@ -127,3 +137,45 @@ def test_the_report_also_shows_the_classes_after_the_ramp_up() -> None:
     [trend] = report.rss
     assert trend.slope_mb_per_hour == 0.0
     assert "## The same after the ramp-up (from 10 s on, every user started)" in render(report, [])
+
+
+def test_the_cpu_ledger_charges_a_busy_process_and_not_an_idle_one() -> None:
+    # Given a server-like parent whose child waits half a second, spins 0.6 s of CPU, then sleeps
+    spin = (
+        "import time\ntime.sleep(0.5)\nend = time.process_time() + 0.6\n"
+        "while time.process_time() < end: pass\ntime.sleep(30)"
+    )
+    launch = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {spin!r}])"
+    parent = subprocess.Popen([sys.executable, "-c", launch])  # noqa: S603 - our interpreter, our code
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 10
+        while not children(parent.pid):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        # When the ledger covers the child's spin
+        ledger = CpuLedger(parent.pid, idle.pid)
+        time.sleep(1.6)
+        use = ledger.finish()
+    finally:
+        for pid in children(parent.pid):
+            os.kill(pid, signal.SIGKILL)
+        for process in (parent, idle):
+            process.kill()
+            process.wait()
+    # Then the spin is charged to the server's workers, nothing to the idle job worker
+    assert use.by_part["server workers"] >= 0.4
+    assert use.by_part["job worker"] < 0.1
+    assert use.machine >= use.by_part["server workers"]
+    # And the line gives the server's CPU per request and how busy the machine was
+    line = use.describe(requests=100)
+    assert f"{use.by_part['server workers'] * 10:.1f} ms of server CPU per request" in line
+    assert f"{use.machine / (use.seconds * (os.cpu_count() or 1)):.0%}" in line
+
+
+def test_the_machine_speed_is_measured_in_milliseconds() -> None:
+    speed = measure(make_settings(), runs=1)
+    # One argon2id verification at the server's parameters takes milliseconds, not micro- or seconds
+    assert 1 < speed.argon2_verify_ms < 2000
+    assert 1 < speed.python_loop_ms < 10_000
+    assert f"{speed.argon2_verify_ms:.0f} ms" in speed.describe()
