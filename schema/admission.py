@@ -8,7 +8,8 @@ at most ``admission_wait_ms``; otherwise it is answered at once with 503 ``OVERL
 Why: the work is CPU-bound on one event loop per process. Past a point, more concurrent requests add
 latency to every one of them and no throughput: under the stress scenario without this, every request
 waited until the 10 s execution timeout (504). Refusing the surplus keeps the admitted requests near
-their targets and tells clients when to come back. Health, metrics and WebSockets are not counted.
+their targets and tells clients when to come back. A slot is taken once the request's body is read
+(a client sending slowly must not hold one), and uploads, health, metrics and WebSockets take none.
 """
 
 from __future__ import annotations

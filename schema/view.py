@@ -134,15 +134,18 @@ class GraphQLView:
 
     async def _handle(self, request: Request, media_type: str) -> Response:
         with count_statements() as counter, observe_operation(self.services_schema, counter) as observed:
-            # Inside the observation: a shed request counts in live ops' error rate and latency.
-            async with self.admission.slot():
-                if request.method == "POST" and is_multipart(request):
-                    outcome = await self._handle_upload(request, media_type)
+            if request.method == "POST" and is_multipart(request):
+                # An upload's time is mostly its client sending (its size is bounded): it takes no
+                # slot, or a few slow uploads would stop the process serving anyone else.
+                outcome = await self._handle_upload(request, media_type)
+            else:
+                if request.method == "GET":
+                    params = params_from_get(request)
                 else:
-                    if request.method == "GET":
-                        params = params_from_get(request)
-                    else:
-                        params = await params_from_post(request, self.settings.max_body_bytes)
+                    # Read before a slot is taken, for the same reason: a body sent slowly holds none.
+                    params = await params_from_post(request, self.settings.max_body_bytes)
+                # Inside the observation: a shed request counts in live ops' error rate and latency.
+                async with self.admission.slot():
                     principal = await request_principal(self.services, request)
                     outcome = await self._execute(request, params, principal, media_type)
             observed.payload = outcome.payload

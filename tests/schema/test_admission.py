@@ -202,3 +202,37 @@ async def test_a_server_at_capacity_sheds_requests_fast_and_changes_nothing(
     assert sample(metrics, "graphql_requests_shed_total", reason="queue_full") >= 1
     assert sample(metrics, "graphql_requests_shed_total", reason="wait_timeout") >= 1
     assert sample(metrics, "http_requests_total", route="/graphql", status="503") >= 2
+
+
+async def test_a_client_sending_its_body_slowly_holds_no_slot(
+    make_org: Any, http: httpx.AsyncClient, one_at_a_time: ServerProcess
+) -> None:
+    org: SeededOrganization = await make_org()
+    variables = {"e": org.owner_email, "p": PASSWORD}
+    login = await http.post("/graphql", json={"query": LOGIN, "variables": variables})
+    token = login.json()["data"]["authLogin"]["accessToken"]
+    # Given a client that sent its headers and part of its body, then stalls
+    url = httpx.URL(one_at_a_time.base_url)
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    body = b'{"query": "{ __typename }"}'
+    head = (
+        f"POST /graphql HTTP/1.1\r\nHost: {url.host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    writer.write(head.encode() + body[:10])
+    await writer.drain()
+    await asyncio.sleep(0.3)  # its request is in the server's hands, waiting for the rest
+    try:
+        # When another client asks, with the server's one slot
+        started = time.monotonic()
+        response = await run(http, token, VIEWER)
+        # Then it is answered, and without waiting for the slow one
+        assert response.status_code == 200, response.text
+        assert time.monotonic() - started < 0.3
+        # And the slow client is answered too once its body is complete
+        writer.write(body[10:])
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+        assert status_line.startswith(b"HTTP/1.1 200"), status_line
+    finally:
+        writer.close()
