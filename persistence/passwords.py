@@ -27,13 +27,13 @@ class Passwords:
         return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
-        return await asyncio.to_thread(self._verify, password_hash, password)
+        return await asyncio.to_thread(self.verify_sync, password_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Whether a hash that verified was made with other parameters than today's."""
         return self._hasher.check_needs_rehash(password_hash)
 
-    def _verify(self, password_hash: str | None, password: str) -> bool:
+    def verify_sync(self, password_hash: str | None, password: str) -> bool:
         try:
             return self._hasher.verify(password_hash or self._decoy_hash, password) and bool(password_hash)
         except (VerificationError, InvalidHashError):
