@@ -54,7 +54,7 @@ CLEANUP_STEPS: tuple[CleanupStep, ...] = (
     ),
     CleanupStep("expired_sessions", lambda settings, now: now, purge_expired_sessions),
     CleanupStep("password_resets", lambda settings, now: now, purge_password_resets),
-    # The same window as the cached answer to a replayed request (schema/view.py).
+    # The same window as the cached answer to a replayed request (schema/http/view.py).
     CleanupStep(
         "idempotency_keys",
         lambda settings, now: now - timedelta(seconds=settings.idempotency_ttl_seconds),

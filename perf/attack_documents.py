@@ -25,7 +25,7 @@ from graphql import GraphQLSchema, parse
 
 from persistence.settings import Settings
 from resolvers.trusted_documents import ManifestOperation
-from schema.cost import CostModel, operation_cost
+from schema.guard.cost import CostModel, operation_cost
 
 PERF = Path(__file__).resolve().parent
 NORMAL_OPERATIONS = PERF / "operations"

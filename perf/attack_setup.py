@@ -28,8 +28,8 @@ from resolvers.context import RequestContext, Services
 from resolvers.trusted_documents import register_documents
 from schema.app import build_services
 from schema.build import build_schema
-from schema.ids import encode_id
-from schema.registration import preparer
+from schema.core.ids import encode_id
+from schema.guard.registration import preparer
 
 DATABASE_NAME = "taskql_bench_attack"
 # A Redis index of its own: flushed at the start of every run (budgets and login counts start afresh).

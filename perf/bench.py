@@ -33,7 +33,7 @@ from perf.report import Run, closing_line, summarize, table, write_results
 from perf.servers import REPO, Server, ServerSpec, running
 from resolvers.auth import session_cache_key
 from schema.app import build_services, create_app
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 
 LIST_QUERY = "{ tasks(first: 50) { nodes { title status project { name } assignee { name email } } } }"
 BYID_QUERY = "query ($id: ID!) { task(id: $id) { title status project { name } assignee { name email } } }"

@@ -7,7 +7,7 @@ from persistence.db import Database
 from persistence.settings import Settings
 from resolvers.trusted_documents import ManifestOperation, RegisterResult, register_documents
 from schema.build import build_schema
-from schema.registration import preparer
+from schema.guard.registration import preparer
 
 
 def manifest() -> list[ManifestOperation]:

@@ -22,7 +22,7 @@ class LoadOperation:
     key: str  # the virtual user's task that sends it
     file: str  # relative to perf/operations
     name: str  # the operation's name in the document
-    operation_class: str  # schema.operation_class.OperationClass's value (a test checks they agree)
+    operation_class: str  # schema.guard.operation_class.OperationClass's value (a test checks they agree)
     weight: int  # percent of the mix (all weights sum to 100)
 
     @property

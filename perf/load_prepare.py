@@ -20,7 +20,7 @@ from persistence.models.base import utcnow
 from persistence.settings import Settings
 from resolvers.context import Services
 from schema.app import build_services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 
 _members = ProjectMember.__table__
 _tasks = Task.__table__

@@ -27,7 +27,7 @@ from resolvers.context import Services
 from resolvers.errors import BadUserInput, Unauthenticated
 from resolvers.principal import Principal
 from schema.app import build_services
-from schema.ids import decode_id
+from schema.core.ids import decode_id
 
 DEFAULT_FIRST = 50
 MAX_FIRST = 100

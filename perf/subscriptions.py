@@ -43,7 +43,7 @@ from resolvers.auth import login
 from resolvers.context import RequestContext, Services
 from resolvers.tokens import issue_access_token, new_refresh_token, new_session_id
 from schema.app import build_services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 
 PORTS = (18421, 18422)
 # The seed's "Write Operations" row (p50/p95/p99, ms) and the issue's delivery bar.

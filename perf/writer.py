@@ -16,7 +16,7 @@ import orjson
 
 from perf.keepalive import KeepAlive
 from perf.subscribers import marker_title
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 
 UPDATE = (
     "mutation ($input: TaskUpdateInput!) { taskUpdate(input: $input) "

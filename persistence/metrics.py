@@ -71,7 +71,7 @@ GRAPHQL_OPERATIONS = Counter(
 )
 GRAPHQL_SHED = Counter(
     "graphql_requests_shed_total",
-    "GraphQL requests over HTTP answered 503 OVERLOADED before anything ran (schema/admission.py)",
+    "GraphQL requests over HTTP answered 503 OVERLOADED before anything ran (schema/guard/admission.py)",
     ["reason"],
 )
 GRAPHQL_COST = Histogram(

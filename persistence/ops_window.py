@@ -139,7 +139,7 @@ class OpsWindow:
         return slot
 
     def record_request(self, op_class: str, seconds: float, error: bool) -> None:
-        # str(): a StrEnum member (schema/operation_class.py) as the plain key JSON needs.
+        # str(): a StrEnum member (schema/guard/operation_class.py) as the plain key JSON needs.
         figures = self._slot().classes.setdefault(str(op_class), ClassFigures())
         figures.count += 1
         figures.errors += int(error)

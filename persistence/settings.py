@@ -95,8 +95,8 @@ class Settings(BaseSettings):
     expose_statement_count: bool | None = Field(default=None, description="default: on in development")
     graphiql: bool | None = Field(default=None, description="default: on outside production")
 
-    # The API's protection (schema/protection.py, README "Limits"). Documents outside the trusted registry:
-    # run (off), run and counted (log) or refused (enforce; operators excepted). API keys always run
+    # The API's protection (schema/guard/protection.py, README "Limits"). Documents outside the trusted
+    # registry: run (off), run and counted (log) or refused (enforce; operators excepted). API keys always run
     # trusted documents only. Default: enforce in production, off elsewhere.
     trusted_documents: Literal["off", "log", "enforce"] | None = None
     # How often each process reads documents registered by others; how long an APQ text stays in Redis.
@@ -106,12 +106,12 @@ class Settings(BaseSettings):
     get_cache_max_age_seconds: int = Field(default=0, ge=0)
     # Introspection (`__schema`, `__type`): default on outside production; in production only operators.
     introspection: bool | None = Field(default=None, description="default: on outside production")
-    # Static limits of one operation, counted through fragments (schema/limits.py).
+    # Static limits of one operation, counted through fragments (schema/guard/limits.py).
     max_query_depth: int = Field(default=12, ge=1)
     max_query_aliases: int = Field(default=30, ge=0)
     max_root_fields: int = Field(default=10, ge=1)
     max_directives: int = Field(default=20, ge=0)
-    # Cost (schema/cost.py): at most this per operation; each principal's bucket holds `capacity` points
+    # Cost (schema/guard/cost.py): at most this per operation; each principal's bucket holds `capacity` points
     # and refills `restore_rate` per second (users by user, API keys by key, anonymous by address).
     cost_limit_per_operation: int = Field(default=1000, ge=1)
     cost_bucket_capacity: int = Field(default=5000, ge=1)
@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     # What a refused request (a limit, a document that does not parse or validate, one not allowed)
     # costs its principal: refusals cost the server CPU too, and a client sending only those runs dry.
     refused_request_cost: int = Field(default=50, ge=0)
-    # Load shedding (schema/admission.py), per process: GraphQL requests run at once, how many may wait
+    # Load shedding (schema/guard/admission.py), per process: GraphQL requests run at once, how many may wait
     # for one of them to finish and for how long, before a fast 503 OVERLOADED. CPU-bound work gains no
     # throughput from more at once, only latency.
     max_requests_in_flight: int = Field(default=8, ge=1)

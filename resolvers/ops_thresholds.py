@@ -34,7 +34,7 @@ class LatencyTarget:
     p99_ms: float
 
 
-# "Latency (Response Time)", per the classes of schema/operation_class.py.
+# "Latency (Response Time)", per the classes of schema/guard/operation_class.py.
 LATENCY_TARGETS: dict[str, LatencyTarget] = {
     "auth": LatencyTarget(50, 120, 200),
     "read": LatencyTarget(80, 200, 500),

@@ -35,17 +35,17 @@ from persistence.settings import Settings, get_settings
 from resolvers.context import Services
 from resolvers.trusted_documents import TrustedDocuments
 from schema.build import build_schema
-from schema.documents import DocumentCache
-from schema.downloads import AttachmentDownloads
-from schema.health import Health
-from schema.http_policy import http_middleware
-from schema.metrics_endpoint import MetricsEndpoint
-from schema.observability import observability_middleware
-from schema.ops_page import ops_page_routes
-from schema.protection import query_limits
-from schema.report_downloads import ReportDownloads
-from schema.view import GraphQLView
-from schema.websocket import WebSocketView
+from schema.guard.documents import DocumentCache
+from schema.guard.protection import query_limits
+from schema.http.downloads import AttachmentDownloads
+from schema.http.health import Health
+from schema.http.metrics_endpoint import MetricsEndpoint
+from schema.http.middleware import observability_middleware
+from schema.http.ops_page import ops_page_routes
+from schema.http.policy import http_middleware
+from schema.http.report_downloads import ReportDownloads
+from schema.http.view import GraphQLView
+from schema.ws.endpoint import WebSocketView
 
 log = logging.getLogger("taskql")
 

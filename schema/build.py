@@ -6,27 +6,27 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema.api_key_mutations import ApiKeyMutation
-from schema.attachment_mutations import AttachmentMutation
-from schema.auth import AuthMutation
-from schema.comment_mutations import CommentMutation
-from schema.label_mutations import LabelMutation
-from schema.notification_mutations import NotificationMutation
-from schema.password_reset_mutations import PasswordResetMutation
-from schema.project_mutations import ProjectMutation
-from schema.projects import Project
-from schema.push_device_mutations import PushDeviceMutation
+from schema.auth.api_key_mutations import ApiKeyMutation
+from schema.auth.mutations import AuthMutation
+from schema.auth.password_reset import PasswordResetMutation
+from schema.notifications.mutations import NotificationMutation
+from schema.ops.trusted_documents import TrustedDocumentMutation
+from schema.projects.mutations import ProjectMutation
+from schema.projects.types import Project
 from schema.query import Query
-from schema.reports import ReportMutation
-from schema.streaming import StreamingSchema
+from schema.reports.types import ReportMutation
 from schema.subscriptions import Subscription
-from schema.task_mutations import TaskMutation
-from schema.tasks import Task
-from schema.trusted_documents import TrustedDocumentMutation
-from schema.user_mutations import UserMutation
-from schema.users import User
-from schema.webhook_mutations import WebhookMutation
-from schema.webhooks import Webhook
+from schema.tasks.attachment_mutations import AttachmentMutation
+from schema.tasks.comment_mutations import CommentMutation
+from schema.tasks.label_mutations import LabelMutation
+from schema.tasks.mutations import TaskMutation
+from schema.tasks.types import Task
+from schema.users.mutations import UserMutation
+from schema.users.push_device_mutations import PushDeviceMutation
+from schema.users.types import User
+from schema.webhooks.mutations import WebhookMutation
+from schema.webhooks.types import Webhook
+from schema.ws.execution import StreamingSchema
 
 Mutation = merge_types(
     "Mutation",

@@ -15,17 +15,16 @@ from resolvers import webhooks as webhook_resolvers
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import page_request
-from schema.api_keys import ApiKey
-from schema.connections import build_connection
-from schema.cursors import decode_cursor, encode_cursor
-from schema.ids import decode_any_id, decode_id
-from schema.node import Node
-from schema.notifications import notification_node
-from schema.organizations import Organization
-from schema.projects import Project, ProjectConnection, project_includes
-from schema.reports import Report, report_node
-from schema.selection import ConnectionSelection, child_names
-from schema.tasks import (
+from schema.auth.api_keys import ApiKey
+from schema.core.connections import build_connection
+from schema.core.cursors import decode_cursor, encode_cursor
+from schema.core.ids import decode_any_id, decode_id
+from schema.core.node import Node
+from schema.core.selection import ConnectionSelection, child_names
+from schema.notifications.types import notification_node
+from schema.projects.types import Project, ProjectConnection, project_includes
+from schema.reports.types import Report, report_node
+from schema.tasks.types import (
     SEARCH_ORDER,
     Task,
     TaskConnection,
@@ -34,9 +33,10 @@ from schema.tasks import (
     TaskOrderInput,
     task_includes,
 )
-from schema.users import User, UserConnection
+from schema.users.organizations import Organization
+from schema.users.types import User, UserConnection
 from schema.viewer import Viewer, project_connection
-from schema.webhooks import Webhook, webhook_node
+from schema.webhooks.types import Webhook, webhook_node
 
 Ctx = Info[RequestContext, None]
 

@@ -15,7 +15,7 @@ from persistence.settings import get_settings
 from resolvers.errors import BadUserInput
 from resolvers.trusted_documents import RegisterResult, parse_manifest, register_documents
 from schema.build import build_schema
-from schema.registration import preparer
+from schema.guard.registration import preparer
 
 
 async def register(manifest: Any, client_name: str) -> RegisterResult:

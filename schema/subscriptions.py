@@ -15,11 +15,11 @@ from resolvers import ops
 from resolvers import subscriptions as resolvers
 from resolvers.context import RequestContext
 from resolvers.subscriptions import ConnectionContext, TaskEventKind
-from schema.ids import decode_id, encode_id
-from schema.notifications import Notification
-from schema.ops import OpsMetrics
-from schema.selection import child_names
-from schema.tasks import Task, task_includes
+from schema.core.ids import decode_id, encode_id
+from schema.core.selection import child_names
+from schema.notifications.types import Notification
+from schema.ops.metrics import OpsMetrics
+from schema.tasks.types import Task, task_includes
 
 TaskEventType = strawberry.enum(
     TaskEventKind,
@@ -43,7 +43,7 @@ class TaskEvent:
     event_id: strawberry.ID | None = strawberry.field(description="The ActivityEvent's id; null for RESYNC.")
     task_id: strawberry.ID | None = strawberry.field(description="Also given for a deleted task.")
     occurred_at: datetime
-    # The subscriber's context for this event alone (see schema/streaming.py).
+    # The subscriber's context for this event alone (see schema/ws/execution.py).
     context: strawberry.Private[RequestContext]
     _change: strawberry.Private[resolvers.TaskChange]
 

@@ -7,15 +7,15 @@ from resolvers import projects as project_resolvers
 from resolvers import push_devices as push_device_reads
 from resolvers.context import RequestContext
 from resolvers.pagination import page_request
-from schema.connections import build_connection
-from schema.cursors import decode_cursor, encode_cursor
-from schema.notifications import NotificationConnection, notification_connection
-from schema.organizations import Organization
-from schema.projects import Project, ProjectConnection, project_includes
-from schema.push_devices import PushDevice
-from schema.selection import ConnectionSelection
-from schema.tasks import TaskConnection, TaskFilterInput, TaskOrderInput, nested_task_connection
-from schema.users import User
+from schema.core.connections import build_connection
+from schema.core.cursors import decode_cursor, encode_cursor
+from schema.core.selection import ConnectionSelection
+from schema.notifications.types import NotificationConnection, notification_connection
+from schema.projects.types import Project, ProjectConnection, project_includes
+from schema.tasks.types import TaskConnection, TaskFilterInput, TaskOrderInput, nested_task_connection
+from schema.users.organizations import Organization
+from schema.users.push_devices import PushDevice
+from schema.users.types import User
 
 
 @strawberry.type(description="The authenticated user's own view: who they are and their work.")

@@ -39,11 +39,11 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_layer_contract_is_kept() -> None:
-    # When import-linter checks schema -> resolvers -> (loaders | jobs) -> persistence
+    # When import-linter checks the layers (pyproject.toml: across the top folders and inside schema/)
     result = _run(str(BIN / "lint-imports"), "--no-cache")
     # Then the contract is kept
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert ", 0 broken" in result.stdout
 
 
 def test_ruff_finds_nothing() -> None:

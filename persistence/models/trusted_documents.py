@@ -28,6 +28,6 @@ class TrustedDocument(Base):
     # query, mutation or subscription.
     operation_type: Mapped[str] = mapped_column(String(16))
     body: Mapped[str] = mapped_column(Text)
-    # The operation's cost at registration (schema/cost.py), for the key's budget without re-walking it.
+    # The operation's cost at registration (schema/guard/cost.py), for the key's budget without re-walking it.
     cost: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

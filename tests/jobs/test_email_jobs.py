@@ -22,7 +22,7 @@ from jobs.enqueue import NOTIFICATION_EMAIL, NotificationEmails
 from jobs.queues import HIGH, queue
 from persistence.models import ProjectMember, Task
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient, make_settings
 from tests.jobs.sink import Sink
 from tests.jobs.waiting import finished, until

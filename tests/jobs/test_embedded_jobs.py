@@ -27,7 +27,7 @@ from persistence.redis import embedded_server
 from persistence.seed import SeededOrganization, seed_organization
 from resolvers.context import Services
 from schema.app import build_services, create_app
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import PASSWORD, SMALL, GraphQLClient, make_settings
 from tests.jobs.gateway import Gateway, running_gateway
 from tests.jobs.sink import Sink, running_sink

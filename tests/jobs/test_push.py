@@ -23,7 +23,7 @@ from persistence.models.base import utcnow
 from persistence.queries import push_devices
 from persistence.queries.scope import Scope
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient, make_settings
 from tests.jobs.conftest import running_worker
 from tests.jobs.gateway import Gateway, running_gateway

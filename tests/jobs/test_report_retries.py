@@ -25,7 +25,7 @@ from persistence.models import Report, ReportStatus
 from persistence.queries.rows import AnyRow
 from persistence.report_files import ReportStore, report_key
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests import services as test_services
 from tests.conftest import GraphQLClient, make_settings
 from tests.jobs.conftest import running_worker

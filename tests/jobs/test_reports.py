@@ -24,7 +24,7 @@ from persistence.models import Event, Project, Report, ReportStatus, User
 from persistence.report_files import ReportStore, report_key
 from resolvers.context import Services
 from schema.app import create_app
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient, make_settings
 from tests.jobs.waiting import until_true
 from tests.redis_server import PrivateRedis

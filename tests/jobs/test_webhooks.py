@@ -20,7 +20,7 @@ from jobs.enqueue import WebhookDeliveries, webhook_job_id
 from jobs.queues import WEBHOOK_RETRY
 from persistence.models import DeliveryStatus, WebhookEndpoint
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient, make_settings
 from tests.jobs.receiver import Receiver
 from tests.jobs.waiting import finished, until

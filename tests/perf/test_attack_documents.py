@@ -12,9 +12,9 @@ from graphql import GraphQLSchema, get_operation_ast, parse, specified_rules, va
 from perf import attack_documents
 from persistence.settings import Settings
 from schema.build import build_schema
-from schema.limits import check_limits
-from schema.protection import query_limits
-from schema.registration import preparer
+from schema.guard.limits import check_limits
+from schema.guard.protection import query_limits
+from schema.guard.registration import preparer
 
 
 @pytest.fixture(scope="module")

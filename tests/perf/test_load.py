@@ -24,7 +24,7 @@ from perf.machine_speed import measure
 from resolvers.context import Services
 from resolvers.trusted_documents import TrustedDocuments
 from schema.build import build_schema
-from schema.operation_class import classify
+from schema.guard.operation_class import classify
 from tests.conftest import make_settings
 
 

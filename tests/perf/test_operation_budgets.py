@@ -19,7 +19,7 @@ from jobs.password_reset import reset_token
 from persistence.models import PasswordReset
 from resolvers.context import Services
 from schema.app import create_app
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import PASSWORD, GraphQLClient, make_settings
 from tests.factories import FilledOrg, filled_org
 from tests.notification_crew import add_filled_notifications

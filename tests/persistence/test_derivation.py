@@ -18,7 +18,7 @@ from persistence.pubsub import project_channel, user_channel
 from persistence.queries.events import NewEvent, insert_event
 from persistence.statements import count_statements
 from resolvers.context import Services
-from schema.ids import decode_id, encode_id
+from schema.core.ids import decode_id, encode_id
 from tests import services as test_services
 from tests.conftest import GraphQLClient
 from tests.notification_crew import (

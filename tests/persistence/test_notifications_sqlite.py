@@ -17,7 +17,7 @@ from persistence.models import Event
 from persistence.seed import SeededOrganization, seed_organization
 from resolvers.context import Services
 from schema.app import build_services, create_app
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import PASSWORD, SMALL, GraphQLClient, make_settings
 from tests.notification_crew import last_event_id, make_crew, notifications_of_events, until_published
 

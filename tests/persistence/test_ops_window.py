@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from persistence.ops_window import BUCKETS, OpsWindow, bucket_index, percentile
-from schema.operation_class import OperationClass
+from schema.guard.operation_class import OperationClass
 
 
 class Clock:

@@ -27,8 +27,8 @@ from persistence.relay import Relay
 from persistence.seed import SeededOrganization
 from persistence.statements import count_statements
 from resolvers.context import Services
-from schema.ids import encode_id
-from schema.tasks import Task
+from schema.core.ids import encode_id
+from schema.tasks.types import Task
 from tests import services as test_services
 from tests.conftest import PASSWORD
 from tests.relays import own_relay

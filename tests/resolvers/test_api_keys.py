@@ -18,7 +18,7 @@ from resolvers import auth as auth_resolvers
 from resolvers.context import RequestContext, Services
 from resolvers.errors import Forbidden, Unauthenticated
 from resolvers.user_mutations import change_password
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient
 from tests.notification_crew import Crew, MakeOrg, make_crew
 

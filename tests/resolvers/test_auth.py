@@ -24,7 +24,7 @@ from resolvers.auth import session_cache_key
 from resolvers.context import Services
 from resolvers.tokens import issue_access_token, new_session_id
 from schema.app import build_services, create_app
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import PASSWORD, GraphQLClient, make_settings
 from tests.redis_server import PrivateRedis
 

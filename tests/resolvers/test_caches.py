@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient
 
 TASKS = "query { tasks(first: 50) { totalCount nodes { id title assignee { name } } } }"

@@ -15,7 +15,7 @@ from persistence.models import Comment, Event, OrgRole, ProjectMember, ProjectRo
 from persistence.models.base import utcnow
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
-from schema.ids import decode_id, encode_id
+from schema.core.ids import decode_id, encode_id
 from tests.conftest import PASSWORD, GraphQLClient
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]

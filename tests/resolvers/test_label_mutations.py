@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select
 from persistence.models import Event, Label, OrgRole, Project, ProjectMember, ProjectRole, TaskLabel, User
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
-from schema.ids import decode_id, encode_id
+from schema.core.ids import decode_id, encode_id
 from tests.conftest import PASSWORD, GraphQLClient
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]

@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 from persistence.models import Comment, Event
 from persistence.models.base import utcnow
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient
 from tests.notification_crew import Crew, MakeOrg, add_notifications, make_crew, notifications_of
 

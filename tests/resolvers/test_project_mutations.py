@@ -15,7 +15,7 @@ from persistence.models import Event, OrgRole, Project, ProjectMember, ProjectRo
 from persistence.models.base import utcnow
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from persistence.models import Event, PushDevice
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient
 from tests.notification_crew import Crew, MakeOrg, make_crew
 

@@ -16,7 +16,7 @@ from persistence.models import Event, OrgRole, ProjectMember, ProjectRole, Task,
 from persistence.pubsub import project_channel
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
-from schema.ids import decode_id, encode_id
+from schema.core.ids import decode_id, encode_id
 from tests import services as test_services
 from tests.conftest import PASSWORD, GraphQLClient
 

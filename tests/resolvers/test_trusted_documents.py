@@ -27,7 +27,7 @@ from resolvers.trusted_documents import (
     sha256_of,
 )
 from schema.build import build_schema
-from schema.registration import preparer
+from schema.guard.registration import preparer
 from tests import services as test_services
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ from persistence.models import AuthSession, Event, Invitation, Organization, Org
 from persistence.models.base import utcnow
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import PASSWORD, GraphQLClient
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 from persistence.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from persistence.models.base import utcnow
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient
 from tests.notification_crew import Crew, MakeOrg, make_crew
 from tests.webhook_fixtures import add_endpoint

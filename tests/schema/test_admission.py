@@ -1,4 +1,4 @@
-"""Load shedding (schema/admission.py): the slots themselves, then a real server that runs one request
+"""Load shedding (schema/guard/admission.py): the slots themselves, then a real server that runs one request
 at a time, holding it on a MariaDB row lock while others arrive."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from sqlalchemy import select, text
 from persistence.models import Task
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
-from schema.admission import Admission
-from schema.ids import encode_id
-from schema.transport import RequestError
+from schema.core.ids import encode_id
+from schema.core.request import RequestError
+from schema.guard.admission import Admission
 from tests.conftest import PASSWORD
 from tests.schema.ops_helpers import server_environment
 from tests.scrape import sample

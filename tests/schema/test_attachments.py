@@ -26,8 +26,8 @@ from resolvers.attachment_mutations import clean_filename
 from resolvers.context import Services
 from resolvers.subscriptions import TaskEventKind
 from schema.app import create_app
-from schema.downloads import content_disposition
-from schema.ids import decode_id, encode_id
+from schema.core.ids import decode_id, encode_id
+from schema.http.downloads import content_disposition
 from tests.conftest import PASSWORD, GraphQLClient, make_settings
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]

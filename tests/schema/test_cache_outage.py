@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from persistence.seed import SeededOrganization
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests import services as test_services
 from tests.conftest import PASSWORD
 from tests.redis_server import PrivateRedis

@@ -1,4 +1,4 @@
-"""A root task list reads only the columns its selection shows (schema/columns.py): the tables must
+"""A root task list reads only the columns its selection shows (schema/tasks/columns.py): the tables must
 name every field, and the pruned read must answer exactly what a full read answers."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from schema.build import build_schema
-from schema.columns import PROJECT_COLUMNS, TASK_COLUMNS, USER_COLUMNS
-from schema.ids import encode_id
+from schema.core.ids import encode_id
+from schema.tasks.columns import PROJECT_COLUMNS, TASK_COLUMNS, USER_COLUMNS
 from tests.conftest import PASSWORD, GraphQLClient
 
 PEOPLE = "id name email role deactivated createdAt"

@@ -1,4 +1,4 @@
-"""The estimated and the actual cost of an operation (schema/cost.py), including the cases that the
+"""The estimated and the actual cost of an operation (schema/guard/cost.py), including the cases that the
 pinned graphql-complexity 1.0.0 gets wrong or crashes on against graphql-core 3.3."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from graphql import build_schema as build_sdl_schema
 from graphql_complexity import DirectivesEstimator
 
 from schema.build import build_schema
-from schema.cost import CostModel, actual_cost, operation_cost
+from schema.guard.cost import CostModel, actual_cost, operation_cost
 
 MODEL = CostModel()
 SCHEMA = build_schema()._schema

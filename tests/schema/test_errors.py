@@ -23,12 +23,12 @@ from persistence.seed import SeedSizes
 from resolvers.context import Services
 from resolvers.errors import NotFound
 from resolvers.trusted_documents import TrustedDocuments
-from schema.cursors import encode_cursor
-from schema.documents import DocumentCache
-from schema.errors import INTERNAL_MESSAGE, Phase, format_error
-from schema.ids import encode_id
-from schema.protection import query_limits
-from schema.view import GraphQLView
+from schema.core.cursors import encode_cursor
+from schema.core.errors import INTERNAL_MESSAGE, Phase, format_error
+from schema.core.ids import encode_id
+from schema.guard.documents import DocumentCache
+from schema.guard.protection import query_limits
+from schema.http.view import GraphQLView
 from tests.conftest import GraphQLClient, make_settings
 
 TINY = SeedSizes(users=3, projects=2, tasks=6, comments_per_task=1.0, members_per_project=2)

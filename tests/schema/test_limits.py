@@ -1,11 +1,11 @@
-"""Static limits of one operation (schema/limits.py), counted through fragments and inline fragments."""
+"""Static limits of one operation (schema/guard/limits.py), counted through fragments and inline fragments."""
 
 from __future__ import annotations
 
 import pytest
 from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode, get_operation_ast, parse
 
-from schema.limits import LimitExceeded, QueryLimits, check_limits, is_token_limit_error
+from schema.guard.limits import LimitExceeded, QueryLimits, check_limits, is_token_limit_error
 
 LIMITS = QueryLimits(max_depth=12, max_aliases=30, max_root_fields=10, max_directives=20)
 

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from schema import operation_metrics
-from schema.operation_metrics import OperationLabels
+from schema.guard import operation_metrics
+from schema.guard.operation_metrics import OperationLabels
 from tests.conftest import GraphQLClient
 from tests.scrape import label_values, sample
 

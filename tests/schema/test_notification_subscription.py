@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from persistence.pubsub import user_channel
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests import services as test_services
 from tests.conftest import GraphQLClient
 from tests.notification_crew import Crew, MakeOrg, make_crew, notifications_of

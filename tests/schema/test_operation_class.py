@@ -6,7 +6,7 @@ import pytest
 from graphql import OperationDefinitionNode, parse
 
 from schema.build import build_schema
-from schema.operation_class import OperationClass, classify
+from schema.guard.operation_class import OperationClass, classify
 
 SCHEMA = build_schema()._schema
 

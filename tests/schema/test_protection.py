@@ -24,10 +24,10 @@ from resolvers.context import Services
 from resolvers.trusted_documents import ManifestOperation, TrustedDocument, register_documents
 from schema.app import create_app
 from schema.build import build_schema
-from schema.documents import DocumentCache
-from schema.ids import encode_id
-from schema.protection import query_limits
-from schema.registration import preparer
+from schema.core.ids import encode_id
+from schema.guard.documents import DocumentCache
+from schema.guard.protection import query_limits
+from schema.guard.registration import preparer
 from tests.conftest import PASSWORD, GraphQLClient, make_settings
 from tests.notification_crew import Crew, MakeOrg, make_crew
 

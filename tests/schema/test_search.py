@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from persistence.models import Task, TaskStatus
 from persistence.seed import SeedSizes
 from resolvers.context import Services
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests.conftest import PASSWORD, GraphQLClient
 
 BARE = SeedSizes(users=3, projects=2, tasks=0, comments_per_task=0.0, members_per_project=2)

@@ -42,7 +42,7 @@ from persistence.pubsub import client_name, project_channel, user_channel
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from resolvers.tokens import issue_access_token, read_access_token
-from schema.ids import encode_id
+from schema.core.ids import encode_id
 from tests import services as test_services
 from tests.conftest import GraphQLClient
 from tests.redis_server import PrivateRedis, _wait_until_listening

@@ -30,7 +30,7 @@ from persistence.models import (
 )
 from persistence.seed import SeededOrganization, SeedSizes
 from resolvers.context import Services
-from schema.ids import decode_any_id, encode_id
+from schema.core.ids import decode_any_id, encode_id
 from tests.conftest import GraphQLClient
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]

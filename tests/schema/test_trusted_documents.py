@@ -16,7 +16,7 @@ from resolvers.context import Services
 from resolvers.errors import BadUserInput
 from resolvers.trusted_documents import APOLLO_FORMAT, parse_manifest, register_documents
 from schema.build import build_schema
-from schema.registration import preparer
+from schema.guard.registration import preparer
 from tests.conftest import PASSWORD, GraphQLClient
 from tests.notification_crew import MakeOrg
 

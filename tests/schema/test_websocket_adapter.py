@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from strawberry.http.exceptions import WebSocketDisconnected
 
-from schema.websocket import _TransportWSHandler
+from schema.ws.endpoint import _TransportWSHandler
 
 
 def test_forgetting_an_operation_twice_is_harmless() -> None:

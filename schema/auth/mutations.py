@@ -1,0 +1,73 @@
+"""Login, token refresh and logout mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import auth as resolvers
+from resolvers.auth import AuthResult
+from resolvers.context import RequestContext
+from resolvers.errors import Unauthenticated
+from schema.users.organizations import Organization
+from schema.users.types import User
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.input
+class AuthLoginInput:
+    email: str
+    password: str
+
+
+@strawberry.input
+class AuthRefreshInput:
+    refresh_token: str
+
+
+@strawberry.type
+class AuthPayload:
+    access_token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    access_token_expires_at: datetime
+    refresh_token: str = strawberry.field(description="Single use: each refresh returns a new one.")
+    viewer: User
+    organization: Organization
+
+    @classmethod
+    def from_result(cls, result: AuthResult) -> AuthPayload:
+        return cls(
+            access_token=result.access_token,
+            access_token_expires_at=result.access_token_expires_at,
+            refresh_token=result.refresh_token,
+            viewer=User.from_entry(result.principal.user),
+            organization=Organization.from_entry(result.principal.organization),
+        )
+
+
+@strawberry.type
+class AuthLogoutPayload:
+    ok: bool
+
+
+@strawberry.type
+class AuthMutation:
+    @strawberry.mutation(description="Exchanges email and password for an access and a refresh token.")
+    async def auth_login(self, info: Ctx, input: AuthLoginInput) -> AuthPayload:  # noqa: A002
+        if len(input.email) > 320 or len(input.password) > 1024:
+            raise Unauthenticated("invalid email or password")
+        return AuthPayload.from_result(
+            await resolvers.login(info.context, email=input.email, password=input.password)
+        )
+
+    @strawberry.mutation(description="Exchanges a refresh token for new tokens; the old one stops working.")
+    async def auth_refresh(self, info: Ctx, input: AuthRefreshInput) -> AuthPayload:  # noqa: A002
+        return AuthPayload.from_result(
+            await resolvers.refresh(info.context, refresh_token=input.refresh_token)
+        )
+
+    @strawberry.mutation(description="Ends the current session at once; its tokens stop working.")
+    async def auth_logout(self, info: Ctx) -> AuthLogoutPayload:
+        return AuthLogoutPayload(ok=await resolvers.logout(info.context))

@@ -1,0 +1,4 @@
+"""The HTTP edge: the GraphQL endpoint (view), reading requests off the wire, multipart uploads, downloads,
+health, /metrics, /ops, and the middleware around every route.
+
+May import the guard, core and the domain packages' types; never the composition root (app, build)."""

@@ -1,0 +1,309 @@
+"""The GraphQL endpoint: one request in, one GraphQL response out, with the statement count kept.
+
+The way through: the principal (schema/http/principals.py), the document (text, APQ hash or trusted
+document: schema/guard/persisted.py), parse and validation (cached: schema/guard/documents.py), the
+operation's limits, cost and budget (schema/guard/protection.py), execution under a timeout, then the
+refund of what the operation did not use, reported in ``extensions.cost`` and the ``X-RateLimit-*`` headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from graphql import ExecutionResult, OperationType, execute, get_operation_ast
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.http.ides import get_graphql_ide_html
+
+from persistence.ratelimit import CostLimiter
+from persistence.statements import count_statements
+from resolvers.context import RequestContext, Services
+from resolvers.principal import Principal
+from resolvers.trusted_documents import TrustedDocuments
+from schema.core.errors import INTERNAL_MESSAGE, Phase, error_body, failed_unexpectedly, format_error
+from schema.core.request import GraphQLParams, RequestError
+from schema.guard.admission import Admission
+from schema.guard.documents import DocumentCache
+from schema.guard.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
+from schema.guard.operation_metrics import note_operation, observe_operation
+from schema.guard.persisted import PersistedDocuments
+from schema.guard.protection import Budget, Protection, budget_for
+from schema.http.multipart import is_multipart, read_upload_request, require_preflight
+from schema.http.principals import request_principal
+from schema.http.transport import GRAPHQL_RESPONSE, params_from_get, params_from_post, response_media_type
+
+log = logging.getLogger("taskql.view")
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@dataclass
+class Outcome:
+    status: int
+    payload: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    # The document never ran: it did not parse or validate, or broke a static limit.
+    refused: bool = False
+
+
+# Refusals that are a normal step of a well-behaved client: APQ's first hashed request.
+NOT_PENALIZED = frozenset({"PERSISTED_QUERY_NOT_FOUND"})
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+class GraphQLView:
+    def __init__(
+        self,
+        services: Services,
+        documents: DocumentCache,
+        persisted: PersistedDocuments,
+        protection: Protection,
+    ) -> None:
+        self.services = services
+        self.documents = documents
+        self.persisted = persisted
+        self.protection = protection
+        self.settings = services.settings
+        self.admission = Admission.from_settings(services.settings)
+
+    @classmethod
+    def for_schema(
+        cls, services: Services, documents: DocumentCache, trusted: TrustedDocuments
+    ) -> GraphQLView:
+        """The view over the documents' schema with this service's persisted documents and protection."""
+        settings = services.settings
+        return cls(
+            services,
+            documents,
+            PersistedDocuments(settings, services.cache, trusted),
+            Protection(
+                settings,
+                documents.schema,
+                CostLimiter(
+                    services.cache.redis, breaker_cooldown_seconds=settings.cache_breaker_cooldown_seconds
+                ),
+            ),
+        )
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "GET" and self._wants_ide(request):
+            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+        media_type = response_media_type(request)
+        try:
+            return await self._handle(request, media_type)
+        except RequestError as error:
+            body: dict[str, Any] = {
+                "errors": [error_body(error.code, error.message, **error.error_extensions)]
+            }
+            if error.response_extensions:
+                body["extensions"] = error.response_extensions
+            return self._response(body, error.status, media_type, {**error.headers, **NO_STORE})
+        except Exception:
+            # Outside execution (authentication against a failing database, say): still a GraphQL
+            # error body with a code, never a bare 500 page.
+            log.exception("request failed before or around execution")
+            body = {"errors": [error_body("INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE)]}
+            return self._response(body, 500, media_type, NO_STORE)
+
+    def _wants_ide(self, request: Request) -> bool:
+        return (
+            self.settings.graphiql_enabled
+            and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    @staticmethod
+    def _response(payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str]) -> Response:
+        return Response(orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers)
+
+    async def _handle(self, request: Request, media_type: str) -> Response:
+        with count_statements() as counter, observe_operation(self.services_schema, counter) as observed:
+            if request.method == "POST" and is_multipart(request):
+                # An upload's time is mostly its client sending (its size is bounded): it takes no
+                # slot, or a few slow uploads would stop the process serving anyone else.
+                outcome = await self._handle_upload(request, media_type)
+            else:
+                if request.method == "GET":
+                    params = params_from_get(request)
+                else:
+                    # Read before a slot is taken, for the same reason: a body sent slowly holds none.
+                    params = await params_from_post(request, self.settings.max_body_bytes)
+                # Inside the observation: a shed request counts in live ops' error rate and latency.
+                async with self.admission.slot():
+                    principal = await request_principal(self.services, request)
+                    outcome = await self._execute(request, params, principal, media_type)
+            observed.payload = outcome.payload
+        if self.settings.statement_count_exposed:
+            outcome.payload.setdefault("extensions", {})["sqlStatements"] = counter.count
+        if request.method == "GET" and outcome.status == 200 and "errors" not in outcome.payload:
+            return self._cacheable(request, outcome, media_type)
+        return self._response(outcome.payload, outcome.status, media_type, {**outcome.headers, **NO_STORE})
+
+    def _cacheable(self, request: Request, outcome: Outcome, media_type: str) -> Response:
+        """A query's answer over GET: the browser may keep it (it is per user: never a shared cache)
+        and revalidate it by its ETag."""
+        body = orjson.dumps(outcome.payload)
+        # Of the data only: the extensions (the budget left, say) change with every request.
+        data = orjson.dumps(outcome.payload.get("data"))
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        headers = {
+            **outcome.headers,
+            "Cache-Control": f"private, max-age={self.settings.get_cache_max_age_seconds}",
+            "Vary": "Authorization, X-Api-Key, Accept",
+            "ETag": etag,
+        }
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(body, status_code=200, media_type=media_type, headers=headers)
+
+    async def _handle_upload(self, request: Request, media_type: str) -> Outcome:
+        """A multipart request (schema/http/multipart.py): the CSRF rule and the token are checked before
+        any of the body is read; the staging files are gone when the answer leaves."""
+        require_preflight(request)
+        principal = await request_principal(self.services, request)
+        if principal is None:
+            raise RequestError(
+                401, "UNAUTHENTICATED", "an upload needs `Authorization: Bearer <access token>`"
+            )
+        upload = await read_upload_request(request, self.documents, self.settings)
+        try:
+            return await self._execute(request, upload.params, principal, media_type, upload.identity)
+        finally:
+            await upload.discard()
+
+    async def _execute(
+        self,
+        request: Request,
+        params: GraphQLParams,
+        principal: Principal | None,
+        media_type: str,
+        identity: GraphQLParams | None = None,
+    ) -> Outcome:
+        """``identity``: the request as an Idempotency-Key's hash sees it, when ``params`` carry files.
+        A principal known to have run dry is refused first; a refused request costs its principal."""
+        budget = budget_for(principal, client_address(request), self.settings)
+        self.protection.gate(budget)
+        try:
+            outcome = await self._run(request, params, principal, media_type, budget, identity)
+        except RequestError as error:
+            if error.status in (400, 403, 405) and error.code not in NOT_PENALIZED:
+                await self.protection.penalize(budget)
+            raise
+        if outcome.refused:
+            await self.protection.penalize(budget)
+        return outcome
+
+    async def _run(
+        self,
+        request: Request,
+        params: GraphQLParams,
+        principal: Principal | None,
+        media_type: str,
+        budget: Budget,
+        identity: GraphQLParams | None,
+    ) -> Outcome:
+        # With application/json every GraphQL answer is a 200; the newer media type says 400 for
+        # a request that never executed.
+        request_error_status = 400 if media_type == GRAPHQL_RESPONSE else 200
+        resolved = await self.persisted.resolve(params, principal, request_error_status)
+        prepared = self.documents.get(resolved.text)
+        if prepared.document is None:
+            return Outcome(request_error_status, {"errors": prepared.errors}, refused=True)
+        operation = get_operation_ast(prepared.document, params.operation_name)
+        if operation is None:
+            message = (
+                "name the operation to run with `operationName`"
+                if params.operation_name is None
+                else (f"no operation named {params.operation_name!r} in the document")
+            )
+            raise RequestError(400, "BAD_USER_INPUT", message)
+        note_operation(prepared.document, operation, resolved.trusted)
+        if operation.operation is OperationType.SUBSCRIPTION:
+            raise RequestError(400, "BAD_USER_INPUT", "subscriptions run over WebSocket, not HTTP")
+        if request.method == "GET" and operation.operation is not OperationType.QUERY:
+            raise RequestError(405, "BAD_USER_INPUT", "mutations must be sent with POST", {"Allow": "POST"})
+        if (
+            operation.operation is OperationType.MUTATION
+            and principal is not None
+            and not principal.can_write
+        ):
+            raise RequestError(403, "FORBIDDEN", "this API key may read only (scope `read`)")
+        self.protection.check_introspection(principal, introspects=prepared.introspects)
+        admission = await self.protection.admit(prepared.document, operation, params.variables, budget)
+        idempotency = None
+        if operation.operation is OperationType.MUTATION:
+            idempotency = idempotency_for(
+                request.headers.get(HEADER), principal, operation, identity or params
+            )
+        stored = None if idempotency is None else await stored_answer(self.services.cache, idempotency)
+        if stored is not None:
+            # A replay runs nothing: its whole charge comes back.
+            cost, headers = await self.protection.settle(admission, None, operation)
+            stored.payload.setdefault("extensions", {})["cost"] = cost
+            return Outcome(stored.status, stored.payload, headers)
+        context = RequestContext(
+            self.services,
+            principal=principal,
+            client_address=client_address(request),
+            idempotency=idempotency,
+        )
+        result = execute(
+            self.services_schema,
+            prepared.document,
+            context_value=context,
+            variable_values=params.variables,
+            operation_name=params.operation_name,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # a TypeGuard in spirit
+            hide_suggestions=not self.settings.suggestions_enabled,
+        )
+        if inspect.isawaitable(result):
+            result = await self._within_timeout(result)
+        status, payload = self._result_payload(result, request_error_status)
+        cost, headers = await self.protection.settle(admission, result.data, operation)
+        payload.setdefault("extensions", {})["cost"] = cost
+        # A bug or an outage is not the answer a retry should be held to.
+        if idempotency is not None and not failed_unexpectedly(payload):
+            answer = StoredAnswer(status, payload)
+            await store_answer(
+                self.services.cache, idempotency, answer, self.settings.idempotency_ttl_seconds
+            )
+        return Outcome(status, payload, headers)
+
+    async def _within_timeout(self, result: Any) -> ExecutionResult:
+        limit = self.settings.execution_timeout_seconds
+        try:
+            async with asyncio.timeout(limit):
+                executed: ExecutionResult = await result
+        except TimeoutError as error:
+            # Cancelled mid-way: a unit of work that had not committed rolled back with it.
+            raise RequestError(504, "TIMEOUT", f"the operation ran longer than {limit:g} s") from error
+        return executed
+
+    def _result_payload(
+        self, result: ExecutionResult, request_error_status: int
+    ) -> tuple[int, dict[str, Any]]:
+        payload: dict[str, Any] = {}
+        expose = self.settings.is_development
+        if result.errors:
+            payload["errors"] = [
+                format_error(e, Phase.EXECUTE, expose_internal=expose) for e in result.errors
+            ]
+        if result.data is None and result.errors and all(not e.path for e in result.errors):
+            # Variables that did not coerce: the operation never started.
+            return request_error_status, payload
+        payload["data"] = result.data
+        return 200, payload
+
+    @property
+    def services_schema(self) -> Any:
+        return self.documents.schema

@@ -1,0 +1,175 @@
+"""The Notification type (one type for `viewer.notifications` and `notificationAdded`) and its
+connection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import NotificationKind
+from persistence.queries.notifications import NotificationIncludes
+from resolvers import comment_mutations as comment_resolvers
+from resolvers import notifications as resolvers
+from resolvers import tasks as task_resolvers
+from resolvers import users as user_resolvers
+from resolvers.context import RequestContext
+from resolvers.pagination import page_request
+from resolvers.subscriptions import NotificationMessage
+from schema.core.connections import Connection
+from schema.core.cursors import decode_cursor, encode_cursor
+from schema.core.ids import encode_id
+from schema.core.node import Node
+from schema.core.selection import ConnectionSelection, child_names
+from schema.tasks.types import Comment, Task, task_includes
+from schema.users.types import User
+
+Ctx = Info[RequestContext, None]
+NotificationKindEnum = strawberry.enum(
+    NotificationKind,
+    name="NotificationKind",
+    description="ASSIGNED: someone made you a task's assignee. MENTIONED: someone mentioned you in a "
+    "comment (`@` and your email address).",
+)
+_CURSOR = "notification"
+
+
+@strawberry.type(description="One of your notifications.")
+class Notification(Node):
+    kind: NotificationKindEnum  # type: ignore[valid-type]
+    created_at: datetime
+    read_at: datetime | None = strawberry.field(description="When you first marked it read.")
+    _task_id: strawberry.Private[int | None]
+    _actor_id: strawberry.Private[int | None]
+    _comment_id: strawberry.Private[int | None]
+    # True when the actor and comment came with the row (the connection's joins, as selected);
+    # False for a subscription's message, where they are read on demand.
+    _joined: strawberry.Private[bool]
+    _actor: strawberry.Private[User | None]
+    _comment: strawberry.Private[Comment | None]
+
+    @classmethod
+    def from_row(cls, row: Any, includes: NotificationIncludes) -> Notification:
+        actor = User.from_row(row, "actor__") if includes.actor and row.actor__id is not None else None
+        comment = None
+        if includes.comment and row.comment__id is not None:
+            comment = Comment(
+                id=strawberry.ID(encode_id("Comment", row.comment__id)),
+                body=row.comment__body,
+                created_at=row.comment__created_at,
+                updated_at=row.comment__updated_at,
+                # A mention's actor is the comment's author.
+                author=actor,
+            )
+        return cls(
+            id=strawberry.ID(encode_id("Notification", row.id)),
+            kind=NotificationKind(row.kind),
+            created_at=row.created_at,
+            read_at=row.read_at,
+            _task_id=row.task_id,
+            _actor_id=row.actor_id,
+            _comment_id=row.comment_id,
+            _joined=True,
+            _actor=actor,
+            _comment=comment,
+        )
+
+    @classmethod
+    def from_message(cls, message: NotificationMessage) -> Notification:
+        """A notification just made, as the relay published it: unread."""
+        return cls(
+            id=strawberry.ID(encode_id("Notification", message.id)),
+            kind=message.kind,
+            created_at=message.created_at,
+            read_at=None,
+            _task_id=message.task_id,
+            _actor_id=message.actor_id,
+            _comment_id=message.comment_id,
+            _joined=False,
+            _actor=None,
+            _comment=None,
+        )
+
+    @strawberry.field
+    def read(self) -> bool:
+        return self.read_at is not None
+
+    @strawberry.field(description="The task it is about; null once you may no longer see it.")
+    async def task(self, info: Ctx) -> Task | None:
+        if self._task_id is None:
+            return None
+        includes = task_includes(child_names(info.selected_fields))
+        row = await task_resolvers.task_or_none(info.context, self._task_id, includes)
+        return None if row is None else Task.from_row(row, includes)
+
+    @strawberry.field(description="Who assigned or mentioned you.")
+    async def actor(self, info: Ctx) -> User | None:
+        if self._joined:
+            return self._actor
+        row = await user_resolvers.user_or_none(info.context, self._actor_id)
+        return None if row is None else User.from_row(row)
+
+    @strawberry.field(
+        description="For a mention, the comment; null for an assignment, and once the comment is "
+        "deleted or you may no longer see its task."
+    )
+    async def comment(self, info: Ctx) -> Comment | None:
+        if self._joined:
+            return self._comment
+        row = await comment_resolvers.comment_or_none(info.context, self._comment_id)
+        return None if row is None else Comment.from_row(row, with_author=True)
+
+
+@strawberry.type
+class NotificationConnection(Connection[Notification]):
+    unread_count: int = strawberry.field(
+        description="All your unread notifications, whatever the filter (counted only when asked for)."
+    )
+
+
+def includes_of(names: set[str]) -> NotificationIncludes:
+    return NotificationIncludes(actor="actor" in names or "comment" in names, comment="comment" in names)
+
+
+async def notification_node(info: Ctx, notification_id: int) -> Notification:
+    """``node(id:)`` for one of the viewer's own notifications."""
+    includes = includes_of(child_names(info.selected_fields))
+    return Notification.from_row(
+        await resolvers.notification(info.context, notification_id, includes), includes
+    )
+
+
+async def notification_connection(
+    info: Ctx,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    unread_only: bool,
+) -> NotificationConnection:
+    selection = ConnectionSelection(info.selected_fields)
+    includes = includes_of(selection.node_names)
+    page = page_request(
+        info.context.settings,
+        first=first,
+        last=last,
+        after=decode_cursor(after, _CURSOR, "int", argument="after"),
+        before=decode_cursor(before, _CURSOR, "int", argument="before"),
+    )
+    result = await resolvers.notifications(
+        info.context,
+        page,
+        includes,
+        unread_only=unread_only,
+        with_total=selection.wants_total,
+        with_unread="unreadCount" in selection.own,
+    )
+    return NotificationConnection(
+        nodes=[Notification.from_row(row, includes) for row in result.page.rows],
+        total_count=result.total or 0,
+        unread_count=result.unread or 0,
+        _page=result.page,
+        _cursor_of=lambda row: encode_cursor(_CURSOR, row.id, row.id),
+    )

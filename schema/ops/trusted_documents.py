@@ -1,0 +1,76 @@
+"""TrustedDocument and trustedDocumentsRegister: platform operators register a client's manifest."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from resolvers import trusted_documents as resolvers
+from resolvers.context import RequestContext
+from schema.core.ids import encode_id
+from schema.guard.registration import preparer
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.type(description="An operation API-key clients may run, by `documentId` or by `sha256`.")
+class TrustedDocument:
+    id: strawberry.ID
+    document_id: str
+    sha256: str = strawberry.field(description="Hex SHA-256 of the body's UTF-8 text.")
+    name: str | None
+    client_name: str
+    operation_type: str = strawberry.field(description="query, mutation or subscription.")
+    cost: int = strawberry.field(description="The operation's cost with every page at the cap.")
+
+    @classmethod
+    def of(cls, document: resolvers.TrustedDocument) -> TrustedDocument:
+        return cls(
+            id=strawberry.ID(encode_id("TrustedDocument", document.id)),
+            document_id=document.document_id,
+            sha256=document.sha256,
+            name=document.name,
+            client_name=document.client_name,
+            operation_type=document.operation_type,
+            cost=document.cost,
+        )
+
+
+@strawberry.input
+class TrustedDocumentsRegisterInput:
+    client_name: str = strawberry.field(description=f"1 to {resolvers.MAX_CLIENT_NAME} characters.")
+    manifest: JSON = strawberry.field(
+        description='An Apollo persisted-query manifest (`{"format": "apollo-persisted-query-manifest", '
+        '"version": 1, "operations": [{"id", "name", "type", "body"}]}`) or a Relay map '
+        '(`{"<id>": "<query text>"}`).'
+    )
+
+
+@strawberry.type
+class TrustedDocumentsRegisterPayload:
+    registered: int = strawberry.field(description="Documents stored by this request.")
+    unchanged: int = strawberry.field(description="Documents registered before with the same body.")
+    documents: list[TrustedDocument]
+
+
+@strawberry.type
+class TrustedDocumentMutation:
+    @strawberry.mutation(
+        description="Registers a manifest's documents, all or none: each must validate against the schema, "
+        "and an id registered before must keep its body. Platform operators only."
+    )
+    async def trusted_documents_register(
+        self,
+        info: Ctx,
+        input: TrustedDocumentsRegisterInput,  # noqa: A002
+    ) -> TrustedDocumentsRegisterPayload:
+        prepare = preparer(info.schema._schema, info.context.settings)
+        result = await resolvers.register_manifest(
+            info.context, input.manifest, client_name=input.client_name, prepare=prepare
+        )
+        return TrustedDocumentsRegisterPayload(
+            registered=result.registered,
+            unchanged=result.unchanged,
+            documents=[TrustedDocument.of(document) for document in result.documents],
+        )

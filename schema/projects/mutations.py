@@ -1,0 +1,249 @@
+"""projectCreate, projectUpdate, projectArchive, projectMemberAdd, projectMemberRemove,
+projectMemberRoleChange."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import ProjectRole
+from resolvers import project_mutations as resolvers
+from resolvers import projects as project_reads
+from resolvers.context import RequestContext
+from resolvers.errors import NotFound
+from resolvers.mutations import MutationResult
+from schema.core.enums import ProjectMemberRole
+from schema.core.ids import decode_id
+from schema.core.payload_errors import MutationError, errors_as
+from schema.core.selection import child_names
+from schema.projects.types import Project, ProjectMember, project_includes
+from schema.users.types import User
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.type
+class ProjectCreateError(MutationError):
+    pass
+
+
+@strawberry.type
+class ProjectUpdateError(MutationError):
+    pass
+
+
+@strawberry.type
+class ProjectArchiveError(MutationError):
+    pass
+
+
+@strawberry.type
+class ProjectMemberAddError(MutationError):
+    pass
+
+
+@strawberry.type
+class ProjectMemberRemoveError(MutationError):
+    pass
+
+
+@strawberry.type
+class ProjectMemberRoleChangeError(MutationError):
+    pass
+
+
+async def _project(info: Ctx, result: MutationResult) -> Project | None:
+    """The project as the write knows it, or as the reader sees it now (one read)."""
+    if result.errors or result.object_id is None:
+        return None
+    if isinstance(result, resolvers.CreatedProject):
+        return Project.from_row(result.row)
+    if isinstance(result, resolvers.WrittenMember) and result.row is not None:
+        return Project.from_row(result.row, "project_")
+    includes = project_includes(child_names(info.selected_fields))
+    try:
+        return Project.from_row(await project_reads.project(info.context, result.object_id, includes))
+    except NotFound:
+        return None  # the actor left the project they changed (removed themselves)
+
+
+def _member(result: MutationResult) -> ProjectMember | None:
+    if result.errors or not isinstance(result, resolvers.WrittenMember) or result.row is None:
+        return None
+    row = result.row
+    return ProjectMember(user=User.from_row(row, "user_"), role=ProjectRole(row.member_role))
+
+
+@strawberry.type
+class ProjectCreatePayload:
+    errors: list[ProjectCreateError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field(description="The new project; its creator is its admin.")
+    async def project(self, info: Ctx) -> Project | None:
+        return await _project(info, self._result)
+
+
+@strawberry.type
+class ProjectUpdatePayload:
+    errors: list[ProjectUpdateError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    async def project(self, info: Ctx) -> Project | None:
+        return await _project(info, self._result)
+
+
+@strawberry.type
+class ProjectArchivePayload:
+    errors: list[ProjectArchiveError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    async def project(self, info: Ctx) -> Project | None:
+        return await _project(info, self._result)
+
+
+@strawberry.type
+class ProjectMemberAddPayload:
+    errors: list[ProjectMemberAddError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    def member(self) -> ProjectMember | None:
+        return _member(self._result)
+
+    @strawberry.field
+    async def project(self, info: Ctx) -> Project | None:
+        return await _project(info, self._result)
+
+
+@strawberry.type
+class ProjectMemberRemovePayload:
+    errors: list[ProjectMemberRemoveError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    async def project(self, info: Ctx) -> Project | None:
+        return await _project(info, self._result)
+
+
+@strawberry.type
+class ProjectMemberRoleChangePayload:
+    errors: list[ProjectMemberRoleChangeError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    def member(self) -> ProjectMember | None:
+        return _member(self._result)
+
+    @strawberry.field
+    async def project(self, info: Ctx) -> Project | None:
+        return await _project(info, self._result)
+
+
+@strawberry.input
+class ProjectCreateInput:
+    key: str = strawberry.field(description="A letter and 1 to 9 letters or digits; unique here.")
+    name: str
+    description: str = ""
+
+
+@strawberry.input(description="Only the fields given change.")
+class ProjectUpdateInput:
+    id: strawberry.ID
+    name: str | None = None
+    description: str | None = None
+
+
+@strawberry.input
+class ProjectArchiveInput:
+    id: strawberry.ID
+    archived: bool
+
+
+@strawberry.input
+class ProjectMemberAddInput:
+    project_id: strawberry.ID
+    user_id: strawberry.ID
+    role: ProjectMemberRole  # type: ignore[valid-type]
+
+
+@strawberry.input
+class ProjectMemberRemoveInput:
+    project_id: strawberry.ID
+    user_id: strawberry.ID
+
+
+@strawberry.input
+class ProjectMemberRoleChangeInput:
+    project_id: strawberry.ID
+    user_id: strawberry.ID
+    role: ProjectMemberRole  # type: ignore[valid-type]
+
+
+def _ids(project_id: strawberry.ID, user_id: strawberry.ID) -> tuple[int, int]:
+    return (
+        decode_id(project_id, "Project", argument="input.projectId"),
+        decode_id(user_id, "User", argument="input.userId"),
+    )
+
+
+@strawberry.type
+class ProjectMutation:
+    @strawberry.mutation(description="Organization owners, admins and members; not guests.")
+    async def project_create(self, info: Ctx, input: ProjectCreateInput) -> ProjectCreatePayload:  # noqa: A002
+        info.context.require_principal()
+        result = await resolvers.create_project(info.context, input.key, input.name, input.description)
+        return ProjectCreatePayload(errors=errors_as(ProjectCreateError, result), _result=result)
+
+    @strawberry.mutation(description="The project's admins and organization owners and admins.")
+    async def project_update(self, info: Ctx, input: ProjectUpdateInput) -> ProjectUpdatePayload:  # noqa: A002
+        info.context.require_principal()
+        project_id = decode_id(input.id, "Project", argument="input.id")
+        result = await resolvers.update_project(info.context, project_id, input.name, input.description)
+        return ProjectUpdatePayload(errors=errors_as(ProjectUpdateError, result), _result=result)
+
+    @strawberry.mutation(description="Archives (or restores) a project; its tasks stay readable.")
+    async def project_archive(self, info: Ctx, input: ProjectArchiveInput) -> ProjectArchivePayload:  # noqa: A002
+        info.context.require_principal()
+        project_id = decode_id(input.id, "Project", argument="input.id")
+        result = await resolvers.archive_project(info.context, project_id, input.archived)
+        return ProjectArchivePayload(errors=errors_as(ProjectArchiveError, result), _result=result)
+
+    @strawberry.mutation(description="An active user of the organization joins the project.")
+    async def project_member_add(
+        self,
+        info: Ctx,
+        input: ProjectMemberAddInput,  # noqa: A002
+    ) -> ProjectMemberAddPayload:
+        info.context.require_principal()
+        project_id, user_id = _ids(input.project_id, input.user_id)
+        result = await resolvers.add_member(info.context, project_id, user_id, ProjectRole(input.role))
+        return ProjectMemberAddPayload(errors=errors_as(ProjectMemberAddError, result), _result=result)
+
+    @strawberry.mutation(description="Never the project's last admin.")
+    async def project_member_remove(
+        self,
+        info: Ctx,
+        input: ProjectMemberRemoveInput,  # noqa: A002
+    ) -> ProjectMemberRemovePayload:
+        info.context.require_principal()
+        project_id, user_id = _ids(input.project_id, input.user_id)
+        result = await resolvers.remove_member(info.context, project_id, user_id)
+        return ProjectMemberRemovePayload(errors=errors_as(ProjectMemberRemoveError, result), _result=result)
+
+    @strawberry.mutation(description="Never demotes the project's last admin.")
+    async def project_member_role_change(
+        self,
+        info: Ctx,
+        input: ProjectMemberRoleChangeInput,  # noqa: A002
+    ) -> ProjectMemberRoleChangePayload:
+        info.context.require_principal()
+        project_id, user_id = _ids(input.project_id, input.user_id)
+        result = await resolvers.change_member_role(
+            info.context, project_id, user_id, ProjectRole(input.role)
+        )
+        return ProjectMemberRoleChangePayload(
+            errors=errors_as(ProjectMemberRoleChangeError, result), _result=result
+        )

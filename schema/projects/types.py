@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import ProjectRole
+from persistence.queries.projects import ProjectIncludes
+from resolvers import projects as resolvers
+from resolvers.context import RequestContext
+from schema.core.connections import Connection
+from schema.core.enums import ProjectMemberRole
+from schema.core.ids import encode_id
+from schema.core.node import Node
+from schema.users.types import User
+
+if TYPE_CHECKING:
+    from schema.tasks.types import TaskConnection, TaskFilterInput, TaskOrderInput
+
+_NOT_READ: Any = object()
+
+
+@strawberry.type
+class Label:
+    id: strawberry.ID
+    name: str
+    color: str
+
+    @classmethod
+    def from_values(cls, label_id: int, name: str, color: str) -> Label:
+        return cls(id=strawberry.ID(encode_id("Label", label_id)), name=name, color=color)
+
+
+@strawberry.type
+class ProjectMember:
+    user: User
+    role: ProjectMemberRole  # type: ignore[valid-type]
+
+
+@strawberry.type
+class Project(Node):
+    key: str
+    name: str
+    description: str
+    archived: bool
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    _db_id: strawberry.Private[int]
+    # Read with the project when the query asked for them; otherwise loaded on demand.
+    _open_task_count: strawberry.Private[Any]
+    _viewer_role: strawberry.Private[Any]
+
+    @classmethod
+    def from_row(cls, row: Any, prefix: str = "") -> Project:
+        project_id = getattr(row, f"{prefix}id")
+        archived_at = getattr(row, f"{prefix}archived_at")
+        return cls(
+            id=strawberry.ID(encode_id("Project", project_id)),
+            key=getattr(row, f"{prefix}key"),
+            name=getattr(row, f"{prefix}name"),
+            description=getattr(row, f"{prefix}description"),
+            archived=archived_at is not None,
+            archived_at=archived_at,
+            created_at=getattr(row, f"{prefix}created_at"),
+            updated_at=getattr(row, f"{prefix}updated_at"),
+            _db_id=project_id,
+            _open_task_count=getattr(row, "open_task_count", _NOT_READ) if not prefix else _NOT_READ,
+            _viewer_role=getattr(row, "viewer_role", _NOT_READ) if not prefix else _NOT_READ,
+        )
+
+    @strawberry.field(description="Tasks not done or canceled.")
+    async def open_task_count(self, info: Info[RequestContext, None]) -> int:
+        if self._open_task_count is _NOT_READ:
+            row = await resolvers.project(info.context, self._db_id, ProjectIncludes(open_task_count=True))
+            return int(row.open_task_count)
+        return int(self._open_task_count)
+
+    @strawberry.field(description="The viewer's role in this project; null when the viewer is not a member.")
+    async def viewer_role(self, info: Info[RequestContext, None]) -> ProjectMemberRole | None:  # type: ignore[valid-type]
+        if self._viewer_role is _NOT_READ:
+            row = await resolvers.project(info.context, self._db_id, ProjectIncludes(viewer_role=True))
+            return ProjectRole(row.viewer_role) if row.viewer_role is not None else None
+        return ProjectRole(self._viewer_role) if self._viewer_role is not None else None
+
+    @strawberry.field
+    async def labels(self, info: Info[RequestContext, None]) -> list[Label]:
+        rows = await resolvers.labels(info.context, self._db_id)
+        return [Label.from_values(r.id, r.name, r.color) for r in rows]
+
+    @strawberry.field
+    async def members(self, info: Info[RequestContext, None]) -> list[ProjectMember]:
+        rows = await resolvers.members(info.context, self._db_id)
+        return [ProjectMember(user=User.from_row(r), role=r.project_role) for r in rows]
+
+    @strawberry.field
+    async def tasks(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: Annotated[TaskFilterInput, strawberry.lazy("schema.tasks.types")] | None = None,  # noqa: A002
+        order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.tasks.types")] | None = None,
+    ) -> Annotated[TaskConnection, strawberry.lazy("schema.tasks.types")]:
+        from schema.tasks.types import nested_task_connection  # noqa: PLC0415 - Task and Project refer to each other
+
+        return await nested_task_connection(
+            info, "project_id", self._db_id, first, after, last, before, filter, order_by
+        )
+
+
+@strawberry.type
+class ProjectConnection(Connection[Project]):
+    pass
+
+
+def project_includes(names: set[str]) -> ProjectIncludes:
+    return ProjectIncludes(open_task_count="openTaskCount" in names, viewer_role="viewerRole" in names)

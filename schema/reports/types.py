@@ -1,0 +1,105 @@
+"""Project reports: the Report type, reportRequest, and the reads (``report(id:)``, ``node(id:)``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import ReportKind, ReportStatus
+from resolvers import reports as resolvers
+from resolvers.context import RequestContext
+from resolvers.mutations import MutationResult
+from schema.core.ids import decode_id, encode_id
+from schema.core.node import Node
+from schema.core.payload_errors import MutationError, errors_as
+from schema.projects.types import Project
+from schema.users.types import User
+
+Ctx = Info[RequestContext, None]
+ReportKindEnum = strawberry.enum(ReportKind, name="ReportKind")
+ReportStatusEnum = strawberry.enum(ReportStatus, name="ReportStatus")
+
+
+@strawberry.type(description="A project report, built by a background job; its files once it succeeded.")
+class Report(Node):
+    kind: ReportKindEnum  # type: ignore[valid-type]
+    status: ReportStatusEnum  # type: ignore[valid-type]
+    attempts: int = strawberry.field(description="Build attempts started (the first and its retries).")
+    error: str | None = strawberry.field(description="Why it failed, once it has failed for good.")
+    created_at: datetime
+    finished_at: datetime | None
+    csv_url: str | None = strawberry.field(
+        description="Null until it succeeded. GET it with the same `Authorization: Bearer` header as "
+        "GraphQL; served as a download."
+    )
+    html_url: str | None = strawberry.field(
+        description="Null until it succeeded. The report as a page with a chart; same authorization."
+    )
+    project: Project
+    requested_by: User = strawberry.field(description="Who asked for it.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> Report:
+        """From ``report_by_id``'s row, which carries the project and the requester too."""
+        global_id = encode_id("Report", row.id)
+        ready = row.status == ReportStatus.SUCCEEDED and row.storage_key is not None
+        return cls(
+            id=strawberry.ID(global_id),
+            kind=ReportKind(row.kind),
+            status=ReportStatus(row.status),
+            attempts=row.attempts,
+            error=row.error,
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+            csv_url=f"/reports/{global_id}.csv" if ready else None,
+            html_url=f"/reports/{global_id}.html" if ready else None,
+            project=Project.from_row(row, "project__"),
+            requested_by=User.from_row(row, "requester__"),
+        )
+
+
+async def report_node(info: Ctx, report_id: int) -> Report:
+    return Report.from_row(await resolvers.report(info.context, report_id))
+
+
+@strawberry.type
+class ReportRequestError(MutationError):
+    pass
+
+
+@strawberry.input
+class ReportRequestInput:
+    project_id: strawberry.ID
+    kind: ReportKindEnum = ReportKind.STATUS  # type: ignore[valid-type]
+
+
+@strawberry.type
+class ReportRequestPayload:
+    errors: list[ReportRequestError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field(description="The report as it is now (queued, unless its job was very quick).")
+    async def report(self, info: Ctx) -> Report | None:
+        if self._result.errors:
+            return None
+        row = await resolvers.report_or_none(info.context, self._result.object_id)
+        return None if row is None else Report.from_row(row)
+
+
+@strawberry.type
+class ReportMutation:
+    @strawberry.mutation(
+        description="Asks for a project report, built in the background (poll `report(id:)`). Anyone who "
+        "may read the project may ask; for others the project is NOT_FOUND on projectId."
+    )
+    async def report_request(
+        self,
+        info: Ctx,
+        input: ReportRequestInput,  # noqa: A002
+    ) -> ReportRequestPayload:
+        project_id = decode_id(input.project_id, "Project", argument="projectId")
+        result = await resolvers.request_report(info.context, project_id, ReportKind(input.kind))
+        return ReportRequestPayload(errors=errors_as(ReportRequestError, result), _result=result)

@@ -1,0 +1,116 @@
+"""commentCreate, commentUpdate, commentDelete."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import comment_mutations as resolvers
+from resolvers.comment_mutations import CommentOutcome
+from resolvers.context import RequestContext
+from schema.core.ids import decode_id, encode_id
+from schema.core.payload_errors import MutationError, errors_as
+from schema.tasks.types import Comment
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.type
+class CommentCreateError(MutationError):
+    pass
+
+
+@strawberry.type
+class CommentUpdateError(MutationError):
+    pass
+
+
+@strawberry.type
+class CommentDeleteError(MutationError):
+    pass
+
+
+async def _comment(info: Ctx, outcome: CommentOutcome) -> Comment | None:
+    """The comment as written when the write read it, else as the reader sees it now (one read)."""
+    if outcome.result.errors:
+        return None
+    row = outcome.comment
+    if row is None:
+        row = await resolvers.comment_or_none(info.context, outcome.result.object_id)
+    return None if row is None else Comment.from_row(row, with_author=True)
+
+
+@strawberry.type
+class CommentCreatePayload:
+    errors: list[CommentCreateError]
+    _outcome: strawberry.Private[CommentOutcome]
+
+    @strawberry.field
+    async def comment(self, info: Ctx) -> Comment | None:
+        return await _comment(info, self._outcome)
+
+
+@strawberry.type
+class CommentUpdatePayload:
+    errors: list[CommentUpdateError]
+    _outcome: strawberry.Private[CommentOutcome]
+
+    @strawberry.field
+    async def comment(self, info: Ctx) -> Comment | None:
+        return await _comment(info, self._outcome)
+
+
+@strawberry.type
+class CommentDeletePayload:
+    errors: list[CommentDeleteError]
+    _outcome: strawberry.Private[CommentOutcome]
+
+    @strawberry.field
+    def deleted_comment_id(self) -> strawberry.ID | None:
+        result = self._outcome.result
+        if result.errors or result.object_id is None:
+            return None
+        return strawberry.ID(encode_id("Comment", result.object_id))
+
+
+@strawberry.input
+class CommentCreateInput:
+    task_id: strawberry.ID
+    body: str = strawberry.field(description="1 to 10,000 characters; surrounding whitespace is dropped.")
+
+
+@strawberry.input
+class CommentUpdateInput:
+    id: strawberry.ID
+    body: str = strawberry.field(description="1 to 10,000 characters; surrounding whitespace is dropped.")
+
+
+@strawberry.input
+class CommentDeleteInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class CommentMutation:
+    @strawberry.mutation(description="Editors and admins of the task's project may comment; viewers may not.")
+    async def comment_create(self, info: Ctx, input: CommentCreateInput) -> CommentCreatePayload:  # noqa: A002
+        info.context.require_principal()
+        task_id = decode_id(input.task_id, "Task", argument="input.taskId")
+        outcome = await resolvers.create_comment(info.context, task_id, input.body)
+        return CommentCreatePayload(errors=errors_as(CommentCreateError, outcome.result), _outcome=outcome)
+
+    @strawberry.mutation(description="Only the comment's author may edit it.")
+    async def comment_update(self, info: Ctx, input: CommentUpdateInput) -> CommentUpdatePayload:  # noqa: A002
+        info.context.require_principal()
+        comment_id = decode_id(input.id, "Comment", argument="input.id")
+        outcome = await resolvers.update_comment(info.context, comment_id, input.body)
+        return CommentUpdatePayload(errors=errors_as(CommentUpdateError, outcome.result), _outcome=outcome)
+
+    @strawberry.mutation(
+        description="Soft delete, by the author, a project admin or an organization owner or admin."
+    )
+    async def comment_delete(self, info: Ctx, input: CommentDeleteInput) -> CommentDeletePayload:  # noqa: A002
+        info.context.require_principal()
+        comment_id = decode_id(input.id, "Comment", argument="input.id")
+        outcome = await resolvers.delete_comment(info.context, comment_id)
+        return CommentDeletePayload(errors=errors_as(CommentDeleteError, outcome.result), _outcome=outcome)

@@ -1,0 +1,219 @@
+"""taskCreate, taskUpdate, taskMove, taskAssign, taskDelete."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import TaskStatus
+from persistence.queries.task_writes import TaskDraft
+from resolvers import task_mutations as resolvers
+from resolvers import tasks as task_reads
+from resolvers.context import RequestContext
+from resolvers.mutations import MutationResult
+from schema.core.enums import TaskStatusEnum
+from schema.core.ids import decode_id, encode_id
+from schema.core.payload_errors import MutationError, errors_as
+from schema.core.selection import child_names
+from schema.tasks.types import Task, task_includes
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.type
+class TaskCreateError(MutationError):
+    pass
+
+
+@strawberry.type
+class TaskUpdateError(MutationError):
+    pass
+
+
+@strawberry.type
+class TaskMoveError(MutationError):
+    pass
+
+
+@strawberry.type
+class TaskAssignError(MutationError):
+    pass
+
+
+@strawberry.type
+class TaskDeleteError(MutationError):
+    pass
+
+
+async def _task(info: Ctx, task_id: int | None) -> Task | None:
+    """The touched task as the reader sees it now (after the commit)."""
+    includes = task_includes(child_names(info.selected_fields))
+    row = await task_reads.task_or_none(info.context, task_id, includes)
+    return None if row is None else Task.from_row(row, includes)
+
+
+@strawberry.type
+class TaskCreatePayload:
+    errors: list[TaskCreateError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    async def task(self, info: Ctx) -> Task | None:
+        return await _task(info, self._result.object_id)
+
+
+@strawberry.type
+class TaskUpdatePayload:
+    errors: list[TaskUpdateError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field(description="The task after the change; on a version conflict, as it is now.")
+    async def task(self, info: Ctx) -> Task | None:
+        return await _task(info, self._result.object_id)
+
+
+@strawberry.type
+class TaskMovePayload:
+    errors: list[TaskMoveError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field(description="The task after the move; on a version conflict, as it is now.")
+    async def task(self, info: Ctx) -> Task | None:
+        return await _task(info, self._result.object_id)
+
+
+@strawberry.type
+class TaskAssignPayload:
+    errors: list[TaskAssignError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field(description="The task after the change; on a version conflict, as it is now.")
+    async def task(self, info: Ctx) -> Task | None:
+        return await _task(info, self._result.object_id)
+
+
+@strawberry.type
+class TaskDeletePayload:
+    errors: list[TaskDeleteError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    def deleted_task_id(self) -> strawberry.ID | None:
+        if self._result.errors or self._result.object_id is None:
+            return None
+        return strawberry.ID(encode_id("Task", self._result.object_id))
+
+
+@strawberry.input
+class TaskCreateInput:
+    project_id: strawberry.ID
+    title: str
+    description: str = ""
+    status: TaskStatusEnum = TaskStatus.TODO  # type: ignore[valid-type]
+    priority: int = 0
+    assignee_id: strawberry.ID | None = None
+    due_date: date | None = None
+    parent_id: strawberry.ID | None = None
+
+
+@strawberry.input(description="Only the fields given change; `null` clears dueDate and parentId.")
+class TaskUpdateInput:
+    id: strawberry.ID
+    version: int
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    priority: int | None = strawberry.UNSET
+    due_date: date | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = strawberry.UNSET
+
+
+@strawberry.input
+class TaskMoveInput:
+    id: strawberry.ID
+    version: int
+    status: TaskStatusEnum | None = None  # type: ignore[valid-type]
+    position: float | None = strawberry.field(
+        default=None, description="Where in the column; kept when omitted."
+    )
+
+
+@strawberry.input
+class TaskAssignInput:
+    id: strawberry.ID
+    version: int
+    assignee_id: strawberry.ID | None = strawberry.field(default=None, description="null unassigns.")
+
+
+@strawberry.input
+class TaskDeleteInput:
+    id: strawberry.ID
+    version: int
+
+
+def _optional_id(value: strawberry.ID | None, type_name: str, argument: str) -> int | None:
+    return None if value is None else decode_id(value, type_name, argument=argument)
+
+
+def _update_values(data: TaskUpdateInput) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in ("title", "description", "priority", "due_date"):
+        value = getattr(data, name)
+        if value is not strawberry.UNSET:
+            if value is None and name != "due_date":
+                continue  # only dueDate and parentId can be cleared
+            values[name] = value
+    if data.parent_id is not strawberry.UNSET:
+        values["parent_id"] = _optional_id(data.parent_id, "Task", "input.parentId")
+    return values
+
+
+@strawberry.type
+class TaskMutation:
+    @strawberry.mutation
+    async def task_create(self, info: Ctx, input: TaskCreateInput) -> TaskCreatePayload:  # noqa: A002
+        info.context.require_principal()
+        draft = TaskDraft(
+            project_id=decode_id(input.project_id, "Project", argument="input.projectId"),
+            title=input.title,
+            description=input.description,
+            status=TaskStatus(input.status),
+            priority=input.priority,
+            assignee_id=_optional_id(input.assignee_id, "User", "input.assigneeId"),
+            due_date=input.due_date,
+            parent_id=_optional_id(input.parent_id, "Task", "input.parentId"),
+        )
+        result = await resolvers.create_task(info.context, draft)
+        return TaskCreatePayload(errors=errors_as(TaskCreateError, result), _result=result)
+
+    @strawberry.mutation
+    async def task_update(self, info: Ctx, input: TaskUpdateInput) -> TaskUpdatePayload:  # noqa: A002
+        info.context.require_principal()
+        task_id = decode_id(input.id, "Task", argument="input.id")
+        result = await resolvers.update_task(info.context, task_id, input.version, _update_values(input))
+        return TaskUpdatePayload(errors=errors_as(TaskUpdateError, result), _result=result)
+
+    @strawberry.mutation(description="A new status and/or position on the board.")
+    async def task_move(self, info: Ctx, input: TaskMoveInput) -> TaskMovePayload:  # noqa: A002
+        info.context.require_principal()
+        task_id = decode_id(input.id, "Task", argument="input.id")
+        status = None if input.status is None else TaskStatus(input.status)
+        result = await resolvers.move_task(info.context, task_id, input.version, status, input.position)
+        return TaskMovePayload(errors=errors_as(TaskMoveError, result), _result=result)
+
+    @strawberry.mutation
+    async def task_assign(self, info: Ctx, input: TaskAssignInput) -> TaskAssignPayload:  # noqa: A002
+        info.context.require_principal()
+        task_id = decode_id(input.id, "Task", argument="input.id")
+        assignee = _optional_id(input.assignee_id, "User", "input.assigneeId")
+        result = await resolvers.assign_task(info.context, task_id, input.version, assignee)
+        return TaskAssignPayload(errors=errors_as(TaskAssignError, result), _result=result)
+
+    @strawberry.mutation(description="Soft delete: the task leaves every list; its history stays.")
+    async def task_delete(self, info: Ctx, input: TaskDeleteInput) -> TaskDeletePayload:  # noqa: A002
+        info.context.require_principal()
+        task_id = decode_id(input.id, "Task", argument="input.id")
+        result = await resolvers.delete_task(info.context, task_id, input.version)
+        return TaskDeletePayload(errors=errors_as(TaskDeleteError, result), _result=result)

@@ -1,0 +1,295 @@
+"""organizationCreate, invitationAccept (no sign-in needed), userInvite, userDeactivate,
+userRoleChange, userProfileUpdate, passwordChange."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import OrgRole
+from resolvers import signup
+from resolvers import user_mutations as resolvers
+from resolvers import users as user_reads
+from resolvers.context import RequestContext
+from resolvers.mutations import MutationResult
+from schema.core.enums import UserRole
+from schema.core.ids import decode_id, encode_id
+from schema.core.payload_errors import MutationError, errors_as
+from schema.users.organizations import Organization
+from schema.users.types import User
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.type
+class OrganizationCreateError(MutationError):
+    pass
+
+
+@strawberry.type
+class InvitationAcceptError(MutationError):
+    pass
+
+
+@strawberry.type
+class UserInviteError(MutationError):
+    pass
+
+
+@strawberry.type
+class UserDeactivateError(MutationError):
+    pass
+
+
+@strawberry.type
+class UserRoleChangeError(MutationError):
+    pass
+
+
+@strawberry.type
+class UserProfileUpdateError(MutationError):
+    pass
+
+
+@strawberry.type
+class PasswordChangeError(MutationError):
+    pass
+
+
+@strawberry.type(description="An invitation to join the organization; accepting it creates the user.")
+class Invitation:
+    id: strawberry.ID
+    email: str
+    role: UserRole  # type: ignore[valid-type]
+    expires_at: datetime
+
+
+async def _user(info: Ctx, result: MutationResult) -> User | None:
+    """The user as the write read it back, or (on a replay) as a reader sees it now."""
+    if result.errors or result.object_id is None:
+        return None
+    if isinstance(result, resolvers.WrittenUser) and result.rows:
+        return User.from_row(result.rows[0], "user_")
+    row = await user_reads.user_or_none(info.context, result.object_id)
+    return None if row is None else User.from_row(row)
+
+
+@strawberry.type
+class OrganizationCreatePayload:
+    errors: list[OrganizationCreateError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field(description="The new organization; its owner signs in with authLogin next.")
+    def organization(self) -> Organization | None:
+        if isinstance(self._result, signup.CreatedOrganization) and self._result.organization:
+            return Organization.from_entry(self._result.organization)
+        return None
+
+
+@strawberry.type
+class InvitationAcceptPayload:
+    errors: list[InvitationAcceptError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field(description="The new user; they sign in with authLogin next.")
+    def user(self) -> User | None:
+        if isinstance(self._result, signup.JoinedUser) and self._result.row is not None:
+            return User.from_row(self._result.row)
+        return None
+
+
+@strawberry.type
+class UserInvitePayload:
+    errors: list[UserInviteError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    def invitation(self) -> Invitation | None:
+        result = self._result
+        if not isinstance(result, resolvers.Invited):
+            return None
+        invitation_id, expires_at = result.object_id, result.expires_at
+        if invitation_id is None or expires_at is None:
+            return None
+        return Invitation(
+            id=strawberry.ID(encode_id("Invitation", invitation_id)),
+            email=result.email,
+            role=result.role,
+            expires_at=expires_at,
+        )
+
+    @strawberry.field(
+        description="The secret the invitee accepts with, shown this once (only its hash is stored). "
+        "Null on a replay whose first answer has expired."
+    )
+    def token(self) -> str | None:
+        return self._result.token if isinstance(self._result, resolvers.Invited) else None
+
+
+@strawberry.type
+class UserDeactivatePayload:
+    errors: list[UserDeactivateError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    async def user(self, info: Ctx) -> User | None:
+        return await _user(info, self._result)
+
+
+@strawberry.type
+class UserRoleChangePayload:
+    errors: list[UserRoleChangeError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    async def user(self, info: Ctx) -> User | None:
+        return await _user(info, self._result)
+
+
+@strawberry.type
+class UserProfileUpdatePayload:
+    errors: list[UserProfileUpdateError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    async def user(self, info: Ctx) -> User | None:
+        return await _user(info, self._result)
+
+
+@strawberry.type
+class PasswordChangePayload:
+    errors: list[PasswordChangeError]
+    _result: strawberry.Private[MutationResult]
+
+    @strawberry.field
+    async def user(self, info: Ctx) -> User | None:
+        return await _user(info, self._result)
+
+
+@strawberry.input
+class OrganizationCreateInput:
+    slug: str = strawberry.field(description="3 to 64 lowercase letters, digits and dashes; unique.")
+    name: str
+    owner_name: str
+    owner_email: str
+    password: str = strawberry.field(description="At least 10 characters.")
+
+
+@strawberry.input
+class InvitationAcceptInput:
+    token: str
+    name: str
+    password: str = strawberry.field(description="At least 10 characters.")
+
+
+@strawberry.input
+class UserInviteInput:
+    email: str
+    role: UserRole  # type: ignore[valid-type]
+
+
+@strawberry.input
+class UserDeactivateInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class UserRoleChangeInput:
+    id: strawberry.ID
+    role: UserRole  # type: ignore[valid-type]
+
+
+@strawberry.input
+class UserProfileUpdateInput:
+    name: str
+
+
+@strawberry.input
+class PasswordChangeInput:
+    current_password: str
+    new_password: str = strawberry.field(description="At least 10 characters.")
+
+
+@strawberry.type
+class UserMutation:
+    @strawberry.mutation(description="Sign-up: a new organization and its owner. No sign-in needed.")
+    async def organization_create(
+        self,
+        info: Ctx,
+        input: OrganizationCreateInput,  # noqa: A002
+    ) -> OrganizationCreatePayload:
+        result = await signup.create_organization(
+            info.context,
+            slug=input.slug,
+            name=input.name,
+            owner_name=input.owner_name,
+            owner_email=input.owner_email,
+            password=input.password,
+        )
+        return OrganizationCreatePayload(errors=errors_as(OrganizationCreateError, result), _result=result)
+
+    @strawberry.mutation(description="Joins the invitation's organization with its role. Single use.")
+    async def invitation_accept(
+        self,
+        info: Ctx,
+        input: InvitationAcceptInput,  # noqa: A002
+    ) -> InvitationAcceptPayload:
+        result = await signup.accept_invitation(
+            info.context, token=input.token, name=input.name, password=input.password
+        )
+        return InvitationAcceptPayload(errors=errors_as(InvitationAcceptError, result), _result=result)
+
+    @strawberry.mutation(description="Organization owners and admins; only owners invite owners.")
+    async def user_invite(self, info: Ctx, input: UserInviteInput) -> UserInvitePayload:  # noqa: A002
+        info.context.require_principal()
+        result = await resolvers.invite_user(info.context, input.email, OrgRole(input.role))
+        return UserInvitePayload(errors=errors_as(UserInviteError, result), _result=result)
+
+    @strawberry.mutation(
+        description="Organization owners and admins; not oneself, never the last owner. "
+        "The user's sessions end at once."
+    )
+    async def user_deactivate(
+        self,
+        info: Ctx,
+        input: UserDeactivateInput,  # noqa: A002
+    ) -> UserDeactivatePayload:
+        info.context.require_principal()
+        user_id = decode_id(input.id, "User", argument="input.id")
+        result = await resolvers.deactivate_user(info.context, user_id)
+        return UserDeactivatePayload(errors=errors_as(UserDeactivateError, result), _result=result)
+
+    @strawberry.mutation(
+        description="Organization owners and admins; only owners touch owners, never the last owner."
+    )
+    async def user_role_change(
+        self,
+        info: Ctx,
+        input: UserRoleChangeInput,  # noqa: A002
+    ) -> UserRoleChangePayload:
+        info.context.require_principal()
+        user_id = decode_id(input.id, "User", argument="input.id")
+        result = await resolvers.change_role(info.context, user_id, OrgRole(input.role))
+        return UserRoleChangePayload(errors=errors_as(UserRoleChangeError, result), _result=result)
+
+    @strawberry.mutation(description="The viewer's own profile.")
+    async def user_profile_update(
+        self,
+        info: Ctx,
+        input: UserProfileUpdateInput,  # noqa: A002
+    ) -> UserProfileUpdatePayload:
+        info.context.require_principal()
+        result = await resolvers.update_profile(info.context, input.name)
+        return UserProfileUpdatePayload(errors=errors_as(UserProfileUpdateError, result), _result=result)
+
+    @strawberry.mutation(description="The viewer's own password; their other sessions end at once.")
+    async def password_change(
+        self,
+        info: Ctx,
+        input: PasswordChangeInput,  # noqa: A002
+    ) -> PasswordChangePayload:
+        info.context.require_principal()
+        result = await resolvers.change_password(info.context, input.current_password, input.new_password)
+        return PasswordChangePayload(errors=errors_as(PasswordChangeError, result), _result=result)

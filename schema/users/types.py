@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import OrgRole
+from resolvers import projects as project_resolvers
+from resolvers.context import RequestContext
+from schema.core.connections import Connection
+from schema.core.enums import ProjectMemberRole, UserRole
+from schema.core.ids import encode_id
+from schema.core.node import Node
+
+if TYPE_CHECKING:
+    from schema.projects.types import Project
+    from schema.tasks.types import TaskConnection, TaskFilterInput, TaskOrderInput
+
+
+@strawberry.type
+class User(Node):
+    name: str
+    email: str
+    role: UserRole  # type: ignore[valid-type]
+    deactivated: bool
+    created_at: datetime
+    _db_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: Any, prefix: str = "") -> User:
+        user_id = getattr(row, f"{prefix}id")
+        return cls(
+            id=strawberry.ID(encode_id("User", user_id)),
+            name=getattr(row, f"{prefix}name"),
+            email=getattr(row, f"{prefix}email"),
+            role=getattr(row, f"{prefix}role"),
+            deactivated=getattr(row, f"{prefix}deactivated_at") is not None,
+            created_at=getattr(row, f"{prefix}created_at"),
+            _db_id=user_id,
+        )
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> User:
+        """From the cached session's copy of the user (the viewer costs no statement)."""
+        return cls(
+            id=strawberry.ID(encode_id("User", entry["id"])),
+            name=entry["name"],
+            email=entry["email"],
+            role=OrgRole(entry["role"]),
+            deactivated=entry["deactivated_at"] is not None,
+            created_at=datetime.fromisoformat(entry["created_at"]),
+            _db_id=entry["id"],
+        )
+
+    @strawberry.field(description="This user's projects that the viewer can see too, with the user's role.")
+    async def projects(self, info: Info[RequestContext, None]) -> list[ProjectMembership]:
+        from schema.projects.types import Project  # noqa: PLC0415 - Project and User refer to each other
+
+        rows = await project_resolvers.memberships(info.context, self._db_id)
+        return [ProjectMembership(project=Project.from_row(r), role=r.project_role) for r in rows]
+
+    @strawberry.field(description="Tasks assigned to this user, in projects the viewer can see.")
+    async def assigned_tasks(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: Annotated[TaskFilterInput, strawberry.lazy("schema.tasks.types")] | None = None,  # noqa: A002
+        order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.tasks.types")] | None = None,
+    ) -> Annotated[TaskConnection, strawberry.lazy("schema.tasks.types")]:
+        from schema.tasks.types import nested_task_connection  # noqa: PLC0415 - Task and User refer to each other
+
+        return await nested_task_connection(
+            info, "assignee_id", self._db_id, first, after, last, before, filter, order_by
+        )
+
+
+@strawberry.type
+class UserConnection(Connection[User]):
+    pass
+
+
+@strawberry.type
+class ProjectMembership:
+    project: Annotated[Project, strawberry.lazy("schema.projects.types")]
+    role: ProjectMemberRole  # type: ignore[valid-type]

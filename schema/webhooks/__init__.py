@@ -1,0 +1,3 @@
+"""Webhooks and their delivery log: types and mutations.
+
+May import core only."""

@@ -1,0 +1,108 @@
+"""webhookCreate, webhookUpdate, webhookDelete, webhookTest, webhookDeliveryRedeliver.
+
+Owners and admins only (FORBIDDEN otherwise); a URL that may not receive webhooks is URL_NOT_ALLOWED,
+an unknown event type BAD_USER_INPUT; another organization's webhook or delivery is NOT_FOUND.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import webhooks as resolvers
+from resolvers.context import RequestContext
+from resolvers.webhooks import EndpointChange, EndpointResult
+from schema.core.ids import decode_id
+from schema.webhooks.types import Webhook, WebhookDelivery
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.input
+class WebhookCreateInput:
+    url: str = strawberry.field(description="http or https; it must not resolve to a private address.")
+    event_types: list[str] = strawberry.field(description="The event types to receive (e.g. task.created).")
+    description: str = ""
+
+
+@strawberry.input
+class WebhookUpdateInput:
+    url: str | None = None
+    event_types: list[str] | None = None
+    active: bool | None = None
+    description: str | None = None
+    rotate_secret: bool = strawberry.field(default=False, description="Makes a new secret, shown once.")
+
+
+@strawberry.type
+class WebhookPayload:
+    webhook: Webhook
+    secret: str | None = strawberry.field(
+        description="The HMAC-SHA256 key of the signatures: only when made or rotated, never again."
+    )
+
+    @classmethod
+    def of(cls, result: EndpointResult) -> WebhookPayload:
+        return cls(webhook=Webhook.from_row(result.endpoint), secret=result.secret)
+
+
+@strawberry.type
+class WebhookDeletePayload:
+    deleted_id: strawberry.ID
+
+
+@strawberry.type
+class WebhookDeliveryPayload:
+    delivery: WebhookDelivery
+
+
+@strawberry.type
+class WebhookMutation:
+    @strawberry.mutation(
+        description="A webhook endpoint for your organization; the payload shows its secret once."
+    )
+    async def webhook_create(self, info: Ctx, input: WebhookCreateInput) -> WebhookPayload:  # noqa: A002
+        result = await resolvers.create_endpoint(
+            info.context, url=input.url, event_types=input.event_types, description=input.description
+        )
+        return WebhookPayload.of(result)
+
+    @strawberry.mutation(description="Changes a webhook; `rotateSecret` returns the new secret once.")
+    async def webhook_update(
+        self,
+        info: Ctx,
+        id: strawberry.ID,  # noqa: A002
+        input: WebhookUpdateInput,  # noqa: A002
+    ) -> WebhookPayload:
+        change = EndpointChange(
+            url=input.url,
+            event_types=input.event_types,
+            active=input.active,
+            description=input.description,
+            rotate_secret=input.rotate_secret,
+        )
+        return WebhookPayload.of(
+            await resolvers.update_endpoint(info.context, decode_id(id, "Webhook"), change)
+        )
+
+    @strawberry.mutation(description="Deletes a webhook: nothing more is sent to it.")
+    async def webhook_delete(self, info: Ctx, id: strawberry.ID) -> WebhookDeletePayload:  # noqa: A002
+        await resolvers.delete_endpoint(info.context, decode_id(id, "Webhook"))
+        return WebhookDeletePayload(deleted_id=id)
+
+    @strawberry.mutation(description="Sends a `webhook.test` delivery to the webhook.")
+    async def webhook_test(self, info: Ctx, id: strawberry.ID) -> WebhookDeliveryPayload:  # noqa: A002
+        row = await resolvers.test_endpoint(info.context, decode_id(id, "Webhook"))
+        return WebhookDeliveryPayload(delivery=WebhookDelivery.from_row(row, []))
+
+    @strawberry.mutation(
+        description="Sends a delivery again (a dead letter, say) under the same delivery id, with a fresh "
+        "set of retries."
+    )
+    async def webhook_delivery_redeliver(
+        self, info: Ctx, delivery_id: strawberry.ID
+    ) -> WebhookDeliveryPayload:
+        row = await resolvers.redeliver(
+            info.context, decode_id(delivery_id, "WebhookDelivery", argument="deliveryId")
+        )
+        return WebhookDeliveryPayload(delivery=WebhookDelivery.from_row(row, []))

@@ -1,0 +1,144 @@
+"""Webhook, its delivery log (WebhookDelivery with its WebhookAttempts) and the log's connection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from persistence.models import AttemptOutcome, DeliveryStatus
+from persistence.queries.rows import AnyRow
+from resolvers import webhooks as resolvers
+from resolvers.context import RequestContext
+from resolvers.pagination import page_request
+from schema.core.connections import Connection
+from schema.core.cursors import decode_cursor, encode_cursor
+from schema.core.ids import encode_id
+from schema.core.node import Node
+from schema.core.selection import ConnectionSelection
+
+Ctx = Info[RequestContext, None]
+WebhookDeliveryStatus = strawberry.enum(
+    DeliveryStatus,
+    name="WebhookDeliveryStatus",
+    description="PENDING: queued. SUCCEEDED: a 2xx answer. RETRYING: failed, another attempt is scheduled. "
+    "DEAD: the last attempt failed (or the address was refused, or the receiver answered 410); only a "
+    "redelivery sends it again.",
+)
+WebhookAttemptOutcome = strawberry.enum(AttemptOutcome, name="WebhookAttemptOutcome")
+_CURSOR = "webhook-delivery"
+
+
+@strawberry.type(description="One POST of a delivery.")
+class WebhookAttempt:
+    number: int = strawberry.field(description="1 for the first, counting on across redeliveries.")
+    started_at: datetime
+    duration_ms: int
+    response_code: int | None
+    outcome: WebhookAttemptOutcome  # type: ignore[valid-type]
+    error: str | None
+
+    @classmethod
+    def from_row(cls, row: AnyRow) -> WebhookAttempt:
+        return cls(
+            number=row.number,
+            started_at=row.started_at,
+            duration_ms=row.duration_ms,
+            response_code=row.response_code,
+            outcome=AttemptOutcome(row.outcome),
+            error=row.error,
+        )
+
+
+@strawberry.type(description="One event (or test ping) for one webhook, with every attempt to send it.")
+class WebhookDelivery:
+    id: strawberry.ID
+    delivery_id: str = strawberry.field(
+        description="What the receiver sees as `Taskql-Delivery` and the body's `id`: the same on every "
+        "attempt and redelivery, so a receiver can drop a duplicate."
+    )
+    event_type: str
+    event_id: strawberry.ID | None = strawberry.field(
+        description="The ActivityEvent's id; null for a test ping."
+    )
+    status: WebhookDeliveryStatus  # type: ignore[valid-type]
+    attempt_count: int
+    last_response_code: int | None
+    created_at: datetime
+    updated_at: datetime
+    attempts: list[WebhookAttempt]
+
+    @classmethod
+    def from_row(cls, row: AnyRow, attempts: list[AnyRow]) -> WebhookDelivery:
+        return cls(
+            id=strawberry.ID(encode_id("WebhookDelivery", row.id)),
+            delivery_id=f"whd_{row.id}",
+            event_type=row.event_type,
+            event_id=None
+            if row.event_id is None
+            else strawberry.ID(encode_id("ActivityEvent", row.event_id)),
+            status=DeliveryStatus(row.status),
+            attempt_count=row.attempts,
+            last_response_code=row.last_response_code,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            attempts=[WebhookAttempt.from_row(attempt) for attempt in attempts],
+        )
+
+
+@strawberry.type
+class WebhookDeliveryConnection(Connection[WebhookDelivery]):
+    pass
+
+
+@strawberry.type(description="An endpoint of your organization that receives the event types it chose.")
+class Webhook(Node):
+    url: str
+    event_types: list[str]
+    active: bool
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    _id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Webhook:
+        return cls(
+            id=strawberry.ID(encode_id("Webhook", row.id)),
+            url=row.url,
+            event_types=list(row.event_types),
+            active=bool(row.active),
+            description=row.description,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            _id=row.id,
+        )
+
+    @strawberry.field(description="The delivery log, newest first; `status: DEAD` lists the dead letters.")
+    async def deliveries(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        status: WebhookDeliveryStatus | None = None,  # type: ignore[valid-type]
+    ) -> WebhookDeliveryConnection:
+        page = page_request(
+            info.context.settings,
+            first=first,
+            last=None,
+            after=decode_cursor(after, _CURSOR, "int", argument="after"),
+        )
+        wants_total = ConnectionSelection(info.selected_fields).wants_total
+        found = await resolvers.deliveries(info.context, self._id, page, status, with_total=wants_total)
+        return WebhookDeliveryConnection(
+            nodes=[WebhookDelivery.from_row(row, found.attempts.get(row.id, [])) for row in found.page.rows],
+            total_count=found.total or 0,
+            _page=found.page,
+            _cursor_of=lambda row: encode_cursor(_CURSOR, row.id, row.id),
+        )
+
+
+async def webhook_node(info: Ctx, webhook_id: int) -> Webhook:
+    return Webhook.from_row(await resolvers.endpoint(info.context, webhook_id))
