@@ -81,7 +81,7 @@ bench-jobs: $(INSTALLED) ## Jobs end to end: 6,000 jobs, 2 workers, local sinks;
 
 .PHONY: load
 load: $(INSTALLED) ## Seed's load scenario with its SLO report: make load SCENARIO=baseline|normal|peak|stress|spike|endurance [DURATION=3m]
-	$(PY) -m perf.load_run --scenario $(SCENARIO) $(if $(DURATION),--duration $(DURATION))
+	$(PY) -m perf.load --scenario $(SCENARIO) $(if $(DURATION),--duration $(DURATION))
 
 .PHONY: bench-attack
 bench-attack: $(INSTALLED) ## A normal load alone, then beside attackers (costly, over-limit, logins, free text) (see perf/README.md)

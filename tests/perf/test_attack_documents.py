@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from graphql import GraphQLSchema, get_operation_ast, parse, specified_rules, validate
 
-from perf import attack_documents
+from perf.attack import documents
 from persistence.settings import Settings
 from schema.build import build_schema
 from schema.guard.limits import check_limits
@@ -30,8 +30,8 @@ def settings() -> Settings:
 @pytest.mark.parametrize(
     ("build", "code"),
     [
-        (attack_documents.alias_bomb, "ALIAS_LIMIT_EXCEEDED"),
-        (attack_documents.depth_bomb, "DEPTH_LIMIT_EXCEEDED"),
+        (documents.alias_bomb, "ALIAS_LIMIT_EXCEEDED"),
+        (documents.depth_bomb, "DEPTH_LIMIT_EXCEEDED"),
     ],
 )
 def test_each_bomb_validates_and_exceeds_its_limit_only_through_its_spreads(
@@ -52,7 +52,7 @@ def test_each_bomb_validates_and_exceeds_its_limit_only_through_its_spreads(
 
 def test_bombs_and_free_text_differ_with_each_nonce() -> None:
     # Given two nonces, when each attack text is built, then no two are the same (no cache answers)
-    for build in (attack_documents.alias_bomb, attack_documents.depth_bomb, attack_documents.free_text):
+    for build in (documents.alias_bomb, documents.depth_bomb, documents.free_text):
         assert build(1) != build(2)
 
 
@@ -60,13 +60,13 @@ def test_the_costly_variables_are_the_largest_the_limit_admits(
     schema: GraphQLSchema, settings: Settings
 ) -> None:
     # Given the overview's variables the expensive attacker uses
-    variables, cost = attack_documents.max_admitted_variables(schema, settings)
+    variables, cost = documents.max_admitted_variables(schema, settings)
     # When one more task per project is asked for
     more = {**variables, "tasks": variables["tasks"] + 1}
     # Then the chosen ones are within the limit, close to it, and one more is over it
-    assert cost == attack_documents.requested_cost(schema, settings, attack_documents.OVERVIEW, variables)
+    assert cost == documents.requested_cost(schema, settings, documents.OVERVIEW, variables)
     assert settings.cost_limit_per_operation * 0.9 < cost <= settings.cost_limit_per_operation
-    over = attack_documents.requested_cost(schema, settings, attack_documents.OVERVIEW, more)
+    over = documents.requested_cost(schema, settings, documents.OVERVIEW, more)
     assert over > settings.cost_limit_per_operation
 
 
@@ -74,16 +74,16 @@ def test_over_limit_variables_are_always_over_the_limit(schema: GraphQLSchema, s
     # Given a run's random page sizes, when each is priced, then every one is refused by the limit
     rng = random.Random(3)  # noqa: S311 - page sizes, not secrets
     for _ in range(50):
-        variables = attack_documents.over_limit_variables(rng, settings.max_page_size)
-        cost = attack_documents.requested_cost(schema, settings, attack_documents.OVERVIEW, variables)
+        variables = documents.over_limit_variables(rng, settings.max_page_size)
+        cost = documents.requested_cost(schema, settings, documents.OVERVIEW, variables)
         assert cost > settings.cost_limit_per_operation
 
 
 def test_the_manifest_registers_as_trusted_documents(schema: GraphQLSchema, settings: Settings) -> None:
     # Given the bench's manifest, when each document is prepared as registration prepares it
     prepare = preparer(schema, settings)
-    prepared = {op.document_id: prepare(op.body) for op in attack_documents.manifest()}
+    prepared = {op.document_id: prepare(op.body) for op in documents.manifest()}
     # Then every one registers, the login as a mutation and the normal load's reads as queries
-    assert prepared[attack_documents.LOGIN].operation_type == "mutation"
+    assert prepared[documents.LOGIN].operation_type == "mutation"
     assert {"board", "task_detail", "dashboard", "notifications", "user_page"} <= set(prepared)
-    assert all(p.operation_type == "query" for i, p in prepared.items() if i != attack_documents.LOGIN)
+    assert all(p.operation_type == "query" for i, p in prepared.items() if i != documents.LOGIN)

@@ -11,16 +11,16 @@ import time
 
 from graphql import OperationDefinitionNode, parse
 
-from perf.cpu import children
-from perf.load_cpu import CpuLedger
-from perf.load_documents import manifest, register
-from perf.load_markdown import FAIL, PASS, render
-from perf.load_metrics import parse as parse_metrics
-from perf.load_operations import CLIENT_NAME, OPERATIONS
-from perf.load_report import LoadInputs, build_report
-from perf.load_samples import Sample
-from perf.load_scenarios import SCENARIOS
-from perf.machine_speed import measure
+from perf.load.cpu import CpuLedger
+from perf.load.documents import manifest, register
+from perf.load.markdown import FAIL, PASS, render
+from perf.load.metrics import parse as parse_metrics
+from perf.load.operations import CLIENT_NAME, OPERATIONS
+from perf.load.report import LoadInputs, build_report
+from perf.load.samples import Sample
+from perf.load.scenarios import SCENARIOS
+from perf.shared.cpu import children
+from perf.shared.machine_speed import measure
 from resolvers.context import Services
 from resolvers.trusted_documents import TrustedDocuments
 from schema.build import build_schema

@@ -1,0 +1,171 @@
+"""The virtual users of `make load` (perf/load/run.py starts Locust on this file; see perf/README.md).
+
+Each user signs in as a seeded user of its own (so each has its own cost budget), then, waiting 1-3 s
+between requests as in the seed's example, sends trusted documents by id (`{"documentId", "variables"}`)
+in the mix of perf/load/operations.py. Every request is named "<class>:<operation>" and written to the
+samples file the report is built from.
+
+FastHttpUser rather than HttpUser: the same API over geventhttpclient, several times less CPU per
+request, which matters when Locust shares the two cores with the servers it measures.
+
+Read from the environment: LOAD_PLAN (perf/load/plan.py's JSON), LOAD_SAMPLES (the CSV to write),
+LOAD_SCENARIO and LOAD_SECONDS (perf/load/scenarios.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from locust import FastHttpUser, LoadTestShape, between, events, task
+
+from perf.load.operations import OPERATIONS, LoadOperation
+from perf.load.plan import SEARCH_TERMS, LoadPlan, PlannedUser
+from perf.load.samples import Sample, SampleWriter
+from perf.load.scenarios import SCENARIOS
+
+PLAN = LoadPlan.read(Path(os.environ["LOAD_PLAN"]))
+SCENARIO = SCENARIOS[os.environ["LOAD_SCENARIO"]]
+SECONDS = float(os.environ["LOAD_SECONDS"])
+_samples_file = Path(os.environ["LOAD_SAMPLES"]).open("w", newline="")  # noqa: SIM115 - closed at quit
+_samples = SampleWriter(_samples_file)
+# Users are handed the plan's logins in turn: 1,000 users are 1,000 distinct people.
+_next_user = itertools.count()
+HEADERS = {"content-type": "application/json", "accept": "application/graphql-response+json"}
+
+
+def _record(
+    name: str,
+    response_time: float,
+    response_length: int,
+    response: Any,
+    context: dict[str, Any],
+    exception: BaseException | None,
+    start_time: float,
+    **_: Any,
+) -> None:
+    status = int(getattr(response, "status_code", 0) or 0)
+    size, ok = response_length or 0, exception is None
+    _samples.write(Sample(start_time, name, response_time, status, size, ok, context.get("sql")))
+
+
+def _close(**_: Any) -> None:
+    _samples_file.close()
+
+
+# Locust leaves add_listener untyped.
+events.request.add_listener(_record)  # type: ignore[no-untyped-call]
+events.quitting.add_listener(_close)  # type: ignore[no-untyped-call]
+
+
+def _failure(payload: dict[str, Any]) -> str | None:
+    """Why an answer counts as failed: GraphQL errors, or a mutation's typed errors."""
+    if payload.get("errors"):
+        return str(payload["errors"][0].get("extensions", {}).get("code", "GRAPHQL_ERROR"))
+    for value in (payload.get("data") or {}).values():
+        if isinstance(value, dict) and value.get("errors"):
+            return str(value["errors"][0].get("code", "MUTATION_ERROR"))
+    return None
+
+
+class TaskQLUser(FastHttpUser):
+    wait_time = between(1, 3)
+
+    def on_start(self) -> None:
+        self.me: PlannedUser = PLAN.users[next(_next_user) % len(PLAN.users)]
+        self.token: str | None = None
+        self.version = self.me.own_task_version
+        self._login()
+
+    def _send(self, operation: LoadOperation, variables: dict[str, Any]) -> dict[str, Any]:
+        """Sends the trusted document; the answer's `data` (empty when there is none)."""
+        headers = dict(HEADERS)
+        if self.token is not None and operation.key != "login":
+            headers["authorization"] = f"Bearer {self.token}"
+        body = orjson.dumps({"documentId": operation.document_id, "variables": variables}).decode()
+        with self.client.post(
+            "/graphql", data=body, headers=headers, name=operation.request_name, catch_response=True
+        ) as response:
+            try:
+                payload: dict[str, Any] = orjson.loads(response.content or b"{}")
+            except orjson.JSONDecodeError:
+                response.failure(f"HTTP {response.status_code}: not JSON")
+                return {}
+            response.request_meta["context"]["sql"] = (payload.get("extensions") or {}).get("sqlStatements")
+            reason = _failure(payload)
+            if response.status_code != 200 or reason is not None:
+                response.failure(f"HTTP {response.status_code}: {reason}")
+            else:
+                response.success()
+            return payload.get("data") or {}
+
+    def _login(self) -> None:
+        data = self._send(OPERATIONS["login"], {"input": {"email": self.me.email, "password": PLAN.password}})
+        if data.get("authLogin"):
+            self.token = data["authLogin"]["accessToken"]
+
+    def _signed_in(self) -> bool:
+        """A user whose sign-in was refused (a stress run sheds load) tries again instead of working."""
+        if self.token is None:
+            self._login()
+        return self.token is not None
+
+    @task(OPERATIONS["list"].weight)
+    def list_tasks(self) -> None:
+        if self._signed_in():
+            self._send(OPERATIONS["list"], {"projectIds": [random.choice(self.me.project_ids)], "first": 20})
+
+    @task(OPERATIONS["get"].weight)
+    def get_task(self) -> None:
+        if self._signed_in():
+            self._send(OPERATIONS["get"], {"taskId": random.choice(self.me.task_ids), "first": 10})
+
+    @task(OPERATIONS["create"].weight)
+    def create_task(self) -> None:
+        if self._signed_in():
+            project = random.choice(self.me.project_ids)
+            title = f"Load test task {random.randrange(1_000_000)}"
+            self._send(OPERATIONS["create"], {"input": {"projectId": project, "title": title, "priority": 1}})
+
+    @task(OPERATIONS["search"].weight)
+    def search(self) -> None:
+        if self._signed_in():
+            self._send(OPERATIONS["search"], {"query": random.choice(SEARCH_TERMS), "first": 20})
+
+    @task(OPERATIONS["update"].weight)
+    def update_task(self) -> None:
+        if not self._signed_in():
+            return
+        title = f"Load test update {random.randrange(1_000_000)}"
+        changes = {"title": title, "priority": random.randrange(4)}
+        variables = {"input": {"id": self.me.own_task_id, "version": self.version, **changes}}
+        data = self._send(OPERATIONS["update"], variables)
+        # On a version conflict too: the payload carries the task as it is now.
+        task = (data.get("taskUpdate") or {}).get("task")
+        if task:
+            self.version = task["version"]
+
+    @task(OPERATIONS["comment"].weight)
+    def comment(self) -> None:
+        if self._signed_in():
+            body = f"Load test comment {random.randrange(1_000_000)}"
+            task_id = random.choice(self.me.task_ids)
+            self._send(OPERATIONS["comment"], {"input": {"taskId": task_id, "body": body}})
+
+    @task(OPERATIONS["login"].weight)
+    def login(self) -> None:
+        self._login()
+
+
+class ScenarioShape(LoadTestShape):
+    """The scenario named by LOAD_SCENARIO, stretched over LOAD_SECONDS; the run ends with it."""
+
+    def tick(self) -> tuple[int, float] | None:
+        # get_run_time() itself, which Locust leaves untyped.
+        stage = SCENARIO.at(time.perf_counter() - self.start_time, SECONDS)
+        return None if stage is None else (stage.users, stage.spawn_rate)

@@ -1,0 +1,163 @@
+"""report.md of a load run: the tables of perf/load/report.py's figures, each cell marked pass or fail
+against the seed's target beside it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from perf.load.report import RECOVERY_BAR_SECONDS, RECOVERY_FACTOR, SCENARIO_BARS, Cell, ClassRow, LoadReport
+
+PASS, FAIL = "✅", "❌"
+
+
+def _mark(ok: bool) -> str:
+    return PASS if ok else FAIL
+
+
+def _ms(cell: Cell) -> str:
+    return f"{cell.value:.0f} / {cell.target:.0f} {_mark(cell.ok)}"
+
+
+def _kb(value: float) -> str:
+    return f"{value / 1024:.1f}"
+
+
+def _summary(report: LoadReport) -> list[str]:
+    inputs = report.inputs
+    started = datetime.fromtimestamp(inputs.started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    lines = [
+        f"# Load run: {inputs.scenario.name}",
+        "",
+        f"Started {started}, {inputs.seconds:.0f} s, up to {inputs.scenario.peak_users:,} users. "
+        f"Seed's criteria: {inputs.scenario.criteria}.",
+        "",
+        f"- requests: {report.requests:,}, failed: {report.failures:,} "
+        f"(error rate {100 * report.error_rate:.3f} %)",
+        f"- throughput: {report.throughput:.1f} req/s",
+        f"- overall p95: {report.overall_p95:.0f} ms",
+    ]
+    bar = report.bar
+    if bar is not None:
+        p95_bar, error_bar = SCENARIO_BARS[inputs.scenario.name]
+        lines.append(
+            f"- the scenario's bar: p95 < {p95_bar:.0f} ms {_mark(bar[0])}, "
+            f"error rate <= {100 * error_bar:g} % {_mark(bar[1])}"
+        )
+    return lines
+
+
+def _latency_table(title: str, rows: list[ClassRow]) -> list[str]:
+    lines = [
+        "",
+        title,
+        "",
+        "| class | requests | failed | p50 | p95 | p99 | max |",
+        "| --- | ---: | ---: | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        cells = " | ".join(_ms(c) for c in row.latency) if row.latency else "- | - | - | -"
+        lines.append(f"| {row.operation_class} | {row.requests:,} | {row.failures:,} | {cells} |")
+    return lines
+
+
+def _latency(report: LoadReport) -> list[str]:
+    steady = f"## The same after the ramp-up (from {report.steady_from_seconds:g} s on, every user started)"
+    return [
+        *_latency_table("## Latency per operation class (ms, measured / seed target)", report.classes),
+        *_latency_table(steady, report.steady_classes),
+    ]
+
+
+def _sizes_and_sql(report: LoadReport) -> list[str]:
+    lines = [
+        "",
+        "## Response size (KB; budget < 100 KB) and SQL statements per request (seed: < 5)",
+        "",
+        "| class | size p50 | size max | SQL mean | SQL max |",
+        "| --- | ---: | --- | ---: | --- |",
+    ]
+    for row in report.classes:
+        size_max = f"{_kb(row.size_max.value)} {_mark(row.size_max.ok)}"
+        sql_mean = "-" if row.sql_mean is None else f"{row.sql_mean:.2f}"
+        sql_max = "-" if row.sql_max is None else f"{row.sql_max.value:.0f} {_mark(row.sql_max.ok)}"
+        lines.append(f"| {row.operation_class} | {_kb(row.size_p50)} | {size_max} | {sql_mean} | {sql_max} |")
+    lines += ["", "SQL counts are each answer's `extensions.sqlStatements` (authentication included)."]
+    if report.sql_by_metrics:
+        per_class = ", ".join(f"{name} {value:.2f}" for name, value in report.sql_by_metrics.items())
+        lines.append(f"From `/metrics` (`graphql_sql_statements` sum/count): {per_class}.")
+    return lines
+
+
+def _statuses(report: LoadReport) -> list[str]:
+    lines = ["", "## Status mix", "", "| HTTP status | responses | share | p95 ms |"]
+    lines.append("| --- | ---: | ---: | ---: |")
+    for code, (count, p95) in report.statuses.items():
+        label = "no answer" if code == 0 else str(code)
+        share = 100 * count / report.requests if report.requests else 0.0
+        lines.append(f"| {label} | {count:,} | {share:.2f} % | {p95:.0f} |")
+    return lines
+
+
+def _caches(report: LoadReport) -> list[str]:
+    if report.inputs.metrics is None:
+        return ["", "## Cache hit rates", "", "The server exposed no `/metrics`: not measured."]
+    lines = [
+        "",
+        "## Cache hit rates (`cache_hits_total` / `cache_misses_total` over the run)",
+        "",
+        "| data type | hits | misses | hit rate | seed target |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for row in report.caches:
+        target = "-" if row.target is None else f"> {row.target:.0f} % {_mark(bool(row.ok))}"
+        counts = f"{row.hits:,.0f} | {row.misses:,.0f}"
+        lines.append(f"| {row.data_type} | {counts} | {row.hit_rate:.1f} % | {target} |")
+    return lines
+
+
+def _recovery(report: LoadReport) -> list[str]:
+    recovery = report.recovery
+    if recovery is None:
+        return []
+    back = "never within the run" if recovery.seconds is None else f"after {recovery.seconds:.0f} s"
+    return [
+        "",
+        "## Spike recovery",
+        "",
+        f"p95 before the spike {recovery.baseline_p95:.0f} ms, during it {recovery.spike_p95:.0f} ms; back "
+        f"within {RECOVERY_FACTOR:g}x the pre-spike p95 for 30 s {back} "
+        f"(bar: {RECOVERY_BAR_SECONDS:.0f} s) {_mark(recovery.ok)}",
+    ]
+
+
+def _rss(report: LoadReport) -> list[str]:
+    lines = [
+        "",
+        "## Memory (RSS of each process tree, MB)",
+        "",
+        "| process | first | last | max | trend MB/h | fitted rise / mean |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    judged = report.inputs.scenario.memory_bar
+    for trend in report.rss:
+        verdict = _mark(trend.ok) if judged else "(not judged: too short a run)"
+        lines.append(
+            f"| {trend.name} | {trend.first_mb:.0f} | {trend.last_mb:.0f} | {trend.max_mb:.0f} | "
+            f"{trend.slope_mb_per_hour:+.1f} | {100 * trend.rise_share:+.1f} % {verdict} |"
+        )
+    return lines
+
+
+def render(report: LoadReport, notes: list[str]) -> str:
+    sections = [
+        _summary(report),
+        _latency(report),
+        _sizes_and_sql(report),
+        _statuses(report),
+        _caches(report),
+        _recovery(report),
+        _rss(report),
+        ["", "## Plots", "", "![latency](latency.png)", "![throughput](throughput.png)", "![rss](rss.png)"],
+        ["", "## Run", "", *notes] if notes else [],
+    ]
+    return "\n".join(line for section in sections for line in section) + "\n"

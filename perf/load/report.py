@@ -1,0 +1,303 @@
+"""A load run's figures beside the seed's targets (seed/performance-targets.md), computed from the
+per-request samples, the RSS samples and the `/metrics` delta: no I/O here, so a test can feed it."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from perf.load.metrics import Metrics, by_label
+from perf.load.samples import Sample
+from perf.load.scenarios import Scenario
+
+# The seed's latency table per endpoint type (our operation classes): p50, p95, p99, max in ms.
+LATENCY_TARGETS_MS: dict[str, tuple[float, float, float, float]] = {
+    "auth": (50, 120, 200, 500),
+    "read": (80, 200, 500, 1000),
+    "write": (120, 300, 800, 2000),
+    "list": (150, 400, 1000, 3000),
+    "search": (200, 600, 1500, 5000),
+    "upload": (500, 2000, 5000, 30000),
+}
+# The seed's cache hit rate targets (percent) by the caches' data_type labels.
+CACHE_TARGETS = {
+    "session": 95.0,
+    "user_profile": 90.0,
+    "project": 85.0,
+    "task_list": 80.0,
+    "permission": 90.0,
+}
+RESPONSE_BUDGET_BYTES = 100 * 1024  # the seed's "API Response Size < 100 KB"
+SQL_BUDGET = 5  # the seed's "Database Query Count < 5 per request"
+# The seed's success criteria of the scenarios that have numbers: overall p95 (ms) and error rate.
+SCENARIO_BARS = {"baseline": (200.0, 0.0), "normal": (300.0, 0.001), "peak": (500.0, 0.01)}
+WINDOW_SECONDS = 10.0
+# Spike recovery: p95 back within this factor of the pre-spike p95 for this many windows in a row.
+RECOVERY_FACTOR = 1.2
+RECOVERY_WINDOWS = 3
+RECOVERY_BAR_SECONDS = 120.0
+# Endurance: the fitted RSS rise over the run must stay under this share of the mean RSS.
+RSS_GROWTH_LIMIT = 0.05
+# The servers import, fill their pools and caches in their first seconds: RSS trends are fitted from
+# this long after the ramp-up (the first samples, taken at start-up, would read as growth).
+RSS_WARMUP_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: float
+    target: float
+
+    @property
+    def ok(self) -> bool:
+        return self.value < self.target
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    operation_class: str
+    requests: int
+    failures: int
+    latency: tuple[Cell, Cell, Cell, Cell] | None  # p50, p95, p99, max; None for a class without targets
+    size_p50: float
+    size_max: Cell
+    sql_mean: float | None
+    sql_max: Cell | None
+
+
+@dataclass(frozen=True)
+class Window:
+    offset: float  # seconds from the run's start
+    requests: int
+    failures: int
+    p50: float
+    p95: float
+    p99: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / WINDOW_SECONDS
+
+
+@dataclass(frozen=True)
+class CacheRow:
+    data_type: str
+    hits: float
+    misses: float
+    target: float | None
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return 100.0 * self.hits / total if total else 0.0
+
+    @property
+    def ok(self) -> bool | None:
+        return None if self.target is None else self.hit_rate > self.target
+
+
+@dataclass(frozen=True)
+class Recovery:
+    baseline_p95: float
+    spike_p95: float
+    seconds: float | None  # None: p95 never came back within the run
+
+    @property
+    def ok(self) -> bool:
+        return self.seconds is not None and self.seconds <= RECOVERY_BAR_SECONDS
+
+
+@dataclass(frozen=True)
+class RssTrend:
+    name: str
+    first_mb: float
+    last_mb: float
+    max_mb: float
+    slope_mb_per_hour: float
+    rise_share: float  # the fitted rise over the run divided by the mean
+
+    @property
+    def ok(self) -> bool:
+        return self.rise_share < RSS_GROWTH_LIMIT
+
+
+@dataclass(frozen=True)
+class LoadInputs:
+    scenario: Scenario
+    seconds: float
+    started: float  # Unix time the load began
+    samples: Sequence[Sample]
+    rss: Sequence[tuple[float, str, int]]  # (Unix time, process, bytes)
+    metrics: Metrics | None  # end minus start; None without `/metrics`
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    inputs: LoadInputs
+    classes: list[ClassRow]
+    # The same after the ramp-up (every user started), where the spawn's logins no longer crowd in.
+    steady_classes: list[ClassRow]
+    steady_from_seconds: float
+    overall_p95: float
+    requests: int
+    failures: int
+    throughput: float
+    statuses: dict[int, tuple[int, float]]  # status: (count, p95 ms)
+    windows: list[Window]
+    caches: list[CacheRow]
+    sql_by_metrics: dict[str, float]  # operation class: statements per request, from the histogram
+    recovery: Recovery | None
+    rss: list[RssTrend]
+
+    @property
+    def error_rate(self) -> float:
+        return self.failures / self.requests if self.requests else 0.0
+
+    @property
+    def bar(self) -> tuple[bool, bool] | None:
+        """(p95 met, error rate met) against the scenario's row of the seed, where it has numbers."""
+        bar = SCENARIO_BARS.get(self.inputs.scenario.name)
+        if bar is None:
+            return None
+        return self.overall_p95 < bar[0], self.error_rate <= bar[1]
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest rank: the smallest value with at least ``share`` of all at or below it."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def _class_row(name: str, samples: list[Sample]) -> ClassRow:
+    times = [s.response_ms for s in samples]
+    targets = LATENCY_TARGETS_MS.get(name)
+    latency = None
+    if targets is not None:
+        values = (percentile(times, 0.5), percentile(times, 0.95), percentile(times, 0.99), max(times))
+        latency = (
+            Cell(values[0], targets[0]), Cell(values[1], targets[1]),
+            Cell(values[2], targets[2]), Cell(values[3], targets[3]),
+        )  # fmt: skip
+    sizes = [float(s.size) for s in samples]
+    counts = [s.sql for s in samples if s.sql is not None]
+    return ClassRow(
+        operation_class=name,
+        requests=len(samples),
+        failures=sum(not s.ok for s in samples),
+        latency=latency,
+        size_p50=percentile(sizes, 0.5),
+        size_max=Cell(max(sizes), RESPONSE_BUDGET_BYTES),
+        sql_mean=statistics.fmean(counts) if counts else None,
+        sql_max=Cell(max(counts), SQL_BUDGET) if counts else None,
+    )
+
+
+def _windows(samples: Sequence[Sample], started: float) -> list[Window]:
+    buckets: dict[int, list[Sample]] = {}
+    for sample in samples:
+        buckets.setdefault(int((sample.started - started) // WINDOW_SECONDS), []).append(sample)
+    windows = []
+    for index in sorted(buckets):
+        times = [s.response_ms for s in buckets[index]]
+        windows.append(
+            Window(
+                offset=index * WINDOW_SECONDS,
+                requests=len(times),
+                failures=sum(not s.ok for s in buckets[index]),
+                p50=percentile(times, 0.5),
+                p95=percentile(times, 0.95),
+                p99=percentile(times, 0.99),
+            )
+        )
+    return windows
+
+
+def _recovery(inputs: LoadInputs, windows: list[Window]) -> Recovery | None:
+    """For a scenario with a spike (a stage above those around it): from the spike's end, how long
+    until p95 is back near the p95 before it."""
+    stages = inputs.scenario.stages
+    peak = max(range(len(stages)), key=lambda i: stages[i].users)
+    if peak in (0, len(stages) - 1):
+        return None
+    spike_start = stages[peak - 1].until * inputs.seconds
+    spike_end = stages[peak].until * inputs.seconds
+    before = [s.response_ms for s in inputs.samples if s.started - inputs.started < spike_start]
+    during = [s.response_ms for s in inputs.samples if spike_start <= s.started - inputs.started < spike_end]
+    baseline = percentile(before, 0.95)
+    after = [w for w in windows if w.offset >= spike_end]
+    seconds = None
+    for i in range(len(after) - RECOVERY_WINDOWS + 1):
+        if all(w.p95 <= baseline * RECOVERY_FACTOR for w in after[i : i + RECOVERY_WINDOWS]):
+            seconds = after[i].offset - spike_end
+            break
+    return Recovery(baseline, percentile(during, 0.95), seconds)
+
+
+def _rss_trends(rss: Sequence[tuple[float, str, int]], fit_from: float) -> list[RssTrend]:
+    trends = []
+    for name in dict.fromkeys(name for _, name, _ in rss):
+        points = [(t, b / 2**20) for t, n, b in rss if n == name]
+        warm = [point for point in points if point[0] >= fit_from]
+        points = warm if len(warm) >= 2 else points
+        if len(points) < 2:
+            continue
+        hours = [(t - points[0][0]) / 3600 for t, _ in points]
+        megabytes = [mb for _, mb in points]
+        slope = statistics.linear_regression(hours, megabytes).slope if len(set(hours)) > 1 else 0.0
+        mean = statistics.fmean(megabytes)
+        rise = slope * hours[-1] / mean if mean else 0.0
+        trends.append(RssTrend(name, megabytes[0], megabytes[-1], max(megabytes), slope, rise))
+    return trends
+
+
+def _caches(metrics: Metrics) -> list[CacheRow]:
+    hits = by_label(metrics, "cache_hits_total", "data_type")
+    misses = by_label(metrics, "cache_misses_total", "data_type")
+    types = sorted(set(hits) | set(misses) | set(CACHE_TARGETS))
+    return [CacheRow(t, hits.get(t, 0.0), misses.get(t, 0.0), CACHE_TARGETS.get(t)) for t in types]
+
+
+def _sql_by_metrics(metrics: Metrics) -> dict[str, float]:
+    sums = by_label(metrics, "graphql_sql_statements_sum", "operation_class")
+    counts = by_label(metrics, "graphql_sql_statements_count", "operation_class")
+    return {name: sums.get(name, 0.0) / count for name, count in sorted(counts.items()) if count}
+
+
+def _class_rows(samples: Sequence[Sample]) -> list[ClassRow]:
+    by_class: dict[str, list[Sample]] = {}
+    for sample in samples:
+        by_class.setdefault(sample.operation_class, []).append(sample)
+    order = [name for name in LATENCY_TARGETS_MS if name in by_class] + sorted(
+        set(by_class) - set(LATENCY_TARGETS_MS)
+    )
+    return [_class_row(name, by_class[name]) for name in order]
+
+
+def build_report(inputs: LoadInputs) -> LoadReport:
+    samples = list(inputs.samples)
+    ramp = inputs.scenario.ramp_seconds
+    statuses: dict[int, list[float]] = {}
+    for sample in samples:
+        statuses.setdefault(sample.status, []).append(sample.response_ms)
+    span = (max(s.started + s.response_ms / 1000 for s in samples) - inputs.started) if samples else 0.0
+    windows = _windows(samples, inputs.started)
+    return LoadReport(
+        inputs=inputs,
+        classes=_class_rows(samples),
+        steady_classes=_class_rows([s for s in samples if s.started >= inputs.started + ramp]),
+        steady_from_seconds=ramp,
+        overall_p95=percentile([s.response_ms for s in samples], 0.95),
+        requests=len(samples),
+        failures=sum(not s.ok for s in samples),
+        throughput=len(samples) / span if span > 0 else 0.0,
+        statuses={code: (len(times), percentile(times, 0.95)) for code, times in sorted(statuses.items())},
+        windows=windows,
+        caches=_caches(inputs.metrics) if inputs.metrics is not None else [],
+        sql_by_metrics=_sql_by_metrics(inputs.metrics) if inputs.metrics is not None else {},
+        recovery=_recovery(inputs, windows),
+        rss=_rss_trends(inputs.rss, inputs.started + ramp + RSS_WARMUP_SECONDS),
+    )
