@@ -39,7 +39,7 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_layer_contract_is_kept() -> None:
-    # When import-linter checks the layers (pyproject.toml: across the top folders and inside schema/)
+    # When import-linter checks the contracts (pyproject.toml: top folders, inside schema/ and perf/)
     result = _run(str(BIN / "lint-imports"), "--no-cache")
     # Then the contract is kept
     assert result.returncode == 0, result.stdout + result.stderr

@@ -6,7 +6,8 @@ The mix follows the seed's Locust example (list 30 %, get 20 %, create 10 %) and
 
 Locust imports the locustfile, and through it this module, with perf/load/ first on sys.path, where
 this package's modules (report, operations, ...) would hide any namesake: it imports nothing of the
-application. perf/load/documents.py registers the documents.
+application (an import contract in pyproject.toml keeps it so). perf/load/documents.py registers the
+documents.
 """
 
 from __future__ import annotations
