@@ -63,6 +63,10 @@ lint: $(INSTALLED) ## ruff, mypy and the layer contract
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
 
+.PHONY: docs
+docs: $(INSTALLED) ## Regenerate the settings table in docs/operations.md from persistence/settings.py
+	$(PY) -m persistence.settings_table
+
 .PHONY: schema
 schema: $(INSTALLED) ## Regenerate the committed schema.graphql from the live schema
 	$(PY) -c "from schema.build import build_schema; open('schema/schema.graphql','w').write(build_schema().as_str() + '\n')"

@@ -36,106 +36,211 @@ DEFAULT_UPLOAD_CONTENT_TYPES = (
 
 
 class Settings(BaseSettings):
+    """Every setting, read from ``TASKQL_<NAME>`` (or ``.env``). Each field's description is what
+    docs/operations.md's settings table shows (``make docs`` regenerates it)."""
+
     model_config = SettingsConfigDict(env_prefix="TASKQL_", env_file=".env", extra="ignore")
 
-    environment: Literal["development", "production", "test"] = "development"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    # How long a stopping server waits for open requests and WebSockets before cancelling them.
-    shutdown_grace_seconds: int = 10
+    environment: Literal["development", "production", "test"] = Field(
+        default="development",
+        description="production refuses the development JWT secret, enforces trusted documents, closes "
+        "introspection to operators, hides GraphiQL and field suggestions and masks unexpected errors",
+    )
+    host: str = Field(default="127.0.0.1", description="where `python -m schema serve` listens")
+    port: int = Field(default=8000, description="the port `python -m schema serve` listens on")
+    shutdown_grace_seconds: int = Field(
+        default=10,
+        description="how long a stopping server waits for open requests and WebSockets before cancelling "
+        "them",
+    )
 
     # The embedded default: a SQLite file under var/ and an in-process Redis stand-in.
-    database_url: str = "sqlite+aiosqlite:///var/taskql.db"
-    redis_url: str = "memory://"
-    # Pub/sub channels are named "<prefix>:project:<id>": deployments (or test runs) that share a
-    # Redis server need prefixes of their own, since channels ignore database numbers.
-    redis_channel_prefix: str = "taskql"
-    seed_demo_data: bool = True
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///var/taskql.db",
+        description="the database, e.g. `mysql+aiomysql://user:pass@db:3306/taskql`; the default is the "
+        "embedded SQLite file",
+    )
+    redis_url: str = Field(
+        default="memory://",
+        description="Redis, e.g. `redis://cache:6379/0`; `memory://` is an in-process stand-in (fakeredis) "
+        "that also runs the jobs in a thread",
+    )
+    # Channels ignore database numbers, hence a prefix of their own per deployment sharing a server.
+    redis_channel_prefix: str = Field(
+        default="taskql",
+        description="pub/sub channels are `<prefix>:project:<id>`; deployments (or test runs) sharing a "
+        "Redis server need prefixes of their own",
+    )
+    seed_demo_data: bool = Field(
+        default=True, description="in development, seed the `demo` organization on first start"
+    )
 
-    # The seed's pool configuration (MariaDB/MySQL only; SQLite uses its own pool).
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
-    db_pool_timeout: float = 30.0
-    db_pool_recycle: int = 3600
-    db_pool_pre_ping: bool = True
+    # The pool's configuration (MariaDB only; SQLite uses its own pool), as docs/slo.md sets it.
+    db_pool_size: int = Field(default=10, description="connections each process keeps open (MariaDB)")
+    db_max_overflow: int = Field(default=20, description="connections opened beyond the pool under load")
+    db_pool_timeout: float = Field(default=30.0, description="seconds a request waits for a connection")
+    db_pool_recycle: int = Field(default=3600, description="seconds after which a connection is replaced")
+    db_pool_pre_ping: bool = Field(default=True, description="ping a connection before each checkout")
 
-    jwt_secret: str = _DEV_JWT_SECRET
-    jwt_issuer: str = "taskql"
-    access_token_ttl_seconds: int = 15 * 60
-    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    jwt_secret: str = Field(
+        default=_DEV_JWT_SECRET,
+        description="signs access tokens (HS256) and derives reset and invitation tokens; at least 32 "
+        "characters; the development-only default is refused in production",
+    )
+    jwt_issuer: str = Field(default="taskql", description="the access tokens' `iss`")
+    access_token_ttl_seconds: int = Field(default=15 * 60, description="how long an access token lives")
+    refresh_token_ttl_seconds: int = Field(
+        default=30 * 24 * 3600, description="how long a refresh token lives"
+    )
 
     # argon2id at OWASP's 19 MiB and 2 passes, in 2 lanes (RFC 9106 recommends lanes): the same memory
     # and passes cost an attacker the same, and the lanes run on both cores, so a login waits ~26 ms
-    # instead of ~40. Hashes made with other parameters are re-made at their next login.
-    argon2_time_cost: int = 2
-    argon2_memory_cost_kib: int = 19456
-    argon2_parallelism: int = 2
+    # instead of ~40.
+    argon2_time_cost: int = Field(
+        default=2,
+        description="argon2id passes; a stored hash made with other parameters is re-made at its next login",
+    )
+    argon2_memory_cost_kib: int = Field(default=19456, description="argon2id memory per hash, KiB")
+    argon2_parallelism: int = Field(default=2, description="argon2id lanes")
 
     # The cache fails open: a fraction of a second, then MariaDB answers alone.
-    redis_socket_timeout: float = 0.25
-    cache_breaker_cooldown_seconds: float = 5.0
-    session_cache_ttl_seconds: int = 300
+    redis_socket_timeout: float = Field(
+        default=0.25, description="seconds before a Redis call gives up and the cache fails open"
+    )
+    cache_breaker_cooldown_seconds: float = Field(
+        default=5.0, description="after a Redis failure, how long the circuit breaker skips Redis"
+    )
+    session_cache_ttl_seconds: int = Field(default=300, description="how long a session is cached in Redis")
 
-    max_body_bytes: int = 1_000_000
-    max_query_tokens: int = 5000
-    field_suggestions: bool | None = Field(default=None, description="default: on outside production")
-    migrate_on_start: bool | None = Field(default=None, description="default: on in development")
+    max_body_bytes: int = Field(default=1_000_000, description="larger request bodies get 413")
+    max_query_tokens: int = Field(
+        default=5000, description="a document with more tokens is refused (`TOKEN_LIMIT_EXCEEDED`)"
+    )
+    field_suggestions: bool | None = Field(
+        default=None, description='"Did you mean ..." in errors; unset: on outside production'
+    )
+    migrate_on_start: bool | None = Field(
+        default=None, description="apply migrations when the server starts; unset: on in development"
+    )
 
-    # The outbox relay's sweep: how often, and how old an unpublished event must be to be its job.
-    relay_sweep_interval_seconds: float = 5.0
-    relay_sweep_grace_seconds: float = 2.0
-    relay_publish_delay_seconds: float = 0.0
-    idempotency_ttl_seconds: int = 24 * 3600
+    relay_sweep_interval_seconds: float = Field(
+        default=5.0, description="how often the outbox relay looks for unpublished events"
+    )
+    relay_sweep_grace_seconds: float = Field(
+        default=2.0, description="how old an unpublished event must be before the sweep publishes it"
+    )
+    relay_publish_delay_seconds: float = Field(
+        default=0.0,
+        description="how long the relay waits after a commit before publishing, gathering the commits "
+        "that arrive meanwhile into one batch",
+    )
+    idempotency_ttl_seconds: int = Field(
+        default=24 * 3600, description="how long an Idempotency-Key's answer is kept"
+    )
 
-    max_page_size: int = 100
-    default_page_size: int = 20
-    max_search_length: int = 200
-    document_cache_size: int = 1000
+    max_page_size: int = Field(default=100, description="the largest `first`/`last` of a connection")
+    default_page_size: int = Field(default=20, description="a connection's page without `first`/`last`")
+    max_search_length: int = Field(default=200, description="the longest `searchTasks` query, in characters")
+    document_cache_size: int = Field(
+        default=1000, description="parsed and validated documents each process keeps"
+    )
 
-    expose_statement_count: bool | None = Field(default=None, description="default: on in development")
-    graphiql: bool | None = Field(default=None, description="default: on outside production")
+    expose_statement_count: bool | None = Field(
+        default=None,
+        description="add `extensions.sqlStatements` (statements the request sent) to every answer; "
+        "unset: on in development",
+    )
+    graphiql: bool | None = Field(default=None, description="serve GraphiQL; unset: on outside production")
 
-    # The API's protection (schema/guard/protection.py, README "Limits"). Documents outside the trusted
-    # registry: run (off), run and counted (log) or refused (enforce; operators excepted). API keys always run
-    # trusted documents only. Default: enforce in production, off elsewhere.
-    trusted_documents: Literal["off", "log", "enforce"] | None = None
-    # How often each process reads documents registered by others; how long an APQ text stays in Redis.
-    trusted_documents_refresh_seconds: float = Field(default=5.0, gt=0)
-    apq_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
-    # A successful query over GET may be kept by the browser this long (never by a shared cache).
-    get_cache_max_age_seconds: int = Field(default=0, ge=0)
-    # Introspection (`__schema`, `__type`): default on outside production; in production only operators.
-    introspection: bool | None = Field(default=None, description="default: on outside production")
+    # The API's protection (schema/guard/protection.py, docs/api.md). API keys always run trusted
+    # documents only, whatever this mode.
+    trusted_documents: Literal["off", "log", "enforce"] | None = Field(
+        default=None,
+        description="documents outside the trusted registry are run (`off`), run and counted (`log`) or "
+        "refused, operators excepted (`enforce`); unset: `enforce` in production, `off` elsewhere",
+    )
+    trusted_documents_refresh_seconds: float = Field(
+        default=5.0, gt=0, description="how often each process reads documents registered by others"
+    )
+    apq_ttl_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="how long an automatic persisted query's text stays in Redis",
+    )
+    get_cache_max_age_seconds: int = Field(
+        default=0,
+        ge=0,
+        description="a successful query over GET may be kept by the browser this long (never by a shared "
+        "cache)",
+    )
+    introspection: bool | None = Field(
+        default=None,
+        description="whether everyone may introspect (`__schema`, `__type`); operators always may; "
+        "unset: on outside production",
+    )
     # Static limits of one operation, counted through fragments (schema/guard/limits.py).
-    max_query_depth: int = Field(default=12, ge=1)
-    max_query_aliases: int = Field(default=30, ge=0)
-    max_root_fields: int = Field(default=10, ge=1)
-    max_directives: int = Field(default=20, ge=0)
-    # Cost (schema/guard/cost.py): at most this per operation; each principal's bucket holds `capacity` points
-    # and refills `restore_rate` per second (users by user, API keys by key, anonymous by address).
-    cost_limit_per_operation: int = Field(default=1000, ge=1)
-    cost_bucket_capacity: int = Field(default=5000, ge=1)
-    cost_restore_rate: float = Field(default=100.0, gt=0)
-    api_key_cost_bucket_capacity: int = Field(default=2000, ge=1)
-    api_key_cost_restore_rate: float = Field(default=50.0, gt=0)
-    anonymous_cost_bucket_capacity: int = Field(default=500, ge=1)
-    anonymous_cost_restore_rate: float = Field(default=10.0, gt=0)
-    # What a refused request (a limit, a document that does not parse or validate, one not allowed)
-    # costs its principal: refusals cost the server CPU too, and a client sending only those runs dry.
-    refused_request_cost: int = Field(default=50, ge=0)
-    # Load shedding (schema/guard/admission.py), per process: GraphQL requests run at once, how many may wait
-    # for one of them to finish and for how long, before a fast 503 OVERLOADED. CPU-bound work gains no
-    # throughput from more at once, only latency.
-    max_requests_in_flight: int = Field(default=8, ge=1)
-    max_requests_waiting: int = Field(default=32, ge=0)
-    admission_wait_ms: int = Field(default=200, ge=0)
-    # One operation's execution may take this long (504 after); MariaDB aborts a statement after its own.
-    execution_timeout_seconds: float = Field(default=10.0, gt=0)
-    db_statement_timeout_seconds: float = Field(default=5.0, ge=0)
-    # All request headers together (431 above it), and the browser origins allowed by CORS (JSON list or
-    # comma-separated); development adds the server's own address.
-    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
-    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_query_depth: int = Field(
+        default=12, ge=1, description="deepest selection (introspection may nest 20): `DEPTH_LIMIT_EXCEEDED`"
+    )
+    max_query_aliases: int = Field(
+        default=30, ge=0, description="aliases per operation: `ALIAS_LIMIT_EXCEEDED`"
+    )
+    max_root_fields: int = Field(
+        default=10, ge=1, description="root fields per operation: `ROOT_FIELD_LIMIT_EXCEEDED`"
+    )
+    max_directives: int = Field(
+        default=20, ge=0, description="directives per operation: `DIRECTIVE_LIMIT_EXCEEDED`"
+    )
+    # Cost (schema/guard/cost.py): users are charged by user, API keys by key, anonymous callers by address.
+    cost_limit_per_operation: int = Field(
+        default=1000, ge=1, description="the highest price one operation may have: `COST_LIMIT_EXCEEDED`"
+    )
+    cost_bucket_capacity: int = Field(default=5000, ge=1, description="a user's cost bucket, in points")
+    cost_restore_rate: float = Field(
+        default=100.0, gt=0, description="points a user's bucket refills per second"
+    )
+    api_key_cost_bucket_capacity: int = Field(default=2000, ge=1, description="an API key's cost bucket")
+    api_key_cost_restore_rate: float = Field(
+        default=50.0, gt=0, description="points an API key's bucket refills per second"
+    )
+    anonymous_cost_bucket_capacity: int = Field(
+        default=500, ge=1, description="the cost bucket of a client address without credentials"
+    )
+    anonymous_cost_restore_rate: float = Field(
+        default=10.0, gt=0, description="points an anonymous address's bucket refills per second"
+    )
+    # Refusals cost the server CPU too, and a client sending only those then runs dry.
+    refused_request_cost: int = Field(
+        default=50,
+        ge=0,
+        description="what a refused request (a limit, a document that does not parse or validate, one not "
+        "allowed) costs its principal",
+    )
+    # Load shedding (schema/guard/admission.py), per process. CPU-bound work gains no throughput from
+    # more at once, only latency.
+    max_requests_in_flight: int = Field(
+        default=8, ge=1, description="GraphQL requests over HTTP each process runs at once"
+    )
+    max_requests_waiting: int = Field(
+        default=32, ge=0, description="requests that may wait for a slot; more get 503 `OVERLOADED` at once"
+    )
+    admission_wait_ms: int = Field(
+        default=200, ge=0, description="how long a request waits for a slot before 503 `OVERLOADED`"
+    )
+    execution_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="one operation's execution may take this long (504 `TIMEOUT` after)"
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=5.0, ge=0, description="MariaDB aborts a statement after this (`max_statement_time`)"
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="all request headers together; 431 above it"
+    )
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="browser origins allowed by CORS (JSON list or comma-separated); development adds the "
+        "server's own address",
+    )
 
     # Live updates over WebSockets (graphql-transport-ws and the legacy graphql-ws).
     ws_allowed_origins: Annotated[list[str], NoDecode] = Field(
@@ -143,126 +248,199 @@ class Settings(BaseSettings):
         description="browser origins that may open a WebSocket (JSON list or comma-separated); "
         "development adds the server's own address",
     )
-    ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0, le=10)
-    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
-    ws_max_subscriptions: int = Field(default=10, ge=1)
-    # The pub/sub hub: each listener's queue (a slower one loses its backlog and gets a RESYNC), how
-    # often an idle connection is pinged (three silent periods: the server is gone), the backoff's cap.
-    pubsub_queue_size: int = Field(default=256, ge=2)
-    pubsub_keepalive_seconds: float = Field(default=1.0, gt=0)
-    pubsub_reconnect_max_seconds: float = Field(default=1.0, gt=0)
+    ws_connection_init_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=10, description="how long a socket may take to send `connection_init`"
+    )
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024, description="the largest WebSocket message")
+    ws_max_subscriptions: int = Field(default=10, ge=1, description="subscriptions per connection")
+    pubsub_queue_size: int = Field(
+        default=256,
+        ge=2,
+        description="events a slow subscriber may fall behind before it loses its backlog and gets a RESYNC",
+    )
+    pubsub_keepalive_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="how often an idle pub/sub connection is pinged (three silent periods: Redis is gone)",
+    )
+    pubsub_reconnect_max_seconds: float = Field(
+        default=1.0, gt=0, description="the cap of the pub/sub reconnection backoff"
+    )
 
-    # Attachments (`attachmentUpload`, `GET /attachments/{id}`): files live under upload_root (relative
-    # paths are taken from the working directory), at most upload_max_bytes each, of these types only.
-    upload_root: str = "var/uploads"
-    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    # Attachments (`attachmentUpload`, `GET /attachments/{id}`).
+    upload_root: str = Field(
+        default="var/uploads",
+        description="where attachment files live (relative to the working directory); staging in its "
+        "`.staging/`",
+    )
+    upload_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, description="the largest attachment; a larger one gets `TOO_LARGE`"
+    )
     upload_allowed_content_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_UPLOAD_CONTENT_TYPES),
         description="media types an attachment may have (JSON list or comma-separated)",
     )
 
-    # Background jobs (jobs/, `make worker`): the retry policies' backoff base (the first retry waits about
-    # this long; tests shorten it), how long a finished job's id refuses the same job again, a job's limit.
-    job_backoff_base_seconds: float = Field(default=30.0, gt=0)
-    job_dedup_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
-    job_timeout_seconds: int = Field(default=60, ge=1)
-    # The worker (`python -m jobs.worker`): how often it looks for abandoned jobs (a started job whose
-    # worker died: retried while it has retries left, else failed), and how long past its timeout a
-    # started job must be before it counts as abandoned (RQ's own margin is 60 s; tests shorten both).
-    worker_maintenance_interval_seconds: int = Field(default=60, ge=1)
-    worker_abandoned_grace_seconds: int = Field(default=60, ge=1)
-    # Emails over SMTP (STARTTLS when asked; credentials only when a username is set), or "log": each
-    # email is written to the log instead of sent (`make run`'s demo, where no mail server listens).
-    email_transport: Literal["smtp", "log"] = "smtp"
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
-    smtp_starttls: bool = False
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_from: str = "taskql <no-reply@taskql.invalid>"
-    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
-    # Push notifications (jobs/push.py): the gateway each device's notice is POSTed to as JSON (unset:
-    # no push jobs at all), the wait for its answer, and the push retries' own backoff base (shorter
-    # than email's: a push is worth something only while it is fresh, see PUSH_RETRY).
-    push_gateway_url: str | None = None
-    push_timeout_seconds: float = Field(default=5.0, gt=0)
-    push_backoff_base_seconds: float = Field(default=5.0, gt=0)
-    # Outgoing webhooks (jobs/webhooks.py): how long one POST may take, and the hosts exempt from the
-    # address checks (jobs/ssrf.py refuses loopback, private, link-local and metadata addresses). Only
-    # for a receiver the operator runs on such an address, such as the tests' on 127.0.0.1.
-    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Background jobs (jobs/, `make worker`).
+    job_backoff_base_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="the retry policies' backoff base: the first retry waits about this long",
+    )
+    job_dedup_ttl_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="how long a finished or failed job's id refuses the same job",
+    )
+    job_timeout_seconds: int = Field(default=60, ge=1, description="a job's time limit")
+    # RQ's own margin for abandoned jobs is 60 s; the tests shorten both.
+    worker_maintenance_interval_seconds: int = Field(
+        default=60, ge=1, description="how often a worker looks for abandoned jobs (a dead worker's)"
+    )
+    worker_abandoned_grace_seconds: int = Field(
+        default=60, ge=1, description="how long past its timeout a started job counts as abandoned"
+    )
+    email_transport: Literal["smtp", "log"] = Field(
+        default="smtp",
+        description="`log` writes each email (Message-ID, recipient, subject) to the log instead of "
+        "sending it; `make run` uses it unless set",
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="the SMTP server")
+    smtp_port: int = Field(default=25, description="the SMTP server's port")
+    smtp_starttls: bool = Field(default=False, description="STARTTLS before sending")
+    smtp_username: str | None = Field(default=None, description="log in to the SMTP server when set")
+    smtp_password: SecretStr | None = Field(default=None, description="the SMTP password")
+    smtp_from: str = Field(
+        default="taskql <no-reply@taskql.invalid>",
+        description="the sender; its domain ends every email's Message-ID",
+    )
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, description="per SMTP command")
+    # A push is worth something only while it is fresh, hence a shorter base than email's (PUSH_RETRY).
+    push_gateway_url: str | None = Field(
+        default=None, description="where each device's push is POSTed as JSON; unset: no push jobs at all"
+    )
+    push_timeout_seconds: float = Field(default=5.0, gt=0, description="per POST to the push gateway")
+    push_backoff_base_seconds: float = Field(default=5.0, gt=0, description="the push retries' backoff base")
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="per phase of a webhook POST (connect, send, each read)"
+    )
+    # jobs/ssrf.py refuses loopback, private, link-local and metadata addresses; this exempts a receiver
+    # the operator runs on such an address, such as the tests' on 127.0.0.1.
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="hosts webhooks may reach whatever their address (JSON list or comma-separated)",
     )
-    # Project reports (`reportRequest`, jobs/reports.py): their files live under report_root (relative
-    # paths are taken from the working directory); a failed build is retried twice after this fixed wait
-    # (the seed's 300 s; tests shorten it), fixed when the job is enqueued.
-    report_root: str = "var/reports"
-    report_retry_delay_seconds: int = Field(default=300, ge=1)
+    report_root: str = Field(
+        default="var/reports",
+        description="where report files live (relative to the working directory); the server and the "
+        "workers need the same directory",
+    )
+    report_retry_delay_seconds: int = Field(
+        default=300, ge=1, description="the fixed wait before each of a failed report's 2 retries"
+    )
 
-    # Scheduled jobs (jobs/schedule.py, run beside `make worker`; cron expressions are in UTC). Off: this
-    # process schedules none (`make worker` starts no cron scheduler, the embedded runner enqueues none).
-    cron_enabled: bool = True
-    # Due-soon emails: how often the scan runs, and how far ahead it looks (a task is due at the end of
-    # its due date, UTC). Each (task, assignee, due date) is emailed once.
-    due_soon_scan_interval_seconds: int = Field(default=15 * 60, ge=1)
-    due_soon_window_seconds: int = Field(default=24 * 3600, ge=60)
-    # The weekly digest's schedule (default Monday 08:00 UTC).
-    digest_cron: str = "0 8 * * 1"
-    # How many rows (tasks, users) a scan reads per statement while it enqueues email jobs.
-    scan_batch_size: int = Field(default=500, ge=1)
-    # Data cleanup on the low queue: when, how many rows one statement deletes, how many such batches
-    # one run does per kind of row (the rest waits for the next run), and how long a soft-deleted task
-    # is kept before it and everything hanging off it (comments, labels, attachment files) is purged.
-    cleanup_cron: str = "30 3 * * *"
-    cleanup_batch_size: int = Field(default=500, ge=1)
-    cleanup_max_batches: int = Field(default=20, ge=1)
-    deleted_task_retention_days: int = Field(default=30, ge=0)
-    # How long an ended webhook delivery (succeeded or dead) and its attempts stay in the delivery log.
-    webhook_log_retention_days: int = Field(default=30, ge=0)
+    # Scheduled jobs (jobs/schedule.py, run beside `make worker`; cron expressions are in UTC).
+    cron_enabled: bool = Field(
+        default=True,
+        description="schedule the periodic jobs in this process (off: `make worker` starts no cron "
+        "scheduler, the embedded runner enqueues none)",
+    )
+    due_soon_scan_interval_seconds: int = Field(
+        default=15 * 60, ge=1, description="how often the due-soon scan runs"
+    )
+    due_soon_window_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        description="how far ahead the due-soon scan looks (a task is due at the end of its due date, UTC)",
+    )
+    digest_cron: str = Field(default="0 8 * * 1", description="when the weekly digest runs (cron, UTC)")
+    scan_batch_size: int = Field(
+        default=500, ge=1, description="rows (tasks, users) a scan reads per statement"
+    )
+    cleanup_cron: str = Field(default="30 3 * * *", description="when the cleanup runs (cron, UTC)")
+    cleanup_batch_size: int = Field(default=500, ge=1, description="rows one cleanup statement deletes")
+    cleanup_max_batches: int = Field(
+        default=20, ge=1, description="cleanup batches per kind of row and run (the rest waits for the next)"
+    )
+    deleted_task_retention_days: int = Field(
+        default=30, ge=0, description="how long a soft-deleted task is kept before the cleanup purges it"
+    )
+    webhook_log_retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="how long an ended webhook delivery (succeeded or dead) and its attempts stay in the log",
+    )
 
-    # API keys (`X-Api-Key`, resolvers/api_keys.py): how long a key's lookup (with its creator's role and
-    # deactivation) is cached in Redis. Revoking a key replaces its entry at once, and a write to the
-    # creator (role, deactivation) drops the creator's cached keys at once.
-    api_key_cache_ttl_seconds: int = Field(default=60, ge=1)
-    # Login throttling (resolvers/login_throttle.py), checked before a password is hashed: failed logins
-    # are counted per email and per client address, each in a window that starts at its first failure;
-    # over either limit a login is refused until that window ends. A success clears its email's count.
-    login_failures_per_email: int = Field(default=5, ge=1)
-    login_failures_per_address: int = Field(default=50, ge=1)
-    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
-    # Password reset requests are throttled alike, every request counted (each may send an email).
-    reset_requests_per_email: int = Field(default=3, ge=1)
-    reset_requests_per_address: int = Field(default=20, ge=1)
-    reset_request_window_seconds: int = Field(default=3600, ge=1)
+    # Revoking a key replaces its entry at once, and a write to its creator drops their cached keys.
+    api_key_cache_ttl_seconds: int = Field(
+        default=60, ge=1, description="how long an API key's lookup (with its creator's role) is cached"
+    )
+    # Login throttling (resolvers/login_throttle.py), checked before a password is hashed; each window
+    # starts at its first failure, and a success clears its email's count.
+    login_failures_per_email: int = Field(
+        default=5, ge=1, description="failed logins for one email before logins are refused for the window"
+    )
+    login_failures_per_address: int = Field(
+        default=50,
+        ge=1,
+        description="failed logins from one client address before it is refused for the window",
+    )
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1, description="the failed-login window")
+    reset_requests_per_email: int = Field(
+        default=3, ge=1, description="password reset requests per email and window"
+    )
+    reset_requests_per_address: int = Field(
+        default=20, ge=1, description="password reset requests per client address and window"
+    )
+    reset_request_window_seconds: int = Field(default=3600, ge=1, description="the reset-request window")
 
-    # Live ops (`opsMetrics`, persistence/ops_publisher.py): how often each process publishes its last
-    # minute of figures to Redis, and how long a snapshot lives there (a dead process drops out after it).
-    ops_publish_interval_seconds: float = Field(default=1.0, gt=0)
-    ops_snapshot_ttl_seconds: int = Field(default=5, ge=2)
-    # Observability. `/metrics` (Prometheus text) answers without authentication: keep it on an internal
-    # network or turn it off here. The slow-query monitor's thresholds are the seed's (a JSON log line
-    # at warning, error or critical level). The worker serves its own job counters on
-    # `worker_metrics_port` (0: not at all), bound to `worker_metrics_host`.
-    metrics_enabled: bool = True
-    slow_query_warning_ms: float = Field(default=100.0, ge=0)
-    slow_query_error_ms: float = Field(default=500.0, ge=0)
-    slow_query_critical_ms: float = Field(default=1000.0, ge=0)
-    log_level: str = "INFO"
-    worker_metrics_host: str = "127.0.0.1"
-    worker_metrics_port: int = Field(default=9101, ge=0, le=65535)
-    # Versioned caches (persistence/versioned_cache.py, README "Caching"). A write makes its entries
-    # unreachable at once (it moves its organization's version keys after the commit); the TTLs only
-    # bound memory and what a process that lost Redis mid-write could leave readable. Profiles and
-    # project rows change rarely (10 min); a user's project memberships are the seed's 5 minutes;
-    # task-list pages are invalidated by every task write of the organization, so a longer TTL would
-    # rarely be reached (2 min). Version keys outlive every entry keyed by them.
-    user_profile_cache_ttl_seconds: int = Field(default=600, ge=1)
-    project_cache_ttl_seconds: int = Field(default=600, ge=1)
-    permission_cache_ttl_seconds: int = Field(default=300, ge=1)
-    task_list_cache_ttl_seconds: int = Field(default=120, ge=1)
-    cache_version_ttl_seconds: int = Field(default=24 * 3600, ge=3600)
+    # Live ops (`opsMetrics`, persistence/ops_publisher.py).
+    ops_publish_interval_seconds: float = Field(
+        default=1.0, gt=0, description="how often each process publishes its last minute of figures to Redis"
+    )
+    ops_snapshot_ttl_seconds: int = Field(
+        default=5, ge=2, description="how long a process's snapshot lives in Redis (a dead process drops out)"
+    )
+    metrics_enabled: bool = Field(
+        default=True,
+        description="serve `/metrics` (Prometheus text, without authentication: keep it on an internal "
+        "network)",
+    )
+    slow_query_warning_ms: float = Field(
+        default=100.0, ge=0, description="a statement slower than this logs a warning"
+    )
+    slow_query_error_ms: float = Field(
+        default=500.0, ge=0, description="a statement slower than this logs an error"
+    )
+    slow_query_critical_ms: float = Field(
+        default=1000.0, ge=0, description="a statement slower than this logs a critical line"
+    )
+    log_level: str = Field(default="INFO", description="the server's log level")
+    worker_metrics_host: str = Field(
+        default="127.0.0.1", description="where the job worker serves `/metrics`"
+    )
+    worker_metrics_port: int = Field(
+        default=9101, ge=0, le=65535, description="the job worker's `/metrics` port (0: not served)"
+    )
+    # Versioned caches (persistence/versioned_cache.py). A write makes its entries unreachable at once (it
+    # moves its organization's version keys after the commit); the TTLs only bound memory and what a
+    # process that lost Redis mid-write could leave readable. Task-list pages are invalidated by every
+    # task write of the organization, so a longer TTL would rarely be reached.
+    user_profile_cache_ttl_seconds: int = Field(
+        default=600, ge=1, description="how long a user profile is cached"
+    )
+    project_cache_ttl_seconds: int = Field(default=600, ge=1, description="how long a project row is cached")
+    permission_cache_ttl_seconds: int = Field(
+        default=300, ge=1, description="how long a user's roles in their projects are cached"
+    )
+    task_list_cache_ttl_seconds: int = Field(
+        default=120, ge=1, description="how long a task-list page is cached"
+    )
+    cache_version_ttl_seconds: int = Field(
+        default=24 * 3600,
+        ge=3600,
+        description="how long the caches' version keys live (longer than every entry keyed by them)",
+    )
 
     @field_validator("upload_allowed_content_types", mode="before")
     @classmethod

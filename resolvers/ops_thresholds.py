@@ -1,4 +1,4 @@
-"""The seed's thresholds (seed/performance-targets.md) and how each live figure is judged against them.
+"""The service-level targets (docs/slo.md) and how each live figure is judged against them.
 
 - Latency per operation class: OK while p95 is within the seed's p95; WARNING above it; CRITICAL once
   p95 passes the seed's p99 for the class (the slow tail has become the typical request).

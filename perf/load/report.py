@@ -1,4 +1,4 @@
-"""A load run's figures beside the seed's targets (seed/performance-targets.md), computed from the
+"""A load run's figures beside the service-level targets (docs/slo.md), computed from the
 per-request samples, the RSS samples and the `/metrics` delta: no I/O here, so a test can feed it."""
 
 from __future__ import annotations

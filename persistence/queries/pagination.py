@@ -93,7 +93,7 @@ async def fetch_page_by_ids(
     """Still one statement, in two steps: the page's ids come from ``ids`` (the filtered table alone,
     where an index gives the order and the limit), then the wide ``statement`` (joins, aggregates,
     subqueries) reads those rows only. Nothing is ever sorted or aggregated for every match, whatever
-    join order MariaDB picks (DESIGN.md's join-order pitfall)."""
+    join order MariaDB picks (it once sorted a whole join for one page: docs/architecture.md)."""
     picked = paginate(ids, key, page).subquery("page")
     # `ids` selects the id column alone.
     wide = statement.join(picked, picked.c[0] == key.id_column).order_by(*_read_order(key, page))

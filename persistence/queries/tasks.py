@@ -1,5 +1,5 @@
 """Task reads. Every list is one statement: the project, assignee and reporter come by LEFT JOIN
-(a LEFT JOIN keeps MariaDB driving from ``tasks``; see DESIGN.md's join-order pitfall), labels as a
+(a LEFT JOIN keeps MariaDB driving from ``tasks``; an inner join let it filesort the join), labels as a
 JSON aggregate, counts as subqueries; each only when the caller asks for it."""
 
 from __future__ import annotations

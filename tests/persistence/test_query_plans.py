@@ -1,6 +1,6 @@
 """EXPLAIN of every list query on MariaDB: driven by an index, never a full scan or a sort of the join.
 
-DESIGN.md's pitfall: MariaDB chose a filesort over the whole `tasks JOIN projects` for a list ordered
+The pitfall: MariaDB chose a filesort over the whole `tasks JOIN projects` for a list ordered
 by id; the queries use LEFT JOINs so `tasks` stays the driving table and the order comes off an index.
 """
 
