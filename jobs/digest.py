@@ -9,12 +9,12 @@ to a user with nothing to report. Digests go to the ``default`` queue, behind no
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 
 from jobs.email import SKIPPED, send_message
+from jobs.email_text import render, render_html
 from jobs.queues import DEFAULT, connect, enqueue_once, job_settings, queue, read_once, with_database
 from jobs.templates import compose, stable_message_id
 from persistence.db import Database
@@ -91,38 +91,38 @@ def _plural(count: int, word: str) -> str:
 
 
 def build_digest_message(user_id: int, week: str, digest: Digest, sender: str) -> EmailMessage:
-    lines = [
-        f"{_plural(digest.open_count, 'open task')} assigned to you, {digest.overdue_count} overdue",
-        f"{_plural(digest.completed_count, 'task')} you completed last week",
-        f"{_plural(digest.unread_count, 'unread notification')}",
-    ]
-    listed = [(title, f" (due {due.isoformat()})" if due else "") for title, due in digest.titles]
-    more = digest.open_count - len(listed)
-    text = (
-        f"Hello {digest.name},\n\nYour week in taskql ({week}):\n\n"
-        + "".join(f"- {line}\n" for line in lines)
-        + ("\nOpen tasks, due first:\n" if listed else "")
-        + "".join(f"  * {title}{due}\n" for title, due in listed)
-        + (f"  and {more} more\n" if more > 0 else "")
-        + "\n-- \ntaskql: your weekly digest.\n"
-    )
-    html_body = (
-        f"<!doctype html>\n<html><body>\n<p>Hello {html.escape(digest.name)},</p>\n"
-        f"<p>Your week in taskql ({week}):</p>\n<ul>\n"
-        + "".join(f"<li>{line}</li>\n" for line in lines)
-        + "</ul>\n"
-        + ("<p>Open tasks, due first:</p>\n<ol>\n" if listed else "")
-        + "".join(f"<li>{html.escape(title)}{due}</li>\n" for title, due in listed)
-        + ("</ol>\n" if listed else "")
-        + (f"<p>and {more} more</p>\n" if more > 0 else "")
-        + '<p style="color:#666">taskql: your weekly digest.</p>\n</body></html>\n'
-    )
+    words = {
+        "name": digest.name,
+        "week": week,
+        "open": _plural(digest.open_count, "open task"),
+        "overdue": str(digest.overdue_count),
+        "completed": _plural(digest.completed_count, "task"),
+        "unread": _plural(digest.unread_count, "unread notification"),
+    }
     return compose(
-        subject=f"Your taskql week: {lines[0]}",
+        subject=render("digest.subject", words),
         sender=sender,
         to_name=digest.name,
         to_email=digest.email,
         message_id=stable_message_id(f"digest.{user_id}.{week}", sender),
-        text=text,
-        html_body=html_body,
+        text=_body("txt", digest, words),
+        html_body=_body("html", digest, words),
     )
+
+
+def _body(kind: str, digest: Digest, words: dict[str, str]) -> str:
+    """The ``txt`` or ``html`` body: the counts, the listed open tasks under their header (none when
+    none is listed), and how many open tasks the list leaves out."""
+    fill = render_html if kind == "html" else render
+    tasks = "".join(
+        fill(f"digest_task_due.{kind}", {"title": title, "due": due.isoformat()})
+        if due
+        else fill(f"digest_task.{kind}", {"title": title})
+        for title, due in digest.titles
+    )
+    more = digest.open_count - len(digest.titles)
+    fragments = {
+        "open_tasks": fill(f"digest_open_tasks.{kind}", {}, {"tasks": tasks}) if tasks else "",
+        "more": fill(f"digest_more.{kind}", {"more": str(more)}) if more > 0 else "",
+    }
+    return fill(f"digest.{kind}", words, fragments)

@@ -11,13 +11,12 @@ been done, moved or reassigned since) and its Message-ID is made of the same thr
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
-from string import Template
 
 from jobs.email import SKIPPED, send_message
+from jobs.email_text import render, render_html
 from jobs.queues import HIGH, connect, enqueue_once, job_settings, queue, read_once, with_database
 from jobs.templates import compose, stable_message_id
 from persistence.db import Database
@@ -26,17 +25,6 @@ from persistence.queries.reminders import due_soon_assignments, due_soon_email
 from persistence.settings import Settings
 
 log = logging.getLogger("taskql.jobs.email")
-
-_SUBJECT = Template("[$project] Due $when: $title")
-_TEXT = Template(
-    "Hello $name,\n\nThe task “$title” in $project, assigned to you, is due $when ($due).\n\n"
-    "-- \ntaskql: you get this because the task is assigned to you.\n"
-)
-_HTML = Template(
-    "<!doctype html>\n<html><body>\n<p>Hello $name,</p>\n<p>The task “$title” in $project, assigned to "
-    "you, is due $when ($due).</p>\n"
-    '<p style="color:#666">taskql: you get this because the task is assigned to you.</p>\n</body></html>\n'
-)
 
 
 def due_moment(due_date: date) -> datetime:
@@ -133,13 +121,12 @@ def build_due_soon_message(
 ) -> EmailMessage:
     when = "today" if due_date <= today else "tomorrow" if due_date == today + timedelta(days=1) else "soon"
     words = {"name": name, "title": title, "project": project, "when": when, "due": due_date.isoformat()}
-    escaped = {key: html.escape(value) for key, value in words.items()}
     return compose(
-        subject=_SUBJECT.substitute(words),
+        subject=render("due_soon.subject", words),
         sender=sender,
         to_name=name,
         to_email=email,
         message_id=due_soon_message_id(task_id, assignee_id, due_epoch, sender),
-        text=_TEXT.substitute(words),
-        html_body=_HTML.substitute(escaped),
+        text=render("due_soon.txt", words),
+        html_body=render_html("due_soon.html", words),
     )

@@ -8,12 +8,11 @@ the ``invitationAccept`` mutation, before the invitation expires.
 
 from __future__ import annotations
 
-import html
 import logging
 from email.message import EmailMessage
-from string import Template
 
 from jobs.email import SKIPPED, send_message
+from jobs.email_text import render, render_html
 from jobs.queues import job_settings, read_once
 from jobs.templates import compose, stable_message_id
 from jobs.tokens import derived_token
@@ -22,21 +21,6 @@ from persistence.queries.rows import AnyRow
 from persistence.queries.user_writes import invitation_for_email
 
 log = logging.getLogger("taskql.jobs.email")
-
-_SUBJECT = Template("$inviter invited you to $organization on taskql")
-_TEXT = Template(
-    "Hello,\n\n$inviter invited you to join $organization on taskql as $role.\n\n"
-    "To accept, call the invitationAccept mutation with this token, your name and a password,\n"
-    "before $expires (UTC); it works once:\n\n    $token\n\n"
-    "If you do not know $inviter, ignore this email: nothing happens without you.\n"
-)
-_HTML = Template(
-    "<!doctype html>\n<html><body>\n<p>Hello,</p>\n<p>$inviter invited you to join <b>$organization</b> "
-    "on taskql as $role.</p>\n<p>To accept, call the <code>invitationAccept</code> mutation with this "
-    "token, your name and a password, before $expires (UTC); it works once:</p>\n<p><code>$token</code>"
-    "</p>\n<p>If you do not know $inviter, ignore this email: nothing happens without you.</p>\n"
-    "</body></html>\n"
-)
 
 
 def invitation_token(secret: str, nonce: str) -> str:
@@ -57,13 +41,13 @@ def build_invitation_message(invitation: AnyRow, token: str, sender: str) -> Ema
         "token": token,
     }
     return compose(
-        subject=_SUBJECT.substitute(words),
+        subject=render("invitation.subject", words),
         sender=sender,
         to_name="",
         to_email=invitation.email,
         message_id=invitation_message_id(invitation.id, sender),
-        text=_TEXT.substitute(words),
-        html_body=_HTML.substitute({key: html.escape(value) for key, value in words.items()}),
+        text=render("invitation.txt", words),
+        html_body=render_html("invitation.html", words),
     )
 
 

@@ -7,11 +7,11 @@ id, computes it again for the email. Rotating the secret voids outstanding reset
 
 from __future__ import annotations
 
-import html
 import logging
 from email.message import EmailMessage
 
 from jobs.email import SKIPPED, send_message
+from jobs.email_text import render, render_html
 from jobs.queues import job_settings, read_once
 from jobs.templates import compose, stable_message_id
 from jobs.tokens import derived_token
@@ -19,18 +19,6 @@ from persistence.models.base import utcnow
 from persistence.queries.password_resets import reset_for_email
 
 log = logging.getLogger("taskql.jobs.email")
-
-_TEXT = (
-    "Hello {name},\n\nSomeone (we hope you) asked to reset your taskql password. Use this token with\n"
-    "passwordResetConfirm before {expires} (UTC); it works once:\n\n    {token}\n\n"
-    "If you did not ask, ignore this email: your password stays as it is.\n"
-)
-_HTML = (
-    "<!doctype html>\n<html><body>\n<p>Hello {name},</p>\n<p>Someone (we hope you) asked to reset your "
-    "taskql password. Use this token with passwordResetConfirm before {expires} (UTC); it works once:</p>\n"
-    "<p><code>{token}</code></p>\n<p>If you did not ask, ignore this email: your password stays as it is."
-    "</p>\n</body></html>\n"
-)
 
 
 def reset_token(secret: str, nonce: str) -> str:
@@ -45,14 +33,15 @@ def reset_message_id(reset_id: int, sender: str) -> str:
 def build_reset_message(
     *, reset_id: int, email: str, name: str, token: str, expires: str, sender: str
 ) -> EmailMessage:
+    words = {"name": name, "expires": expires, "token": token}
     return compose(
-        subject="Reset your taskql password",
+        subject=render("password_reset.subject", {}),
         sender=sender,
         to_name=name,
         to_email=email,
         message_id=reset_message_id(reset_id, sender),
-        text=_TEXT.format(name=name, expires=expires, token=token),
-        html_body=_HTML.format(name=html.escape(name), expires=expires, token=html.escape(token)),
+        text=render("password_reset.txt", words),
+        html_body=render_html("password_reset.html", words),
     )
 
 

@@ -1,5 +1,5 @@
-"""Notification texts: the emails' plain-text and HTML bodies and stable Message-ID, and a push's
-title and body (the email's subject and first line).
+"""Every email's assembly (``compose``) and stable Message-ID; a notification's email and a push's
+title and body (the email's subject and first line), from their templates in jobs/email_templates/.
 
 The Message-ID names the notification's event and recipient (the notification's unique key), so every
 attempt at the same email carries the same id and a receiver can drop a duplicate after a crash-retry.
@@ -7,30 +7,19 @@ attempt at the same email carries the same id and a receiver can drop a duplicat
 
 from __future__ import annotations
 
-import html
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
-from string import Template
 
+from jobs.email_text import render, render_html
 from jobs.notices import Notice
 from persistence.models import NotificationKind
 
-_SUBJECTS = {
-    NotificationKind.ASSIGNED: Template("[$project] $actor assigned you: $title"),
-    NotificationKind.MENTIONED: Template("[$project] $actor mentioned you on: $title"),
+# Each kind's subject and lead: notification_<kind>.subject and .lead in jobs/email_templates/.
+_TEMPLATE_NAMES = {
+    NotificationKind.ASSIGNED: "notification_assigned",
+    NotificationKind.MENTIONED: "notification_mentioned",
 }
-_LEADS = {
-    NotificationKind.ASSIGNED: Template("$actor assigned you the task “$title” in $project."),
-    NotificationKind.MENTIONED: Template("$actor mentioned you in a comment on “$title” in $project."),
-}
-_TEXT = Template(
-    "Hello $recipient,\n\n$lead\n$quote\n-- \ntaskql: you get this because of your notifications.\n"
-)
-_HTML = Template(
-    "<!doctype html>\n<html><body>\n<p>Hello $recipient,</p>\n<p>$lead</p>\n$quote"
-    '<p style="color:#666">taskql: you get this because of your notifications.</p>\n</body></html>\n'
-)
 
 
 def stable_message_id(local_part: str, sender: str) -> str:
@@ -61,26 +50,31 @@ def compose(
     return message
 
 
+def _words(notice: Notice) -> dict[str, str]:
+    return {"actor": notice.actor_name, "title": notice.task_title, "project": notice.project_name}
+
+
 def push_text(notice: Notice) -> tuple[str, str]:
     """A push's title and body: the email's subject and lead, plain text."""
-    words = {"actor": notice.actor_name, "title": notice.task_title, "project": notice.project_name}
-    return _SUBJECTS[notice.kind].substitute(words), _LEADS[notice.kind].substitute(words)
+    name, words = _TEMPLATE_NAMES[notice.kind], _words(notice)
+    return render(f"{name}.subject", words), render(f"{name}.lead", words)
 
 
 def build_message(email: Notice, sender: str) -> EmailMessage:
-    words = {"actor": email.actor_name, "title": email.task_title, "project": email.project_name}
-    lead = _LEADS[email.kind].substitute(words)
-    html_lead = _LEADS[email.kind].substitute({key: html.escape(value) for key, value in words.items()})
-    quote = f"\n> {email.comment_body.replace(chr(10), chr(10) + '> ')}\n" if email.comment_body else ""
-    html_quote = f"<blockquote>{html.escape(email.comment_body)}</blockquote>\n" if email.comment_body else ""
+    name, words = _TEMPLATE_NAMES[email.kind], _words(email)
+    lead, comment = render(f"{name}.lead", words), email.comment_body
+    quote = render("notification_quote.txt", {"comment": comment.replace("\n", "\n> ")}) if comment else ""
+    html_quote = render_html("notification_quote.html", {"comment": comment}) if comment else ""
     return compose(
-        subject=_SUBJECTS[email.kind].substitute(words),
+        subject=render(f"{name}.subject", words),
         sender=sender,
         to_name=email.recipient_name,
         to_email=email.recipient_email,
         message_id=message_id(email.event_id, email.recipient_id, sender),
-        text=_TEXT.substitute(recipient=email.recipient_name, lead=lead, quote=quote),
-        html_body=_HTML.substitute(
-            recipient=html.escape(email.recipient_name), lead=html_lead, quote=html_quote
+        text=render("notification.txt", {"recipient": email.recipient_name, "lead": lead, "quote": quote}),
+        html_body=render_html(
+            "notification.html",
+            {"recipient": email.recipient_name},
+            fragments={"lead": render_html(f"{name}.lead", words), "quote": html_quote},
         ),
     )

@@ -23,10 +23,6 @@ _request_id: ContextVar[str | None] = ContextVar("taskql_request_id", default=No
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
-def current_request_id() -> str | None:
-    return _request_id.get()
-
-
 @contextmanager
 def request_id_bound(value: str) -> Iterator[None]:
     token = _request_id.set(value)

@@ -44,10 +44,6 @@ def count_statements() -> Iterator[StatementCounter]:
         _current.reset(token)
 
 
-def current_counter() -> StatementCounter | None:
-    return _current.get()
-
-
 def _before_cursor_execute(
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:

@@ -216,9 +216,3 @@ async def authenticate_api_key(services: Services, key_text: str) -> Principal:
     if entry is None or not hmac.compare_digest(entry["secret_hash"], _secret_hash(secret)):
         raise Unauthenticated("invalid API key")
     return _principal_from_entry(entry, utcnow())
-
-
-def require_write(principal: Principal) -> None:
-    """Refuses a mutation to a read-only API key (the edge calls it for mutation operations)."""
-    if not principal.can_write:
-        raise Forbidden("this API key may only read")
