@@ -72,15 +72,15 @@ schema: $(INSTALLED) ## Regenerate the committed schema.graphql from the live sc
 	$(PY) -c "from schema.build import build_schema; open('schema/schema.graphql','w').write(build_schema().as_str() + '\n')"
 
 .PHONY: bench
-bench: $(INSTALLED) ## GraphQL against raw SQL endpoints on MariaDB, side by side (see perf/README.md)
+bench: $(INSTALLED) ## GraphQL against raw SQL endpoints on MariaDB, side by side (see docs/performance.md)
 	$(PY) -m perf.bench
 
 .PHONY: bench-subscriptions
-bench-subscriptions: $(INSTALLED) ## 1,000 WebSocket subscribers on 2 processes under 100 writes/s (see perf/README.md)
+bench-subscriptions: $(INSTALLED) ## 1,000 WebSocket subscribers on 2 processes under 100 writes/s (see docs/performance.md)
 	$(PY) -m perf.subscriptions
 
 .PHONY: bench-jobs
-bench-jobs: $(INSTALLED) ## Jobs end to end: 6,000 jobs, 2 workers, local sinks; jobs/min and latency (see perf/README.md)
+bench-jobs: $(INSTALLED) ## Jobs end to end: 6,000 jobs, 2 workers, local sinks; jobs/min and latency (see docs/performance.md)
 	$(PY) -m perf.jobs
 
 .PHONY: load
@@ -88,7 +88,7 @@ load: $(INSTALLED) ## Seed's load scenario with its SLO report: make load SCENAR
 	$(PY) -m perf.load --scenario $(SCENARIO) $(if $(DURATION),--duration $(DURATION))
 
 .PHONY: bench-attack
-bench-attack: $(INSTALLED) ## A normal load alone, then beside attackers (costly, over-limit, logins, free text) (see perf/README.md)
+bench-attack: $(INSTALLED) ## A normal load alone, then beside attackers (costly, over-limit, logins, free text) (see docs/performance.md)
 	$(PY) -m perf.attack $(ARGS)
 
 .PHONY: lock

@@ -1,4 +1,4 @@
-"""The virtual users of `make load` (perf/load/run.py starts Locust on this file; see perf/README.md).
+"""The virtual users of `make load` (perf/load/run.py starts Locust on this file; see docs/performance.md).
 
 Each user signs in as a seeded user of its own (so each has its own cost budget), then, waiting 1-3 s
 between requests as in the seed's example, sends trusted documents by id (`{"documentId", "variables"}`)
