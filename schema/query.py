@@ -14,13 +14,13 @@ from resolvers import users as user_resolvers
 from resolvers import webhooks as webhook_resolvers
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, NotFound
-from resolvers.pagination import page_request
 from schema.auth.api_keys import ApiKey
 from schema.core.connections import build_connection
 from schema.core.cursors import decode_cursor, encode_cursor
 from schema.core.ids import decode_any_id, decode_id
 from schema.core.node import Node
-from schema.core.selection import ConnectionSelection, child_names
+from schema.core.paging import ConnectionRequest
+from schema.core.selection import child_names
 from schema.notifications.types import notification_node
 from schema.projects.types import Project, ProjectConnection, project_includes
 from schema.reports.types import Report, report_node
@@ -34,7 +34,7 @@ from schema.tasks.types import (
     task_includes,
 )
 from schema.users.organizations import Organization
-from schema.users.types import User, UserConnection
+from schema.users.types import USERS_BY_NAME, User, UserConnection
 from schema.viewer import Viewer, project_connection
 from schema.webhooks.types import Webhook, webhook_node
 
@@ -134,20 +134,14 @@ class Query:
         before: str | None = None,
         include_deactivated: bool = False,
     ) -> UserConnection:
-        selection = ConnectionSelection(info.selected_fields)
-        page = page_request(
-            info.context.settings,
-            first=first,
-            last=last,
-            after=decode_cursor(after, "name", "str", argument="after"),
-            before=decode_cursor(before, "name", "str", argument="before"),
-        )
+        asked = ConnectionRequest(info, USERS_BY_NAME, first=first, after=after, last=last, before=before)
         result, total = await user_resolvers.list_users(
-            info.context, page, include_deactivated=include_deactivated, with_total=selection.wants_total
+            info.context,
+            asked.page,
+            include_deactivated=include_deactivated,
+            with_total=asked.selection.wants_total,
         )
-        return build_connection(
-            UserConnection, result, total, User.from_row, lambda r: encode_cursor("name", r.name, r.id)
-        )
+        return asked.connection(UserConnection, result, total, User.from_row)
 
     @strawberry.field
     async def user(self, info: Ctx, id: strawberry.ID) -> User | None:  # noqa: A002

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
+from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,10 +21,11 @@ from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.pagination import page_request
 from schema.core.connections import Connection, build_connection
-from schema.core.cursors import decode_cursor, encode_cursor
+from schema.core.cursors import CursorOrder, decode_cursor, encode_cursor
 from schema.core.enums import OrderDirection, TaskOrderFieldEnum, TaskStatusEnum
 from schema.core.ids import decode_id, decode_ids, encode_id
 from schema.core.node import Node
+from schema.core.paging import ConnectionRequest
 from schema.core.selection import ConnectionSelection, child_names
 from schema.projects.types import Label, Project
 from schema.tasks.columns import task_columns
@@ -37,6 +39,8 @@ _CURSOR_KINDS = {
     TaskOrderField.NUMBER: "int",
     TaskOrderField.POSITION: "float",
 }
+_COMMENTS_BY_TIME = CursorOrder("comment", "datetime", attrgetter("created_at"))
+_ACTIVITY_BY_ID = CursorOrder("activity", "int", attrgetter("id"))
 SEARCH_ORDER = "search"
 _UNREAD: dict[str, None] = dict.fromkeys(TASK_ROW_LABELS)
 
@@ -211,24 +215,17 @@ class Task(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> CommentConnection:
-        selection = ConnectionSelection(info.selected_fields)
-        page = page_request(
-            info.context.settings,
-            first=first,
-            last=last,
-            after=decode_cursor(after, "comment", "datetime", argument="after"),
-            before=decode_cursor(before, "comment", "datetime", argument="before"),
-        )
-        with_author = "author" in selection.node_names
+        asked = ConnectionRequest(info, _COMMENTS_BY_TIME, first=first, after=after, last=last, before=before)
+        with_author = "author" in asked.selection.node_names
         result, total = await resolvers.comments(
-            info.context, self._db_id, page, with_author=with_author, with_total=selection.wants_total
+            info.context,
+            self._db_id,
+            asked.page,
+            with_author=with_author,
+            with_total=asked.selection.wants_total,
         )
-        return build_connection(
-            CommentConnection,
-            result,
-            total,
-            lambda row: Comment.from_row(row, with_author),
-            lambda row: encode_cursor("comment", row.created_at, row.id),
+        return asked.connection(
+            CommentConnection, result, total, lambda row: Comment.from_row(row, with_author)
         )
 
     @strawberry.field(description="What happened to this task, newest first.")
@@ -240,18 +237,11 @@ class Task(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> ActivityEventConnection:
-        selection = ConnectionSelection(info.selected_fields)
-        page = page_request(
-            info.context.settings,
-            first=first,
-            last=last,
-            after=decode_cursor(after, "activity", "int", argument="after"),
-            before=decode_cursor(before, "activity", "int", argument="before"),
-        )
+        asked = ConnectionRequest(info, _ACTIVITY_BY_ID, first=first, after=after, last=last, before=before)
         result, total = await resolvers.activity(
-            info.context, self._db_id, page, with_total=selection.wants_total
+            info.context, self._db_id, asked.page, with_total=asked.selection.wants_total
         )
-        return build_connection(
+        return asked.connection(
             ActivityEventConnection,
             result,
             total,
@@ -263,7 +253,6 @@ class Task(Node):
                 created_at=r.created_at,
                 _actor_id=r.actor_id,
             ),
-            lambda r: encode_cursor("activity", r.id, r.id),
         )
 
 
