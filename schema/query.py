@@ -15,8 +15,7 @@ from resolvers import webhooks as webhook_resolvers
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, NotFound
 from schema.auth.api_keys import ApiKey
-from schema.core.connections import build_connection
-from schema.core.cursors import decode_cursor, encode_cursor
+from schema.core.cursors import CursorOrder
 from schema.core.ids import decode_any_id, decode_id
 from schema.core.node import Node
 from schema.core.paging import ConnectionRequest
@@ -221,9 +220,12 @@ class Query:
         filter: TaskFilterInput | None = None,  # noqa: A002
     ) -> TaskConnection:
         info.context.require_principal()
-        args = TaskListArguments(info, first, None, None, None, filter, None, direct=True)
-        # Ranked results page by position: the cursor holds the offset of the row.
-        start = decode_cursor(after, SEARCH_ORDER, "int", argument="after")
+        # Ranked results page by position: the cursor holds the offset of the row, known once it is read.
+        # `after` is an offset, not a keyset bound of the page, so it is decoded apart (after `first`).
+        positions: dict[int, int] = {}
+        by_rank = CursorOrder(SEARCH_ORDER, "int", lambda row: positions[row.id])
+        args = TaskListArguments(info, first, None, None, None, filter, None, direct=True, cursors=by_rank)
+        start = by_rank.decode(after, argument="after")
         offset = 0 if start is None else start.value + 1
         result, total = await task_resolvers.search_tasks(
             info.context,
@@ -234,12 +236,5 @@ class Query:
             args.includes,
             with_total=args.selection.wants_total,
         )
-        positions = {row.id: offset + i for i, row in enumerate(result.rows)}
-        includes = args.includes
-        return build_connection(
-            TaskConnection,
-            result,
-            total,
-            lambda row: Task.from_row(row, includes),
-            lambda row: encode_cursor(SEARCH_ORDER, positions[row.id], row.id),
-        )
+        positions.update((row.id, offset + i) for i, row in enumerate(result.rows))
+        return args.connection(result, total)
