@@ -14,13 +14,12 @@ from resolvers import users as user_resolvers
 from resolvers import webhooks as webhook_resolvers
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, NotFound
-from resolvers.pagination import page_request
 from schema.auth.api_keys import ApiKey
-from schema.core.connections import build_connection
-from schema.core.cursors import decode_cursor, encode_cursor
+from schema.core.cursors import CursorOrder
 from schema.core.ids import decode_any_id, decode_id
 from schema.core.node import Node
-from schema.core.selection import ConnectionSelection, child_names
+from schema.core.paging import ConnectionRequest
+from schema.core.selection import child_names
 from schema.notifications.types import notification_node
 from schema.projects.types import Project, ProjectConnection, project_includes
 from schema.reports.types import Report, report_node
@@ -34,7 +33,7 @@ from schema.tasks.types import (
     task_includes,
 )
 from schema.users.organizations import Organization
-from schema.users.types import User, UserConnection
+from schema.users.types import USERS_BY_NAME, User, UserConnection
 from schema.viewer import Viewer, project_connection
 from schema.webhooks.types import Webhook, webhook_node
 
@@ -134,20 +133,14 @@ class Query:
         before: str | None = None,
         include_deactivated: bool = False,
     ) -> UserConnection:
-        selection = ConnectionSelection(info.selected_fields)
-        page = page_request(
-            info.context.settings,
-            first=first,
-            last=last,
-            after=decode_cursor(after, "name", "str", argument="after"),
-            before=decode_cursor(before, "name", "str", argument="before"),
-        )
+        asked = ConnectionRequest(info, USERS_BY_NAME, first=first, after=after, last=last, before=before)
         result, total = await user_resolvers.list_users(
-            info.context, page, include_deactivated=include_deactivated, with_total=selection.wants_total
+            info.context,
+            asked.page,
+            include_deactivated=include_deactivated,
+            with_total=asked.selection.wants_total,
         )
-        return build_connection(
-            UserConnection, result, total, User.from_row, lambda r: encode_cursor("name", r.name, r.id)
-        )
+        return asked.connection(UserConnection, result, total, User.from_row)
 
     @strawberry.field
     async def user(self, info: Ctx, id: strawberry.ID) -> User | None:  # noqa: A002
@@ -227,9 +220,12 @@ class Query:
         filter: TaskFilterInput | None = None,  # noqa: A002
     ) -> TaskConnection:
         info.context.require_principal()
-        args = TaskListArguments(info, first, None, None, None, filter, None, direct=True)
-        # Ranked results page by position: the cursor holds the offset of the row.
-        start = decode_cursor(after, SEARCH_ORDER, "int", argument="after")
+        # Ranked results page by position: the cursor holds the offset of the row, known once it is read.
+        # `after` is an offset, not a keyset bound of the page, so it is decoded apart (after `first`).
+        positions: dict[int, int] = {}
+        by_rank = CursorOrder(SEARCH_ORDER, "int", lambda row: positions[row.id])
+        args = TaskListArguments(info, first, None, None, None, filter, None, direct=True, cursors=by_rank)
+        start = by_rank.decode(after, argument="after")
         offset = 0 if start is None else start.value + 1
         result, total = await task_resolvers.search_tasks(
             info.context,
@@ -240,12 +236,5 @@ class Query:
             args.includes,
             with_total=args.selection.wants_total,
         )
-        positions = {row.id: offset + i for i, row in enumerate(result.rows)}
-        includes = args.includes
-        return build_connection(
-            TaskConnection,
-            result,
-            total,
-            lambda row: Task.from_row(row, includes),
-            lambda row: encode_cursor(SEARCH_ORDER, positions[row.id], row.id),
-        )
+        positions.update((row.id, offset + i) for i, row in enumerate(result.rows))
+        return args.connection(result, total)

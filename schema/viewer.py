@@ -6,12 +6,9 @@ from strawberry.types import Info
 from resolvers import projects as project_resolvers
 from resolvers import push_devices as push_device_reads
 from resolvers.context import RequestContext
-from resolvers.pagination import page_request
-from schema.core.connections import build_connection
-from schema.core.cursors import decode_cursor, encode_cursor
-from schema.core.selection import ConnectionSelection
+from schema.core.paging import ConnectionRequest
 from schema.notifications.types import NotificationConnection, notification_connection
-from schema.projects.types import Project, ProjectConnection, project_includes
+from schema.projects.types import PROJECTS_BY_NAME, Project, ProjectConnection, project_includes
 from schema.tasks.types import TaskConnection, TaskFilterInput, TaskOrderInput, nested_task_connection
 from schema.users.organizations import Organization
 from schema.users.push_devices import PushDevice
@@ -76,21 +73,12 @@ async def project_connection(
     before: str | None,
     archived: bool | None,
 ) -> ProjectConnection:
-    selection = ConnectionSelection(info.selected_fields)
-    page = page_request(
-        info.context.settings,
-        first=first,
-        last=last,
-        after=decode_cursor(after, "name", "str", argument="after"),
-        before=decode_cursor(before, "name", "str", argument="before"),
-    )
+    asked = ConnectionRequest(info, PROJECTS_BY_NAME, first=first, after=after, last=last, before=before)
     result, total = await project_resolvers.list_projects(
         info.context,
-        page,
-        project_includes(selection.node_names),
+        asked.page,
+        project_includes(asked.selection.node_names),
         archived=archived,
-        with_total=selection.wants_total,
+        with_total=asked.selection.wants_total,
     )
-    return build_connection(
-        ProjectConnection, result, total, Project.from_row, lambda r: encode_cursor("name", r.name, r.id)
-    )
+    return asked.connection(ProjectConnection, result, total, Project.from_row)

@@ -50,18 +50,3 @@ class Connection(Generic[T]):
     def edges(self) -> list[Edge[T]]:
         rows = self._page.rows
         return [Edge(cursor=self._cursor_of(r), node=n) for r, n in zip(rows, self.nodes, strict=True)]
-
-
-C = TypeVar("C", bound=Connection[Any])
-
-
-def build_connection(
-    cls: type[C],
-    page: Page,
-    total: int | None,
-    to_node: Callable[[Any], T],
-    cursor_of: Callable[[Any], str],
-) -> C:
-    return cls(
-        nodes=[to_node(row) for row in page.rows], total_count=total or 0, _page=page, _cursor_of=cursor_of
-    )

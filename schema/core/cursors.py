@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -75,3 +76,19 @@ def decode_cursor(raw: str | None, order: str, value_kind: str, *, argument: str
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
         raise BadUserInput(f"`{argument}` is not a cursor of this list", argument=argument) from exc
     return Cursor(value=parsed, id=row_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CursorOrder:
+    """A list's order as its cursors carry it: the order's name, the kind of its sort value (a key of
+    PARSERS) and how a row gives that value."""
+
+    name: str
+    value_kind: str
+    value_of: Callable[[Any], Any]
+
+    def cursor_of(self, row: Any) -> str:
+        return encode_cursor(self.name, self.value_of(row), row.id)
+
+    def decode(self, raw: str | None, *, argument: str) -> Cursor | None:
+        return decode_cursor(raw, self.name, self.value_kind, argument=argument)

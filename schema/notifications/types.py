@@ -4,6 +4,7 @@ connection."""
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import strawberry
@@ -16,13 +17,13 @@ from resolvers import notifications as resolvers
 from resolvers import tasks as task_resolvers
 from resolvers import users as user_resolvers
 from resolvers.context import RequestContext
-from resolvers.pagination import page_request
 from resolvers.subscriptions import NotificationMessage
 from schema.core.connections import Connection
-from schema.core.cursors import decode_cursor, encode_cursor
+from schema.core.cursors import CursorOrder
 from schema.core.ids import encode_id
 from schema.core.node import Node
-from schema.core.selection import ConnectionSelection, child_names
+from schema.core.paging import ConnectionRequest
+from schema.core.selection import child_names
 from schema.tasks.types import Comment, Task, task_includes
 from schema.users.types import User
 
@@ -33,7 +34,7 @@ NotificationKindEnum = strawberry.enum(
     description="ASSIGNED: someone made you a task's assignee. MENTIONED: someone mentioned you in a "
     "comment (`@` and your email address).",
 )
-_CURSOR = "notification"
+_NEWEST_FIRST = CursorOrder("notification", "int", attrgetter("id"))
 
 
 @strawberry.type(description="One of your notifications.")
@@ -149,27 +150,20 @@ async def notification_connection(
     before: str | None,
     unread_only: bool,
 ) -> NotificationConnection:
-    selection = ConnectionSelection(info.selected_fields)
-    includes = includes_of(selection.node_names)
-    page = page_request(
-        info.context.settings,
-        first=first,
-        last=last,
-        after=decode_cursor(after, _CURSOR, "int", argument="after"),
-        before=decode_cursor(before, _CURSOR, "int", argument="before"),
-    )
+    asked = ConnectionRequest(info, _NEWEST_FIRST, first=first, after=after, last=last, before=before)
+    includes = includes_of(asked.selection.node_names)
     result = await resolvers.notifications(
         info.context,
-        page,
+        asked.page,
         includes,
         unread_only=unread_only,
-        with_total=selection.wants_total,
-        with_unread="unreadCount" in selection.own,
+        with_total=asked.selection.wants_total,
+        with_unread="unreadCount" in asked.selection.own,
     )
-    return NotificationConnection(
-        nodes=[Notification.from_row(row, includes) for row in result.page.rows],
-        total_count=result.total or 0,
+    return asked.connection(
+        NotificationConnection,
+        result.page,
+        result.total,
+        lambda row: Notification.from_row(row, includes),
         unread_count=result.unread or 0,
-        _page=result.page,
-        _cursor_of=lambda row: encode_cursor(_CURSOR, row.id, row.id),
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -11,6 +12,7 @@ from persistence.queries.projects import ProjectIncludes
 from resolvers import projects as resolvers
 from resolvers.context import RequestContext
 from schema.core.connections import Connection
+from schema.core.cursors import CursorOrder
 from schema.core.enums import ProjectMemberRole
 from schema.core.ids import encode_id
 from schema.core.node import Node
@@ -116,6 +118,9 @@ class Project(Node):
 @strawberry.type
 class ProjectConnection(Connection[Project]):
     pass
+
+
+PROJECTS_BY_NAME = CursorOrder("name", "str", attrgetter("name"))
 
 
 def project_includes(names: set[str]) -> ProjectIncludes:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
+from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,24 +19,30 @@ from resolvers import users as user_resolvers
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.pagination import page_request
-from schema.core.connections import Connection, build_connection
-from schema.core.cursors import decode_cursor, encode_cursor
+from schema.core.connections import Connection
+from schema.core.cursors import CursorOrder
 from schema.core.enums import OrderDirection, TaskOrderFieldEnum, TaskStatusEnum
 from schema.core.ids import decode_id, decode_ids, encode_id
 from schema.core.node import Node
-from schema.core.selection import ConnectionSelection, child_names
+from schema.core.paging import ConnectionRequest
+from schema.core.selection import child_names
 from schema.projects.types import Label, Project
 from schema.tasks.columns import task_columns
 from schema.users.types import User
 
-_CURSOR_KINDS = {
-    TaskOrderField.CREATED_AT: "datetime",
-    TaskOrderField.UPDATED_AT: "datetime",
-    TaskOrderField.DUE_DATE: "date",
-    TaskOrderField.PRIORITY: "int",
-    TaskOrderField.NUMBER: "int",
-    TaskOrderField.POSITION: "float",
+_CURSOR_ORDERS = {
+    field: CursorOrder(field.value, kind, attrgetter(field.value))
+    for field, kind in {
+        TaskOrderField.CREATED_AT: "datetime",
+        TaskOrderField.UPDATED_AT: "datetime",
+        TaskOrderField.DUE_DATE: "date",
+        TaskOrderField.PRIORITY: "int",
+        TaskOrderField.NUMBER: "int",
+        TaskOrderField.POSITION: "float",
+    }.items()
 }
+_COMMENTS_BY_TIME = CursorOrder("comment", "datetime", attrgetter("created_at"))
+_ACTIVITY_BY_ID = CursorOrder("activity", "int", attrgetter("id"))
 SEARCH_ORDER = "search"
 _UNREAD: dict[str, None] = dict.fromkeys(TASK_ROW_LABELS)
 
@@ -211,24 +217,17 @@ class Task(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> CommentConnection:
-        selection = ConnectionSelection(info.selected_fields)
-        page = page_request(
-            info.context.settings,
-            first=first,
-            last=last,
-            after=decode_cursor(after, "comment", "datetime", argument="after"),
-            before=decode_cursor(before, "comment", "datetime", argument="before"),
-        )
-        with_author = "author" in selection.node_names
+        asked = ConnectionRequest(info, _COMMENTS_BY_TIME, first=first, after=after, last=last, before=before)
+        with_author = "author" in asked.selection.node_names
         result, total = await resolvers.comments(
-            info.context, self._db_id, page, with_author=with_author, with_total=selection.wants_total
+            info.context,
+            self._db_id,
+            asked.page,
+            with_author=with_author,
+            with_total=asked.selection.wants_total,
         )
-        return build_connection(
-            CommentConnection,
-            result,
-            total,
-            lambda row: Comment.from_row(row, with_author),
-            lambda row: encode_cursor("comment", row.created_at, row.id),
+        return asked.connection(
+            CommentConnection, result, total, lambda row: Comment.from_row(row, with_author)
         )
 
     @strawberry.field(description="What happened to this task, newest first.")
@@ -240,18 +239,11 @@ class Task(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> ActivityEventConnection:
-        selection = ConnectionSelection(info.selected_fields)
-        page = page_request(
-            info.context.settings,
-            first=first,
-            last=last,
-            after=decode_cursor(after, "activity", "int", argument="after"),
-            before=decode_cursor(before, "activity", "int", argument="before"),
-        )
+        asked = ConnectionRequest(info, _ACTIVITY_BY_ID, first=first, after=after, last=last, before=before)
         result, total = await resolvers.activity(
-            info.context, self._db_id, page, with_total=selection.wants_total
+            info.context, self._db_id, asked.page, with_total=asked.selection.wants_total
         )
-        return build_connection(
+        return asked.connection(
             ActivityEventConnection,
             result,
             total,
@@ -263,7 +255,6 @@ class Task(Node):
                 created_at=r.created_at,
                 _actor_id=r.actor_id,
             ),
-            lambda r: encode_cursor("activity", r.id, r.id),
         )
 
 
@@ -333,33 +324,32 @@ class TaskListArguments:
         order_by: TaskOrderInput | None,
         *,
         direct: bool = False,
+        cursors: CursorOrder | None = None,
     ) -> None:
-        self.selection = ConnectionSelection(info.selected_fields)
-        self.includes = task_includes(self.selection.node_names)
+        """``cursors``: the order the cursors name when it is not ``order_by`` (search pages by rank)."""
         self.where = where.to_filter() if where is not None else TaskFilter()
         self.order = order_by.to_order() if order_by is not None else TaskOrder()
+        self._asked = ConnectionRequest(
+            info,
+            _CURSOR_ORDERS[self.order.field] if cursors is None else cursors,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        self.selection = self._asked.selection
+        self.page = self._asked.page
+        self.includes = task_includes(self.selection.node_names)
         if direct:
             # A list read by its own statement reads only the columns its selection shows (and the
             # cursors' order column). Lists through a loader keep every column: a loader is shared by
             # includes, and per-selection columns would split one batch into several statements.
             columns = task_columns(self.selection.node_fields, self.order.field.value)
             self.includes = replace(self.includes, columns=columns)
-        field = self.order.field
-        kind = _CURSOR_KINDS[field]
-        self.page = page_request(
-            info.context.settings,
-            first=first,
-            last=last,
-            after=decode_cursor(after, field.value, kind, argument="after"),
-            before=decode_cursor(before, field.value, kind, argument="before"),
-        )
 
     def connection(self, result: Page, total: int | None) -> TaskConnection:
-        includes, column = self.includes, self.order.field.value
-        cursor_of: Callable[[Any], str] = lambda row: encode_cursor(column, getattr(row, column), row.id)  # noqa: E731
-        return build_connection(
-            TaskConnection, result, total, lambda row: Task.from_row(row, includes), cursor_of
-        )
+        includes = self.includes
+        return self._asked.connection(TaskConnection, result, total, lambda row: Task.from_row(row, includes))
 
 
 async def nested_task_connection(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -10,6 +11,7 @@ from persistence.models import OrgRole
 from resolvers import projects as project_resolvers
 from resolvers.context import RequestContext
 from schema.core.connections import Connection
+from schema.core.cursors import CursorOrder
 from schema.core.enums import ProjectMemberRole, UserRole
 from schema.core.ids import encode_id
 from schema.core.node import Node
@@ -82,6 +84,9 @@ class User(Node):
 @strawberry.type
 class UserConnection(Connection[User]):
     pass
+
+
+USERS_BY_NAME = CursorOrder("name", "str", attrgetter("name"))
 
 
 @strawberry.type

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import strawberry
@@ -12,12 +13,11 @@ from persistence.models import AttemptOutcome, DeliveryStatus
 from persistence.queries.rows import AnyRow
 from resolvers import webhooks as resolvers
 from resolvers.context import RequestContext
-from resolvers.pagination import page_request
 from schema.core.connections import Connection
-from schema.core.cursors import decode_cursor, encode_cursor
+from schema.core.cursors import CursorOrder
 from schema.core.ids import encode_id
 from schema.core.node import Node
-from schema.core.selection import ConnectionSelection
+from schema.core.paging import ConnectionRequest
 
 Ctx = Info[RequestContext, None]
 WebhookDeliveryStatus = strawberry.enum(
@@ -28,7 +28,7 @@ WebhookDeliveryStatus = strawberry.enum(
     "redelivery sends it again.",
 )
 WebhookAttemptOutcome = strawberry.enum(AttemptOutcome, name="WebhookAttemptOutcome")
-_CURSOR = "webhook-delivery"
+_NEWEST_FIRST = CursorOrder("webhook-delivery", "int", attrgetter("id"))
 
 
 @strawberry.type(description="One POST of a delivery.")
@@ -124,19 +124,15 @@ class Webhook(Node):
         after: str | None = None,
         status: WebhookDeliveryStatus | None = None,  # type: ignore[valid-type]
     ) -> WebhookDeliveryConnection:
-        page = page_request(
-            info.context.settings,
-            first=first,
-            last=None,
-            after=decode_cursor(after, _CURSOR, "int", argument="after"),
+        asked = ConnectionRequest(info, _NEWEST_FIRST, first=first, after=after)
+        found = await resolvers.deliveries(
+            info.context, self._id, asked.page, status, with_total=asked.selection.wants_total
         )
-        wants_total = ConnectionSelection(info.selected_fields).wants_total
-        found = await resolvers.deliveries(info.context, self._id, page, status, with_total=wants_total)
-        return WebhookDeliveryConnection(
-            nodes=[WebhookDelivery.from_row(row, found.attempts.get(row.id, [])) for row in found.page.rows],
-            total_count=found.total or 0,
-            _page=found.page,
-            _cursor_of=lambda row: encode_cursor(_CURSOR, row.id, row.id),
+        return asked.connection(
+            WebhookDeliveryConnection,
+            found.page,
+            found.total,
+            lambda row: WebhookDelivery.from_row(row, found.attempts.get(row.id, [])),
         )
 
 
