@@ -12,8 +12,9 @@ an active user of the task's organization who sees its project (owners and admin
 
 The relay derives inside the unit of work that marks the events published, before it marks them,
 so a crash leaves both to the sweep; the unique key (event, recipient) makes a second derivation
-insert nothing. Per batch of events, whatever its size: one read of the new comments' bodies (when
-there are any), one read of who may be notified, one insert, one read back of the notifications.
+insert nothing (persistence/queries/notification_writes.py). Per batch of events, whatever its size:
+one read of the new comments' bodies (when there are any), one read of who may be notified, one
+insert, one read back of the notifications.
 """
 
 from __future__ import annotations
@@ -23,32 +24,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, tuple_
-from sqlalchemy.dialects.mysql import insert as mysql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.dml import Insert
 
-from persistence.models import Comment, Notification, NotificationKind, Task, User
+from persistence.models import NotificationKind
+from persistence.queries import notification_writes as queries
 from persistence.queries.rows import AnyRow
-from persistence.queries.scope import user_sees_project
 
 MAX_MENTIONS = 20
 # "@" at the start of a word, then an address: something, "@", something with a dot in it.
 _MENTION = re.compile(r"(?:^|(?<=[\s(\[{<\"']))@([^@\s]+@[^@\s]+)")
 _TRAILING = ".,;:!?)]}>'\""
-NOTIFICATION_FIELDS = (
-    "id",
-    "user_id",
-    "kind",
-    "event_id",
-    "task_id",
-    "comment_id",
-    "actor_id",
-    "created_at",
-)
-
-_notifications = Notification.__table__
 
 
 def mentioned_emails(body: str) -> list[str]:
@@ -117,7 +102,8 @@ async def derive_notifications(conn: AsyncConnection, events: Sequence[AnyRow]) 
         if comment_id is not None:
             commented[comment_id] = event
     if commented:
-        for comment_id, body in (await _comment_bodies(conn, commented)).items():
+        task_of_comment = {comment_id: event.task_id for comment_id, event in commented.items()}
+        for comment_id, body in (await queries.live_comment_bodies(conn, task_of_comment)).items():
             event = commented[comment_id]
             wanted += [
                 _Wanted(event, NotificationKind.MENTIONED, email=email, comment_id=comment_id)
@@ -125,59 +111,20 @@ async def derive_notifications(conn: AsyncConnection, events: Sequence[AnyRow]) 
             ]
     if not wanted:
         return []
-    values = _values(wanted, await _readers(conn, wanted))
+    readers = await queries.task_readers(
+        conn,
+        [(w.user_id, w.event.task_id) for w in wanted if w.user_id is not None],
+        [(w.email, w.event.task_id) for w in wanted if w.email is not None],
+    )
+    values = _values(wanted, readers)
     if not values:
         return []
-    await conn.execute(_insert_once(conn.dialect.name), values)
-    # By the unique (event, recipient) index; sorted here, since an ORDER BY id invites MariaDB to
-    # walk the whole primary key instead.
-    statement = select(*[_notifications.c[name] for name in NOTIFICATION_FIELDS]).where(
-        _notifications.c.event_id.in_(sorted({v["event_id"] for v in values}))
-    )
-    return sorted((await conn.execute(statement)).all(), key=lambda row: int(row.id))
-
-
-async def _comment_bodies(conn: AsyncConnection, commented: dict[int, AnyRow]) -> dict[int, str]:
-    """The live comments' bodies, each only if it belongs to its event's task."""
-    comments = Comment.__table__
-    statement = select(comments.c.id, comments.c.task_id, comments.c.body).where(
-        comments.c.id.in_(sorted(commented)), comments.c.deleted_at.is_(None)
-    )
-    rows = (await conn.execute(statement)).all()
-    return {row.id: row.body for row in rows if row.task_id == commented[row.id].task_id}
-
-
-async def _readers(conn: AsyncConnection, wanted: list[_Wanted]) -> list[AnyRow]:
-    """Of the (user, task) pairs wanted, those where the user is active, in the task's organization
-    and may read the (live) task. One statement for the whole batch."""
-    users, tasks = User.__table__, Task.__table__
-    by_id = sorted({(w.user_id, w.event.task_id) for w in wanted if w.user_id is not None})
-    by_email = sorted({(w.email, w.event.task_id) for w in wanted if w.email is not None})
-    pairs: list[ColumnElement[bool]] = []
-    coarse: list[ColumnElement[bool]] = []
-    if by_id:
-        pairs.append(tuple_(users.c.id, tasks.c.id).in_(by_id))
-        coarse.append(users.c.id.in_(sorted({user_id for user_id, _ in by_id})))
-    if by_email:
-        pairs.append(tuple_(users.c.email, tasks.c.id).in_(by_email))
-        coarse.append(users.c.email.in_(sorted({email for email, _ in by_email})))
-    statement = (
-        select(users.c.id.label("user_id"), users.c.email, tasks.c.id.label("task_id"))
-        .select_from(users.join(tasks, tasks.c.organization_id == users.c.organization_id))
-        .where(
-            # The coarse conditions let both tables be read by their indexes; the pairs are exact.
-            tasks.c.id.in_(sorted({w.event.task_id for w in wanted})),
-            or_(*coarse),
-            or_(*pairs),
-            tasks.c.deleted_at.is_(None),
-            users.c.deactivated_at.is_(None),
-            user_sees_project(users, tasks.c.project_id),
-        )
-    )
-    return list((await conn.execute(statement)).all())
+    return await queries.insert_notifications(conn, values)
 
 
 def _values(wanted: list[_Wanted], readers: list[AnyRow]) -> list[dict[str, Any]]:
+    """The notifications of those wanted who may read their task, but for the event's own actor, once
+    per event and recipient."""
     by_id = {(row.user_id, row.task_id) for row in readers}
     by_email = {(row.email.lower(), row.task_id): row.user_id for row in readers}
     values: list[dict[str, Any]] = []
@@ -204,12 +151,3 @@ def _values(wanted: list[_Wanted], readers: list[AnyRow]) -> list[dict[str, Any]
             }
         )
     return values
-
-
-def _insert_once(dialect: str) -> Insert:
-    """An insert that skips a row whose (event, recipient) is there already, and only that: unlike
-    INSERT IGNORE, MariaDB's ON DUPLICATE KEY UPDATE still refuses every other error."""
-    if dialect == "sqlite":
-        return sqlite_insert(Notification).on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-    statement = mysql_insert(Notification)
-    return statement.on_duplicate_key_update(event_id=statement.inserted.event_id)
