@@ -1,6 +1,5 @@
 """The statements that make webhook deliveries (which endpoint gets which event is
-persistence/webhook_derivation.py's to say): the organizations' live endpoints, the insert and its
-read back.
+resolvers/webhook_rules.py's to say): the organizations' live endpoints, the insert and its read back.
 
 They run in the relay's unit of work, the one that marks the events published: the insert skips a row
 whose (endpoint, event) is there already, so deriving the same events again inserts nothing.

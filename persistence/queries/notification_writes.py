@@ -1,4 +1,4 @@
-"""The statements that make notifications (who is notified is persistence/derivation.py's to
+"""The statements that make notifications (who is notified is resolvers/notification_rules.py's to
 say): the new comments' bodies, who may be notified about a task, the insert and its read back.
 
 They run in the relay's unit of work, the one that marks the events published: the insert skips a row

@@ -1,11 +1,12 @@
-"""Webhook deliveries derived from the events the relay publishes: one per event and endpoint.
+"""Which webhook endpoint gets which event; the relay derives one delivery per event and endpoint
+from the events it publishes.
 
 An endpoint receives the event types it chose among ``WEBHOOK_EVENT_TYPES`` from its own
-organization, while it is active and not deleted. Like notifications (persistence/derivation.py) the
-relay derives inside the unit of work that marks the events published, so a crash leaves both to the
-sweep, and the unique (endpoint, event) key makes a second derivation insert nothing. Per batch: one
-read of the endpoints (none when no event in it is a webhook's), and when one matches, one insert and
-one read back of the deliveries.
+organization, while it is active and not deleted. Like notifications (resolvers/notification_rules.py)
+the relay derives inside the unit of work that marks the events published, so a crash leaves both to
+the sweep, and the unique (endpoint, event) key makes a second derivation insert nothing
+(persistence/queries/delivery_writes.py). Per batch: one read of the endpoints (none when no event in
+it is a webhook's), and when one matches, one insert and one read back of the deliveries.
 """
 
 from __future__ import annotations

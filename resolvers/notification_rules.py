@@ -1,11 +1,8 @@
-"""Notifications derived from the events the relay publishes.
+"""Who an event notifies; the relay derives these notifications from the events it publishes.
 
 - ``task.assigned`` (and ``task.created`` with an assignee): the new assignee is notified.
-- ``task.commented`` for a new comment: every user it mentions is notified. A mention is ``@``
-  followed by the user's full email address (``@ada@example.com``): emails are unique, so a mention
-  never names two people, and it needs no handle column. It starts a word (after a space, a line
-  break or an opening bracket or quote); trailing punctuation is not part of it. At most
-  ``MAX_MENTIONS`` people per comment; editing a comment notifies nobody.
+- ``task.commented`` for a new comment: every user it mentions (resolvers/mentions.py) is notified;
+  editing a comment notifies nobody.
 
 Nobody is notified of their own action, nor about a task they may not read: the recipient must be
 an active user of the task's organization who sees its project (owners and admins, or members).
@@ -19,7 +16,6 @@ insert, one read back of the notifications.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,25 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from persistence.models import NotificationKind
 from persistence.queries import notification_writes as queries
 from persistence.queries.rows import AnyRow
-
-MAX_MENTIONS = 20
-# "@" at the start of a word, then an address: something, "@", something with a dot in it.
-_MENTION = re.compile(r"(?:^|(?<=[\s(\[{<\"']))@([^@\s]+@[^@\s]+)")
-_TRAILING = ".,;:!?)]}>'\""
-
-
-def mentioned_emails(body: str) -> list[str]:
-    """The addresses a comment mentions, lower-cased, each once, in order, at most MAX_MENTIONS."""
-    found: list[str] = []
-    for match in _MENTION.finditer(body):
-        email = match.group(1).rstrip(_TRAILING).lower()
-        local, _, domain = email.partition("@")
-        if not local or "." not in domain.strip(".") or email in found:
-            continue
-        found.append(email)
-        if len(found) == MAX_MENTIONS:
-            break
-    return found
+from resolvers.mentions import mentioned_emails
 
 
 @dataclass(frozen=True)
