@@ -5,10 +5,11 @@ publishes whatever a crash or a Redis outage left unpublished. A row is marked p
 after its message went out, so delivery is at-least-once: a subscriber may see an event twice
 (the per-project sequence tells) but never misses one that committed.
 
-In the same unit of work, before the rows are marked, the events' notifications are derived
-(``persistence/derivation.py``): a crash leaves events and notifications to the sweep together, and
-the unique (event, recipient) key keeps a second derivation from inserting anything; the events'
-webhook deliveries are derived there too (``persistence/webhook_derivation.py``), the same way. After the
+In the same unit of work, before the rows are marked, the events' notifications are derived: a
+crash leaves events and notifications to the sweep together, and the unique (event, recipient) key
+keeps a second derivation from inserting anything; the events' webhook deliveries are derived there
+too, the same way. Who is notified and which endpoint gets what are domain rules, which persistence
+does not import: the composition root passes them in as ``Derivation`` functions. After the
 commit each new notification goes to its recipient's channel (so a recipient acting on it at once
 finds the row), and the batch (events and notifications) to each ``on_committed`` hook (the
 composition root wires the jobs there; persistence does not import jobs). When every hook took a
@@ -32,14 +33,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.db import Database
-from persistence.derivation import derive_notifications
 from persistence.models import Event, Notification, NotificationKind, WebhookDelivery
 from persistence.models.base import utcnow
 from persistence.pubsub import project_channel, user_channel
+from persistence.queries.rows import AnyRow
 from persistence.snapshots import event_snapshots
-from persistence.webhook_derivation import derive_webhook_deliveries
 
 log = logging.getLogger("taskql.relay")
 
@@ -49,10 +50,17 @@ _deliveries = WebhookDelivery.__table__
 STOP_TIMEOUT_SECONDS = 5.0
 
 
+# Inserts, in the relay's unit of work, the rows the events make (each once, however often it runs
+# for them) and returns every such row of those events, in id order. The notifications' rows carry
+# NOTIFICATION_FIELDS (persistence/queries/notification_writes.py), the webhook deliveries'
+# DERIVED_DELIVERY_FIELDS (persistence/queries/delivery_writes.py).
+Derivation = Callable[[AsyncConnection, Sequence[AnyRow]], Awaitable[Sequence[AnyRow]]]
+
+
 @dataclass(frozen=True)
 class CommittedBatch:
     """What one publish committed: the event rows, the notifications and the webhook deliveries
-    derived from them (rows as ``derive_notifications`` and ``derive_webhook_deliveries`` return them)."""
+    derived from them (rows as the relay's ``Derivation`` functions return them)."""
 
     events: Sequence[Any]
     notifications: Sequence[Any]
@@ -105,6 +113,8 @@ class Relay:
         sweep_interval_seconds: float,
         sweep_grace_seconds: float,
         channel_prefix: str,
+        derive_notifications: Derivation,
+        derive_webhook_deliveries: Derivation,
         publish_delay_seconds: float = 0.0,
         on_committed: Sequence[OnCommitted] = (),
     ) -> None:
@@ -113,6 +123,8 @@ class Relay:
         self.sweep_interval_seconds = sweep_interval_seconds
         self.sweep_grace_seconds = sweep_grace_seconds
         self.channel_prefix = channel_prefix
+        self.derive_notifications = derive_notifications
+        self.derive_webhook_deliveries = derive_webhook_deliveries
         # A window that gathers the commits of a burst into one publish; it is also where a crash
         # between commit and publish happens, which the recovery test widens on purpose.
         self.publish_delay_seconds = publish_delay_seconds
@@ -185,8 +197,8 @@ class Relay:
             async with self.db.unit_of_work() as conn:
                 # Several processes sweep: each takes the rows no other one holds.
                 rows = (await conn.execute(statement.with_for_update(skip_locked=True))).all()
-                notifications = await derive_notifications(conn, rows) if rows else []
-                deliveries = await derive_webhook_deliveries(conn, rows) if rows else []
+                notifications = await self.derive_notifications(conn, rows) if rows else []
+                deliveries = await self.derive_webhook_deliveries(conn, rows) if rows else []
                 snapshots = await event_snapshots(conn, await self._listened_to(rows)) if rows else {}
                 for row in rows:
                     if row.project_id is not None:

@@ -23,10 +23,10 @@ from persistence.models.base import utcnow
 from persistence.queries import webhooks as queries
 from persistence.queries.pagination import Page, PageRequest
 from persistence.queries.rows import AnyRow
-from persistence.webhook_derivation import TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, DomainError, Forbidden, NotFound
 from resolvers.principal import Principal
+from resolvers.webhook_rules import TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES
 
 log = logging.getLogger("taskql.webhooks")
 MAX_DESCRIPTION = 500

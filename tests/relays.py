@@ -8,6 +8,8 @@ from redis.asyncio import Redis
 
 from persistence.relay import OnCommitted, Relay
 from resolvers.context import Services
+from resolvers.notification_rules import derive_notifications
+from resolvers.webhook_rules import derive_webhook_deliveries
 from tests import services as test_services
 
 
@@ -25,5 +27,7 @@ def own_relay(
         sweep_interval_seconds=3600,
         sweep_grace_seconds=grace_seconds,
         channel_prefix=test_services.CHANNEL_PREFIX,
+        derive_notifications=derive_notifications,
+        derive_webhook_deliveries=derive_webhook_deliveries,
         on_committed=on_committed,
     )

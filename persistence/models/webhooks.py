@@ -1,7 +1,7 @@
 """Outgoing webhooks: an organization's endpoints, one delivery per (event, endpoint), and every attempt.
 
 A delivery is derived by the relay in the unit of work that publishes its event
-(persistence/webhook_derivation.py); the unique (endpoint, event) key makes a second derivation insert
+(resolvers/webhook_rules.py); the unique (endpoint, event) key makes a second derivation insert
 nothing. A test ping has no event: its payload is stored on the delivery instead.
 """
 

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.derivation import NOTIFICATION_FIELDS
 from persistence.models import Comment, Notification, Task, User
+from persistence.queries.notification_writes import NOTIFICATION_FIELDS
 from persistence.queries.pagination import Page, PageRequest, SortKey, paginate, to_page
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope, visible_project

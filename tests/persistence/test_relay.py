@@ -23,7 +23,6 @@ from persistence.queries.events import NewEvent, insert_event
 from persistence.queries.projects import project_audience
 from persistence.queries.scope import Scope
 from persistence.queries.tasks import EVERYTHING, task_row_from_json, tasks_by_ids
-from persistence.relay import Relay
 from persistence.seed import SeededOrganization
 from persistence.statements import count_statements
 from resolvers.context import Services
@@ -106,9 +105,7 @@ async def test_with_redis_down_events_wait_for_the_next_sweep(services: Services
     org = await make_org()
     event_id = await _unpublished_event(services, org, age_seconds=60)
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
-    relay = Relay(
-        services.db, dead, sweep_interval_seconds=3600, sweep_grace_seconds=0, channel_prefix="unused"
-    )
+    relay = own_relay(services, redis=dead, grace_seconds=0)
     assert await relay.publish([event_id]) == 0
     assert await _published_at(services, event_id) is None
     await dead.aclose()

@@ -11,7 +11,6 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from sqlalchemy import insert, select, update
 
-from persistence.derivation import MAX_MENTIONS, mentioned_emails
 from persistence.models import Comment, Event
 from persistence.models.base import utcnow
 from persistence.pubsub import project_channel, user_channel
@@ -91,29 +90,6 @@ async def _comment(services: Services, crew: Crew, who: str, body: str) -> tuple
 def _recipients(rows: list[Any], crew: Crew) -> set[str]:
     names = {user_id: name for name, user_id in crew.ids.items()}
     return {names.get(row.user_id, f"user {row.user_id}") for row in rows}
-
-
-# --- the mention syntax ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("body", "expected"),
-    [
-        ("Hi @Ada@Example.com, and @bob@x.io.", ["ada@example.com", "bob@x.io"]),
-        ("@ada@example.com: see (@cy@d.org) and\n@dee@e.net!", ["ada@example.com", "cy@d.org", "dee@e.net"]),
-        ("write to ada@example.com", []),  # an address alone mentions nobody
-        ("x@ada@example.com and mail@@ada@example.com", []),  # "@" inside a word is not a mention
-        ("@ada, @ada@localhost, @@ada@example.com", []),  # a handle, no dot in the domain, a doubled "@"
-        ("@ada@example.com @ADA@example.com @ada@example.com", ["ada@example.com"]),
-    ],
-)
-def test_a_mention_is_an_at_sign_and_a_full_email_address(body: str, expected: list[str]) -> None:
-    assert mentioned_emails(body) == expected
-
-
-def test_a_comment_mentions_at_most_twenty_people() -> None:
-    body = " ".join(f"@user{i}@example.com" for i in range(MAX_MENTIONS + 5))
-    assert mentioned_emails(body) == [f"user{i}@example.com" for i in range(MAX_MENTIONS)]
 
 
 # --- assignments --------------------------------------------------------------------------------
@@ -298,7 +274,7 @@ async def test_a_batch_costs_the_relay_the_same_few_statements_whatever_its_size
         assert len(rows) == 3 * size
     # Then the statements are the same for 1 and for 12 events, and few: the events (locked), the
     # comments' bodies, who may read, the insert, the read back, the webhook endpoints that may want
-    # the events (persistence/webhook_derivation.py: none here, so no insert), the projects' audiences
+    # the events (resolvers/webhook_rules.py: none here, so no insert), the projects' audiences
     # and the tasks carried to subscribers (persistence/snapshots.py), the published mark; then,
     # after the commit and the hand-over, the notifications marked enqueued (one UPDATE)
     assert counts[0] == counts[1] == 10, counts

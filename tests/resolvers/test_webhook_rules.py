@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from persistence.models import Event
 from persistence.statements import count_statements
-from persistence.webhook_derivation import derive_webhook_deliveries
 from resolvers.context import Services
+from resolvers.webhook_rules import derive_webhook_deliveries
 from tests.notification_crew import MakeOrg
 from tests.relays import own_relay
 from tests.webhook_fixtures import add_endpoint, deliveries_of, unpublished_event

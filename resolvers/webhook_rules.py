@@ -1,11 +1,12 @@
-"""Webhook deliveries derived from the events the relay publishes: one per event and endpoint.
+"""Which webhook endpoint gets which event; the relay derives one delivery per event and endpoint
+from the events it publishes.
 
 An endpoint receives the event types it chose among ``WEBHOOK_EVENT_TYPES`` from its own
-organization, while it is active and not deleted. Like notifications (persistence/derivation.py) the
-relay derives inside the unit of work that marks the events published, so a crash leaves both to the
-sweep, and the unique (endpoint, event) key makes a second derivation insert nothing. Per batch: one
-read of the endpoints (none when no event in it is a webhook's), and when one matches, one insert and
-one read back of the deliveries.
+organization, while it is active and not deleted. Like notifications (resolvers/notification_rules.py)
+the relay derives inside the unit of work that marks the events published, so a crash leaves both to
+the sweep, and the unique (endpoint, event) key makes a second derivation insert nothing
+(persistence/queries/delivery_writes.py). Per batch: one read of the endpoints (none when no event in
+it is a webhook's), and when one matches, one insert and one read back of the deliveries.
 """
 
 from __future__ import annotations
@@ -13,13 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.dialects.mysql import insert as mysql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.dml import Insert
 
-from persistence.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from persistence.models import DeliveryStatus
+from persistence.queries import delivery_writes as queries
 from persistence.queries.rows import AnyRow
 
 # What the mutations record (resolvers/*_mutations.py) that concerns an organization's integrations.
@@ -50,10 +48,6 @@ WEBHOOK_EVENT_TYPES = (
 )
 # A delivery made by webhookTest, with no event behind it.
 TEST_EVENT_TYPE = "webhook.test"
-DELIVERY_FIELDS = ("id", "endpoint_id", "event_id")
-
-_endpoints = WebhookEndpoint.__table__
-_deliveries = WebhookDelivery.__table__
 
 
 async def derive_webhook_deliveries(conn: AsyncConnection, events: Sequence[AnyRow]) -> Sequence[AnyRow]:
@@ -62,26 +56,15 @@ async def derive_webhook_deliveries(conn: AsyncConnection, events: Sequence[AnyR
     deliverable = [event for event in events if event.type in WEBHOOK_EVENT_TYPES]
     if not deliverable:
         return []
-    organizations = sorted({event.organization_id for event in deliverable})
-    statement = select(_endpoints.c.id, _endpoints.c.organization_id, _endpoints.c.event_types).where(
-        _endpoints.c.organization_id.in_(organizations),
-        _endpoints.c.active.is_(True),
-        _endpoints.c.deleted_at.is_(None),
-    )
-    endpoints = (await conn.execute(statement)).all()
+    endpoints = await queries.active_endpoints(conn, (event.organization_id for event in deliverable))
     values = _values(deliverable, endpoints)
     if not values:
         return []
-    await conn.execute(_insert_once(conn.dialect.name), values)
-    # By the unique (endpoint, event) key.
-    pairs = sorted((v["endpoint_id"], v["event_id"]) for v in values)
-    read_back = select(*[_deliveries.c[name] for name in DELIVERY_FIELDS]).where(
-        tuple_(_deliveries.c.endpoint_id, _deliveries.c.event_id).in_(pairs)
-    )
-    return sorted((await conn.execute(read_back)).all(), key=lambda row: int(row.id))
+    return await queries.insert_deliveries(conn, values)
 
 
 def _values(events: Sequence[AnyRow], endpoints: Sequence[AnyRow]) -> list[dict[str, Any]]:
+    """A pending delivery for each event and each endpoint of its organization that chose its type."""
     values: list[dict[str, Any]] = []
     for event in events:
         for endpoint in endpoints:
@@ -103,13 +86,3 @@ def _values(events: Sequence[AnyRow], endpoints: Sequence[AnyRow]) -> list[dict[
                 }
             )
     return values
-
-
-def _insert_once(dialect: str) -> Insert:
-    """Skips a row whose (endpoint, event) is there already, and only that (unlike INSERT IGNORE)."""
-    if dialect == "sqlite":
-        return sqlite_insert(WebhookDelivery).on_conflict_do_nothing(
-            index_elements=["endpoint_id", "event_id"]
-        )
-    statement = mysql_insert(WebhookDelivery)
-    return statement.on_duplicate_key_update(event_id=statement.inserted.event_id)
