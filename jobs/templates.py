@@ -14,7 +14,7 @@ from email.utils import formatdate, parseaddr
 from string import Template
 
 from jobs.notices import Notice
-from persistence.models import NotificationKind
+from persistence.enums import NotificationKind
 
 _SUBJECTS = {
     NotificationKind.ASSIGNED: Template("[$project] $actor assigned you: $title"),

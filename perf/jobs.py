@@ -49,15 +49,14 @@ from perf import config
 from perf.cpu import cpu_seconds, service_pids
 from perf.job_sinks import HOST, Receipts, http_sink, smtp_sink
 from perf.servers import REPO
+from persistence.enums import NotificationKind, PushPlatform
 from persistence.migrate import upgrade_to_head
 from persistence.models import (
     Event,
     Notification,
-    NotificationKind,
     Organization,
     ProjectMember,
     PushDevice,
-    PushPlatform,
     Task,
     User,
     WebhookDelivery,

@@ -15,7 +15,8 @@ from perf import config
 from perf.dataset import ensure_seeded
 from perf.load_documents import register
 from perf.load_plan import LoadPlan, PlannedUser
-from persistence.models import ProjectMember, ProjectRole, Task, User
+from persistence.enums import ProjectRole
+from persistence.models import ProjectMember, Task, User
 from persistence.models.base import utcnow
 from persistence.settings import Settings
 from resolvers.context import Services

@@ -29,7 +29,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
-from persistence.models import Comment, Notification, NotificationKind, Task, User
+from persistence.enums import NotificationKind
+from persistence.models import Comment, Notification, Task, User
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import user_sees_project
 

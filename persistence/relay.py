@@ -35,7 +35,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from persistence.db import Database
 from persistence.derivation import derive_notifications
-from persistence.models import Event, Notification, NotificationKind, WebhookDelivery
+from persistence.enums import NotificationKind
+from persistence.models import Event, Notification, WebhookDelivery
 from persistence.models.base import utcnow
 from persistence.pubsub import project_channel, user_channel
 from persistence.snapshots import event_snapshots

@@ -19,7 +19,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
-from persistence.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from persistence.enums import DeliveryStatus
+from persistence.models import WebhookDelivery, WebhookEndpoint
 from persistence.queries.rows import AnyRow
 
 # What the mutations record (resolvers/*_mutations.py) that concerns an organization's integrations.

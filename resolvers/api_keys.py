@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from persistence.models import ApiKeyScope, OrgRole
+from persistence.enums import ApiKeyScope, OrgRole
 from persistence.models.base import utcnow
 from persistence.queries import api_keys as queries
 from persistence.queries.rows import AnyRow

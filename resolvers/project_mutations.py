@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from persistence.models import ProjectRole
+from persistence.enums import ProjectRole
 from persistence.models.base import utcnow
 from persistence.queries import project_writes as queries
 from persistence.queries.project_writes import ProjectDraft, Refused

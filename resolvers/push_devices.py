@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from persistence.models import PushPlatform
+from persistence.enums import PushPlatform
 from persistence.queries import push_devices as queries
 from persistence.queries.rows import AnyRow
 from resolvers.context import RequestContext

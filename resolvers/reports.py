@@ -10,7 +10,7 @@ which ``unique=True`` makes harmless.
 
 from __future__ import annotations
 
-from persistence.models import ReportKind
+from persistence.enums import ReportKind
 from persistence.queries import report_writes
 from persistence.queries import reports as queries
 from persistence.queries.rows import AnyRow

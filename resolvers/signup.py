@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from persistence.models import OrgRole
+from persistence.enums import OrgRole
 from persistence.queries import user_writes as queries
 from persistence.queries.rows import AnyRow
 from resolvers.context import RequestContext

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from persistence.models import NotificationKind
+from persistence.enums import NotificationKind
 from persistence.pubsub import Delivery, PubSubHub, Resync, project_channel, user_channel
 from persistence.queries.projects import ProjectIncludes
 from persistence.queries.rows import AnyRow, PlainRow

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from persistence.models import TaskStatus
+from persistence.enums import TaskStatus
 from persistence.models.base import utcnow
 from persistence.queries import task_writes as queries
 from persistence.queries.rows import AnyRow

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from jobs.enqueue import INVITATION_EMAIL
 from jobs.invitations import invitation_token
-from persistence.models import OrgRole
+from persistence.enums import OrgRole
 from persistence.models.base import utcnow
 from persistence.queries import user_writes as queries
 from persistence.queries.rows import AnyRow

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jobs.ssrf import HostUnresolvable, UrlNotAllowed, resolve_target
-from persistence.models import DeliveryStatus
+from persistence.enums import DeliveryStatus
 from persistence.models.base import utcnow
 from persistence.queries import webhooks as queries
 from persistence.queries.pagination import Page, PageRequest

@@ -8,7 +8,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import FromClause
 
-from persistence.models import Label, Project, ProjectMember, Task, TaskStatus, User
+from persistence.enums import TaskStatus
+from persistence.models import Label, Project, ProjectMember, Task, User
 from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_page
 from persistence.queries.rows import AnyRow, PlainRow, python_types, row_from_json
 from persistence.queries.scope import ProjectAudience, Scope, visible_project

@@ -22,7 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from persistence.models import Project, Task, TaskStatus, User
+from persistence.enums import TaskStatus
+from persistence.models import Project, Task, User
 from persistence.queries.aggregates import greatest
 from persistence.queries.guards import insert_guarded
 from persistence.queries.scope import Scope, may_edit_project, user_sees_project, visible_project

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from persistence.enums import DeliveryStatus
+from persistence.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_page
 from persistence.queries.rows import AnyRow
 

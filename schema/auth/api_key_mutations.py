@@ -11,7 +11,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import ApiKeyScope
+from persistence.enums import ApiKeyScope
 from resolvers import api_keys as resolvers
 from resolvers.context import RequestContext
 from schema.auth.api_keys import ApiKey, ApiKeyScopeEnum

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from persistence.models import ApiKeyScope
+from persistence.enums import ApiKeyScope
 from persistence.queries.rows import AnyRow
 from schema.core.ids import encode_id
 

@@ -6,7 +6,7 @@ import enum
 
 import strawberry
 
-from persistence.models import OrgRole, ProjectRole, TaskStatus
+from persistence.enums import OrgRole, ProjectRole, TaskStatus
 from persistence.queries.tasks import TaskOrderField
 
 UserRole = strawberry.enum(OrgRole, name="UserRole")

@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import NotificationKind
+from persistence.enums import NotificationKind
 from persistence.queries.notifications import NotificationIncludes
 from resolvers import comment_mutations as comment_resolvers
 from resolvers import notifications as resolvers

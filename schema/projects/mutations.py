@@ -6,7 +6,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import ProjectRole
+from persistence.enums import ProjectRole
 from resolvers import project_mutations as resolvers
 from resolvers import projects as project_reads
 from resolvers.context import RequestContext

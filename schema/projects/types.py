@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import ProjectRole
+from persistence.enums import ProjectRole
 from persistence.queries.projects import ProjectIncludes
 from resolvers import projects as resolvers
 from resolvers.context import RequestContext

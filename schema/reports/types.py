@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import ReportKind, ReportStatus
+from persistence.enums import ReportKind, ReportStatus
 from resolvers import reports as resolvers
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult

@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import TaskStatus
+from persistence.enums import TaskStatus
 from persistence.queries.task_writes import TaskDraft
 from resolvers import task_mutations as resolvers
 from resolvers import tasks as task_reads

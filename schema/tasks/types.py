@@ -11,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from persistence.models import TaskStatus
+from persistence.enums import TaskStatus
 from persistence.queries.pagination import Page
 from persistence.queries.tasks import TASK_ROW_LABELS, TaskFilter, TaskIncludes, TaskOrder, TaskOrderField
 from resolvers import tasks as resolvers

@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import OrgRole
+from persistence.enums import OrgRole
 from resolvers import signup
 from resolvers import user_mutations as resolvers
 from resolvers import users as user_reads

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import PushPlatform
+from persistence.enums import PushPlatform
 from resolvers import push_devices as resolvers
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from persistence.models import PushPlatform
+from persistence.enums import PushPlatform
 from persistence.queries.rows import AnyRow
 from schema.core.ids import encode_id
 

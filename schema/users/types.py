@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import OrgRole
+from persistence.enums import OrgRole
 from resolvers import projects as project_resolvers
 from resolvers.context import RequestContext
 from schema.core.connections import Connection

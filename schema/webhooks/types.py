@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import AttemptOutcome, DeliveryStatus
+from persistence.enums import AttemptOutcome, DeliveryStatus
 from persistence.queries.rows import AnyRow
 from resolvers import webhooks as resolvers
 from resolvers.context import RequestContext
