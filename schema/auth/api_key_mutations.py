@@ -14,7 +14,7 @@ from strawberry.types import Info
 from persistence.enums import ApiKeyScope
 from resolvers import api_keys as resolvers
 from resolvers.context import RequestContext
-from schema.auth.api_keys import ApiKey, ApiKeyScopeEnum
+from schema.auth.api_keys import ApiKey
 from schema.core.ids import decode_id
 
 Ctx = Info[RequestContext, None]
@@ -23,7 +23,7 @@ Ctx = Info[RequestContext, None]
 @strawberry.input
 class ApiKeyCreateInput:
     name: str = strawberry.field(description=f"1 to {resolvers.MAX_NAME} characters, for people.")
-    scope: ApiKeyScopeEnum  # type: ignore[valid-type]
+    scope: ApiKeyScope
     expires_at: datetime | None = strawberry.field(
         default=None, description="When it stops working; null: until revoked."
     )

@@ -10,7 +10,7 @@ from persistence.enums import ApiKeyScope
 from persistence.queries.rows import AnyRow
 from schema.core.ids import encode_id
 
-ApiKeyScopeEnum = strawberry.enum(
+strawberry.enum(
     ApiKeyScope,
     name="ApiKeyScope",
     description="READ: queries only. READ_WRITE: queries and mutations, as the key's creator may.",
@@ -22,7 +22,7 @@ class ApiKey:
     id: strawberry.ID
     name: str
     prefix: str = strawberry.field(description="The key's public part: `tq_<prefix>_...`.")
-    scope: ApiKeyScopeEnum  # type: ignore[valid-type]
+    scope: ApiKeyScope
     created_by_id: strawberry.ID = strawberry.field(description="The user the key acts as.")
     expires_at: datetime | None
     revoked_at: datetime | None

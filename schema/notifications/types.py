@@ -27,7 +27,7 @@ from schema.tasks.types import Comment, Task, task_includes
 from schema.users.types import User
 
 Ctx = Info[RequestContext, None]
-NotificationKindEnum = strawberry.enum(
+strawberry.enum(
     NotificationKind,
     name="NotificationKind",
     description="ASSIGNED: someone made you a task's assignee. MENTIONED: someone mentioned you in a "
@@ -38,7 +38,7 @@ _CURSOR = "notification"
 
 @strawberry.type(description="One of your notifications.")
 class Notification(Node):
-    kind: NotificationKindEnum  # type: ignore[valid-type]
+    kind: NotificationKind
     created_at: datetime
     read_at: datetime | None = strawberry.field(description="When you first marked it read.")
     _task_id: strawberry.Private[int | None]

@@ -6,13 +6,12 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from persistence.enums import ProjectRole
 from resolvers import project_mutations as resolvers
 from resolvers import projects as project_reads
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
 from resolvers.mutations import MutationResult
-from schema.core.enums import ProjectMemberRole
+from schema.core.enums import ProjectRole
 from schema.core.ids import decode_id
 from schema.core.payload_errors import MutationError, errors_as
 from schema.core.selection import child_names
@@ -166,7 +165,7 @@ class ProjectArchiveInput:
 class ProjectMemberAddInput:
     project_id: strawberry.ID
     user_id: strawberry.ID
-    role: ProjectMemberRole  # type: ignore[valid-type]
+    role: ProjectRole
 
 
 @strawberry.input
@@ -179,7 +178,7 @@ class ProjectMemberRemoveInput:
 class ProjectMemberRoleChangeInput:
     project_id: strawberry.ID
     user_id: strawberry.ID
-    role: ProjectMemberRole  # type: ignore[valid-type]
+    role: ProjectRole
 
 
 def _ids(project_id: strawberry.ID, user_id: strawberry.ID) -> tuple[int, int]:

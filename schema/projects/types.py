@@ -6,12 +6,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.enums import ProjectRole
 from persistence.queries.projects import ProjectIncludes
 from resolvers import projects as resolvers
 from resolvers.context import RequestContext
 from schema.core.connections import Connection
-from schema.core.enums import ProjectMemberRole
+from schema.core.enums import ProjectRole
 from schema.core.ids import encode_id
 from schema.core.node import Node
 from schema.users.types import User
@@ -36,7 +35,7 @@ class Label:
 @strawberry.type
 class ProjectMember:
     user: User
-    role: ProjectMemberRole  # type: ignore[valid-type]
+    role: ProjectRole
 
 
 @strawberry.type
@@ -79,7 +78,7 @@ class Project(Node):
         return int(self._open_task_count)
 
     @strawberry.field(description="The viewer's role in this project; null when the viewer is not a member.")
-    async def viewer_role(self, info: Info[RequestContext, None]) -> ProjectMemberRole | None:  # type: ignore[valid-type]
+    async def viewer_role(self, info: Info[RequestContext, None]) -> ProjectRole | None:
         if self._viewer_role is _NOT_READ:
             row = await resolvers.project(info.context, self._db_id, ProjectIncludes(viewer_role=True))
             return ProjectRole(row.viewer_role) if row.viewer_role is not None else None

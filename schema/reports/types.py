@@ -19,14 +19,14 @@ from schema.projects.types import Project
 from schema.users.types import User
 
 Ctx = Info[RequestContext, None]
-ReportKindEnum = strawberry.enum(ReportKind, name="ReportKind")
-ReportStatusEnum = strawberry.enum(ReportStatus, name="ReportStatus")
+strawberry.enum(ReportKind, name="ReportKind")
+strawberry.enum(ReportStatus, name="ReportStatus")
 
 
 @strawberry.type(description="A project report, built by a background job; its files once it succeeded.")
 class Report(Node):
-    kind: ReportKindEnum  # type: ignore[valid-type]
-    status: ReportStatusEnum  # type: ignore[valid-type]
+    kind: ReportKind
+    status: ReportStatus
     attempts: int = strawberry.field(description="Build attempts started (the first and its retries).")
     error: str | None = strawberry.field(description="Why it failed, once it has failed for good.")
     created_at: datetime
@@ -73,7 +73,7 @@ class ReportRequestError(MutationError):
 @strawberry.input
 class ReportRequestInput:
     project_id: strawberry.ID
-    kind: ReportKindEnum = ReportKind.STATUS  # type: ignore[valid-type]
+    kind: ReportKind = ReportKind.STATUS
 
 
 @strawberry.type

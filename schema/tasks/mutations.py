@@ -8,13 +8,12 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.enums import TaskStatus
 from persistence.queries.task_writes import TaskDraft
 from resolvers import task_mutations as resolvers
 from resolvers import tasks as task_reads
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
-from schema.core.enums import TaskStatusEnum
+from schema.core.enums import TaskStatus
 from schema.core.ids import decode_id, encode_id
 from schema.core.payload_errors import MutationError, errors_as
 from schema.core.selection import child_names
@@ -112,7 +111,7 @@ class TaskCreateInput:
     project_id: strawberry.ID
     title: str
     description: str = ""
-    status: TaskStatusEnum = TaskStatus.TODO  # type: ignore[valid-type]
+    status: TaskStatus = TaskStatus.TODO
     priority: int = 0
     assignee_id: strawberry.ID | None = None
     due_date: date | None = None
@@ -134,7 +133,7 @@ class TaskUpdateInput:
 class TaskMoveInput:
     id: strawberry.ID
     version: int
-    status: TaskStatusEnum | None = None  # type: ignore[valid-type]
+    status: TaskStatus | None = None
     position: float | None = strawberry.field(
         default=None, description="Where in the column; kept when omitted."
     )

@@ -11,9 +11,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from persistence.enums import TaskStatus
 from persistence.queries.pagination import Page
-from persistence.queries.tasks import TASK_ROW_LABELS, TaskFilter, TaskIncludes, TaskOrder, TaskOrderField
+from persistence.queries.tasks import TASK_ROW_LABELS, TaskFilter, TaskIncludes, TaskOrder
 from resolvers import tasks as resolvers
 from resolvers import users as user_resolvers
 from resolvers.context import RequestContext
@@ -21,7 +20,7 @@ from resolvers.errors import BadUserInput
 from resolvers.pagination import page_request
 from schema.core.connections import Connection, build_connection
 from schema.core.cursors import decode_cursor, encode_cursor
-from schema.core.enums import OrderDirection, TaskOrderFieldEnum, TaskStatusEnum
+from schema.core.enums import OrderDirection, TaskOrderField, TaskStatus
 from schema.core.ids import decode_id, decode_ids, encode_id
 from schema.core.node import Node
 from schema.core.selection import ConnectionSelection, child_names
@@ -135,7 +134,7 @@ class Task(Node):
     number: int
     title: str
     description: str
-    status: TaskStatusEnum  # type: ignore[valid-type]
+    status: TaskStatus
     priority: int = strawberry.field(description="0 (none) to 4 (urgent).")
     position: float = strawberry.field(description="Board order within a status column.")
     due_date: date | None
@@ -279,7 +278,7 @@ def _own_names(info: Info[RequestContext, None]) -> set[str]:
 @strawberry.input(name="TaskFilter")
 class TaskFilterInput:
     project_ids: list[strawberry.ID] | None = None
-    status: list[TaskStatusEnum] | None = None  # type: ignore[valid-type]
+    status: list[TaskStatus] | None = None
     priority: list[int] | None = None
     assignee_ids: list[strawberry.ID] | None = None
     label_ids: list[strawberry.ID] | None = None
@@ -312,7 +311,7 @@ class TaskFilterInput:
 
 @strawberry.input(name="TaskOrder")
 class TaskOrderInput:
-    field: TaskOrderFieldEnum = TaskOrderField.CREATED_AT  # type: ignore[valid-type]
+    field: TaskOrderField = TaskOrderField.CREATED_AT
     direction: OrderDirection = OrderDirection.DESC
 
     def to_order(self) -> TaskOrder:

@@ -8,13 +8,12 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from persistence.enums import OrgRole
 from resolvers import signup
 from resolvers import user_mutations as resolvers
 from resolvers import users as user_reads
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
-from schema.core.enums import UserRole
+from schema.core.enums import OrgRole
 from schema.core.ids import decode_id, encode_id
 from schema.core.payload_errors import MutationError, errors_as
 from schema.users.organizations import Organization
@@ -62,7 +61,7 @@ class PasswordChangeError(MutationError):
 class Invitation:
     id: strawberry.ID
     email: str
-    role: UserRole  # type: ignore[valid-type]
+    role: OrgRole
     expires_at: datetime
 
 
@@ -187,7 +186,7 @@ class InvitationAcceptInput:
 @strawberry.input
 class UserInviteInput:
     email: str
-    role: UserRole  # type: ignore[valid-type]
+    role: OrgRole
 
 
 @strawberry.input
@@ -198,7 +197,7 @@ class UserDeactivateInput:
 @strawberry.input
 class UserRoleChangeInput:
     id: strawberry.ID
-    role: UserRole  # type: ignore[valid-type]
+    role: OrgRole
 
 
 @strawberry.input

@@ -10,13 +10,13 @@ from persistence.enums import PushPlatform
 from persistence.queries.rows import AnyRow
 from schema.core.ids import encode_id
 
-PushPlatformEnum = strawberry.enum(PushPlatform, name="PushPlatform")
+strawberry.enum(PushPlatform, name="PushPlatform")
 
 
 @strawberry.type(description="A device of yours that receives push notifications.")
 class PushDevice:
     id: strawberry.ID
-    platform: PushPlatformEnum  # type: ignore[valid-type]
+    platform: PushPlatform
     created_at: datetime
     last_seen_at: datetime = strawberry.field(description="When its token was last registered.")
 

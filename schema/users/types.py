@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.enums import OrgRole
 from resolvers import projects as project_resolvers
 from resolvers.context import RequestContext
 from schema.core.connections import Connection
-from schema.core.enums import ProjectMemberRole, UserRole
+from schema.core.enums import OrgRole, ProjectRole
 from schema.core.ids import encode_id
 from schema.core.node import Node
 
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 class User(Node):
     name: str
     email: str
-    role: UserRole  # type: ignore[valid-type]
+    role: OrgRole
     deactivated: bool
     created_at: datetime
     _db_id: strawberry.Private[int]
@@ -87,4 +86,4 @@ class UserConnection(Connection[User]):
 @strawberry.type
 class ProjectMembership:
     project: Annotated[Project, strawberry.lazy("schema.projects.types")]
-    role: ProjectMemberRole  # type: ignore[valid-type]
+    role: ProjectRole

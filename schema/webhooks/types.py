@@ -20,14 +20,14 @@ from schema.core.node import Node
 from schema.core.selection import ConnectionSelection
 
 Ctx = Info[RequestContext, None]
-WebhookDeliveryStatus = strawberry.enum(
+strawberry.enum(
     DeliveryStatus,
     name="WebhookDeliveryStatus",
     description="PENDING: queued. SUCCEEDED: a 2xx answer. RETRYING: failed, another attempt is scheduled. "
     "DEAD: the last attempt failed (or the address was refused, or the receiver answered 410); only a "
     "redelivery sends it again.",
 )
-WebhookAttemptOutcome = strawberry.enum(AttemptOutcome, name="WebhookAttemptOutcome")
+strawberry.enum(AttemptOutcome, name="WebhookAttemptOutcome")
 _CURSOR = "webhook-delivery"
 
 
@@ -37,7 +37,7 @@ class WebhookAttempt:
     started_at: datetime
     duration_ms: int
     response_code: int | None
-    outcome: WebhookAttemptOutcome  # type: ignore[valid-type]
+    outcome: AttemptOutcome
     error: str | None
 
     @classmethod
@@ -63,7 +63,7 @@ class WebhookDelivery:
     event_id: strawberry.ID | None = strawberry.field(
         description="The ActivityEvent's id; null for a test ping."
     )
-    status: WebhookDeliveryStatus  # type: ignore[valid-type]
+    status: DeliveryStatus
     attempt_count: int
     last_response_code: int | None
     created_at: datetime
@@ -122,7 +122,7 @@ class Webhook(Node):
         info: Ctx,
         first: int | None = None,
         after: str | None = None,
-        status: WebhookDeliveryStatus | None = None,  # type: ignore[valid-type]
+        status: DeliveryStatus | None = None,
     ) -> WebhookDeliveryConnection:
         page = page_request(
             info.context.settings,
