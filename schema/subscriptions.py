@@ -66,8 +66,8 @@ class TaskEvent:
     )
     async def task(self, info: Info[RequestContext, None]) -> Task | None:
         includes = task_includes(child_names(info.selected_fields))
-        row = await resolvers.event_task(self._change)
-        return None if row is None else Task.from_row(row, includes)
+        found = await resolvers.event_task(self._change, includes)
+        return None if found is None else Task.from_record(found)
 
 
 @strawberry.type

@@ -53,7 +53,7 @@ class Viewer:
 
     @strawberry.field(description="Your devices that receive push notifications, oldest first.")
     async def push_devices(self, info: Info[RequestContext, None]) -> list[PushDevice]:
-        return [PushDevice.from_row(row) for row in await push_device_reads.devices(info.context)]
+        return [PushDevice.from_record(found) for found in await push_device_reads.devices(info.context)]
 
     @strawberry.field(description="Your notifications, newest first; `unreadOnly` keeps the unread ones.")
     async def notifications(
@@ -92,5 +92,5 @@ async def project_connection(
         with_total=selection.wants_total,
     )
     return build_connection(
-        ProjectConnection, result, total, Project.from_row, lambda r: encode_cursor("name", r.name, r.id)
+        ProjectConnection, result, total, Project.from_record, lambda r: encode_cursor("name", r.name, r.id)
     )

@@ -52,9 +52,9 @@ class ApiKeyMutation:
         created = await resolvers.create_api_key(
             info.context, name=input.name, scope=ApiKeyScope(input.scope), expires_at=input.expires_at
         )
-        return ApiKeyCreatePayload(api_key=ApiKey.from_row(created.row), key=created.key)
+        return ApiKeyCreatePayload(api_key=ApiKey.from_record(created.api_key), key=created.key)
 
     @strawberry.mutation(description="Revokes an API key at once; revoking it again changes nothing.")
     async def api_key_revoke(self, info: Ctx, input: ApiKeyRevokeInput) -> ApiKeyRevokePayload:  # noqa: A002
-        row = await resolvers.revoke_api_key(info.context, api_key_id=decode_id(input.id, "ApiKey"))
-        return ApiKeyRevokePayload(api_key=ApiKey.from_row(row))
+        revoked = await resolvers.revoke_api_key(info.context, api_key_id=decode_id(input.id, "ApiKey"))
+        return ApiKeyRevokePayload(api_key=ApiKey.from_record(revoked))

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from persistence.enums import ApiKeyScope
-from persistence.queries.rows import AnyRow
+from persistence.records import ApiKeyRecord
 from schema.core.ids import encode_id
 
 strawberry.enum(
@@ -29,14 +29,14 @@ class ApiKey:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: AnyRow) -> ApiKey:
+    def from_record(cls, record: ApiKeyRecord) -> ApiKey:
         return cls(
-            id=strawberry.ID(encode_id("ApiKey", row.id)),
-            name=row.name,
-            prefix=row.prefix,
-            scope=ApiKeyScope(row.scope),
-            created_by_id=strawberry.ID(encode_id("User", row.created_by_user_id)),
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-            created_at=row.created_at,
+            id=strawberry.ID(encode_id("ApiKey", record.id)),
+            name=record.name,
+            prefix=record.prefix,
+            scope=record.scope,
+            created_by_id=strawberry.ID(encode_id("User", record.created_by_user_id)),
+            expires_at=record.expires_at,
+            revoked_at=record.revoked_at,
+            created_at=record.created_at,
         )

@@ -11,7 +11,7 @@ import enum
 import strawberry
 
 from persistence.enums import OrgRole, ProjectRole, TaskStatus
-from persistence.queries.tasks import TaskOrderField
+from persistence.values import TaskOrderField
 
 __all__ = ["OrderDirection", "OrgRole", "ProjectRole", "TaskOrderField", "TaskStatus"]
 

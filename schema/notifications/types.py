@@ -4,13 +4,13 @@ connection."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from persistence.enums import NotificationKind
-from persistence.queries.notifications import NotificationIncludes
+from persistence.records import NotificationRecord
+from persistence.values import NotificationIncludes
 from resolvers import comment_mutations as comment_resolvers
 from resolvers import notifications as resolvers
 from resolvers import tasks as task_resolvers
@@ -51,29 +51,19 @@ class Notification(Node):
     _comment: strawberry.Private[Comment | None]
 
     @classmethod
-    def from_row(cls, row: Any, includes: NotificationIncludes) -> Notification:
-        actor = User.from_row(row, "actor__") if includes.actor and row.actor__id is not None else None
-        comment = None
-        if includes.comment and row.comment__id is not None:
-            comment = Comment(
-                id=strawberry.ID(encode_id("Comment", row.comment__id)),
-                body=row.comment__body,
-                created_at=row.comment__created_at,
-                updated_at=row.comment__updated_at,
-                # A mention's actor is the comment's author.
-                author=actor,
-            )
+    def from_record(cls, record: NotificationRecord) -> Notification:
+        actor = None if record.actor is None else User.from_record(record.actor)
         return cls(
-            id=strawberry.ID(encode_id("Notification", row.id)),
-            kind=NotificationKind(row.kind),
-            created_at=row.created_at,
-            read_at=row.read_at,
-            _task_id=row.task_id,
-            _actor_id=row.actor_id,
-            _comment_id=row.comment_id,
+            id=strawberry.ID(encode_id("Notification", record.id)),
+            kind=record.kind,
+            created_at=record.created_at,
+            read_at=record.read_at,
+            _task_id=record.task_id,
+            _actor_id=record.actor_id,
+            _comment_id=record.comment_id,
             _joined=True,
             _actor=actor,
-            _comment=comment,
+            _comment=None if record.comment is None else Comment.from_record(record.comment),
         )
 
     @classmethod
@@ -101,15 +91,15 @@ class Notification(Node):
         if self._task_id is None:
             return None
         includes = task_includes(child_names(info.selected_fields))
-        row = await task_resolvers.task_or_none(info.context, self._task_id, includes)
-        return None if row is None else Task.from_row(row, includes)
+        found = await task_resolvers.task_or_none(info.context, self._task_id, includes)
+        return None if found is None else Task.from_record(found)
 
     @strawberry.field(description="Who assigned or mentioned you.")
     async def actor(self, info: Ctx) -> User | None:
         if self._joined:
             return self._actor
-        row = await user_resolvers.user_or_none(info.context, self._actor_id)
-        return None if row is None else User.from_row(row)
+        found = await user_resolvers.user_or_none(info.context, self._actor_id)
+        return None if found is None else User.from_record(found)
 
     @strawberry.field(
         description="For a mention, the comment; null for an assignment, and once the comment is "
@@ -118,8 +108,8 @@ class Notification(Node):
     async def comment(self, info: Ctx) -> Comment | None:
         if self._joined:
             return self._comment
-        row = await comment_resolvers.comment_or_none(info.context, self._comment_id)
-        return None if row is None else Comment.from_row(row, with_author=True)
+        found = await comment_resolvers.comment_or_none(info.context, self._comment_id)
+        return None if found is None else Comment.from_record(found)
 
 
 @strawberry.type
@@ -136,9 +126,7 @@ def includes_of(names: set[str]) -> NotificationIncludes:
 async def notification_node(info: Ctx, notification_id: int) -> Notification:
     """``node(id:)`` for one of the viewer's own notifications."""
     includes = includes_of(child_names(info.selected_fields))
-    return Notification.from_row(
-        await resolvers.notification(info.context, notification_id, includes), includes
-    )
+    return Notification.from_record(await resolvers.notification(info.context, notification_id, includes))
 
 
 async def notification_connection(
@@ -167,7 +155,7 @@ async def notification_connection(
         with_unread="unreadCount" in selection.own,
     )
     return NotificationConnection(
-        nodes=[Notification.from_row(row, includes) for row in result.page.rows],
+        nodes=[Notification.from_record(found) for found in result.page.rows],
         total_count=result.total or 0,
         unread_count=result.unread or 0,
         _page=result.page,

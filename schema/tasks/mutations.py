@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.queries.task_writes import TaskDraft
+from persistence.values import TaskDraft
 from resolvers import task_mutations as resolvers
 from resolvers import tasks as task_reads
 from resolvers.context import RequestContext
@@ -50,8 +50,8 @@ class TaskDeleteError(MutationError):
 async def _task(info: Ctx, task_id: int | None) -> Task | None:
     """The touched task as the reader sees it now (after the commit)."""
     includes = task_includes(child_names(info.selected_fields))
-    row = await task_reads.task_or_none(info.context, task_id, includes)
-    return None if row is None else Task.from_row(row, includes)
+    found = await task_reads.task_or_none(info.context, task_id, includes)
+    return None if found is None else Task.from_record(found)
 
 
 @strawberry.type

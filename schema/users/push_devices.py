@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from persistence.enums import PushPlatform
-from persistence.queries.rows import AnyRow
+from persistence.records import PushDeviceRecord
 from schema.core.ids import encode_id
 
 strawberry.enum(PushPlatform, name="PushPlatform")
@@ -21,10 +21,10 @@ class PushDevice:
     last_seen_at: datetime = strawberry.field(description="When its token was last registered.")
 
     @classmethod
-    def from_row(cls, row: AnyRow) -> PushDevice:
+    def from_record(cls, record: PushDeviceRecord) -> PushDevice:
         return cls(
-            id=strawberry.ID(encode_id("PushDevice", row.id)),
-            platform=PushPlatform(row.platform),
-            created_at=row.created_at,
-            last_seen_at=row.last_seen_at,
+            id=strawberry.ID(encode_id("PushDevice", record.id)),
+            platform=record.platform,
+            created_at=record.created_at,
+            last_seen_at=record.last_seen_at,
         )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from persistence.enums import AttemptOutcome, DeliveryStatus
-from persistence.queries.rows import AnyRow
+from persistence.records import WebhookAttemptRecord, WebhookDeliveryRecord, WebhookRecord
 from resolvers import webhooks as resolvers
 from resolvers.context import RequestContext
 from resolvers.pagination import page_request
@@ -41,14 +40,14 @@ class WebhookAttempt:
     error: str | None
 
     @classmethod
-    def from_row(cls, row: AnyRow) -> WebhookAttempt:
+    def from_record(cls, record: WebhookAttemptRecord) -> WebhookAttempt:
         return cls(
-            number=row.number,
-            started_at=row.started_at,
-            duration_ms=row.duration_ms,
-            response_code=row.response_code,
-            outcome=AttemptOutcome(row.outcome),
-            error=row.error,
+            number=record.number,
+            started_at=record.started_at,
+            duration_ms=record.duration_ms,
+            response_code=record.response_code,
+            outcome=record.outcome,
+            error=record.error,
         )
 
 
@@ -71,20 +70,20 @@ class WebhookDelivery:
     attempts: list[WebhookAttempt]
 
     @classmethod
-    def from_row(cls, row: AnyRow, attempts: list[AnyRow]) -> WebhookDelivery:
+    def from_record(cls, record: WebhookDeliveryRecord) -> WebhookDelivery:
         return cls(
-            id=strawberry.ID(encode_id("WebhookDelivery", row.id)),
-            delivery_id=f"whd_{row.id}",
-            event_type=row.event_type,
+            id=strawberry.ID(encode_id("WebhookDelivery", record.id)),
+            delivery_id=f"whd_{record.id}",
+            event_type=record.event_type,
             event_id=None
-            if row.event_id is None
-            else strawberry.ID(encode_id("ActivityEvent", row.event_id)),
-            status=DeliveryStatus(row.status),
-            attempt_count=row.attempts,
-            last_response_code=row.last_response_code,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            attempts=[WebhookAttempt.from_row(attempt) for attempt in attempts],
+            if record.event_id is None
+            else strawberry.ID(encode_id("ActivityEvent", record.event_id)),
+            status=record.status,
+            attempt_count=record.attempts,
+            last_response_code=record.last_response_code,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            attempts=[WebhookAttempt.from_record(attempt) for attempt in record.attempt_log],
         )
 
 
@@ -104,16 +103,16 @@ class Webhook(Node):
     _id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any) -> Webhook:
+    def from_record(cls, record: WebhookRecord) -> Webhook:
         return cls(
-            id=strawberry.ID(encode_id("Webhook", row.id)),
-            url=row.url,
-            event_types=list(row.event_types),
-            active=bool(row.active),
-            description=row.description,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            _id=row.id,
+            id=strawberry.ID(encode_id("Webhook", record.id)),
+            url=record.url,
+            event_types=list(record.event_types),
+            active=record.active,
+            description=record.description,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            _id=record.id,
         )
 
     @strawberry.field(description="The delivery log, newest first; `status: DEAD` lists the dead letters.")
@@ -133,7 +132,7 @@ class Webhook(Node):
         wants_total = ConnectionSelection(info.selected_fields).wants_total
         found = await resolvers.deliveries(info.context, self._id, page, status, with_total=wants_total)
         return WebhookDeliveryConnection(
-            nodes=[WebhookDelivery.from_row(row, found.attempts.get(row.id, [])) for row in found.page.rows],
+            nodes=[WebhookDelivery.from_record(delivery) for delivery in found.page.rows],
             total_count=found.total or 0,
             _page=found.page,
             _cursor_of=lambda row: encode_cursor(_CURSOR, row.id, row.id),
@@ -141,4 +140,4 @@ class Webhook(Node):
 
 
 async def webhook_node(info: Ctx, webhook_id: int) -> Webhook:
-    return Webhook.from_row(await resolvers.endpoint(info.context, webhook_id))
+    return Webhook.from_record(await resolvers.endpoint(info.context, webhook_id))
