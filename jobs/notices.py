@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import Comment, Notification, NotificationKind, Project, Task, User
+from persistence.enums import NotificationKind
+from persistence.models import Comment, Notification, Project, Task, User
 from persistence.queries.reminders import may_read_task
 
 

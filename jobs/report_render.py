@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from persistence.models import TaskStatus
+from persistence.enums import TaskStatus
 from persistence.queries.reports import StatusFigures
 
 UNASSIGNED = "(unassigned)"

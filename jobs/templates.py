@@ -13,7 +13,7 @@ from email.utils import formatdate, parseaddr
 
 from jobs.email_text import render, render_html
 from jobs.notices import Notice
-from persistence.models import NotificationKind
+from persistence.enums import NotificationKind
 
 # Each kind's subject and lead: notification_<kind>.subject and .lead in jobs/email_templates/.
 _TEMPLATE_NAMES = {

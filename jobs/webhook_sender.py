@@ -20,7 +20,7 @@ import httpx
 
 from jobs.ssrf import Target
 from jobs.tls import tls_context
-from persistence.models import AttemptOutcome
+from persistence.enums import AttemptOutcome
 from persistence.models.base import utcnow
 
 USER_AGENT = "taskql-webhooks/1"

@@ -25,7 +25,7 @@ from jobs.queues import is_last_attempt, job_settings, with_database
 from jobs.ssrf import HostUnresolvable, UrlNotAllowed, resolve_target
 from jobs.webhook_sender import Sent, post
 from persistence.db import Database
-from persistence.models import AttemptOutcome, DeliveryStatus
+from persistence.enums import AttemptOutcome, DeliveryStatus
 from persistence.models.base import utcnow
 from persistence.queries.rows import AnyRow
 from persistence.queries.webhook_attempts import AttemptRecord, delivery_to_send, record_attempt

@@ -17,10 +17,8 @@ from loaders.projects import (
 from loaders.tasks import AttachmentsByTaskIdLoader, TaskByIdLoader, TaskPageByParentLoader
 from loaders.users import UserByIdLoader
 from persistence.db import Database
-from persistence.queries.pagination import PageRequest
-from persistence.queries.projects import ProjectIncludes
 from persistence.queries.scope import Scope
-from persistence.queries.tasks import TaskFilter, TaskIncludes, TaskOrder
+from persistence.values import PageRequest, ProjectIncludes, TaskFilter, TaskIncludes, TaskOrder
 from persistence.versioned_cache import VersionedCache
 
 L = TypeVar("L", bound=ScopedLoader)

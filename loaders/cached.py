@@ -9,13 +9,13 @@ from typing import Any
 
 from persistence.db import Database
 from persistence.queries import projects as project_queries
-from persistence.queries.pagination import Page
-from persistence.queries.rows import row_to_json
+from persistence.queries.rows import AnyRow, row_to_json
 from persistence.queries.scope import Scope
 from persistence.queries.tasks import task_row_from_json
+from persistence.values import Page
 from persistence.versioned_cache import Namespace, VersionedCache, fingerprint
 
-PageWithTotal = tuple[Page, int | None]
+PageWithTotal = tuple[Page[AnyRow], int | None]
 # A task-list page shows tasks, their projects, people and labels, and depends on who may see what.
 TASK_LIST_NAMESPACES: tuple[Namespace, ...] = ("users", "members", "projects", "tasks")
 

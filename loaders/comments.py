@@ -6,10 +6,11 @@ from loaders.base import ScopedLoader
 from persistence.db import Database
 from persistence.queries import comments as queries
 from persistence.queries import events as event_queries
-from persistence.queries.pagination import Page, PageRequest
+from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope
+from persistence.values import Page, PageRequest
 
-PageWithTotal = tuple[Page, int | None]
+PageWithTotal = tuple[Page[AnyRow], int | None]
 
 
 class CommentPageByTaskIdLoader(ScopedLoader):

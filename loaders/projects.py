@@ -6,11 +6,11 @@ from typing import Any
 from loaders.base import ScopedLoader
 from loaders.cached import project_roles, rows_by_ids
 from persistence.db import Database
-from persistence.models import ProjectRole
+from persistence.enums import ProjectRole
 from persistence.queries import projects as queries
-from persistence.queries.projects import ProjectIncludes
 from persistence.queries.rows import AnyRow, PlainRow
 from persistence.queries.scope import Scope
+from persistence.values import ProjectIncludes
 from persistence.versioned_cache import VersionedCache
 
 

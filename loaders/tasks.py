@@ -7,13 +7,12 @@ from loaders.cached import task_pages
 from persistence.db import Database
 from persistence.queries import attachments as attachment_queries
 from persistence.queries import tasks as queries
-from persistence.queries.pagination import Page, PageRequest
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope
-from persistence.queries.tasks import TaskFilter, TaskIncludes, TaskOrder
+from persistence.values import Page, PageRequest, TaskFilter, TaskIncludes, TaskOrder
 from persistence.versioned_cache import VersionedCache
 
-PageWithTotal = tuple[Page, int | None]
+PageWithTotal = tuple[Page[AnyRow], int | None]
 
 
 class TaskByIdLoader(ScopedLoader):

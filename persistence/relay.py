@@ -36,7 +36,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.db import Database
-from persistence.models import Event, Notification, NotificationKind, WebhookDelivery
+from persistence.enums import NotificationKind
+from persistence.models import Event, Notification, WebhookDelivery
 from persistence.models.base import utcnow
 from persistence.pubsub import project_channel, user_channel
 from persistence.queries.rows import AnyRow

@@ -16,19 +16,17 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.db import Database
+from persistence.enums import OrgRole, ProjectRole, TaskStatus
 from persistence.models import (
     Base,
     Comment,
     Event,
     Label,
     Organization,
-    OrgRole,
     Project,
     ProjectMember,
-    ProjectRole,
     Task,
     TaskLabel,
-    TaskStatus,
     User,
 )
 from persistence.passwords import Passwords

@@ -15,15 +15,16 @@ import hashlib
 import hmac
 import secrets
 import string
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from persistence.models import ApiKeyScope, OrgRole
+from persistence.enums import ApiKeyScope, OrgRole
 from persistence.models.base import utcnow
 from persistence.queries import api_keys as queries
+from persistence.queries.records import api_key_record
 from persistence.queries.rows import AnyRow
+from persistence.records import ApiKeyRecord
 from resolvers.auth import identity_entry
 from resolvers.context import RequestContext, Services
 from resolvers.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
@@ -45,6 +46,11 @@ class CreatedKey:
     """The key's row and its full text, which is never shown again."""
 
     row: AnyRow
+
+    @property
+    def api_key(self) -> ApiKeyRecord:
+        return api_key_record(self.row)
+
     key: str
 
 
@@ -83,11 +89,12 @@ def _checked_name(name: str) -> str:
     return name
 
 
-async def list_api_keys(ctx: RequestContext) -> Sequence[AnyRow]:
+async def list_api_keys(ctx: RequestContext) -> list[ApiKeyRecord]:
     """The organization's keys, oldest first, revoked and expired ones included (no secrets)."""
     principal = _admin(ctx)
     async with ctx.db.read() as conn:
-        return await queries.keys_of(conn, principal.organization_id)
+        rows = await queries.keys_of(conn, principal.organization_id)
+    return [api_key_record(row) for row in rows]
 
 
 async def create_api_key(
@@ -117,7 +124,7 @@ async def create_api_key(
     return CreatedKey(row, f"{KEY_MARK}_{prefix}_{secret}")
 
 
-async def revoke_api_key(ctx: RequestContext, *, api_key_id: int) -> AnyRow:
+async def revoke_api_key(ctx: RequestContext, *, api_key_id: int) -> ApiKeyRecord:
     """Revokes the key at once; a key revoked already is returned as it is (its first revocation kept).
     Another organization's key is NOT_FOUND, as a missing one."""
     principal = _admin(ctx)
@@ -136,7 +143,7 @@ async def revoke_api_key(ctx: RequestContext, *, api_key_id: int) -> AnyRow:
     await ctx.services.cache.overwrite_json(
         api_key_cache_key(row.prefix), revoked, ctx.settings.api_key_cache_ttl_seconds
     )
-    return row
+    return api_key_record(row)
 
 
 def _entry_from_row(row: AnyRow) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 from persistence.queries import attachment_writes as queries
 from persistence.queries import task_writes
 from persistence.queries.attachment_writes import NewAttachment
+from persistence.records import AttachmentRecord
 from persistence.settings import Settings
 from persistence.storage import FileStore, StagingFile
 from resolvers.context import RequestContext
@@ -95,6 +96,12 @@ class StoredAttachment:
     size_bytes: int
     sha256: str
     created_at: datetime
+
+    @property
+    def record(self) -> AttachmentRecord:
+        return AttachmentRecord(
+            self.id, self.filename, self.content_type, self.size_bytes, self.sha256, self.created_at
+        )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from persistence.models import OrgRole
+from persistence.enums import OrgRole
 from persistence.models.base import utcnow
 from persistence.queries import sessions as session_queries
 from persistence.queries import user_writes

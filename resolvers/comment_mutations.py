@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from persistence.queries import comment_writes as queries
 from persistence.queries import task_writes
 from persistence.queries.comment_writes import CommentState
+from persistence.queries.records import comment_record
 from persistence.queries.rows import AnyRow
+from persistence.records import CommentRecord
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden
 from resolvers.mutations import ErrorCode, MutationResult
@@ -29,6 +31,10 @@ class CommentOutcome:
     @property
     def refused(self) -> bool:
         return self.result.refused
+
+    @property
+    def written(self) -> CommentRecord | None:
+        return None if self.comment is None else comment_record(self.comment, with_author=True)
 
 
 def _replayed(event: AnyRow) -> CommentOutcome:
@@ -130,10 +136,10 @@ def _changed_meanwhile(field_name: str) -> CommentOutcome:
     return CommentOutcome(MutationResult.failed(field_name, ErrorCode.CONFLICT, message))
 
 
-async def comment_or_none(ctx: RequestContext, comment_id: int | None) -> AnyRow | None:
+async def comment_or_none(ctx: RequestContext, comment_id: int | None) -> CommentRecord | None:
     """The live comment as the principal sees it now (one read), for a payload."""
     if comment_id is None:
         return None
     async with ctx.db.read() as conn:
         state = await queries.comment_state(conn, ctx.require_principal().scope, comment_id)
-    return None if state is None or state.deleted else state.comment
+    return None if state is None or state.deleted else comment_record(state.comment, with_author=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import NotificationKind
+from persistence.enums import NotificationKind
 from persistence.queries import notification_writes as queries
 from persistence.queries.rows import AnyRow
 from resolvers.mentions import mentioned_emails

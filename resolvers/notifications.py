@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from persistence.queries import notifications as queries
-from persistence.queries.notifications import NotificationIncludes, NotificationPage
-from persistence.queries.pagination import PageRequest
+from persistence.queries.notifications import EVERYTHING
+from persistence.queries.records import notification_record, page_of
 from persistence.queries.rows import AnyRow
+from persistence.records import NotificationRecord
+from persistence.values import NotificationIncludes, NotificationPage, PageRequest
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
 from resolvers.mutations import ErrorCode, FieldError, MutationResult
@@ -32,10 +34,10 @@ async def notifications(
     unread_only: bool,
     with_total: bool,
     with_unread: bool,
-) -> NotificationPage:
+) -> NotificationPage[NotificationRecord]:
     scope = ctx.require_principal().scope
     async with ctx.db.read() as conn:
-        return await queries.notification_page(
+        found = await queries.notification_page(
             conn,
             scope,
             page,
@@ -44,16 +46,20 @@ async def notifications(
             with_total=with_total,
             with_unread=with_unread,
         )
+    records = page_of(found.page, lambda row: notification_record(row, includes))
+    return NotificationPage(records, found.total, found.unread)
 
 
-async def notification(ctx: RequestContext, notification_id: int, includes: NotificationIncludes) -> AnyRow:
+async def notification(
+    ctx: RequestContext, notification_id: int, includes: NotificationIncludes
+) -> NotificationRecord:
     """The viewer's own notification; NOT_FOUND for anyone else's, as for a missing one."""
     scope = ctx.require_principal().scope
     async with ctx.db.read() as conn:
         row = await queries.notification_by_id(conn, scope, notification_id, includes)
     if row is None:
         raise NotFound("notification")
-    return row
+    return notification_record(row, includes)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,10 @@ class MarkReadOutcome:
     @property
     def refused(self) -> bool:
         return self.result.refused
+
+    @property
+    def notifications(self) -> list[NotificationRecord]:
+        return [notification_record(row, EVERYTHING) for row in self.rows]
 
 
 class _Refused(Exception):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from persistence.queries.pagination import Cursor, PageRequest
 from persistence.settings import Settings
+from persistence.values import Cursor, PageRequest
 from resolvers.errors import BadUserInput
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from persistence.models import ApiKeyScope, OrgRole
+from persistence.enums import ApiKeyScope, OrgRole
 from persistence.queries.scope import Scope
 
 

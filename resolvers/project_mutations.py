@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
-from persistence.models import ProjectRole
+from persistence.enums import ProjectRole
 from persistence.models.base import utcnow
 from persistence.queries import project_writes as queries
 from persistence.queries.project_writes import ProjectDraft, Refused
+from persistence.queries.records import member_record, project_record
 from persistence.queries.rows import AnyRow
+from persistence.records import ProjectMemberRecord, ProjectRecord
+from persistence.values import ProjectIncludes
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden
 from resolvers.mutations import ErrorCode, FieldError, MutationResult
@@ -26,9 +28,9 @@ DESCRIPTION_MAX = 10_000
 
 @dataclass(frozen=True)
 class CreatedProject(MutationResult):
-    """A new project as written, row-like (the payload reads nothing back)."""
+    """A new project as written (the payload reads nothing back)."""
 
-    row: Any = None
+    project: ProjectRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,14 @@ class WrittenMember(MutationResult):
     (``user_*``) and ``member_role``; None if the actor can no longer see it."""
 
     row: AnyRow | None = None
+
+    @property
+    def project(self) -> ProjectRecord | None:
+        return None if self.row is None else project_record(self.row, prefix="project_")
+
+    @property
+    def member(self) -> ProjectMemberRecord | None:
+        return None if self.row is None else member_record(self.row, "user_", "member_role")
 
 
 def _replayed_project(event: AnyRow) -> MutationResult:
@@ -80,7 +90,7 @@ async def create_project(ctx: RequestContext, key: str, name: str, description: 
             return MutationResult.failed("key", ErrorCode.CONFLICT, "another project has this key")
         await queries.insert_creator_membership(write.conn, project_id, scope.user_id, write.now)
         await write.record("project.created", project_id=project_id, payload={"key": key, "name": draft.name})
-        row = SimpleNamespace(
+        project = ProjectRecord(
             id=project_id,
             key=key,
             name=draft.name,
@@ -90,8 +100,9 @@ async def create_project(ctx: RequestContext, key: str, name: str, description: 
             updated_at=write.now,
             open_task_count=0,
             viewer_role=ProjectRole.ADMIN,
+            includes=ProjectIncludes(open_task_count=True, viewer_role=True),
         )
-        return CreatedProject(project_id, row=row)
+        return CreatedProject(project_id, project=project)
 
     return await run_write(ctx, body, on_replay=_replayed_project)
 

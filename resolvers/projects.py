@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 from persistence.queries import projects as queries
-from persistence.queries.pagination import PageRequest
-from persistence.queries.projects import ProjectIncludes
+from persistence.queries.records import (
+    label_record,
+    member_record,
+    membership_record,
+    pages_of,
+    project_record,
+)
 from persistence.queries.rows import AnyRow
+from persistence.records import LabelRecord, ProjectMemberRecord, ProjectMembershipRecord, ProjectRecord
+from persistence.values import PageRequest, PageWithTotal, ProjectIncludes
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
-from resolvers.tasks import PageWithTotal
 
 
-async def project(ctx: RequestContext, project_id: int, includes: ProjectIncludes) -> AnyRow:
+async def project(ctx: RequestContext, project_id: int, includes: ProjectIncludes) -> ProjectRecord:
     row: AnyRow | None = await ctx.loaders.project_by_id(includes).load(project_id)
     if row is None:
         raise NotFound("project")
-    return row
+    return project_record(row, includes)
 
 
-async def project_by_key(ctx: RequestContext, key: str, includes: ProjectIncludes) -> AnyRow:
+async def project_by_key(ctx: RequestContext, key: str, includes: ProjectIncludes) -> ProjectRecord:
     scope = ctx.require_principal().scope
     async with ctx.db.read() as conn:
         row = await queries.project_by_key(conn, scope, key.strip().upper()[:10], includes)
     if row is None:
         raise NotFound("project")
-    return row
+    return project_record(row, includes)
 
 
 async def list_projects(
@@ -35,10 +41,10 @@ async def list_projects(
     archived: bool | None,
     member_user_id: int | None = None,
     with_total: bool,
-) -> PageWithTotal:
+) -> PageWithTotal[ProjectRecord]:
     scope = ctx.require_principal().scope
     async with ctx.db.read() as conn:
-        return await queries.list_projects(
+        found = await queries.list_projects(
             conn,
             scope,
             page,
@@ -47,18 +53,19 @@ async def list_projects(
             member_user_id=member_user_id,
             with_total=with_total,
         )
+    return pages_of(found, lambda row: project_record(row, includes))
 
 
-async def members(ctx: RequestContext, project_id: int) -> list[AnyRow]:
+async def members(ctx: RequestContext, project_id: int) -> list[ProjectMemberRecord]:
     rows: list[AnyRow] = await ctx.loaders.members_by_project_id().load(project_id)
-    return rows
+    return [member_record(row) for row in rows]
 
 
-async def labels(ctx: RequestContext, project_id: int) -> list[AnyRow]:
+async def labels(ctx: RequestContext, project_id: int) -> list[LabelRecord]:
     rows: list[AnyRow] = await ctx.loaders.labels_by_project_id().load(project_id)
-    return rows
+    return [label_record(row) for row in rows]
 
 
-async def memberships(ctx: RequestContext, user_id: int) -> list[AnyRow]:
+async def memberships(ctx: RequestContext, user_id: int) -> list[ProjectMembershipRecord]:
     rows: list[AnyRow] = await ctx.loaders.memberships_by_user_id().load(user_id)
-    return rows
+    return [membership_record(row) for row in rows]

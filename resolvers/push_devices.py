@@ -10,13 +10,14 @@ every mutation (it carries the Idempotency-Key); the token itself is never put i
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from persistence.models import PushPlatform
+from persistence.enums import PushPlatform
 from persistence.queries import push_devices as queries
+from persistence.queries.records import push_device_record
 from persistence.queries.rows import AnyRow
+from persistence.records import PushDeviceRecord
 from resolvers.context import RequestContext
 from resolvers.mutations import ErrorCode, FieldError, MutationResult
 from resolvers.writes import Write, run_write
@@ -63,11 +64,12 @@ def _replayed_registration(event: AnyRow) -> MutationResult:
     )
 
 
-async def devices(ctx: RequestContext) -> Sequence[AnyRow]:
-    """The viewer's own devices, oldest first (tokens included: they are the viewer's)."""
+async def devices(ctx: RequestContext) -> list[PushDeviceRecord]:
+    """The viewer's own devices, oldest first."""
     scope = ctx.require_principal().scope
     async with ctx.db.read() as conn:
-        return await queries.devices_of(conn, scope.user_id)
+        rows = await queries.devices_of(conn, scope.user_id)
+    return [push_device_record(row) for row in rows]
 
 
 async def register_device(ctx: RequestContext, token: str, platform: PushPlatform) -> MutationResult:

@@ -10,10 +10,12 @@ which ``unique=True`` makes harmless.
 
 from __future__ import annotations
 
-from persistence.models import ReportKind
+from persistence.enums import ReportKind
 from persistence.queries import report_writes
 from persistence.queries import reports as queries
+from persistence.queries.records import report_record
 from persistence.queries.rows import AnyRow
+from persistence.records import ReportRecord
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
 from resolvers.mutations import ErrorCode, MutationResult
@@ -42,16 +44,17 @@ async def request_report(ctx: RequestContext, project_id: int, kind: ReportKind)
     return result
 
 
-async def report_or_none(ctx: RequestContext, report_id: int | None) -> AnyRow | None:
+async def report_or_none(ctx: RequestContext, report_id: int | None) -> ReportRecord | None:
     """The report if the principal may read its project (one read)."""
     if report_id is None:
         return None
     async with ctx.db.read() as conn:
-        return await queries.report_by_id(conn, ctx.require_principal().scope, report_id)
+        row = await queries.report_by_id(conn, ctx.require_principal().scope, report_id)
+    return None if row is None else report_record(row)
 
 
-async def report(ctx: RequestContext, report_id: int) -> AnyRow:
-    row = await report_or_none(ctx, report_id)
-    if row is None:
+async def report(ctx: RequestContext, report_id: int) -> ReportRecord:
+    found = await report_or_none(ctx, report_id)
+    if found is None:
         raise NotFound("report")
-    return row
+    return found

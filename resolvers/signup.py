@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from persistence.models import OrgRole
+from persistence.enums import OrgRole
 from persistence.queries import user_writes as queries
+from persistence.queries.records import user_record
 from persistence.queries.rows import AnyRow
+from persistence.records import UserRecord
 from resolvers.context import RequestContext
 from resolvers.mutations import ErrorCode, FieldError, MutationResult
 from resolvers.user_mutations import check_email, check_name, check_password, token_hash
@@ -94,6 +96,10 @@ class JoinedUser(MutationResult):
     """The user an invitation made, as written (a users row)."""
 
     row: AnyRow | None = None
+
+    @property
+    def user(self) -> UserRecord | None:
+        return None if self.row is None else user_record(self.row)
 
 
 async def accept_invitation(ctx: RequestContext, *, token: str, name: str, password: str) -> MutationResult:

@@ -20,11 +20,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from persistence.models import NotificationKind
+from persistence.enums import NotificationKind
 from persistence.pubsub import Delivery, PubSubHub, Resync, project_channel, user_channel
-from persistence.queries.projects import ProjectIncludes
-from persistence.queries.rows import AnyRow, PlainRow
+from persistence.queries.records import task_record
 from persistence.queries.scope import sees_project
+from persistence.records import TaskRecord
+from persistence.values import ProjectIncludes, TaskIncludes
 from resolvers import projects
 from resolvers.auth import authenticate_claims
 from resolvers.context import RequestContext, Services
@@ -188,15 +189,15 @@ async def _task_changes(conn: ConnectionContext, project_id: int) -> AsyncGenera
             yield change
 
 
-async def event_task(change: TaskChange) -> AnyRow | PlainRow | None:
+async def event_task(change: TaskChange, includes: TaskIncludes) -> TaskRecord | None:
     """The event's task for its subscriber, read once for all the event's subscribers here (the
     subscriber's sight of the project was checked before the event was yielded). The row holds
-    every join and aggregate, so it serves any selection."""
+    every join and aggregate, so it serves any selection: the record keeps what ``includes`` asks."""
     if change.task_id is None or change.kind is TaskEventKind.DELETED:
         return None
     principal = change.context.require_principal()
     snapshot = await change.reads.snapshot(principal.organization_id, change.project_id, change.task_id)
-    return snapshot.task
+    return None if snapshot.task is None else task_record(snapshot.task, includes)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from persistence.models import TaskStatus
+from persistence.enums import TaskStatus
 from persistence.models.base import utcnow
 from persistence.queries import task_writes as queries
 from persistence.queries.rows import AnyRow
-from persistence.queries.task_writes import TaskDraft
+from persistence.values import TaskDraft
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden
 from resolvers.mutations import ErrorCode, FieldError, MutationResult

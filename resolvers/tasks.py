@@ -7,13 +7,19 @@ from collections.abc import Sequence
 
 from loaders.cached import task_pages
 from persistence.queries import tasks as queries
-from persistence.queries.pagination import Page, PageRequest
+from persistence.queries.records import (
+    activity_record,
+    attachment_record,
+    comment_record,
+    pages_of,
+    task_record,
+)
 from persistence.queries.rows import AnyRow
-from persistence.queries.tasks import TaskFilter, TaskIncludes, TaskOrder
+from persistence.records import ActivityEventRecord, AttachmentRecord, CommentRecord, TaskRecord
+from persistence.values import PageRequest, PageWithTotal, TaskFilter, TaskIncludes, TaskOrder
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, NotFound
 
-PageWithTotal = tuple[Page, int | None]
 _TASK_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([1-9][0-9]{0,8})$")
 SUBTASK_LIMIT = 100
 # Ranked results page by offset; deep offsets cost a scan of every earlier match.
@@ -28,11 +34,11 @@ async def list_tasks(
     includes: TaskIncludes,
     *,
     with_total: bool,
-) -> PageWithTotal:
+) -> PageWithTotal[TaskRecord]:
     """The organization's list (parent 0 in the task-list cache), as far as the viewer sees it."""
     scope = ctx.require_principal().scope
 
-    async def read(parents: Sequence[int]) -> dict[int, PageWithTotal]:
+    async def read(parents: Sequence[int]) -> dict[int, PageWithTotal[AnyRow]]:
         async with ctx.db.read() as conn:
             listed = await queries.list_tasks(
                 conn, scope, where, order, page, includes, with_total=with_total
@@ -40,24 +46,25 @@ async def list_tasks(
         return dict.fromkeys(parents, listed)
 
     arguments = ("organization", where, order, page, includes, with_total)
-    return (await task_pages(ctx.versioned_cache, scope, arguments, [0], read))[0]
+    listed = (await task_pages(ctx.versioned_cache, scope, arguments, [0], read))[0]
+    return pages_of(listed, lambda row: task_record(row, includes))
 
 
-async def task(ctx: RequestContext, task_id: int, includes: TaskIncludes) -> AnyRow:
-    row: AnyRow | None = await ctx.loaders.task_by_id(includes).load(task_id)
-    if row is None:
+async def task(ctx: RequestContext, task_id: int, includes: TaskIncludes) -> TaskRecord:
+    found = await task_or_none(ctx, task_id, includes)
+    if found is None:
         raise NotFound("task")
-    return row
+    return found
 
 
-async def task_or_none(ctx: RequestContext, task_id: int | None, includes: TaskIncludes) -> AnyRow | None:
+async def task_or_none(ctx: RequestContext, task_id: int | None, includes: TaskIncludes) -> TaskRecord | None:
     if task_id is None:
         return None
     row: AnyRow | None = await ctx.loaders.task_by_id(includes).load(task_id)
-    return row
+    return None if row is None else task_record(row, includes)
 
 
-async def task_by_key(ctx: RequestContext, key: str, includes: TaskIncludes) -> AnyRow:
+async def task_by_key(ctx: RequestContext, key: str, includes: TaskIncludes) -> TaskRecord:
     matched = _TASK_KEY.match(key.strip())
     if matched is None:
         raise BadUserInput(f"not a task key (like OPS-42): {key[:40]!r}", argument="key")
@@ -66,7 +73,7 @@ async def task_by_key(ctx: RequestContext, key: str, includes: TaskIncludes) -> 
         row = await queries.task_by_key(conn, scope, matched[1].upper(), int(matched[2]), includes)
     if row is None:
         raise NotFound("task")
-    return row
+    return task_record(row, includes)
 
 
 async def search_tasks(
@@ -78,7 +85,7 @@ async def search_tasks(
     includes: TaskIncludes,
     *,
     with_total: bool,
-) -> PageWithTotal:
+) -> PageWithTotal[TaskRecord]:
     limit = ctx.settings.max_search_length
     if len(query) > limit:
         raise BadUserInput(f"search text is longer than {limit} characters", argument="query")
@@ -90,9 +97,10 @@ async def search_tasks(
         )
     scope = ctx.require_principal().scope
     async with ctx.db.read() as conn:
-        return await queries.search_tasks(
+        found = await queries.search_tasks(
             conn, scope, query, where, offset, size, includes, with_total=with_total
         )
+    return pages_of(found, lambda row: task_record(row, includes))
 
 
 async def tasks_of(
@@ -105,29 +113,28 @@ async def tasks_of(
     includes: TaskIncludes,
     *,
     with_total: bool,
-) -> PageWithTotal:
+) -> PageWithTotal[TaskRecord]:
     """A nested connection: the tasks whose ``partition`` column (assignee, parent, project) is the parent."""
     loader = ctx.loaders.task_page_by_parent(partition, where, order, page, includes, with_total)
-    result: PageWithTotal = await loader.load(parent_id)
-    return result
+    result: PageWithTotal[AnyRow] = await loader.load(parent_id)
+    return pages_of(result, lambda row: task_record(row, includes))
 
 
-async def attachments(ctx: RequestContext, task_id: int) -> list[AnyRow]:
+async def attachments(ctx: RequestContext, task_id: int) -> list[AttachmentRecord]:
     rows: list[AnyRow] = await ctx.loaders.attachments_by_task_id().load(task_id)
-    return rows
+    return [attachment_record(row) for row in rows]
 
 
 async def comments(
     ctx: RequestContext, task_id: int, page: PageRequest, *, with_author: bool, with_total: bool
-) -> PageWithTotal:
-    result: PageWithTotal = await ctx.loaders.comment_page_by_task_id(page, with_author, with_total).load(
-        task_id
-    )
-    return result
+) -> PageWithTotal[CommentRecord]:
+    loader = ctx.loaders.comment_page_by_task_id(page, with_author, with_total)
+    result: PageWithTotal[AnyRow] = await loader.load(task_id)
+    return pages_of(result, lambda row: comment_record(row, with_author=with_author))
 
 
 async def activity(
     ctx: RequestContext, task_id: int, page: PageRequest, *, with_total: bool
-) -> PageWithTotal:
-    result: PageWithTotal = await ctx.loaders.activity_page_by_task_id(page, with_total).load(task_id)
-    return result
+) -> PageWithTotal[ActivityEventRecord]:
+    result: PageWithTotal[AnyRow] = await ctx.loaders.activity_page_by_task_id(page, with_total).load(task_id)
+    return pages_of(result, activity_record)

@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 
 from jobs.enqueue import INVITATION_EMAIL
 from jobs.invitations import invitation_token
-from persistence.models import OrgRole
+from persistence.enums import OrgRole
 from persistence.models.base import utcnow
 from persistence.queries import user_writes as queries
+from persistence.queries.records import user_record
 from persistence.queries.rows import AnyRow
 from persistence.queries.user_writes import InvitationDraft
+from persistence.records import UserRecord
 from resolvers.api_keys import forget_cached_keys_of
 from resolvers.auth import overwrite_cached_sessions
 from resolvers.context import RequestContext
@@ -64,6 +66,10 @@ class WrittenUser(MutationResult):
     session, labelled ``user_*``), so the payload costs no further statement."""
 
     rows: Sequence[AnyRow] = ()
+
+    @property
+    def user(self) -> UserRecord | None:
+        return user_record(self.rows[0], "user_") if self.rows else None
 
 
 def _replayed_user(event: AnyRow) -> MutationResult:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import DeliveryStatus
+from persistence.enums import DeliveryStatus
 from persistence.queries import delivery_writes as queries
 from persistence.queries.rows import AnyRow
 

@@ -18,11 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jobs.ssrf import HostUnresolvable, UrlNotAllowed, resolve_target
-from persistence.models import DeliveryStatus
+from persistence.enums import DeliveryStatus
 from persistence.models.base import utcnow
 from persistence.queries import webhooks as queries
-from persistence.queries.pagination import Page, PageRequest
+from persistence.queries.records import page_of, webhook_delivery_record, webhook_record
 from persistence.queries.rows import AnyRow
+from persistence.records import WebhookDeliveryRecord, WebhookRecord
+from persistence.values import Page, PageRequest
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, DomainError, Forbidden, NotFound
 from resolvers.principal import Principal
@@ -56,6 +58,10 @@ class EndpointResult:
     endpoint: AnyRow
     # Only when made or rotated.
     secret: str | None = None
+
+    @property
+    def webhook(self) -> WebhookRecord:
+        return webhook_record(self.endpoint)
 
 
 def _admin(ctx: RequestContext) -> Principal:
@@ -100,19 +106,20 @@ def checked_description(description: str) -> str:
     return description
 
 
-async def endpoints(ctx: RequestContext) -> Sequence[AnyRow]:
+async def endpoints(ctx: RequestContext) -> list[WebhookRecord]:
     principal = _admin(ctx)
     async with ctx.db.read() as conn:
-        return await queries.endpoints(conn, principal.organization_id)
+        rows = await queries.endpoints(conn, principal.organization_id)
+    return [webhook_record(row) for row in rows]
 
 
-async def endpoint(ctx: RequestContext, endpoint_id: int) -> AnyRow:
+async def endpoint(ctx: RequestContext, endpoint_id: int) -> WebhookRecord:
     principal = _admin(ctx)
     async with ctx.db.read() as conn:
         row = await queries.endpoint(conn, principal.organization_id, endpoint_id)
     if row is None:
         raise NotFound("webhook")
-    return row
+    return webhook_record(row)
 
 
 async def create_endpoint(
@@ -185,7 +192,7 @@ async def _enqueue_after_commit(ctx: RequestContext, delivery_id: int, redeliver
         ) from exc
 
 
-async def test_endpoint(ctx: RequestContext, endpoint_id: int) -> AnyRow:
+async def test_endpoint(ctx: RequestContext, endpoint_id: int) -> WebhookDeliveryRecord:
     """A ``webhook.test`` delivery to the endpoint (active or not: pinging checks a setup)."""
     principal = _admin(ctx)
     now = utcnow()
@@ -200,10 +207,10 @@ async def test_endpoint(ctx: RequestContext, endpoint_id: int) -> AnyRow:
         if row is None:  # the endpoint was deleted meanwhile (its row lock is not held)
             raise NotFound("webhook")
     await _enqueue_after_commit(ctx, delivery_id, 0)
-    return row
+    return webhook_delivery_record(row)
 
 
-async def redeliver(ctx: RequestContext, delivery_id: int) -> AnyRow:
+async def redeliver(ctx: RequestContext, delivery_id: int) -> WebhookDeliveryRecord:
     """Sends the delivery again as a new job, under the same delivery id. One that is retrying has a
     job scheduled already: it is refused (BAD_USER_INPUT), not doubled."""
     principal = _admin(ctx)
@@ -219,14 +226,14 @@ async def redeliver(ctx: RequestContext, delivery_id: int) -> AnyRow:
         if row is None:  # the endpoint was deleted meanwhile (its row lock is not held)
             raise NotFound("webhook delivery")
     await _enqueue_after_commit(ctx, delivery_id, redelivery)
-    return row
+    return webhook_delivery_record(row)
 
 
 @dataclass(frozen=True)
 class DeliveryLog:
-    page: Page
+    # Each delivery with its attempts.
+    page: Page[WebhookDeliveryRecord]
     total: int | None
-    attempts: dict[int, list[AnyRow]]
 
 
 async def deliveries(
@@ -243,4 +250,5 @@ async def deliveries(
     async with ctx.db.read() as conn:
         found, total = await queries.delivery_page(conn, endpoint_id, page, status, with_total=with_total)
         attempts = await queries.attempts_of(conn, [row.id for row in found.rows])
-    return DeliveryLog(found, total, attempts)
+    log = page_of(found, lambda row: webhook_delivery_record(row, attempts.get(row.id, ())))
+    return DeliveryLog(log, total)

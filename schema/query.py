@@ -46,16 +46,16 @@ def _own_names(info: Ctx) -> set[str]:
 
 async def _task(info: Ctx, task_id: int) -> Task:
     includes = task_includes(_own_names(info))
-    return Task.from_row(await task_resolvers.task(info.context, task_id, includes), includes)
+    return Task.from_record(await task_resolvers.task(info.context, task_id, includes))
 
 
 async def _project(info: Ctx, project_id: int) -> Project:
-    row = await project_resolvers.project(info.context, project_id, project_includes(_own_names(info)))
-    return Project.from_row(row)
+    found = await project_resolvers.project(info.context, project_id, project_includes(_own_names(info)))
+    return Project.from_record(found)
 
 
 async def _user(info: Ctx, user_id: int) -> User:
-    return User.from_row(await user_resolvers.user(info.context, user_id))
+    return User.from_record(await user_resolvers.user(info.context, user_id))
 
 
 def _organization(info: Ctx, organization_id: int) -> Organization:
@@ -111,7 +111,7 @@ class Query:
 
     @strawberry.field(description="The organization's webhooks, oldest first (owners and admins only).")
     async def webhooks(self, info: Ctx) -> list[Webhook]:
-        return [Webhook.from_row(row) for row in await webhook_resolvers.endpoints(info.context)]
+        return [Webhook.from_record(found) for found in await webhook_resolvers.endpoints(info.context)]
 
     @strawberry.field(description="One of the organization's webhooks (owners and admins only).")
     async def webhook(self, info: Ctx, id: strawberry.ID) -> Webhook:  # noqa: A002
@@ -121,7 +121,7 @@ class Query:
         description="The organization's API keys, oldest first, revoked ones too (owners and admins only)."
     )
     async def api_keys(self, info: Ctx) -> list[ApiKey]:
-        return [ApiKey.from_row(row) for row in await api_key_resolvers.list_api_keys(info.context)]
+        return [ApiKey.from_record(found) for found in await api_key_resolvers.list_api_keys(info.context)]
 
     @strawberry.field(description="The organization's users, by name.")
     async def users(
@@ -140,7 +140,7 @@ class Query:
             include_deactivated=include_deactivated,
             with_total=asked.selection.wants_total,
         )
-        return asked.connection(UserConnection, result, total, User.from_row)
+        return asked.connection(UserConnection, result, total, User.from_record)
 
     @strawberry.field
     async def user(self, info: Ctx, id: strawberry.ID) -> User | None:  # noqa: A002
@@ -171,10 +171,10 @@ class Query:
             raise BadUserInput("pass exactly one of `id` and `key`", argument="id")
         if id is not None:
             return await _project(info, decode_id(id, "Project"))
-        row = await project_resolvers.project_by_key(
+        found = await project_resolvers.project_by_key(
             info.context, str(key), project_includes(_own_names(info))
         )
-        return Project.from_row(row)
+        return Project.from_record(found)
 
     @strawberry.field(description="Tasks in projects the viewer can see.")
     async def tasks(
@@ -208,7 +208,7 @@ class Query:
     async def task_by_key(self, info: Ctx, key: str) -> Task | None:
         info.context.require_principal()
         includes = task_includes(_own_names(info))
-        return Task.from_row(await task_resolvers.task_by_key(info.context, key, includes), includes)
+        return Task.from_record(await task_resolvers.task_by_key(info.context, key, includes))
 
     @strawberry.field(description="Full-text search over titles and descriptions, best match first.")
     async def search_tasks(

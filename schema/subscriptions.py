@@ -21,7 +21,7 @@ from schema.notifications.types import Notification
 from schema.ops.metrics import OpsMetrics
 from schema.tasks.types import Task, task_includes
 
-TaskEventType = strawberry.enum(
+strawberry.enum(
     TaskEventKind,
     name="TaskEventType",
     description="What happened. RESYNC: events may have been missed (a restart, a slow client): refetch.",
@@ -36,7 +36,7 @@ class NotificationEventType(enum.Enum):
 
 @strawberry.type(description="A change to a task of the project, in the project's order.")
 class TaskEvent:
-    type: TaskEventType  # type: ignore[valid-type]
+    type: TaskEventKind
     sequence: int | None = strawberry.field(
         description="Per project and gapless: a gap means missed events. Null for RESYNC."
     )
@@ -66,8 +66,8 @@ class TaskEvent:
     )
     async def task(self, info: Info[RequestContext, None]) -> Task | None:
         includes = task_includes(child_names(info.selected_fields))
-        row = await resolvers.event_task(self._change)
-        return None if row is None else Task.from_row(row, includes)
+        found = await resolvers.event_task(self._change, includes)
+        return None if found is None else Task.from_record(found)
 
 
 @strawberry.type

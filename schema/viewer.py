@@ -50,7 +50,7 @@ class Viewer:
 
     @strawberry.field(description="Your devices that receive push notifications, oldest first.")
     async def push_devices(self, info: Info[RequestContext, None]) -> list[PushDevice]:
-        return [PushDevice.from_row(row) for row in await push_device_reads.devices(info.context)]
+        return [PushDevice.from_record(found) for found in await push_device_reads.devices(info.context)]
 
     @strawberry.field(description="Your notifications, newest first; `unreadOnly` keeps the unread ones.")
     async def notifications(
@@ -81,4 +81,4 @@ async def project_connection(
         archived=archived,
         with_total=asked.selection.wants_total,
     )
-    return asked.connection(ProjectConnection, result, total, Project.from_row)
+    return asked.connection(ProjectConnection, result, total, Project.from_record)

@@ -9,19 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import (
-    Comment,
-    Label,
-    Organization,
-    OrgRole,
-    Project,
-    ProjectMember,
-    ProjectRole,
-    Task,
-    TaskLabel,
-    TaskStatus,
-    User,
-)
+from persistence.enums import OrgRole, ProjectRole, TaskStatus
+from persistence.models import Comment, Label, Organization, Project, ProjectMember, Task, TaskLabel, User
 from resolvers.context import Services
 
 _numbers = itertools.count(1)

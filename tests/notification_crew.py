@@ -11,16 +11,8 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from persistence.models import (
-    Comment,
-    Event,
-    Notification,
-    NotificationKind,
-    OrgRole,
-    ProjectMember,
-    ProjectRole,
-    User,
-)
+from persistence.enums import NotificationKind, OrgRole, ProjectRole
+from persistence.models import Comment, Event, Notification, ProjectMember, User
 from persistence.models.base import utcnow
 from persistence.seed import SeededOrganization
 from resolvers.context import Services

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import OrgRole, Report, ReportKind, ReportStatus, Task, TaskStatus, User
+from persistence.enums import OrgRole, ReportKind, ReportStatus, TaskStatus
+from persistence.models import Report, Task, User
 from resolvers.context import Services
 from tests.conftest import PASSWORD
 from tests.factories import filled_org

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from persistence.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from persistence.enums import DeliveryStatus
+from persistence.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from persistence.models.base import utcnow
 from persistence.queries.events import NewEvent, insert_event
 from persistence.seed import SeededOrganization

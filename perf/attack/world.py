@@ -21,7 +21,8 @@ from sqlalchemy import func, select, update
 from perf.attack import documents
 from perf.shared import config
 from perf.shared.dataset import ensure_database, ensure_seeded
-from persistence.models import ApiKeyScope, OrgRole, ProjectMember, Task, User
+from persistence.enums import ApiKeyScope, OrgRole
+from persistence.models import ProjectMember, Task, User
 from persistence.settings import Settings
 from resolvers.api_keys import create_api_key
 from resolvers.auth import login

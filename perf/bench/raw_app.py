@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from persistence.models import Project, Task, TaskStatus, User
+from persistence.enums import TaskStatus
+from persistence.models import Project, Task, User
 from persistence.queries.scope import Scope, visible_project
 from persistence.settings import Settings, get_settings
 from resolvers.auth import authenticate_bearer

@@ -50,15 +50,14 @@ from perf.shared import config
 from perf.shared.cpu import cpu_seconds, service_pids
 from perf.shared.results import RESULTS
 from perf.shared.servers import REPO
+from persistence.enums import NotificationKind, PushPlatform
 from persistence.migrate import upgrade_to_head
 from persistence.models import (
     Event,
     Notification,
-    NotificationKind,
     Organization,
     ProjectMember,
     PushDevice,
-    PushPlatform,
     Task,
     User,
     WebhookDelivery,

@@ -15,7 +15,8 @@ from perf.load.documents import register
 from perf.load.plan import LoadPlan, PlannedUser
 from perf.shared import config
 from perf.shared.dataset import ensure_seeded
-from persistence.models import ProjectMember, ProjectRole, Task, User
+from persistence.enums import ProjectRole
+from persistence.models import ProjectMember, Task, User
 from persistence.models.base import utcnow
 from persistence.settings import Settings
 from resolvers.context import Services

@@ -12,8 +12,9 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from perf.shared import config
+from persistence.enums import OrgRole
 from persistence.migrate import upgrade_to_head
-from persistence.models import Organization, OrgRole, ProjectMember, Task, User
+from persistence.models import Organization, ProjectMember, Task, User
 from persistence.queries.scope import Scope, visible_project
 from persistence.seed import seed_organization
 from resolvers.auth import login

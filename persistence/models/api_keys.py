@@ -6,18 +6,13 @@ random bytes, so a fast hash is enough (nothing to brute-force) and keeps the pe
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from persistence.enums import ApiKeyScope
 from persistence.models.base import Base, Id, UtcDateTime, utcnow
-
-
-class ApiKeyScope(enum.StrEnum):
-    READ = "read"
-    READ_WRITE = "read_write"
 
 
 class ApiKey(Base):

@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from persistence.enums import OrgRole
 from persistence.models.base import Base, Id, UtcDateTime, utcnow
-from persistence.models.users import OrgRole
 
 
 class Invitation(Base):

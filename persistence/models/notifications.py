@@ -1,17 +1,12 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from persistence.enums import NotificationKind
 from persistence.models.base import Base, Id, UtcDateTime, utcnow
-
-
-class NotificationKind(enum.StrEnum):
-    ASSIGNED = "assigned"
-    MENTIONED = "mentioned"
 
 
 class Notification(Base):

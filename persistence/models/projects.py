@@ -1,18 +1,12 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from persistence.enums import ProjectRole
 from persistence.models.base import Base, Id, UtcDateTime, utcnow
-
-
-class ProjectRole(enum.StrEnum):
-    ADMIN = "admin"
-    EDITOR = "editor"
-    VIEWER = "viewer"
 
 
 class Project(Base):

@@ -1,18 +1,12 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from persistence.enums import PushPlatform
 from persistence.models.base import Base, Id, UtcDateTime, utcnow
-
-
-class PushPlatform(enum.StrEnum):
-    IOS = "ios"
-    ANDROID = "android"
-    WEB = "web"
 
 
 class PushDevice(Base):

@@ -6,19 +6,8 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from persistence.enums import ReportKind, ReportStatus
 from persistence.models.base import Base, Id, UtcDateTime, utcnow
-
-
-class ReportKind(enum.StrEnum):
-    # Tasks by status and assignee, overdue tasks, weekly throughput.
-    STATUS = "status"
-
-
-class ReportStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
 
 
 def _enum(kind: type[enum.StrEnum]) -> Enum:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -18,16 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from persistence.enums import TaskStatus
 from persistence.models.base import Base, Id, UtcDateTime, utcnow
-
-
-class TaskStatus(enum.StrEnum):
-    BACKLOG = "backlog"
-    TODO = "todo"
-    IN_PROGRESS = "in_progress"
-    IN_REVIEW = "in_review"
-    DONE = "done"
-    CANCELED = "canceled"
 
 
 class Task(Base):

@@ -1,19 +1,12 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from persistence.enums import OrgRole
 from persistence.models.base import Base, Id, UtcDateTime, utcnow
-
-
-class OrgRole(enum.StrEnum):
-    OWNER = "owner"
-    ADMIN = "admin"
-    MEMBER = "member"
-    GUEST = "guest"
 
 
 class User(Base):

@@ -14,28 +14,12 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from persistence.enums import AttemptOutcome, DeliveryStatus
 from persistence.models.base import Base, Id, UtcDateTime, utcnow
 
 
 def _values(kind: type[enum.Enum]) -> list[str]:
     return [str(member.value) for member in kind]
-
-
-class DeliveryStatus(enum.StrEnum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    RETRYING = "retrying"
-    # The dead letter: the last attempt failed (or the address was refused); only a redelivery revives it.
-    DEAD = "dead"
-
-
-class AttemptOutcome(enum.StrEnum):
-    SUCCESS = "success"
-    HTTP_ERROR = "http_error"
-    TIMEOUT = "timeout"
-    CONNECTION_ERROR = "connection_error"
-    # The URL resolved to an address webhooks may not reach (jobs/ssrf.py): nothing was sent.
-    REFUSED = "refused"
 
 
 class WebhookEndpoint(Base):

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from persistence.enums import DeliveryStatus
 from persistence.models import (
     Attachment,
     AuthSession,
@@ -28,7 +29,6 @@ from persistence.models import (
     WebhookAttempt,
     WebhookDelivery,
 )
-from persistence.models.webhooks import DeliveryStatus
 
 
 @dataclass(frozen=True)

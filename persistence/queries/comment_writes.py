@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, exists, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import Comment, ProjectMember, ProjectRole, Task, User
+from persistence.enums import ProjectRole
+from persistence.models import Comment, ProjectMember, Task, User
 from persistence.queries.comments import COMMENT_FIELDS
 from persistence.queries.guards import insert_guarded
 from persistence.queries.rows import AnyRow

@@ -7,9 +7,11 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.models import Comment, Task, User
-from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_partitioned_pages
+from persistence.queries.pagination import SortKey, fetch_partitioned_pages
+from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope, visible_project
 from persistence.queries.users import user_columns
+from persistence.values import Page, PageRequest
 
 COMMENT_FIELDS = ("id", "task_id", "author_id", "body", "created_at", "updated_at")
 
@@ -22,7 +24,7 @@ async def comments_by_task_ids(
     *,
     with_author: bool,
     with_total: bool,
-) -> dict[int, tuple[Page, int | None]]:
+) -> dict[int, tuple[Page[AnyRow], int | None]]:
     """A page of each task's comments, oldest first, with the author joined when asked for."""
     comments, tasks, authors = Comment.__table__, Task.__table__, User.__table__.alias("author")
     columns: list[ColumnElement[Any]] = [comments.c[name] for name in COMMENT_FIELDS]

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from persistence.models import Event, Task
-from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_partitioned_pages
+from persistence.queries.pagination import SortKey, fetch_partitioned_pages
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope, visible_project
+from persistence.values import Page, PageRequest
 
 # Aliases built once: aliased() copies every column of its table, about 1 ms per call.
 _previous_event = aliased(Event, name="previous")
@@ -23,7 +24,7 @@ EVENT_FIELDS = ("id", "task_id", "project_id", "actor_id", "type", "sequence", "
 
 async def activity_by_task_ids(
     conn: AsyncConnection, scope: Scope, task_ids: Sequence[int], page: PageRequest, *, with_total: bool
-) -> dict[int, tuple[Page, int | None]]:
+) -> dict[int, tuple[Page[AnyRow], int | None]]:
     """Each task's activity (the events table read as a log), newest first."""
     events, tasks = Event.__table__, Task.__table__
     statement = (

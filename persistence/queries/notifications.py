@@ -6,7 +6,6 @@ Every statement is bounded to the scope's own user: nobody reads or marks anothe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,33 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.models import Comment, Notification, Task, User
 from persistence.queries.notification_writes import NOTIFICATION_FIELDS
-from persistence.queries.pagination import Page, PageRequest, SortKey, paginate, to_page
+from persistence.queries.pagination import SortKey, paginate, to_page
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope, visible_project
 from persistence.queries.users import user_columns
+from persistence.values import NotificationIncludes, NotificationPage, PageRequest
 
 _notifications = Notification.__table__
 NEWEST_FIRST = SortKey(_notifications.c.id, _notifications.c.id, descending=True)
 COMMENT_FIELDS = ("id", "body", "created_at", "updated_at")
 
 
-@dataclass(frozen=True)
-class NotificationIncludes:
-    """What the rows carry besides the notification: its actor (``actor__*``) and, for a mention
-    the scope may still read, its comment (``comment__*``)."""
-
-    actor: bool = False
-    comment: bool = False
-
-
 EVERYTHING = NotificationIncludes(actor=True, comment=True)
-
-
-@dataclass(frozen=True)
-class NotificationPage:
-    page: Page
-    total: int | None
-    unread: int | None
 
 
 def _mine(scope: Scope) -> list[ColumnElement[bool]]:
@@ -112,7 +96,7 @@ async def notification_page(
     unread_only: bool,
     with_total: bool,
     with_unread: bool,
-) -> NotificationPage:
+) -> NotificationPage[AnyRow]:
     """One page, newest first, with the total (of this filter) and the unread count riding along as
     subqueries; only an empty page after a cursor needs a second statement for them."""
     n = _notifications

@@ -10,21 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.queries.rows import AnyRow
-
-
-@dataclass(frozen=True)
-class Cursor:
-    value: Any
-    id: int
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    size: int
-    # True for `last`: the page is taken from the end, before `before`.
-    backward: bool = False
-    after: Cursor | None = None
-    before: Cursor | None = None
+from persistence.values import Cursor, Page, PageRequest
 
 
 @dataclass(frozen=True)
@@ -32,13 +18,6 @@ class SortKey:
     column: ColumnElement[Any]
     id_column: ColumnElement[int]
     descending: bool
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: Sequence[AnyRow]
-    has_next_page: bool
-    has_previous_page: bool
 
 
 def _beyond(key: SortKey, cursor: Cursor, ascending: bool) -> ColumnElement[bool]:
@@ -63,7 +42,7 @@ def paginate(statement: Select[Any], key: SortKey, page: PageRequest) -> Select[
     return statement.order_by(*_read_order(key, page)).limit(page.size + 1)
 
 
-def to_page(rows: Sequence[AnyRow], page: PageRequest) -> Page:
+def to_page(rows: Sequence[AnyRow], page: PageRequest) -> Page[AnyRow]:
     more = len(rows) > page.size
     rows = rows[: page.size]
     if page.backward:
@@ -77,7 +56,7 @@ async def fetch_page(
     key: SortKey,
     page: PageRequest,
     count: Select[Any] | None = None,
-) -> tuple[Page, int | None]:
+) -> tuple[Page[AnyRow], int | None]:
     """One statement for the page; with ``count`` the total rides along as an uncorrelated subquery."""
     return await _read_page(conn, paginate(statement, key, page), page, count)
 
@@ -89,7 +68,7 @@ async def fetch_page_by_ids(
     key: SortKey,
     page: PageRequest,
     count: Select[Any] | None = None,
-) -> tuple[Page, int | None]:
+) -> tuple[Page[AnyRow], int | None]:
     """Still one statement, in two steps: the page's ids come from ``ids`` (the filtered table alone,
     where an index gives the order and the limit), then the wide ``statement`` (joins, aggregates,
     subqueries) reads those rows only. Nothing is ever sorted or aggregated for every match, whatever
@@ -102,7 +81,7 @@ async def fetch_page_by_ids(
 
 async def _read_page(
     conn: AsyncConnection, statement: Select[Any], page: PageRequest, count: Select[Any] | None
-) -> tuple[Page, int | None]:
+) -> tuple[Page[AnyRow], int | None]:
     """Reads a statement already limited to one row past the page.
 
     Only a page that comes back empty after a cursor needs a second statement for its total.
@@ -136,7 +115,7 @@ async def fetch_partitioned_pages(
     page: PageRequest,
     *,
     with_total: bool,
-) -> dict[int, tuple[Page, int | None]]:
+) -> dict[int, tuple[Page[AnyRow], int | None]]:
     """The same page of a nested connection for many parents in one statement (ROW_NUMBER per parent).
 
     A total rides along as a window count; after a cursor the window no longer sees every row,
@@ -170,7 +149,7 @@ async def fetch_partitioned_pages(
     if with_total and not window_total:
         counted = unpaged.with_only_columns(partition, func.count()).group_by(partition).order_by(None)
         totals = {pid: int(n) for pid, n in (await conn.execute(counted)).all()}
-    pages: dict[int, tuple[Page, int | None]] = {}
+    pages: dict[int, tuple[Page[AnyRow], int | None]] = {}
     for pid, rows in grouped.items():
         total: int | None = None
         if window_total:

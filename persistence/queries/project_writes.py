@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from persistence.models import OrgRole, Project, ProjectMember, ProjectRole, User
+from persistence.enums import OrgRole, ProjectRole
+from persistence.models import Project, ProjectMember, User
 from persistence.models.base import UtcDateTime
 from persistence.queries.projects import project_columns
 from persistence.queries.rows import AnyRow

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import FromClause
 
-from persistence.models import Label, Project, ProjectMember, Task, TaskStatus, User
-from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_page
+from persistence.enums import TaskStatus
+from persistence.models import Label, Project, ProjectMember, Task, User
+from persistence.queries.pagination import SortKey, fetch_page
 from persistence.queries.rows import AnyRow, PlainRow, python_types, row_from_json
 from persistence.queries.scope import ProjectAudience, Scope, visible_project
 from persistence.queries.users import user_columns
+from persistence.values import Page, PageRequest, ProjectIncludes
 
 PROJECT_FIELDS = (
     "id",
@@ -25,12 +26,6 @@ PROJECT_FIELDS = (
     "updated_at",
 )
 OPEN_STATUSES = [s.value for s in TaskStatus if s not in (TaskStatus.DONE, TaskStatus.CANCELED)]
-
-
-@dataclass(frozen=True)
-class ProjectIncludes:
-    open_task_count: bool = False
-    viewer_role: bool = False
 
 
 def project_columns(table: FromClause, prefix: str = "") -> list[ColumnElement[Any]]:
@@ -121,7 +116,7 @@ async def list_projects(
     archived: bool | None,
     member_user_id: int | None = None,
     with_total: bool,
-) -> tuple[Page, int | None]:
+) -> tuple[Page[AnyRow], int | None]:
     """Projects the scope may see, by name; ``member_user_id`` narrows to one user's memberships."""
     projects = Project.__table__
     conditions = _visible(scope, projects)

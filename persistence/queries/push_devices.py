@@ -14,7 +14,8 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import PushDevice, PushPlatform
+from persistence.enums import PushPlatform
+from persistence.models import PushDevice
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope
 

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import Notification, Project, Task, TaskStatus, User
+from persistence.enums import TaskStatus
+from persistence.models import Notification, Project, Task, User
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import user_sees_project
 

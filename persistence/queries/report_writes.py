@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import Project, Report, ReportKind, ReportStatus
+from persistence.enums import ReportKind, ReportStatus
+from persistence.models import Project, Report
 from persistence.queries.guards import insert_guarded
 from persistence.queries.scope import Scope, visible_project
 

@@ -17,7 +17,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from persistence.models import Project, Report, Task, TaskStatus, User
+from persistence.enums import TaskStatus
+from persistence.models import Project, Report, Task, User
 from persistence.queries.projects import project_columns
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope, visible_project

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_, select, true
 
-from persistence.models import OrgRole, ProjectMember, ProjectRole
+from persistence.enums import OrgRole, ProjectRole
+from persistence.models import ProjectMember
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ successful write costs one statement; when it changes nothing, ``task_write_stat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -22,10 +22,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from persistence.models import Project, Task, TaskStatus, User
+from persistence.models import Project, Task, User
 from persistence.queries.aggregates import greatest
 from persistence.queries.guards import insert_guarded
 from persistence.queries.scope import Scope, may_edit_project, user_sees_project, visible_project
+from persistence.values import TaskDraft
 
 # Aliases built once: aliased() copies every column of its table, about 1 ms per call.
 _parent_task = aliased(Task, name="parent")
@@ -70,18 +71,6 @@ def valid_parent(
             or_(_parent_task.parent_id.is_(None), _parent_task.parent_id != task_id),
         ]
     return exists().where(*conditions)
-
-
-@dataclass(frozen=True)
-class TaskDraft:
-    project_id: int
-    title: str
-    description: str
-    status: TaskStatus
-    priority: int
-    assignee_id: int | None
-    due_date: date | None
-    parent_id: int | None
 
 
 async def insert_task(conn: AsyncConnection, scope: Scope, draft: TaskDraft, now: datetime) -> int | None:

@@ -4,12 +4,9 @@ JSON aggregate, counts as subqueries; each only when the caller asks for it."""
 
 from __future__ import annotations
 
-import enum
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
@@ -19,18 +16,12 @@ from sqlalchemy.sql import FromClause
 
 from persistence.models import Comment, Label, Project, Task, TaskLabel, User
 from persistence.queries.aggregates import json_array_agg, json_object
-from persistence.queries.pagination import (
-    Page,
-    PageRequest,
-    SortKey,
-    fetch_page_by_ids,
-    fetch_partitioned_pages,
-    to_page,
-)
-from persistence.queries.projects import PROJECT_FIELDS, project_columns
+from persistence.queries.pagination import SortKey, fetch_page_by_ids, fetch_partitioned_pages, to_page
+from persistence.queries.projects import project_columns
 from persistence.queries.rows import AnyRow, PlainRow, python_types, row_from_json
 from persistence.queries.scope import Scope, visible_project
-from persistence.queries.users import USER_FIELDS, user_columns
+from persistence.queries.users import user_columns
+from persistence.values import Page, PageRequest, TaskFilter, TaskIncludes, TaskOrder
 
 TASK_FIELDS = (
     "id",
@@ -51,51 +42,6 @@ TASK_FIELDS = (
     "updated_at",
     "completed_at",
 )
-# Every label a task row may carry besides its aggregates (what ``TaskIncludes.columns`` picks from).
-TASK_ROW_LABELS = (
-    *TASK_FIELDS,
-    *(f"project__{name}" for name in PROJECT_FIELDS),
-    *(f"{person}__{name}" for person in ("assignee", "reporter") for name in USER_FIELDS),
-)
-
-
-class TaskOrderField(enum.StrEnum):
-    CREATED_AT = "created_at"
-    UPDATED_AT = "updated_at"
-    DUE_DATE = "due_date"
-    PRIORITY = "priority"
-    NUMBER = "number"
-    POSITION = "position"
-
-
-@dataclass(frozen=True)
-class TaskIncludes:
-    assignee: bool = False
-    reporter: bool = False
-    labels: bool = False
-    comment_count: bool = False
-    # The task, project and people columns to read, by row label (``title``, ``project__name``,
-    # ``assignee__email``); None reads them all. ``id`` is always read.
-    columns: frozenset[str] | None = None
-
-
-@dataclass(frozen=True)
-class TaskFilter:
-    project_ids: tuple[int, ...] | None = None
-    statuses: tuple[str, ...] | None = None
-    priorities: tuple[int, ...] | None = None
-    assignee_ids: tuple[int, ...] | None = None
-    label_ids: tuple[int, ...] | None = None
-    due_before: date | None = None
-    due_after: date | None = None
-    parent_id: int | None = None
-
-
-@dataclass(frozen=True)
-class TaskOrder:
-    field: TaskOrderField = TaskOrderField.CREATED_AT
-    descending: bool = True
-
 
 _tasks = Task.__table__
 _projects = Project.__table__
@@ -127,9 +73,10 @@ def _select(dialect: str, includes: TaskIncludes) -> Select[Any]:
             (_reporters.c.id == _tasks.c.reporter_id)
             & (_reporters.c.organization_id == _tasks.c.organization_id),
         )
-    if includes.columns is not None:
+    if includes.fields is not None:
         # Decoding a column the answer never shows is most of a list's driver time (dates above all).
-        wanted = includes.columns | {"id"}
+        # A record field's path names its column: ``project.key`` is ``project__key``.
+        wanted = {path.replace(".", "__") for path in includes.fields} | {"id"}
         columns = [column for column in columns if column.key in wanted]
     if includes.labels:
         labels, task_labels = Label.__table__, TaskLabel.__table__
@@ -201,7 +148,7 @@ async def list_tasks(
     includes: TaskIncludes,
     *,
     with_total: bool,
-) -> tuple[Page, int | None]:
+) -> tuple[Page[AnyRow], int | None]:
     conditions = _filtered(scope, where)
     count = _count(conditions) if with_total else None
     ids = select(_tasks.c.id).where(*conditions)
@@ -256,7 +203,7 @@ async def tasks_by_parent_ids(
     includes: TaskIncludes,
     *,
     with_total: bool,
-) -> dict[int, tuple[Page, int | None]]:
+) -> dict[int, tuple[Page[AnyRow], int | None]]:
     """One page of tasks per parent, where the parent is a task column (``assignee_id``, ``parent_id``,
     ``project_id``)."""
     statement = _select(conn.dialect.name, includes).where(*_filtered(scope, where))
@@ -283,7 +230,7 @@ async def search_tasks(
     includes: TaskIncludes,
     *,
     with_total: bool,
-) -> tuple[Page, int | None]:
+) -> tuple[Page[AnyRow], int | None]:
     """Ranked full-text search: MariaDB FULLTEXT in natural language mode (no operators), SQLite FTS5."""
     conditions = _filtered(scope, where)
     statement = _select(conn.dialect.name, includes)

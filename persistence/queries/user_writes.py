@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from persistence.models import AuthSession, Invitation, Organization, OrgRole, User
+from persistence.enums import OrgRole
+from persistence.models import AuthSession, Invitation, Organization, User
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope
 from persistence.queries.users import user_columns

@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import FromClause
 
 from persistence.models import User
-from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_page
+from persistence.queries.pagination import SortKey, fetch_page
 from persistence.queries.rows import AnyRow, PlainRow, python_types, row_from_json
 from persistence.queries.scope import Scope
+from persistence.values import Page, PageRequest
 
 USER_FIELDS = (
     "id",
@@ -39,7 +40,7 @@ async def users_by_ids(conn: AsyncConnection, scope: Scope, ids: Sequence[int]) 
 
 async def list_users(
     conn: AsyncConnection, scope: Scope, page: PageRequest, *, with_total: bool, include_deactivated: bool
-) -> tuple[Page, int | None]:
+) -> tuple[Page[AnyRow], int | None]:
     users = User.__table__
     conditions = [users.c.organization_id == scope.organization_id]
     if not include_deactivated:

@@ -8,14 +8,8 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import (
-    AttemptOutcome,
-    DeliveryStatus,
-    Event,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from persistence.enums import AttemptOutcome, DeliveryStatus
+from persistence.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from persistence.queries.rows import AnyRow
 
 _deliveries = WebhookDelivery.__table__

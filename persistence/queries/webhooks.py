@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from persistence.queries.pagination import Page, PageRequest, SortKey, fetch_page
+from persistence.enums import DeliveryStatus
+from persistence.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from persistence.queries.pagination import SortKey, fetch_page
 from persistence.queries.rows import AnyRow
+from persistence.values import Page, PageRequest
 
 _endpoints = WebhookEndpoint.__table__
 _deliveries = WebhookDelivery.__table__
@@ -94,7 +96,7 @@ async def delivery_page(
     status: DeliveryStatus | None,
     *,
     with_total: bool,
-) -> tuple[Page, int | None]:
+) -> tuple[Page[AnyRow], int | None]:
     """One endpoint's deliveries, newest first (the caller checked the endpoint is the organization's);
     one statement, the total riding along when asked for."""
     conditions = [_deliveries.c.endpoint_id == endpoint_id]

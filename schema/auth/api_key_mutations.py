@@ -11,10 +11,10 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import ApiKeyScope
+from persistence.enums import ApiKeyScope
 from resolvers import api_keys as resolvers
 from resolvers.context import RequestContext
-from schema.auth.api_keys import ApiKey, ApiKeyScopeEnum
+from schema.auth.api_keys import ApiKey
 from schema.core.ids import decode_id
 
 Ctx = Info[RequestContext, None]
@@ -23,7 +23,7 @@ Ctx = Info[RequestContext, None]
 @strawberry.input
 class ApiKeyCreateInput:
     name: str = strawberry.field(description=f"1 to {resolvers.MAX_NAME} characters, for people.")
-    scope: ApiKeyScopeEnum  # type: ignore[valid-type]
+    scope: ApiKeyScope
     expires_at: datetime | None = strawberry.field(
         default=None, description="When it stops working; null: until revoked."
     )
@@ -52,9 +52,9 @@ class ApiKeyMutation:
         created = await resolvers.create_api_key(
             info.context, name=input.name, scope=ApiKeyScope(input.scope), expires_at=input.expires_at
         )
-        return ApiKeyCreatePayload(api_key=ApiKey.from_row(created.row), key=created.key)
+        return ApiKeyCreatePayload(api_key=ApiKey.from_record(created.api_key), key=created.key)
 
     @strawberry.mutation(description="Revokes an API key at once; revoking it again changes nothing.")
     async def api_key_revoke(self, info: Ctx, input: ApiKeyRevokeInput) -> ApiKeyRevokePayload:  # noqa: A002
-        row = await resolvers.revoke_api_key(info.context, api_key_id=decode_id(input.id, "ApiKey"))
-        return ApiKeyRevokePayload(api_key=ApiKey.from_row(row))
+        revoked = await resolvers.revoke_api_key(info.context, api_key_id=decode_id(input.id, "ApiKey"))
+        return ApiKeyRevokePayload(api_key=ApiKey.from_record(revoked))

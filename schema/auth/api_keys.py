@@ -6,11 +6,11 @@ from datetime import datetime
 
 import strawberry
 
-from persistence.models import ApiKeyScope
-from persistence.queries.rows import AnyRow
+from persistence.enums import ApiKeyScope
+from persistence.records import ApiKeyRecord
 from schema.core.ids import encode_id
 
-ApiKeyScopeEnum = strawberry.enum(
+strawberry.enum(
     ApiKeyScope,
     name="ApiKeyScope",
     description="READ: queries only. READ_WRITE: queries and mutations, as the key's creator may.",
@@ -22,21 +22,21 @@ class ApiKey:
     id: strawberry.ID
     name: str
     prefix: str = strawberry.field(description="The key's public part: `tq_<prefix>_...`.")
-    scope: ApiKeyScopeEnum  # type: ignore[valid-type]
+    scope: ApiKeyScope
     created_by_id: strawberry.ID = strawberry.field(description="The user the key acts as.")
     expires_at: datetime | None
     revoked_at: datetime | None
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: AnyRow) -> ApiKey:
+    def from_record(cls, record: ApiKeyRecord) -> ApiKey:
         return cls(
-            id=strawberry.ID(encode_id("ApiKey", row.id)),
-            name=row.name,
-            prefix=row.prefix,
-            scope=ApiKeyScope(row.scope),
-            created_by_id=strawberry.ID(encode_id("User", row.created_by_user_id)),
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-            created_at=row.created_at,
+            id=strawberry.ID(encode_id("ApiKey", record.id)),
+            name=record.name,
+            prefix=record.prefix,
+            scope=record.scope,
+            created_by_id=strawberry.ID(encode_id("User", record.created_by_user_id)),
+            expires_at=record.expires_at,
+            revoked_at=record.revoked_at,
+            created_at=record.created_at,
         )

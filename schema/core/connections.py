@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from persistence.queries.pagination import Page
+from persistence.values import Page
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ class Connection(Generic[T]):
         description="All items that match, on every page (counted only when asked for)."
     )
     # Cursors are made only when pageInfo or edges ask for them.
-    _page: strawberry.Private[Page]
+    _page: strawberry.Private[Page[Any]]
     _cursor_of: strawberry.Private[Callable[[Any], str]]
 
     @strawberry.field

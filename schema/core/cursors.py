@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from persistence.queries.pagination import Cursor
+from persistence.values import Cursor
 from resolvers.errors import BadUserInput
 
 

@@ -1,4 +1,8 @@
-"""GraphQL enums, taken from the model's enums so the values cannot drift apart."""
+"""GraphQL enums, taken from the model's enums so the values cannot drift apart.
+
+``strawberry.enum`` registers the Python enum itself, so fields are annotated with it; modules import
+these from here, which makes sure each is registered (under its GraphQL name) before a type uses it.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,15 @@ import enum
 
 import strawberry
 
-from persistence.models import OrgRole, ProjectRole, TaskStatus
-from persistence.queries.tasks import TaskOrderField
+from persistence.enums import OrgRole, ProjectRole, TaskStatus
+from persistence.values import TaskOrderField
 
-UserRole = strawberry.enum(OrgRole, name="UserRole")
-ProjectMemberRole = strawberry.enum(ProjectRole, name="ProjectRole")
-TaskStatusEnum = strawberry.enum(TaskStatus, name="TaskStatus")
-TaskOrderFieldEnum = strawberry.enum(TaskOrderField, name="TaskOrderField")
+__all__ = ["OrderDirection", "OrgRole", "ProjectRole", "TaskOrderField", "TaskStatus"]
+
+strawberry.enum(OrgRole, name="UserRole")
+strawberry.enum(ProjectRole, name="ProjectRole")
+strawberry.enum(TaskStatus, name="TaskStatus")
+strawberry.enum(TaskOrderField, name="TaskOrderField")
 
 
 @strawberry.enum

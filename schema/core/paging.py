@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from strawberry.types import Info
 
-from persistence.queries.pagination import Page
+from persistence.values import Page
 from resolvers.context import RequestContext
 from resolvers.pagination import page_request
 from schema.core.connections import Connection
@@ -16,6 +16,7 @@ from schema.core.cursors import CursorOrder
 from schema.core.selection import ConnectionSelection
 
 C = TypeVar("C", bound=Connection[Any])
+R = TypeVar("R")
 
 
 class ConnectionRequest:
@@ -43,7 +44,7 @@ class ConnectionRequest:
         )
 
     def connection(
-        self, cls: type[C], page: Page, total: int | None, to_node: Callable[[Any], Any], **fields: Any
+        self, cls: type[C], page: Page[R], total: int | None, to_node: Callable[[R], Any], **fields: Any
     ) -> C:
         """``fields`` are a connection type's own fields beyond nodes and totalCount."""
         return cls(

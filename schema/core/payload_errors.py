@@ -8,7 +8,7 @@ import strawberry
 
 from resolvers.mutations import ErrorCode, MutationResult
 
-MutationErrorCode = strawberry.enum(ErrorCode, name="MutationErrorCode")
+strawberry.enum(ErrorCode, name="MutationErrorCode")
 
 
 @strawberry.interface(
@@ -16,7 +16,7 @@ MutationErrorCode = strawberry.enum(ErrorCode, name="MutationErrorCode")
 )
 class MutationError:
     field: str | None = strawberry.field(description="The input field at fault (camelCase), if one is.")
-    code: MutationErrorCode  # type: ignore[valid-type]
+    code: ErrorCode
     message: str
 
 

@@ -14,7 +14,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from persistence.models import ReportStatus
+from persistence.enums import ReportStatus
 from persistence.report_files import ReportStore
 from resolvers import reports as resolvers
 from resolvers.context import Services

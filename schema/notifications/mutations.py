@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from persistence.queries.notifications import EVERYTHING
 from resolvers import notifications as resolvers
 from resolvers.context import RequestContext
 from resolvers.notifications import MarkReadOutcome
@@ -36,7 +35,7 @@ class NotificationMarkReadPayload:
 
     @strawberry.field(description="The named notifications as they are now, newest first (none for `all`).")
     def notifications(self) -> list[Notification]:
-        return [Notification.from_row(row, EVERYTHING) for row in self._outcome.rows]
+        return [Notification.from_record(found) for found in self._outcome.notifications]
 
     @strawberry.field(description="How many went from unread to read.")
     def marked_count(self) -> int:

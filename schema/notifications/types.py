@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from operator import attrgetter
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import NotificationKind
-from persistence.queries.notifications import NotificationIncludes
+from persistence.enums import NotificationKind
+from persistence.records import NotificationRecord
+from persistence.values import NotificationIncludes
 from resolvers import comment_mutations as comment_resolvers
 from resolvers import notifications as resolvers
 from resolvers import tasks as task_resolvers
@@ -28,7 +28,7 @@ from schema.tasks.types import Comment, Task, task_includes
 from schema.users.types import User
 
 Ctx = Info[RequestContext, None]
-NotificationKindEnum = strawberry.enum(
+strawberry.enum(
     NotificationKind,
     name="NotificationKind",
     description="ASSIGNED: someone made you a task's assignee. MENTIONED: someone mentioned you in a "
@@ -39,7 +39,7 @@ _NEWEST_FIRST = CursorOrder("notification", "int", attrgetter("id"))
 
 @strawberry.type(description="One of your notifications.")
 class Notification(Node):
-    kind: NotificationKindEnum  # type: ignore[valid-type]
+    kind: NotificationKind
     created_at: datetime
     read_at: datetime | None = strawberry.field(description="When you first marked it read.")
     _task_id: strawberry.Private[int | None]
@@ -52,29 +52,19 @@ class Notification(Node):
     _comment: strawberry.Private[Comment | None]
 
     @classmethod
-    def from_row(cls, row: Any, includes: NotificationIncludes) -> Notification:
-        actor = User.from_row(row, "actor__") if includes.actor and row.actor__id is not None else None
-        comment = None
-        if includes.comment and row.comment__id is not None:
-            comment = Comment(
-                id=strawberry.ID(encode_id("Comment", row.comment__id)),
-                body=row.comment__body,
-                created_at=row.comment__created_at,
-                updated_at=row.comment__updated_at,
-                # A mention's actor is the comment's author.
-                author=actor,
-            )
+    def from_record(cls, record: NotificationRecord) -> Notification:
+        actor = None if record.actor is None else User.from_record(record.actor)
         return cls(
-            id=strawberry.ID(encode_id("Notification", row.id)),
-            kind=NotificationKind(row.kind),
-            created_at=row.created_at,
-            read_at=row.read_at,
-            _task_id=row.task_id,
-            _actor_id=row.actor_id,
-            _comment_id=row.comment_id,
+            id=strawberry.ID(encode_id("Notification", record.id)),
+            kind=record.kind,
+            created_at=record.created_at,
+            read_at=record.read_at,
+            _task_id=record.task_id,
+            _actor_id=record.actor_id,
+            _comment_id=record.comment_id,
             _joined=True,
             _actor=actor,
-            _comment=comment,
+            _comment=None if record.comment is None else Comment.from_record(record.comment),
         )
 
     @classmethod
@@ -102,15 +92,15 @@ class Notification(Node):
         if self._task_id is None:
             return None
         includes = task_includes(child_names(info.selected_fields))
-        row = await task_resolvers.task_or_none(info.context, self._task_id, includes)
-        return None if row is None else Task.from_row(row, includes)
+        found = await task_resolvers.task_or_none(info.context, self._task_id, includes)
+        return None if found is None else Task.from_record(found)
 
     @strawberry.field(description="Who assigned or mentioned you.")
     async def actor(self, info: Ctx) -> User | None:
         if self._joined:
             return self._actor
-        row = await user_resolvers.user_or_none(info.context, self._actor_id)
-        return None if row is None else User.from_row(row)
+        found = await user_resolvers.user_or_none(info.context, self._actor_id)
+        return None if found is None else User.from_record(found)
 
     @strawberry.field(
         description="For a mention, the comment; null for an assignment, and once the comment is "
@@ -119,8 +109,8 @@ class Notification(Node):
     async def comment(self, info: Ctx) -> Comment | None:
         if self._joined:
             return self._comment
-        row = await comment_resolvers.comment_or_none(info.context, self._comment_id)
-        return None if row is None else Comment.from_row(row, with_author=True)
+        found = await comment_resolvers.comment_or_none(info.context, self._comment_id)
+        return None if found is None else Comment.from_record(found)
 
 
 @strawberry.type
@@ -137,9 +127,7 @@ def includes_of(names: set[str]) -> NotificationIncludes:
 async def notification_node(info: Ctx, notification_id: int) -> Notification:
     """``node(id:)`` for one of the viewer's own notifications."""
     includes = includes_of(child_names(info.selected_fields))
-    return Notification.from_row(
-        await resolvers.notification(info.context, notification_id, includes), includes
-    )
+    return Notification.from_record(await resolvers.notification(info.context, notification_id, includes))
 
 
 async def notification_connection(
@@ -164,6 +152,6 @@ async def notification_connection(
         NotificationConnection,
         result.page,
         result.total,
-        lambda row: Notification.from_row(row, includes),
+        Notification.from_record,
         unread_count=result.unread or 0,
     )

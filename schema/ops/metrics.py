@@ -9,7 +9,7 @@ import strawberry
 from resolvers import ops as resolvers
 from resolvers.ops_thresholds import Status
 
-OpsStatus = strawberry.enum(
+strawberry.enum(
     Status,
     name="OpsStatus",
     description="A figure against the seed's thresholds; NO_DATA: nothing to judge in the window.",
@@ -25,7 +25,7 @@ class OpsClass:
     p95: float | None = strawberry.field(description="Milliseconds; null without requests.")
     p99: float | None = strawberry.field(description="Milliseconds; null without requests.")
     target_p95: float = strawberry.field(description="The seed's p95 for the class, in milliseconds.")
-    status: OpsStatus  # type: ignore[valid-type]
+    status: Status
 
     @classmethod
     def from_row(cls, row: resolvers.ClassRow) -> OpsClass:
@@ -47,7 +47,7 @@ class OpsQueue:
     depth: int | None = strawberry.field(description="Null when Redis could not be read.")
     target: int
     alert: int
-    status: OpsStatus  # type: ignore[valid-type]
+    status: Status
 
 
 @strawberry.type(description="Cache lookups of one data type over the last minute.")
@@ -57,7 +57,7 @@ class OpsCache:
     misses: int
     hit_rate: float | None = strawberry.field(description="0 to 1; null without lookups.")
     target: float = strawberry.field(description="The seed's hit rate target for the data type, 0 to 1.")
-    status: OpsStatus  # type: ignore[valid-type]
+    status: Status
 
 
 @strawberry.type(description="Database connections checked out, over every process.")
@@ -67,7 +67,7 @@ class OpsPool:
     utilization: float | None = strawberry.field(
         description="0 to 1: the busiest process's pool (each process has its own)."
     )
-    status: OpsStatus  # type: ignore[valid-type]
+    status: Status
 
 
 @strawberry.type(description="The service's last minute, from every server process (through Redis).")
@@ -76,7 +76,7 @@ class OpsMetrics:
     processes: int = strawberry.field(description="Server processes whose figures are included.")
     request_rate: float = strawberry.field(description="GraphQL requests per second, all processes.")
     error_rate: float | None = strawberry.field(description="0 to 1; null without requests.")
-    error_status: OpsStatus  # type: ignore[valid-type]
+    error_status: Status
     classes: list[OpsClass]
     queues: list[OpsQueue]
     cache: list[OpsCache]

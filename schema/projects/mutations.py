@@ -6,13 +6,12 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import ProjectRole
 from resolvers import project_mutations as resolvers
 from resolvers import projects as project_reads
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
 from resolvers.mutations import MutationResult
-from schema.core.enums import ProjectMemberRole
+from schema.core.enums import ProjectRole
 from schema.core.ids import decode_id
 from schema.core.payload_errors import MutationError, errors_as
 from schema.core.selection import child_names
@@ -56,22 +55,20 @@ async def _project(info: Ctx, result: MutationResult) -> Project | None:
     """The project as the write knows it, or as the reader sees it now (one read)."""
     if result.errors or result.object_id is None:
         return None
-    if isinstance(result, resolvers.CreatedProject):
-        return Project.from_row(result.row)
-    if isinstance(result, resolvers.WrittenMember) and result.row is not None:
-        return Project.from_row(result.row, "project_")
+    if isinstance(result, resolvers.CreatedProject) and result.project is not None:
+        return Project.from_record(result.project)
+    if isinstance(result, resolvers.WrittenMember) and result.project is not None:
+        return Project.from_record(result.project)
     includes = project_includes(child_names(info.selected_fields))
     try:
-        return Project.from_row(await project_reads.project(info.context, result.object_id, includes))
+        return Project.from_record(await project_reads.project(info.context, result.object_id, includes))
     except NotFound:
         return None  # the actor left the project they changed (removed themselves)
 
 
 def _member(result: MutationResult) -> ProjectMember | None:
-    if result.errors or not isinstance(result, resolvers.WrittenMember) or result.row is None:
-        return None
-    row = result.row
-    return ProjectMember(user=User.from_row(row, "user_"), role=ProjectRole(row.member_role))
+    member = result.member if isinstance(result, resolvers.WrittenMember) and not result.errors else None
+    return None if member is None else ProjectMember(user=User.from_record(member.user), role=member.role)
 
 
 @strawberry.type
@@ -166,7 +163,7 @@ class ProjectArchiveInput:
 class ProjectMemberAddInput:
     project_id: strawberry.ID
     user_id: strawberry.ID
-    role: ProjectMemberRole  # type: ignore[valid-type]
+    role: ProjectRole
 
 
 @strawberry.input
@@ -179,7 +176,7 @@ class ProjectMemberRemoveInput:
 class ProjectMemberRoleChangeInput:
     project_id: strawberry.ID
     user_id: strawberry.ID
-    role: ProjectMemberRole  # type: ignore[valid-type]
+    role: ProjectRole
 
 
 def _ids(project_id: strawberry.ID, user_id: strawberry.ID) -> tuple[int, int]:

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import ProjectRole
-from persistence.queries.projects import ProjectIncludes
+from persistence.records import LabelRecord, ProjectRecord
+from persistence.values import ProjectIncludes
 from resolvers import projects as resolvers
 from resolvers.context import RequestContext
 from schema.core.connections import Connection
 from schema.core.cursors import CursorOrder
-from schema.core.enums import ProjectMemberRole
+from schema.core.enums import ProjectRole
 from schema.core.ids import encode_id
 from schema.core.node import Node
 from schema.users.types import User
@@ -34,11 +34,15 @@ class Label:
     def from_values(cls, label_id: int, name: str, color: str) -> Label:
         return cls(id=strawberry.ID(encode_id("Label", label_id)), name=name, color=color)
 
+    @classmethod
+    def from_record(cls, record: LabelRecord) -> Label:
+        return cls.from_values(record.id, record.name, record.color)
+
 
 @strawberry.type
 class ProjectMember:
     user: User
-    role: ProjectMemberRole  # type: ignore[valid-type]
+    role: ProjectRole
 
 
 @strawberry.type
@@ -56,46 +60,45 @@ class Project(Node):
     _viewer_role: strawberry.Private[Any]
 
     @classmethod
-    def from_row(cls, row: Any, prefix: str = "") -> Project:
-        project_id = getattr(row, f"{prefix}id")
-        archived_at = getattr(row, f"{prefix}archived_at")
+    def from_record(cls, record: ProjectRecord) -> Project:
+        includes = record.includes
         return cls(
-            id=strawberry.ID(encode_id("Project", project_id)),
-            key=getattr(row, f"{prefix}key"),
-            name=getattr(row, f"{prefix}name"),
-            description=getattr(row, f"{prefix}description"),
-            archived=archived_at is not None,
-            archived_at=archived_at,
-            created_at=getattr(row, f"{prefix}created_at"),
-            updated_at=getattr(row, f"{prefix}updated_at"),
-            _db_id=project_id,
-            _open_task_count=getattr(row, "open_task_count", _NOT_READ) if not prefix else _NOT_READ,
-            _viewer_role=getattr(row, "viewer_role", _NOT_READ) if not prefix else _NOT_READ,
+            id=strawberry.ID(encode_id("Project", record.id)),
+            key=record.key,
+            name=record.name,
+            description=record.description,
+            archived=record.archived_at is not None,
+            archived_at=record.archived_at,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            _db_id=record.id,
+            _open_task_count=record.open_task_count if includes.open_task_count else _NOT_READ,
+            _viewer_role=record.viewer_role if includes.viewer_role else _NOT_READ,
         )
 
     @strawberry.field(description="Tasks not done or canceled.")
     async def open_task_count(self, info: Info[RequestContext, None]) -> int:
         if self._open_task_count is _NOT_READ:
-            row = await resolvers.project(info.context, self._db_id, ProjectIncludes(open_task_count=True))
-            return int(row.open_task_count)
+            read = await resolvers.project(info.context, self._db_id, ProjectIncludes(open_task_count=True))
+            return int(read.open_task_count or 0)
         return int(self._open_task_count)
 
     @strawberry.field(description="The viewer's role in this project; null when the viewer is not a member.")
-    async def viewer_role(self, info: Info[RequestContext, None]) -> ProjectMemberRole | None:  # type: ignore[valid-type]
+    async def viewer_role(self, info: Info[RequestContext, None]) -> ProjectRole | None:
         if self._viewer_role is _NOT_READ:
-            row = await resolvers.project(info.context, self._db_id, ProjectIncludes(viewer_role=True))
-            return ProjectRole(row.viewer_role) if row.viewer_role is not None else None
-        return ProjectRole(self._viewer_role) if self._viewer_role is not None else None
+            read = await resolvers.project(info.context, self._db_id, ProjectIncludes(viewer_role=True))
+            return read.viewer_role
+        role: ProjectRole | None = self._viewer_role
+        return role
 
     @strawberry.field
     async def labels(self, info: Info[RequestContext, None]) -> list[Label]:
-        rows = await resolvers.labels(info.context, self._db_id)
-        return [Label.from_values(r.id, r.name, r.color) for r in rows]
+        return [Label.from_record(label) for label in await resolvers.labels(info.context, self._db_id)]
 
     @strawberry.field
     async def members(self, info: Info[RequestContext, None]) -> list[ProjectMember]:
-        rows = await resolvers.members(info.context, self._db_id)
-        return [ProjectMember(user=User.from_row(r), role=r.project_role) for r in rows]
+        found = await resolvers.members(info.context, self._db_id)
+        return [ProjectMember(user=User.from_record(m.user), role=m.role) for m in found]
 
     @strawberry.field
     async def tasks(

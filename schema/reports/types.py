@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import ReportKind, ReportStatus
+from persistence.enums import ReportKind, ReportStatus
+from persistence.records import ReportRecord
 from resolvers import reports as resolvers
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
@@ -19,14 +19,14 @@ from schema.projects.types import Project
 from schema.users.types import User
 
 Ctx = Info[RequestContext, None]
-ReportKindEnum = strawberry.enum(ReportKind, name="ReportKind")
-ReportStatusEnum = strawberry.enum(ReportStatus, name="ReportStatus")
+strawberry.enum(ReportKind, name="ReportKind")
+strawberry.enum(ReportStatus, name="ReportStatus")
 
 
 @strawberry.type(description="A project report, built by a background job; its files once it succeeded.")
 class Report(Node):
-    kind: ReportKindEnum  # type: ignore[valid-type]
-    status: ReportStatusEnum  # type: ignore[valid-type]
+    kind: ReportKind
+    status: ReportStatus
     attempts: int = strawberry.field(description="Build attempts started (the first and its retries).")
     error: str | None = strawberry.field(description="Why it failed, once it has failed for good.")
     created_at: datetime
@@ -42,27 +42,26 @@ class Report(Node):
     requested_by: User = strawberry.field(description="Who asked for it.")
 
     @classmethod
-    def from_row(cls, row: Any) -> Report:
-        """From ``report_by_id``'s row, which carries the project and the requester too."""
-        global_id = encode_id("Report", row.id)
-        ready = row.status == ReportStatus.SUCCEEDED and row.storage_key is not None
+    def from_record(cls, record: ReportRecord) -> Report:
+        global_id = encode_id("Report", record.id)
+        ready = record.status == ReportStatus.SUCCEEDED and record.storage_key is not None
         return cls(
             id=strawberry.ID(global_id),
-            kind=ReportKind(row.kind),
-            status=ReportStatus(row.status),
-            attempts=row.attempts,
-            error=row.error,
-            created_at=row.created_at,
-            finished_at=row.finished_at,
+            kind=record.kind,
+            status=record.status,
+            attempts=record.attempts,
+            error=record.error,
+            created_at=record.created_at,
+            finished_at=record.finished_at,
             csv_url=f"/reports/{global_id}.csv" if ready else None,
             html_url=f"/reports/{global_id}.html" if ready else None,
-            project=Project.from_row(row, "project__"),
-            requested_by=User.from_row(row, "requester__"),
+            project=Project.from_record(record.project),
+            requested_by=User.from_record(record.requester),
         )
 
 
 async def report_node(info: Ctx, report_id: int) -> Report:
-    return Report.from_row(await resolvers.report(info.context, report_id))
+    return Report.from_record(await resolvers.report(info.context, report_id))
 
 
 @strawberry.type
@@ -73,7 +72,7 @@ class ReportRequestError(MutationError):
 @strawberry.input
 class ReportRequestInput:
     project_id: strawberry.ID
-    kind: ReportKindEnum = ReportKind.STATUS  # type: ignore[valid-type]
+    kind: ReportKind = ReportKind.STATUS
 
 
 @strawberry.type
@@ -85,8 +84,8 @@ class ReportRequestPayload:
     async def report(self, info: Ctx) -> Report | None:
         if self._result.errors:
             return None
-        row = await resolvers.report_or_none(info.context, self._result.object_id)
-        return None if row is None else Report.from_row(row)
+        found = await resolvers.report_or_none(info.context, self._result.object_id)
+        return None if found is None else Report.from_record(found)
 
 
 @strawberry.type

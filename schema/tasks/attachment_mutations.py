@@ -34,9 +34,9 @@ class AttachmentUploadPayload:
         if outcome.result.errors:
             return None
         if outcome.attachment is not None:
-            return Attachment.from_row(outcome.attachment)
-        row = await attachment_reads.attachment_or_none(info.context, outcome.result.object_id)
-        return None if row is None else Attachment.from_row(row)
+            return Attachment.from_record(outcome.attachment.record)
+        found = await attachment_reads.attachment_or_none(info.context, outcome.result.object_id)
+        return None if found is None else Attachment.from_record(found)
 
 
 @strawberry.input

@@ -1,10 +1,12 @@
-"""Which row columns a task selection reads, so a list of titles does not decode every date and
-description of each task, its project and its people (the bench: ~1 ms of a 50-task list).
+"""Which record fields a task selection reads (``TaskIncludes.fields``), so a list of titles does not
+decode every date and description of each task, its project and its people (the bench: ~1 ms of a
+50-task list).
 
-Each GraphQL field of Task, Project and User names the columns it is built from; a field with its
-own resolver names only what that resolver needs from the row. A field missing from these tables
-(one added later) makes the whole list read every column again: never a wrong answer, only a slower
-one, and a test compares the tables with the schema.
+Each GraphQL field of Task, Project and User names the record fields it is built from (TaskRecord's,
+and ProjectRecord's and UserRecord's under ``project.``, ``assignee.``, ``reporter.``); a field with
+its own resolver names only what that resolver needs from the record. A field missing from these
+tables (one added later) makes the whole list read every field again: never a wrong answer, only a
+slower one, and a test compares the tables with the schema.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from schema.core.selection import flatten
 
-TASK_COLUMNS: dict[str, tuple[str, ...]] = {
+TASK_FIELDS: dict[str, tuple[str, ...]] = {
     "__typename": (),
     "id": ("id",),
-    "key": ("number", "project__key"),
+    "key": ("number", "project.key"),
     "number": ("number",),
     "title": ("title",),
     "description": ("description",),
@@ -30,10 +32,10 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
     "createdAt": ("created_at",),
     "updatedAt": ("updated_at",),
     "completedAt": ("completed_at",),
-    # Objects from the joins: their own selections add their columns (see _NESTED).
-    "project": ("project__id",),
-    "assignee": ("assignee__id",),
-    "reporter": ("reporter__id",),
+    # Objects from the joins: their own selections add their fields (see _NESTED).
+    "project": ("project.id",),
+    "assignee": ("assignee.id",),
+    "reporter": ("reporter.id",),
     # Aggregates the includes add; resolvers that load by the task's id or parent id.
     "labels": (),
     "commentCount": (),
@@ -43,7 +45,7 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
     "comments": (),
     "activity": (),
 }
-PROJECT_COLUMNS: dict[str, tuple[str, ...]] = {
+PROJECT_FIELDS: dict[str, tuple[str, ...]] = {
     "__typename": (),
     "id": ("id",),
     "key": ("key",),
@@ -60,7 +62,7 @@ PROJECT_COLUMNS: dict[str, tuple[str, ...]] = {
     "members": (),
     "tasks": (),
 }
-USER_COLUMNS: dict[str, tuple[str, ...]] = {
+USER_FIELDS: dict[str, tuple[str, ...]] = {
     "__typename": (),
     "id": ("id",),
     "name": ("name",),
@@ -73,12 +75,12 @@ USER_COLUMNS: dict[str, tuple[str, ...]] = {
     "assignedTasks": (),
 }
 _NESTED = (
-    ("project", "project__", PROJECT_COLUMNS),
-    ("assignee", "assignee__", USER_COLUMNS),
-    ("reporter", "reporter__", USER_COLUMNS),
+    ("project", "project.", PROJECT_FIELDS),
+    ("assignee", "assignee.", USER_FIELDS),
+    ("reporter", "reporter.", USER_FIELDS),
 )
 # Every object is built with its id (the global id, the loaders' keys, a null assignee's test).
-_ALWAYS = frozenset({"id", "project__id", "assignee__id", "reporter__id"})
+_ALWAYS = frozenset({"id", "project.id", "assignee.id", "reporter.id"})
 
 
 def _children(fields: Iterable[SelectedField]) -> list[SelectedField]:
@@ -86,26 +88,26 @@ def _children(fields: Iterable[SelectedField]) -> list[SelectedField]:
 
 
 def _read_by(fields: list[SelectedField], table: dict[str, tuple[str, ...]], prefix: str) -> set[str] | None:
-    """The columns ``fields`` are built from, or None when one of them is not in ``table``."""
-    columns: set[str] = set()
+    """The record fields ``fields`` are built from, or None when one of them is not in ``table``."""
+    read: set[str] = set()
     for field in fields:
-        read = table.get(field.name)
-        if read is None:
+        names = table.get(field.name)
+        if names is None:
             return None
-        columns.update(prefix + column for column in read)
-    return columns
+        read.update(prefix + name for name in names)
+    return read
 
 
-def task_columns(task_fields: Iterable[Selection], *also: str) -> frozenset[str] | None:
-    """The columns the selections below ``task_fields`` (fields whose type is Task) read, plus
-    ``also`` (a cursor's order column); None means every column."""
-    own = _children(flatten(task_fields))
-    columns = _read_by(own, TASK_COLUMNS, "")
-    if columns is None:
+def task_fields(selections: Iterable[Selection], *also: str) -> frozenset[str] | None:
+    """The record fields the selections below ``selections`` (fields whose type is Task) read, plus
+    ``also`` (a cursor's order field); None means every field."""
+    own = _children(flatten(selections))
+    read = _read_by(own, TASK_FIELDS, "")
+    if read is None:
         return None
     for name, prefix, table in _NESTED:
         nested = _read_by(_children(f for f in own if f.name == name), table, prefix)
         if nested is None:
             return None
-        columns |= nested
-    return _ALWAYS | columns | set(also)
+        read |= nested
+    return _ALWAYS | read | set(also)

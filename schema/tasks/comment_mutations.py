@@ -34,10 +34,8 @@ async def _comment(info: Ctx, outcome: CommentOutcome) -> Comment | None:
     """The comment as written when the write read it, else as the reader sees it now (one read)."""
     if outcome.result.errors:
         return None
-    row = outcome.comment
-    if row is None:
-        row = await resolvers.comment_or_none(info.context, outcome.result.object_id)
-    return None if row is None else Comment.from_row(row, with_author=True)
+    found = outcome.written or await resolvers.comment_or_none(info.context, outcome.result.object_id)
+    return None if found is None else Comment.from_record(found)
 
 
 @strawberry.type

@@ -57,8 +57,8 @@ async def _task(info: Ctx, result: MutationResult) -> Task | None:
     if result.errors:
         return None
     includes = task_includes(child_names(info.selected_fields))
-    row = await task_reads.task_or_none(info.context, result.object_id, includes)
-    return None if row is None else Task.from_row(row, includes)
+    found = await task_reads.task_or_none(info.context, result.object_id, includes)
+    return None if found is None else Task.from_record(found)
 
 
 @strawberry.type

@@ -8,13 +8,12 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import TaskStatus
-from persistence.queries.task_writes import TaskDraft
+from persistence.values import TaskDraft
 from resolvers import task_mutations as resolvers
 from resolvers import tasks as task_reads
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
-from schema.core.enums import TaskStatusEnum
+from schema.core.enums import TaskStatus
 from schema.core.ids import decode_id, encode_id
 from schema.core.payload_errors import MutationError, errors_as
 from schema.core.selection import child_names
@@ -51,8 +50,8 @@ class TaskDeleteError(MutationError):
 async def _task(info: Ctx, task_id: int | None) -> Task | None:
     """The touched task as the reader sees it now (after the commit)."""
     includes = task_includes(child_names(info.selected_fields))
-    row = await task_reads.task_or_none(info.context, task_id, includes)
-    return None if row is None else Task.from_row(row, includes)
+    found = await task_reads.task_or_none(info.context, task_id, includes)
+    return None if found is None else Task.from_record(found)
 
 
 @strawberry.type
@@ -112,7 +111,7 @@ class TaskCreateInput:
     project_id: strawberry.ID
     title: str
     description: str = ""
-    status: TaskStatusEnum = TaskStatus.TODO  # type: ignore[valid-type]
+    status: TaskStatus = TaskStatus.TODO
     priority: int = 0
     assignee_id: strawberry.ID | None = None
     due_date: date | None = None
@@ -134,7 +133,7 @@ class TaskUpdateInput:
 class TaskMoveInput:
     id: strawberry.ID
     version: int
-    status: TaskStatusEnum | None = None  # type: ignore[valid-type]
+    status: TaskStatus | None = None
     position: float | None = strawberry.field(
         default=None, description="Where in the column; kept when omitted."
     )

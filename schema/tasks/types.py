@@ -3,17 +3,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 from operator import attrgetter
-from types import SimpleNamespace
-from typing import Any
 
-import orjson
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from persistence.models import TaskStatus
-from persistence.queries.pagination import Page
-from persistence.queries.tasks import TASK_ROW_LABELS, TaskFilter, TaskIncludes, TaskOrder, TaskOrderField
+from persistence.records import ActivityEventRecord, AttachmentRecord, CommentRecord, TaskRecord
+from persistence.values import Page, TaskFilter, TaskIncludes, TaskOrder
 from resolvers import tasks as resolvers
 from resolvers import users as user_resolvers
 from resolvers.context import RequestContext
@@ -21,13 +17,13 @@ from resolvers.errors import BadUserInput
 from resolvers.pagination import page_request
 from schema.core.connections import Connection
 from schema.core.cursors import CursorOrder
-from schema.core.enums import OrderDirection, TaskOrderFieldEnum, TaskStatusEnum
+from schema.core.enums import OrderDirection, TaskOrderField, TaskStatus
 from schema.core.ids import decode_id, decode_ids, encode_id
 from schema.core.node import Node
 from schema.core.paging import ConnectionRequest
 from schema.core.selection import child_names
 from schema.projects.types import Label, Project
-from schema.tasks.columns import task_columns
+from schema.tasks.columns import task_fields
 from schema.users.types import User
 
 _CURSOR_ORDERS = {
@@ -44,7 +40,6 @@ _CURSOR_ORDERS = {
 _COMMENTS_BY_TIME = CursorOrder("comment", "datetime", attrgetter("created_at"))
 _ACTIVITY_BY_ID = CursorOrder("activity", "int", attrgetter("id"))
 SEARCH_ORDER = "search"
-_UNREAD: dict[str, None] = dict.fromkeys(TASK_ROW_LABELS)
 
 
 def task_includes(names: set[str]) -> TaskIncludes:
@@ -56,15 +51,6 @@ def task_includes(names: set[str]) -> TaskIncludes:
     )
 
 
-def _labels(raw: Any) -> list[Label]:
-    # MariaDB's JSON_ARRAYAGG gives NULL for no rows; SQLite's json_group_array gives "[]".
-    if raw is None:
-        return []
-    items = orjson.loads(raw)
-    items.sort(key=lambda item: (item["name"], item["id"]))
-    return [Label.from_values(item["id"], item["name"], item["color"]) for item in items]
-
-
 @strawberry.type
 class Comment:
     id: strawberry.ID
@@ -74,13 +60,13 @@ class Comment:
     author: User | None
 
     @classmethod
-    def from_row(cls, row: Any, with_author: bool) -> Comment:
+    def from_record(cls, record: CommentRecord) -> Comment:
         return cls(
-            id=strawberry.ID(encode_id("Comment", row.id)),
-            body=row.body,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            author=User.from_row(row, "author__") if with_author and row.author__id is not None else None,
+            id=strawberry.ID(encode_id("Comment", record.id)),
+            body=record.body,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            author=None if record.author is None else User.from_record(record.author),
         )
 
 
@@ -97,15 +83,15 @@ class Attachment:
     )
 
     @classmethod
-    def from_row(cls, row: Any) -> Attachment:
-        global_id = encode_id("Attachment", row.id)
+    def from_record(cls, record: AttachmentRecord) -> Attachment:
+        global_id = encode_id("Attachment", record.id)
         return cls(
             id=strawberry.ID(global_id),
-            filename=row.filename,
-            content_type=row.content_type,
-            size_bytes=row.size_bytes,
-            sha256=row.sha256,
-            created_at=row.created_at,
+            filename=record.filename,
+            content_type=record.content_type,
+            size_bytes=record.size_bytes,
+            sha256=record.sha256,
+            created_at=record.created_at,
             download_url=f"/attachments/{global_id}",
         )
 
@@ -119,10 +105,21 @@ class ActivityEvent:
     created_at: datetime
     _actor_id: strawberry.Private[int | None]
 
+    @classmethod
+    def from_record(cls, record: ActivityEventRecord) -> ActivityEvent:
+        return cls(
+            id=strawberry.ID(encode_id("ActivityEvent", record.id)),
+            type=record.type,
+            sequence=record.sequence,
+            payload=record.payload,
+            created_at=record.created_at,
+            _actor_id=record.actor_id,
+        )
+
     @strawberry.field
     async def actor(self, info: Info[RequestContext, None]) -> User | None:
-        row = await user_resolvers.user_or_none(info.context, self._actor_id)
-        return None if row is None else User.from_row(row)
+        found = await user_resolvers.user_or_none(info.context, self._actor_id)
+        return None if found is None else User.from_record(found)
 
 
 @strawberry.type
@@ -141,7 +138,7 @@ class Task(Node):
     number: int
     title: str
     description: str
-    status: TaskStatusEnum  # type: ignore[valid-type]
+    status: TaskStatus
     priority: int = strawberry.field(description="0 (none) to 4 (urgent).")
     position: float = strawberry.field(description="Board order within a status column.")
     due_date: date | None
@@ -159,39 +156,37 @@ class Task(Node):
     _parent_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: Any, includes: TaskIncludes) -> Task:
-        # One plain copy first: a SQLAlchemy Row resolves each attribute in Python (~0.3 us) and a task
-        # with its project and people reads ~40 of them (the bench measured ~0.4 ms a list of 50).
-        # Columns the selection did not need were not read: they are None, and never shown.
-        row = SimpleNamespace(**(row._mapping if includes.columns is None else {**_UNREAD, **row._mapping}))
+    def from_record(cls, record: TaskRecord) -> Task:
+        # Fields the selection did not need were not read: they are None, and never shown.
+        project, assignee, reporter = record.project, record.assignee, record.reporter
         return cls(
-            id=strawberry.ID(encode_id("Task", row.id)),
-            key=f"{row.project__key}-{row.number}",
-            number=row.number,
-            title=row.title,
-            description=row.description,
-            status=row.status,
-            priority=row.priority,
-            position=row.position,
-            due_date=row.due_date,
-            version=row.version,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            completed_at=row.completed_at,
-            project=Project.from_row(row, "project__"),
-            assignee=User.from_row(row, "assignee__") if includes.assignee and row.assignee__id else None,
-            reporter=User.from_row(row, "reporter__") if includes.reporter and row.reporter__id else None,
-            labels=_labels(row.labels_json) if includes.labels else [],
-            comment_count=row.comment_count if includes.comment_count else 0,
-            _db_id=row.id,
-            _parent_id=row.parent_id,
+            id=strawberry.ID(encode_id("Task", record.id)),
+            key=f"{project.key}-{record.number}",
+            number=record.number,
+            title=record.title,
+            description=record.description,
+            status=record.status,
+            priority=record.priority,
+            position=record.position,
+            due_date=record.due_date,
+            version=record.version,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            completed_at=record.completed_at,
+            project=Project.from_record(project),
+            assignee=None if assignee is None else User.from_record(assignee),
+            reporter=None if reporter is None else User.from_record(reporter),
+            labels=[Label.from_record(label) for label in record.labels],
+            comment_count=record.comment_count,
+            _db_id=record.id,
+            _parent_id=record.parent_id,
         )
 
     @strawberry.field
     async def parent(self, info: Info[RequestContext, None]) -> Task | None:
         includes = task_includes(_own_names(info))
-        row = await resolvers.task_or_none(info.context, self._parent_id, includes)
-        return None if row is None else Task.from_row(row, includes)
+        found = await resolvers.task_or_none(info.context, self._parent_id, includes)
+        return None if found is None else Task.from_record(found)
 
     @strawberry.field(description="Direct subtasks by board position (at most 100).")
     async def subtasks(self, info: Info[RequestContext, None]) -> list[Task]:
@@ -201,12 +196,11 @@ class Task(Node):
         result, _ = await resolvers.tasks_of(
             info.context, "parent_id", self._db_id, TaskFilter(), order, page, includes, with_total=False
         )
-        return [Task.from_row(row, includes) for row in result.rows]
+        return [Task.from_record(record) for record in result.rows]
 
     @strawberry.field
     async def attachments(self, info: Info[RequestContext, None]) -> list[Attachment]:
-        rows = await resolvers.attachments(info.context, self._db_id)
-        return [Attachment.from_row(r) for r in rows]
+        return [Attachment.from_record(r) for r in await resolvers.attachments(info.context, self._db_id)]
 
     @strawberry.field(description="Comments, oldest first.")
     async def comments(
@@ -226,9 +220,7 @@ class Task(Node):
             with_author=with_author,
             with_total=asked.selection.wants_total,
         )
-        return asked.connection(
-            CommentConnection, result, total, lambda row: Comment.from_row(row, with_author)
-        )
+        return asked.connection(CommentConnection, result, total, Comment.from_record)
 
     @strawberry.field(description="What happened to this task, newest first.")
     async def activity(
@@ -247,14 +239,7 @@ class Task(Node):
             ActivityEventConnection,
             result,
             total,
-            lambda r: ActivityEvent(
-                id=strawberry.ID(encode_id("ActivityEvent", r.id)),
-                type=r.type,
-                sequence=r.sequence,
-                payload=r.payload,
-                created_at=r.created_at,
-                _actor_id=r.actor_id,
-            ),
+            ActivityEvent.from_record,
         )
 
 
@@ -270,7 +255,7 @@ def _own_names(info: Info[RequestContext, None]) -> set[str]:
 @strawberry.input(name="TaskFilter")
 class TaskFilterInput:
     project_ids: list[strawberry.ID] | None = None
-    status: list[TaskStatusEnum] | None = None  # type: ignore[valid-type]
+    status: list[TaskStatus] | None = None
     priority: list[int] | None = None
     assignee_ids: list[strawberry.ID] | None = None
     label_ids: list[strawberry.ID] | None = None
@@ -303,7 +288,7 @@ class TaskFilterInput:
 
 @strawberry.input(name="TaskOrder")
 class TaskOrderInput:
-    field: TaskOrderFieldEnum = TaskOrderField.CREATED_AT  # type: ignore[valid-type]
+    field: TaskOrderField = TaskOrderField.CREATED_AT
     direction: OrderDirection = OrderDirection.DESC
 
     def to_order(self) -> TaskOrder:
@@ -344,12 +329,11 @@ class TaskListArguments:
             # A list read by its own statement reads only the columns its selection shows (and the
             # cursors' order column). Lists through a loader keep every column: a loader is shared by
             # includes, and per-selection columns would split one batch into several statements.
-            columns = task_columns(self.selection.node_fields, self.order.field.value)
-            self.includes = replace(self.includes, columns=columns)
+            fields = task_fields(self.selection.node_fields, self.order.field.value)
+            self.includes = replace(self.includes, fields=fields)
 
-    def connection(self, result: Page, total: int | None) -> TaskConnection:
-        includes = self.includes
-        return self._asked.connection(TaskConnection, result, total, lambda row: Task.from_row(row, includes))
+    def connection(self, result: Page[TaskRecord], total: int | None) -> TaskConnection:
+        return self._asked.connection(TaskConnection, result, total, Task.from_record)
 
 
 async def nested_task_connection(

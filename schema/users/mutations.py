@@ -8,13 +8,12 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import OrgRole
 from resolvers import signup
 from resolvers import user_mutations as resolvers
 from resolvers import users as user_reads
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
-from schema.core.enums import UserRole
+from schema.core.enums import OrgRole
 from schema.core.ids import decode_id, encode_id
 from schema.core.payload_errors import MutationError, errors_as
 from schema.users.organizations import Organization
@@ -62,7 +61,7 @@ class PasswordChangeError(MutationError):
 class Invitation:
     id: strawberry.ID
     email: str
-    role: UserRole  # type: ignore[valid-type]
+    role: OrgRole
     expires_at: datetime
 
 
@@ -70,10 +69,9 @@ async def _user(info: Ctx, result: MutationResult) -> User | None:
     """The user as the write read it back, or (on a replay) as a reader sees it now."""
     if result.errors or result.object_id is None:
         return None
-    if isinstance(result, resolvers.WrittenUser) and result.rows:
-        return User.from_row(result.rows[0], "user_")
-    row = await user_reads.user_or_none(info.context, result.object_id)
-    return None if row is None else User.from_row(row)
+    written = result.user if isinstance(result, resolvers.WrittenUser) else None
+    found = written or await user_reads.user_or_none(info.context, result.object_id)
+    return None if found is None else User.from_record(found)
 
 
 @strawberry.type
@@ -95,9 +93,8 @@ class InvitationAcceptPayload:
 
     @strawberry.field(description="The new user; they sign in with authLogin next.")
     def user(self) -> User | None:
-        if isinstance(self._result, signup.JoinedUser) and self._result.row is not None:
-            return User.from_row(self._result.row)
-        return None
+        joined = self._result.user if isinstance(self._result, signup.JoinedUser) else None
+        return None if joined is None else User.from_record(joined)
 
 
 @strawberry.type
@@ -187,7 +184,7 @@ class InvitationAcceptInput:
 @strawberry.input
 class UserInviteInput:
     email: str
-    role: UserRole  # type: ignore[valid-type]
+    role: OrgRole
 
 
 @strawberry.input
@@ -198,7 +195,7 @@ class UserDeactivateInput:
 @strawberry.input
 class UserRoleChangeInput:
     id: strawberry.ID
-    role: UserRole  # type: ignore[valid-type]
+    role: OrgRole
 
 
 @strawberry.input

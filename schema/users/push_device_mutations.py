@@ -5,13 +5,13 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import PushPlatform
+from persistence.enums import PushPlatform
 from resolvers import push_devices as resolvers
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
 from schema.core.ids import encode_id
 from schema.core.payload_errors import MutationError, errors_as
-from schema.users.push_devices import PushDevice, PushPlatformEnum
+from schema.users.push_devices import PushDevice
 
 Ctx = Info[RequestContext, None]
 
@@ -32,7 +32,7 @@ class PushDeviceRegisterInput:
         description=f"The platform's token for the device: {resolvers.TOKEN_MIN} to {resolvers.TOKEN_MAX} "
         "characters of A-Z, a-z, 0-9, '_', '-', ':', '.'."
     )
-    platform: PushPlatformEnum  # type: ignore[valid-type]
+    platform: PushPlatform
 
 
 @strawberry.input

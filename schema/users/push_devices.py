@@ -6,25 +6,25 @@ from datetime import datetime
 
 import strawberry
 
-from persistence.models import PushPlatform
-from persistence.queries.rows import AnyRow
+from persistence.enums import PushPlatform
+from persistence.records import PushDeviceRecord
 from schema.core.ids import encode_id
 
-PushPlatformEnum = strawberry.enum(PushPlatform, name="PushPlatform")
+strawberry.enum(PushPlatform, name="PushPlatform")
 
 
 @strawberry.type(description="A device of yours that receives push notifications.")
 class PushDevice:
     id: strawberry.ID
-    platform: PushPlatformEnum  # type: ignore[valid-type]
+    platform: PushPlatform
     created_at: datetime
     last_seen_at: datetime = strawberry.field(description="When its token was last registered.")
 
     @classmethod
-    def from_row(cls, row: AnyRow) -> PushDevice:
+    def from_record(cls, record: PushDeviceRecord) -> PushDevice:
         return cls(
-            id=strawberry.ID(encode_id("PushDevice", row.id)),
-            platform=PushPlatform(row.platform),
-            created_at=row.created_at,
-            last_seen_at=row.last_seen_at,
+            id=strawberry.ID(encode_id("PushDevice", record.id)),
+            platform=record.platform,
+            created_at=record.created_at,
+            last_seen_at=record.last_seen_at,
         )

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import OrgRole
+from persistence.records import UserRecord
 from resolvers import projects as project_resolvers
 from resolvers.context import RequestContext
 from schema.core.connections import Connection
 from schema.core.cursors import CursorOrder
-from schema.core.enums import ProjectMemberRole, UserRole
+from schema.core.enums import OrgRole, ProjectRole
 from schema.core.ids import encode_id
 from schema.core.node import Node
 
@@ -25,22 +25,21 @@ if TYPE_CHECKING:
 class User(Node):
     name: str
     email: str
-    role: UserRole  # type: ignore[valid-type]
+    role: OrgRole
     deactivated: bool
     created_at: datetime
     _db_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any, prefix: str = "") -> User:
-        user_id = getattr(row, f"{prefix}id")
+    def from_record(cls, record: UserRecord) -> User:
         return cls(
-            id=strawberry.ID(encode_id("User", user_id)),
-            name=getattr(row, f"{prefix}name"),
-            email=getattr(row, f"{prefix}email"),
-            role=getattr(row, f"{prefix}role"),
-            deactivated=getattr(row, f"{prefix}deactivated_at") is not None,
-            created_at=getattr(row, f"{prefix}created_at"),
-            _db_id=user_id,
+            id=strawberry.ID(encode_id("User", record.id)),
+            name=record.name,
+            email=record.email,
+            role=record.role,
+            deactivated=record.deactivated_at is not None,
+            created_at=record.created_at,
+            _db_id=record.id,
         )
 
     @classmethod
@@ -60,8 +59,8 @@ class User(Node):
     async def projects(self, info: Info[RequestContext, None]) -> list[ProjectMembership]:
         from schema.projects.types import Project  # noqa: PLC0415 - Project and User refer to each other
 
-        rows = await project_resolvers.memberships(info.context, self._db_id)
-        return [ProjectMembership(project=Project.from_row(r), role=r.project_role) for r in rows]
+        found = await project_resolvers.memberships(info.context, self._db_id)
+        return [ProjectMembership(project=Project.from_record(m.project), role=m.role) for m in found]
 
     @strawberry.field(description="Tasks assigned to this user, in projects the viewer can see.")
     async def assigned_tasks(
@@ -92,4 +91,4 @@ USERS_BY_NAME = CursorOrder("name", "str", attrgetter("name"))
 @strawberry.type
 class ProjectMembership:
     project: Annotated[Project, strawberry.lazy("schema.projects.types")]
-    role: ProjectMemberRole  # type: ignore[valid-type]
+    role: ProjectRole

@@ -43,7 +43,7 @@ class WebhookPayload:
 
     @classmethod
     def of(cls, result: EndpointResult) -> WebhookPayload:
-        return cls(webhook=Webhook.from_row(result.endpoint), secret=result.secret)
+        return cls(webhook=Webhook.from_record(result.webhook), secret=result.secret)
 
 
 @strawberry.type
@@ -92,8 +92,8 @@ class WebhookMutation:
 
     @strawberry.mutation(description="Sends a `webhook.test` delivery to the webhook.")
     async def webhook_test(self, info: Ctx, id: strawberry.ID) -> WebhookDeliveryPayload:  # noqa: A002
-        row = await resolvers.test_endpoint(info.context, decode_id(id, "Webhook"))
-        return WebhookDeliveryPayload(delivery=WebhookDelivery.from_row(row, []))
+        sent = await resolvers.test_endpoint(info.context, decode_id(id, "Webhook"))
+        return WebhookDeliveryPayload(delivery=WebhookDelivery.from_record(sent))
 
     @strawberry.mutation(
         description="Sends a delivery again (a dead letter, say) under the same delivery id, with a fresh "
@@ -102,7 +102,7 @@ class WebhookMutation:
     async def webhook_delivery_redeliver(
         self, info: Ctx, delivery_id: strawberry.ID
     ) -> WebhookDeliveryPayload:
-        row = await resolvers.redeliver(
+        sent = await resolvers.redeliver(
             info.context, decode_id(delivery_id, "WebhookDelivery", argument="deliveryId")
         )
-        return WebhookDeliveryPayload(delivery=WebhookDelivery.from_row(row, []))
+        return WebhookDeliveryPayload(delivery=WebhookDelivery.from_record(sent))

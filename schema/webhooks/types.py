@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from operator import attrgetter
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from persistence.models import AttemptOutcome, DeliveryStatus
-from persistence.queries.rows import AnyRow
+from persistence.enums import AttemptOutcome, DeliveryStatus
+from persistence.records import WebhookAttemptRecord, WebhookDeliveryRecord, WebhookRecord
 from resolvers import webhooks as resolvers
 from resolvers.context import RequestContext
 from schema.core.connections import Connection
@@ -20,14 +19,14 @@ from schema.core.node import Node
 from schema.core.paging import ConnectionRequest
 
 Ctx = Info[RequestContext, None]
-WebhookDeliveryStatus = strawberry.enum(
+strawberry.enum(
     DeliveryStatus,
     name="WebhookDeliveryStatus",
     description="PENDING: queued. SUCCEEDED: a 2xx answer. RETRYING: failed, another attempt is scheduled. "
     "DEAD: the last attempt failed (or the address was refused, or the receiver answered 410); only a "
     "redelivery sends it again.",
 )
-WebhookAttemptOutcome = strawberry.enum(AttemptOutcome, name="WebhookAttemptOutcome")
+strawberry.enum(AttemptOutcome, name="WebhookAttemptOutcome")
 _NEWEST_FIRST = CursorOrder("webhook-delivery", "int", attrgetter("id"))
 
 
@@ -37,18 +36,18 @@ class WebhookAttempt:
     started_at: datetime
     duration_ms: int
     response_code: int | None
-    outcome: WebhookAttemptOutcome  # type: ignore[valid-type]
+    outcome: AttemptOutcome
     error: str | None
 
     @classmethod
-    def from_row(cls, row: AnyRow) -> WebhookAttempt:
+    def from_record(cls, record: WebhookAttemptRecord) -> WebhookAttempt:
         return cls(
-            number=row.number,
-            started_at=row.started_at,
-            duration_ms=row.duration_ms,
-            response_code=row.response_code,
-            outcome=AttemptOutcome(row.outcome),
-            error=row.error,
+            number=record.number,
+            started_at=record.started_at,
+            duration_ms=record.duration_ms,
+            response_code=record.response_code,
+            outcome=record.outcome,
+            error=record.error,
         )
 
 
@@ -63,7 +62,7 @@ class WebhookDelivery:
     event_id: strawberry.ID | None = strawberry.field(
         description="The ActivityEvent's id; null for a test ping."
     )
-    status: WebhookDeliveryStatus  # type: ignore[valid-type]
+    status: DeliveryStatus
     attempt_count: int
     last_response_code: int | None
     created_at: datetime
@@ -71,20 +70,20 @@ class WebhookDelivery:
     attempts: list[WebhookAttempt]
 
     @classmethod
-    def from_row(cls, row: AnyRow, attempts: list[AnyRow]) -> WebhookDelivery:
+    def from_record(cls, record: WebhookDeliveryRecord) -> WebhookDelivery:
         return cls(
-            id=strawberry.ID(encode_id("WebhookDelivery", row.id)),
-            delivery_id=f"whd_{row.id}",
-            event_type=row.event_type,
+            id=strawberry.ID(encode_id("WebhookDelivery", record.id)),
+            delivery_id=f"whd_{record.id}",
+            event_type=record.event_type,
             event_id=None
-            if row.event_id is None
-            else strawberry.ID(encode_id("ActivityEvent", row.event_id)),
-            status=DeliveryStatus(row.status),
-            attempt_count=row.attempts,
-            last_response_code=row.last_response_code,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            attempts=[WebhookAttempt.from_row(attempt) for attempt in attempts],
+            if record.event_id is None
+            else strawberry.ID(encode_id("ActivityEvent", record.event_id)),
+            status=record.status,
+            attempt_count=record.attempts,
+            last_response_code=record.last_response_code,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            attempts=[WebhookAttempt.from_record(attempt) for attempt in record.attempt_log],
         )
 
 
@@ -104,16 +103,16 @@ class Webhook(Node):
     _id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any) -> Webhook:
+    def from_record(cls, record: WebhookRecord) -> Webhook:
         return cls(
-            id=strawberry.ID(encode_id("Webhook", row.id)),
-            url=row.url,
-            event_types=list(row.event_types),
-            active=bool(row.active),
-            description=row.description,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            _id=row.id,
+            id=strawberry.ID(encode_id("Webhook", record.id)),
+            url=record.url,
+            event_types=list(record.event_types),
+            active=record.active,
+            description=record.description,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            _id=record.id,
         )
 
     @strawberry.field(description="The delivery log, newest first; `status: DEAD` lists the dead letters.")
@@ -122,7 +121,7 @@ class Webhook(Node):
         info: Ctx,
         first: int | None = None,
         after: str | None = None,
-        status: WebhookDeliveryStatus | None = None,  # type: ignore[valid-type]
+        status: DeliveryStatus | None = None,
     ) -> WebhookDeliveryConnection:
         asked = ConnectionRequest(info, _NEWEST_FIRST, first=first, after=after)
         found = await resolvers.deliveries(
@@ -132,9 +131,9 @@ class Webhook(Node):
             WebhookDeliveryConnection,
             found.page,
             found.total,
-            lambda row: WebhookDelivery.from_row(row, found.attempts.get(row.id, [])),
+            WebhookDelivery.from_record,
         )
 
 
 async def webhook_node(info: Ctx, webhook_id: int) -> Webhook:
-    return Webhook.from_row(await resolvers.endpoint(info.context, webhook_id))
+    return Webhook.from_record(await resolvers.endpoint(info.context, webhook_id))

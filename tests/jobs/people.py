@@ -10,16 +10,8 @@ from typing import Any
 
 from sqlalchemy import Insert, insert
 
-from persistence.models import (
-    Organization,
-    OrgRole,
-    Project,
-    ProjectMember,
-    ProjectRole,
-    Task,
-    TaskStatus,
-    User,
-)
+from persistence.enums import OrgRole, ProjectRole, TaskStatus
+from persistence.models import Organization, Project, ProjectMember, Task, User
 from resolvers.context import Services
 
 _numbers = itertools.count(1)

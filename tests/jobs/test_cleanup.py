@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jobs.cleanup import cleanup, run_cleanup
 from jobs.queues import LOW, queue
+from persistence.enums import AttemptOutcome, DeliveryStatus
 from persistence.models import (
     Attachment,
     AuthSession,
@@ -35,7 +36,6 @@ from persistence.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from persistence.models.webhooks import AttemptOutcome, DeliveryStatus
 from persistence.queries.cleanup import purge_deleted_tasks, purge_expired_sessions
 from persistence.settings import Settings
 from persistence.statements import count_statements

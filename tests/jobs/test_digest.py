@@ -13,7 +13,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from jobs.digest import digest_job_id, enqueue_digests, iso_week, week_start
-from persistence.models import TaskStatus
+from persistence.enums import TaskStatus
 from persistence.queries.reminders import digest_for
 from persistence.statements import count_statements
 from resolvers.context import Services

@@ -18,7 +18,8 @@ from sqlalchemy import update
 
 from jobs.due_soon import deliver_due_soon_email, due_moment, due_soon_job_id, enqueue_due_soon
 from jobs.queues import HIGH, enqueue_once, queue
-from persistence.models import OrgRole, Task, TaskStatus
+from persistence.enums import OrgRole, TaskStatus
+from persistence.models import Task
 from resolvers.context import Services
 from tests.conftest import make_settings
 from tests.jobs.people import office

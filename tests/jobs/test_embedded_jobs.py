@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 from jobs.embedded import EmbeddedJobs
 from jobs.enqueue import NOTIFICATION_EMAIL, NOTIFICATION_PUSH
 from jobs.queues import job_settings
+from persistence.enums import TaskStatus
 from persistence.migrate import upgrade_to_head
-from persistence.models import Task, TaskStatus
+from persistence.models import Task
 from persistence.redis import embedded_server
 from persistence.seed import SeededOrganization, seed_organization
 from resolvers.context import Services

@@ -18,7 +18,8 @@ from sqlalchemy import delete, select
 
 from jobs.enqueue import NOTIFICATION_PUSH, NotificationPushes
 from jobs.push import SENT, SKIPPED
-from persistence.models import ProjectMember, PushDevice, PushPlatform, Task
+from persistence.enums import PushPlatform
+from persistence.models import ProjectMember, PushDevice, Task
 from persistence.models.base import utcnow
 from persistence.queries import push_devices
 from persistence.queries.scope import Scope

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from jobs.enqueue import REPORT, ReportJobs, report_job_id
 from jobs.queues import LOW
 from jobs.reports import FAILED_MESSAGE
-from persistence.models import Report, ReportStatus
+from persistence.enums import ReportStatus
+from persistence.models import Report
 from persistence.queries.rows import AnyRow
 from persistence.report_files import ReportStore, report_key
 from resolvers.context import Services

@@ -20,7 +20,8 @@ from sqlalchemy import func, select, update
 from jobs.enqueue import ReportJobs, report_job_id
 from jobs.queues import use_settings
 from jobs.reports import GONE, SUCCEEDED, build_report
-from persistence.models import Event, Project, Report, ReportStatus, User
+from persistence.enums import ReportStatus
+from persistence.models import Event, Project, Report, User
 from persistence.report_files import ReportStore, report_key
 from resolvers.context import Services
 from schema.app import create_app

@@ -18,7 +18,8 @@ from sqlalchemy import update
 
 from jobs.enqueue import WebhookDeliveries, webhook_job_id
 from jobs.queues import WEBHOOK_RETRY
-from persistence.models import DeliveryStatus, WebhookEndpoint
+from persistence.enums import DeliveryStatus
+from persistence.models import WebhookEndpoint
 from resolvers.context import Services
 from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient, make_settings

@@ -12,8 +12,8 @@ from persistence.models import Event, Notification
 from persistence.models.base import utcnow
 from persistence.queries import notifications as queries
 from persistence.queries.notifications import EVERYTHING
-from persistence.queries.pagination import Cursor, PageRequest
 from persistence.queries.scope import Scope
+from persistence.values import Cursor, PageRequest
 from resolvers.context import Services
 from tests.notification_crew import Crew, MakeOrg, make_crew
 from tests.persistence.test_query_plans import INDEXED_ACCESS, captured, explain

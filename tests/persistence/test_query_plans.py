@@ -17,11 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from persistence.queries import comments as comment_queries
 from persistence.queries import projects as project_queries
 from persistence.queries import tasks as task_queries
-from persistence.queries.pagination import PageRequest
-from persistence.queries.projects import ProjectIncludes
 from persistence.queries.scope import Scope
-from persistence.queries.tasks import TaskFilter, TaskIncludes, TaskOrder, TaskOrderField
 from persistence.seed import SeededOrganization, SeedSizes
+from persistence.values import (
+    PageRequest,
+    ProjectIncludes,
+    TaskFilter,
+    TaskIncludes,
+    TaskOrder,
+    TaskOrderField,
+)
 from resolvers.context import Services
 
 EVERYTHING = TaskIncludes(assignee=True, reporter=True, labels=True, comment_count=True)

@@ -21,6 +21,7 @@ from persistence.models.base import utcnow
 from persistence.pubsub import project_channel
 from persistence.queries.events import NewEvent, insert_event
 from persistence.queries.projects import project_audience
+from persistence.queries.records import task_record
 from persistence.queries.scope import Scope
 from persistence.queries.tasks import EVERYTHING, task_row_from_json, tasks_by_ids
 from persistence.seed import SeededOrganization
@@ -210,7 +211,9 @@ async def test_the_message_carries_who_may_see_the_project_and_the_task_as_it_is
         assert getattr(carried, name) == value, name
         assert type(getattr(carried, name)) is type(value), name
     # And the schema builds the same Task from either.
-    assert Task.from_row(carried, EVERYTHING) == Task.from_row(row, EVERYTHING)
+    assert Task.from_record(task_record(carried, EVERYTHING)) == Task.from_record(
+        task_record(row, EVERYTHING)
+    )
 
 
 async def test_an_event_nobody_watches_carries_no_snapshot_and_costs_no_read_for_one(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from persistence.models import TaskStatus
+from persistence.enums import TaskStatus
 from persistence.models.base import UtcDateTime
 from persistence.queries.reports import THROUGHPUT_WEEKS, status_figures, week_start
 from persistence.statements import count_statements

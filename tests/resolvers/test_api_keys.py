@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from persistence.models import ApiKey, ApiKeyScope, OrgRole, User
+from persistence.enums import ApiKeyScope, OrgRole
+from persistence.models import ApiKey, User
 from persistence.models.base import utcnow
 from persistence.statements import count_statements
 from resolvers import api_keys

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select, update
 
-from persistence.models import Comment, Event, OrgRole, ProjectMember, ProjectRole, Task, User
+from persistence.enums import OrgRole, ProjectRole
+from persistence.models import Comment, Event, ProjectMember, Task, User
 from persistence.models.base import utcnow
 from persistence.seed import SeededOrganization
 from resolvers.context import Services

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from persistence import snapshots
-from persistence.models import OrgRole, Project, Task, User
+from persistence.enums import OrgRole
+from persistence.models import Project, Task, User
 from persistence.pubsub import Message
 from persistence.queries.scope import Scope, sees_project, visible_project
 from persistence.snapshots import event_snapshots

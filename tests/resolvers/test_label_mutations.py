@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 
-from persistence.models import Event, Label, OrgRole, Project, ProjectMember, ProjectRole, TaskLabel, User
+from persistence.enums import OrgRole, ProjectRole
+from persistence.models import Event, Label, Project, ProjectMember, TaskLabel, User
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.core.ids import decode_id, encode_id

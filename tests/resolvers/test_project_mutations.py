@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select, update
 
-from persistence.models import Event, OrgRole, Project, ProjectMember, ProjectRole, User
+from persistence.enums import OrgRole, ProjectRole
+from persistence.models import Event, Project, ProjectMember, User
 from persistence.models.base import utcnow
 from persistence.seed import SeededOrganization
 from resolvers.context import Services

@@ -12,7 +12,8 @@ import orjson
 import pytest
 from sqlalchemy import func, insert, select
 
-from persistence.models import Event, OrgRole, ProjectMember, ProjectRole, Task, User
+from persistence.enums import OrgRole, ProjectRole
+from persistence.models import Event, ProjectMember, Task, User
 from persistence.pubsub import project_channel
 from persistence.seed import SeededOrganization
 from resolvers.context import Services

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from persistence.models import AuthSession, Event, Invitation, Organization, OrgRole, User
+from persistence.enums import OrgRole
+from persistence.models import AuthSession, Event, Invitation, Organization, User
 from persistence.models.base import utcnow
 from persistence.seed import SeededOrganization
 from resolvers.context import Services

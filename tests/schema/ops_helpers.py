@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from persistence.models import OrgRole, User
+from persistence.enums import OrgRole
+from persistence.models import User
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from tests import services as test_services

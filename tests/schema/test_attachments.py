@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import func, insert, select, update
 from starlette.applications import Starlette
 
-from persistence.models import Attachment, Event, OrgRole, ProjectMember, ProjectRole, Task, User
+from persistence.enums import OrgRole, ProjectRole
+from persistence.models import Attachment, Event, ProjectMember, Task, User
 from persistence.models.base import utcnow
 from persistence.seed import SeededOrganization
 from persistence.storage import FileStore

@@ -9,7 +9,7 @@ import pytest
 
 from schema.build import build_schema
 from schema.core.ids import encode_id
-from schema.tasks.columns import PROJECT_COLUMNS, TASK_COLUMNS, USER_COLUMNS
+from schema.tasks.columns import PROJECT_FIELDS, TASK_FIELDS, USER_FIELDS
 from tests.conftest import PASSWORD, GraphQLClient
 
 PEOPLE = "id name email role deactivated createdAt"
@@ -30,7 +30,7 @@ def test_the_column_tables_name_every_field() -> None:
     # Given the live schema
     types = build_schema()._schema.type_map
     # Then each table lists exactly the fields of its type (a new field must say what it reads)
-    for name, table in (("Task", TASK_COLUMNS), ("Project", PROJECT_COLUMNS), ("User", USER_COLUMNS)):
+    for name, table in (("Task", TASK_FIELDS), ("Project", PROJECT_FIELDS), ("User", USER_FIELDS)):
         assert set(table) == {*types[name].fields, "__typename"}, name  # type: ignore[attr-defined]
 
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import Insert, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import Comment, Organization, OrgRole, Project, Task, TaskStatus, User
+from persistence.enums import OrgRole, TaskStatus
+from persistence.models import Comment, Organization, Project, Task, User
 from persistence.seed import SeedSizes
 from resolvers.context import Services
 from schema.core.ids import decode_id, encode_id

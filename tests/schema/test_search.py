@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import Task, TaskStatus
+from persistence.enums import TaskStatus
+from persistence.models import Task
 from persistence.seed import SeedSizes
 from resolvers.context import Services
 from schema.core.ids import encode_id

@@ -35,7 +35,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin, Subprotocol
 
-from persistence.models import OrgRole, ProjectMember, User
+from persistence.enums import OrgRole
+from persistence.models import ProjectMember, User
 from persistence.models import Task as TaskRow
 from persistence.models.base import utcnow
 from persistence.pubsub import client_name, project_channel, user_channel

@@ -15,19 +15,8 @@ import pytest
 from sqlalchemy import Insert, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import (
-    Comment,
-    Event,
-    Label,
-    OrgRole,
-    Project,
-    ProjectMember,
-    ProjectRole,
-    Task,
-    TaskLabel,
-    TaskStatus,
-    User,
-)
+from persistence.enums import OrgRole, ProjectRole, TaskStatus
+from persistence.models import Comment, Event, Label, Project, ProjectMember, Task, TaskLabel, User
 from persistence.seed import SeededOrganization, SeedSizes
 from resolvers.context import Services
 from schema.core.ids import decode_any_id, encode_id

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 
-from persistence.models import OrgRole, TrustedDocument, User
+from persistence.enums import OrgRole
+from persistence.models import TrustedDocument, User
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from resolvers.errors import BadUserInput
