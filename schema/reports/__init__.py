@@ -1,3 +1,4 @@
 """Project reports: the Report type, reportRequest and the report reads.
 
-May import projects, users and core."""
+May import tasks, projects, users, the guard and core. Data comes through resolvers/ as records,
+never from persistence's models or queries."""

@@ -1,3 +1,4 @@
 """Webhooks and their delivery log: types and mutations.
 
-May import core only."""
+May import the guard and core. Data comes through resolvers/ as records, never from persistence's
+models or queries."""
