@@ -102,8 +102,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = settings or (services.settings if services else get_settings())
     owns_services = services is None
     services = services or build_services(settings)
-    strawberry_schema = build_schema()
-    graphql_schema = strawberry_schema._schema  # the graphql-core schema strawberry built; the view runs it
+    # The graphql-core schema strawberry built: the engine runs it (schema/engine/).
+    graphql_schema = build_schema()._schema
     documents = DocumentCache(
         graphql_schema,
         max_entries=settings.document_cache_size,
@@ -114,7 +114,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     trusted = TrustedDocuments(services.db)
     view = GraphQLView.for_schema(services, documents, trusted)
     hub = PubSubHub.from_settings(settings)  # one Redis pub/sub connection for this process
-    websocket_view = WebSocketView(strawberry_schema, services, hub, documents)
+    # One entry point for both edges: HTTP and WebSocket operations run through the view's.
+    websocket_view = WebSocketView(services, hub, documents, view.execution)
     embedded_jobs = EmbeddedJobs(settings) if is_embedded(settings) else None
     report_downloads = ReportDownloads(services)
     health = Health(services)

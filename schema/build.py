@@ -26,7 +26,6 @@ from schema.users.push_device_mutations import PushDeviceMutation
 from schema.users.types import User
 from schema.webhooks.mutations import WebhookMutation
 from schema.webhooks.types import Webhook
-from schema.ws.execution import StreamingSchema
 
 Mutation = merge_types(
     "Mutation",
@@ -51,7 +50,7 @@ Mutation = merge_types(
 
 def build_schema() -> strawberry.Schema:
     # Concrete Node types are listed because `node(id:)` returns them only through the interface.
-    return StreamingSchema(
+    return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -43,7 +43,7 @@ class TaskEvent:
     event_id: strawberry.ID | None = strawberry.field(description="The ActivityEvent's id; null for RESYNC.")
     task_id: strawberry.ID | None = strawberry.field(description="Also given for a deleted task.")
     occurred_at: datetime
-    # The subscriber's context for this event alone (see schema/ws/execution.py).
+    # The subscriber's context for this event alone (see schema/engine/execute.py).
     context: strawberry.Private[RequestContext]
     _change: strawberry.Private[resolvers.TaskChange]
 

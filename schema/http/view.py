@@ -8,18 +8,15 @@ refund of what the operation did not use, reported in ``extensions.cost`` and th
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import inspect
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, OperationType, execute, get_operation_ast
+from graphql import ExecutionResult, OperationType, get_operation_ast
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 
 from persistence.ratelimit import CostLimiter
@@ -27,8 +24,10 @@ from persistence.statements import count_statements
 from resolvers.context import RequestContext, Services
 from resolvers.principal import Principal
 from resolvers.trusted_documents import TrustedDocuments
-from schema.core.errors import INTERNAL_MESSAGE, Phase, error_body, failed_unexpectedly, format_error
+from schema.core.errors import INTERNAL_MESSAGE, error_body, failed_unexpectedly
 from schema.core.request import GraphQLParams, RequestError
+from schema.engine.execute import Execution
+from schema.engine.operation import Operation
 from schema.guard.admission import Admission
 from schema.guard.documents import DocumentCache
 from schema.guard.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
@@ -75,6 +74,7 @@ class GraphQLView:
         self.protection = protection
         self.settings = services.settings
         self.admission = Admission.from_settings(services.settings)
+        self.execution = Execution(documents.schema, services.settings)
 
     @classmethod
     def for_schema(
@@ -257,17 +257,9 @@ class GraphQLView:
             client_address=client_address(request),
             idempotency=idempotency,
         )
-        result = execute(
-            self.services_schema,
-            prepared.document,
-            context_value=context,
-            variable_values=params.variables,
-            operation_name=params.operation_name,
-            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # a TypeGuard in spirit
-            hide_suggestions=not self.settings.suggestions_enabled,
+        result = await self.execution.execute(
+            Operation(prepared.document, operation, params.operation_name, params.variables), context
         )
-        if inspect.isawaitable(result):
-            result = await self._within_timeout(result)
         status, payload = self._result_payload(result, request_error_status)
         cost, headers = await self.protection.settle(admission, result.data, operation)
         payload.setdefault("extensions", {})["cost"] = cost
@@ -279,25 +271,12 @@ class GraphQLView:
             )
         return Outcome(status, payload, headers)
 
-    async def _within_timeout(self, result: Any) -> ExecutionResult:
-        limit = self.settings.execution_timeout_seconds
-        try:
-            async with asyncio.timeout(limit):
-                executed: ExecutionResult = await result
-        except TimeoutError as error:
-            # Cancelled mid-way: a unit of work that had not committed rolled back with it.
-            raise RequestError(504, "TIMEOUT", f"the operation ran longer than {limit:g} s") from error
-        return executed
-
     def _result_payload(
         self, result: ExecutionResult, request_error_status: int
     ) -> tuple[int, dict[str, Any]]:
         payload: dict[str, Any] = {}
-        expose = self.settings.is_development
         if result.errors:
-            payload["errors"] = [
-                format_error(e, Phase.EXECUTE, expose_internal=expose) for e in result.errors
-            ]
+            payload["errors"] = [error.formatted for error in result.errors]  # coded by the engine
         if result.data is None and result.errors and all(not e.path for e in result.errors):
             # Variables that did not coerce: the operation never started.
             return request_error_status, payload

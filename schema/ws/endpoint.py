@@ -6,8 +6,9 @@ this service's rules around them.
   ``Origin`` means no browser, so no ambient credentials to abuse: allowed.
 - ``connection_init`` carries the token; missing, bad or expired closes with 4401, refused with 4403
   (the legacy protocol sends ``connection_error`` first). It must come within the timeout (4408).
-- Subscriptions only, through the same parse and validation cache as HTTP: queries and mutations go
-  over HTTP, where the statement budget, cost and idempotency apply.
+- Subscriptions only, through the same parse and validation cache as HTTP and the same entry point
+  (schema/engine/): queries and mutations go over HTTP, where the statement budget, cost and
+  idempotency apply.
 - At most ``ws_max_subscriptions`` operations per connection: one more gets an error, the connection
   stays. A message over ``ws_max_message_bytes`` closes it with 1009 (uvicorn's ``ws_max_size`` is per
   server and 16 MiB by default; set it in the deployment too, so large frames are not even buffered).
@@ -50,7 +51,9 @@ from resolvers.context import Services
 from resolvers.errors import Forbidden, Unauthenticated
 from resolvers.subscriptions import ConnectionContext
 from schema.core.errors import INTERNAL_MESSAGE, error_body
+from schema.engine.execute import Execution
 from schema.guard.documents import DocumentCache
+from schema.ws.execution import HandlerSchema
 
 log = logging.getLogger("taskql.websocket")
 _RECEIVED = WEBSOCKET_MESSAGES.labels("in")
@@ -195,11 +198,12 @@ class WebSocketView(GraphQL[ConnectionContext, None]):
     websocket_adapter_class = _BoundedAdapter
 
     def __init__(
-        self, schema: BaseSchema, services: Services, hub: PubSubHub, documents: DocumentCache
+        self, services: Services, hub: PubSubHub, documents: DocumentCache, execution: Execution
     ) -> None:
         settings = services.settings
         super().__init__(
-            schema,
+            # The handlers call only `stream` and `subscribe` on their schema: HandlerSchema's.
+            cast("BaseSchema", HandlerSchema(documents, execution)),
             graphql_ide=None,
             allow_queries_via_get=False,
             connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),

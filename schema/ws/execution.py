@@ -1,86 +1,61 @@
-"""Strawberry's own execution, as the WebSocket transport uses it (HTTP runs graphql-core directly).
+"""What strawberry's protocol handlers take for their schema: they run every operation through the
+engine's entry point (schema/engine/execute.py), as the HTTP view does.
 
-Three changes, each for a reason:
-- Strawberry hands every event of a subscription the one context it built per connection. Here each
-  event runs with the ``RequestContext`` its generator built for it (fresh loaders, the principal
-  checked again): ``EventContextExecutor`` swaps it in per event.
-- Errors reach WebSocket clients with the same ``extensions.code`` and masking as HTTP clients.
-- Strawberry logs every error with a stack trace; expected ones (NOT_FOUND, UNAUTHENTICATED) are not
-  failures. ``format_error`` logs the unexpected ones, as for HTTP.
+The handlers keep the protocols (framing, ids, acknowledgement, completion) and call only ``stream``
+(graphql-transport-ws) or ``subscribe`` (graphql-ws) on their schema. An operation reaches them only
+once ``WebSocketView.refusal`` let it through, so its document is in the same parse and validation
+cache HTTP uses, and it is a subscription.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
-import strawberry
-from graphql import GraphQLError
-from graphql.execution import Executor
-from strawberry.extensions import SchemaExtension
-from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.types import ExecutionContext
-from strawberry.types.execution import StreamExecutionResult
+from graphql import ExecutionResult as GraphQLResult
+from graphql import OperationType, get_operation_ast
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 
-from resolvers.context import RequestContext
 from resolvers.subscriptions import ConnectionContext
-from schema.core.errors import Phase, format_error
+from schema.engine.execute import Execution
+from schema.engine.operation import Operation
+from schema.guard.documents import DocumentCache
 
 
-class EventContextExecutor(StrawberryGraphQLCoreExecutionContext):
-    def build_per_event_executor(self, payload: Any) -> Executor[Any]:
-        executor = super().build_per_event_executor(payload)
-        # The payload is what the subscription yielded: a type with the event's own context.
-        context = getattr(payload, "context", None)
-        if isinstance(context, RequestContext):
-            executor.context_value = context
-        return executor
+class HandlerSchema:
+    def __init__(self, documents: DocumentCache, execution: Execution) -> None:
+        self.documents = documents
+        self.execution = execution
 
-
-def _coded(error: GraphQLError, *, expose_internal: bool) -> GraphQLError:
-    body = format_error(error, Phase.EXECUTE, expose_internal=expose_internal)
-    return GraphQLError(
-        body["message"],
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        extensions=body["extensions"],
-    )
-
-
-class CodedErrors(SchemaExtension):
-    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
-        errors: list[GraphQLError] | None = getattr(result, "errors", None)
-        if errors:
-            connection = self.execution_context.context
-            expose = isinstance(connection, ConnectionContext) and connection.services.settings.is_development
-            result.errors = [_coded(error, expose_internal=expose) for error in errors]  # type: ignore[union-attr]
-        yield
-
-
-class StreamingSchema(strawberry.Schema):
-    def __init__(
+    async def stream(
         self,
+        query: str,
         *,
-        query: type,
-        mutation: type | None = None,
-        subscription: type | None = None,
-        types: Iterable[type] = (),
-        config: StrawberryConfig | None = None,
-    ) -> None:
-        super().__init__(
-            query=query,
-            mutation=mutation,
-            subscription=subscription,
-            types=types,
-            config=config,
-            extensions=[CodedErrors],  # a factory: one instance per operation
-            execution_context_class=EventContextExecutor,
-        )
+        variable_values: dict[str, Any] | None,
+        context_value: ConnectionContext,
+        root_value: None,
+        operation_name: str | None,
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        return self._results(self._operation(query, operation_name, variable_values), context_value)
 
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
-        """Nothing: ``CodedErrors`` formats every error and ``format_error`` logs the unexpected."""
+    subscribe = stream
+
+    def _operation(self, query: str, name: str | None, variables: dict[str, Any] | None) -> Operation:
+        document = self.documents.get(query).document
+        definition = None if document is None else get_operation_ast(document, name)
+        if document is None or definition is None or definition.operation is not OperationType.SUBSCRIPTION:
+            raise RuntimeError("a WebSocket operation started without passing WebSocketView.refusal")
+        return Operation(document, definition, name, variables)
+
+    async def _results(
+        self, operation: Operation, connection: ConnectionContext
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        # Strawberry's types: a refusal before the first event is an `error` message, not a `next`.
+        results = await self.execution.subscribe(operation, connection)
+        if isinstance(results, GraphQLResult):
+            yield PreExecutionError(data=None, errors=results.errors)
+            return
+        async with aclosing(results):
+            async for result in results:
+                yield ExecutionResult(data=result.data, errors=result.errors)
