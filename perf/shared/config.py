@@ -25,6 +25,7 @@ PASSWORD = "bench-password-not-a-secret"  # noqa: S105
 HOST = "127.0.0.1"
 GRAPHQL_PORT = 18411
 RAW_PORT = 18412
+CPU_BENCH_PORT = 18413
 
 # The server's GraphQL execution engines (TASKQL_EXECUTION_ENGINE); the first is its default.
 ENGINES = ("compiled", "resolvers")
