@@ -53,15 +53,37 @@ class EngineRun:
         return next(document for document in self.documents if document.key == key)
 
 
+def combined(runs: list[EngineRun]) -> EngineRun:
+    """One engine's rounds as one run: each document's requests, time and CPU added up."""
+    first = runs[0]
+    documents = []
+    for document in first.documents:
+        mine = [run.document(document.key) for run in runs]
+        documents.append(
+            DocumentCpu(
+                key=document.key,
+                name=document.name,
+                requests=sum(d.requests for d in mine),
+                errors=sum(d.errors for d in mine),
+                seconds=sum(d.seconds for d in mine),
+                server_seconds=sum(d.server_seconds for d in mine),
+                mariadb_seconds=sum(d.mariadb_seconds for d in mine),
+                mariadb_process_seconds=sum(d.mariadb_process_seconds for d in mine),
+                connections_changed=any(d.connections_changed for d in mine),
+            )
+        )
+    return EngineRun(first.engine, documents)
+
+
 def mix_cpu_ms(run: EngineRun, shares: dict[str, float]) -> float:
     """CPU (server and MariaDB) of an average read of the load mix: each document by its share."""
     return sum(share * run.document(key).cpu_ms for key, share in shares.items())
 
 
-def document_line(engine: str, document: DocumentCpu) -> str:
+def document_line(label: str, document: DocumentCpu) -> str:
     note = "  (MariaDB connections changed: its figure is partial)" if document.connections_changed else ""
     return (
-        f"{engine:9} {document.name:12} server {document.server_ms:6.2f} ms  "
+        f"{label:17} {document.name:12} server {document.server_ms:6.2f} ms  "
         f"MariaDB {document.mariadb_ms:6.2f} ms  (mariadbd as a whole "
         f"{document.mariadb_process_seconds * 1000 / max(document.requests, 1):6.2f} ms)  "
         f"{document.requests} requests in {document.seconds:.1f} s, {document.errors} errors{note}"

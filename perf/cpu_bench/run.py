@@ -6,9 +6,10 @@
 2. For each engine in turn (``TASKQL_EXECUTION_ENGINE=compiled``, then ``=resolvers``; the task-list
    cache off), starts the production server (one uvicorn worker) on 127.0.0.1, warms it up with every
    document, then sends each read document the same requests (the same variables, in the same order)
-   over a few keep-alive connections.
+   over a few keep-alive connections. Two rounds by default, the second in the other order (compiled,
+   resolvers, resolvers, compiled), so that a drift in the machine's load weighs on both engines alike.
 3. Counts, per document, the server process's CPU and that of the MariaDB threads serving the server's
-   connections (found by their ports), per request.
+   connections (found by their ports), per request over every round.
 4. Prints a line per engine and document, ``search_db_ms=…``, and ends with
    ``mix_cpu_ms=<compiled> resolvers_mix_cpu_ms=<resolvers> ratio=<compiled/resolvers>``.
 """
@@ -35,6 +36,7 @@ from perf.cpu_bench.report import (
     DocumentCpu,
     EngineRun,
     closing_line,
+    combined,
     document_line,
     search_line,
     write_results,
@@ -61,6 +63,7 @@ _projects = Project.__table__
 
 @dataclass(frozen=True)
 class Options:
+    rounds: int
     requests: int
     warmup: int
     connections: int
@@ -73,7 +76,10 @@ class Options:
 
 def parse_options(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m perf.cpu_bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=300, help="timed requests per document and engine")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each engine, alternating the order")
+    parser.add_argument(
+        "--requests", type=int, default=300, help="timed requests per document, engine and round"
+    )
     parser.add_argument("--warmup", type=int, default=50, help="untimed requests per document first")
     parser.add_argument("--connections", type=int, default=2, help="keep-alive connections sending them")
     parser.add_argument(
@@ -88,13 +94,13 @@ def parse_options(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--client-cpu", type=int, default=1 if two_cores else None)
     args = parser.parse_args(argv)
-    for name in ("requests", "connections"):
+    for name in ("rounds", "requests", "connections"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
     if args.warmup < 0 or args.max_seconds <= 0:
         parser.error("--warmup must be 0 or more and --max-seconds above 0")
     return Options(
-        args.requests, args.warmup, args.connections, args.max_seconds, args.viewer, args.sample,
+        args.rounds, args.requests, args.warmup, args.connections, args.max_seconds, args.viewer, args.sample,
         args.server_cpus, args.client_cpu,
     )  # fmt: skip
 
@@ -208,7 +214,7 @@ async def _measure_document(
 
 
 async def measure_engine(
-    engine: str, server: Server, subjects: Subjects, token: str, options: Options
+    engine: str, server: Server, subjects: Subjects, token: str, options: Options, label: str
 ) -> EngineRun:
     """Warms every document up, then times each in turn, on the one server of ``engine``."""
     mariadb_pid = next((pid for name, pid in service_pids().items() if name in ("mariadbd", "mysqld")), None)
@@ -227,11 +233,21 @@ async def measure_engine(
             for operation in operations:
                 requests = bodies(operation, subjects, options.requests, TIMED_SEED)
                 document = await _measure_document(measured, operation, requests, token, options)
-                print(document_line(engine, document), flush=True)
+                print(document_line(label, document), flush=True)
                 documents.append(document)
     finally:
         await engine_for_probe.dispose()
     return EngineRun(engine, documents)
+
+
+def engine_order(rounds: int) -> list[tuple[int, str]]:
+    """(round, engine) in the order they run: odd rounds as ``config.ENGINES`` lists them, even ones
+    reversed (compiled, resolvers, resolvers, compiled, ...)."""
+    order = []
+    for number in range(1, rounds + 1):
+        engines = config.ENGINES if number % 2 else config.ENGINES[::-1]
+        order += [(number, engine) for engine in engines]
+    return order
 
 
 def _context(options: Options, subjects: Subjects) -> dict[str, Any]:
@@ -255,20 +271,27 @@ def main() -> None:
     if options.client_cpu is not None:
         # The requests' sender away from the server's CPU (MariaDB floats between both).
         os.sched_setaffinity(0, {options.client_cpu})
-    runs = []
-    for engine in config.ENGINES:
+    rounds: list[tuple[int, EngineRun]] = []
+    for number, engine in engine_order(options.rounds):
         spec = ServerSpec(f"graphql-{engine}", "schema.app:create_app", config.CPU_BENCH_PORT)
+        label = f"round {number} {engine}"
         with (
             running(
                 [spec], base.measuring(engine), workers=1, cpus=options.server_cpus, logs=RESULTS / "logs"
             ) as servers,
             asyncio.Runner(loop_factory=loop_factory()) as runner,
         ):
-            run = runner.run(measure_engine(engine, servers[spec.name], subjects, token, options))
-        runs.append(run)
+            run = runner.run(measure_engine(engine, servers[spec.name], subjects, token, options, label))
+        rounds.append((number, run))
+    runs = [combined([run for _, run in rounds if run.engine == engine]) for engine in config.ENGINES]
     errors = sum(document.errors for run in runs for document in run.documents)
     shares = mix_shares()
-    path = write_results(runs, shares, _context(options, subjects))
+    each_round = [{"round": number, **asdict(run)} for number, run in rounds]
+    path = write_results(runs, shares, {**_context(options, subjects), "rounds": each_round})
+    print(f"all rounds ({options.rounds}), per request:")
+    for run in runs:
+        for document in run.documents:
+            print(document_line(run.engine, document))
     print(f"results: {path.relative_to(REPO)}")
     if errors:
         # Counted all the same (a failed request costs CPU too), but the figures are then suspect.

@@ -12,8 +12,8 @@ from graphql import OperationDefinitionNode, parse
 
 from perf.cpu_bench.connections import local_ports_to
 from perf.cpu_bench.documents import Subjects, bodies, mix_shares, read_operations
-from perf.cpu_bench.report import DocumentCpu, EngineRun, closing_line, mix_cpu_ms, search_line
-from perf.cpu_bench.run import parse_options
+from perf.cpu_bench.report import DocumentCpu, EngineRun, closing_line, combined, mix_cpu_ms, search_line
+from perf.cpu_bench.run import engine_order, parse_options
 from perf.shared.dataset import Viewer
 
 SUBJECTS = Subjects(project_ids=["UHJvamVjdDox", "UHJvamVjdDoy"], task_ids=["VGFzazox", "VGFzazoy"])
@@ -47,14 +47,16 @@ def _run(engine: str, factor: float) -> EngineRun:
 
 def test_the_options_default_to_a_short_bounded_run() -> None:
     options = parse_options([])
-    assert (options.requests, options.warmup, options.connections) == (300, 50, 2)
+    assert (options.rounds, options.requests, options.warmup, options.connections) == (2, 300, 50, 2)
     assert options.max_seconds == 45.0
     assert options.viewer is Viewer.MEMBER
     chosen = parse_options(["--requests", "20", "--viewer", "owner", "--max-seconds", "5"])
     assert (chosen.requests, chosen.viewer, chosen.max_seconds) == (20, Viewer.OWNER, 5.0)
 
 
-@pytest.mark.parametrize("arguments", [["--requests", "0"], ["--connections", "0"], ["--max-seconds", "0"]])
+@pytest.mark.parametrize(
+    "arguments", [["--rounds", "0"], ["--requests", "0"], ["--connections", "0"], ["--max-seconds", "0"]]
+)
 def test_the_options_refuse_an_empty_run(arguments: list[str]) -> None:
     with pytest.raises(SystemExit):
         parse_options(arguments)
@@ -84,6 +86,29 @@ def test_the_same_seed_sends_each_engine_the_same_requests() -> None:
     [operation, *_] = read_operations()
     assert bodies(operation, SUBJECTS, 20, seed=2) == bodies(operation, SUBJECTS, 20, seed=2)
     assert bodies(operation, SUBJECTS, 20, seed=2) != bodies(operation, SUBJECTS, 20, seed=1)
+
+
+def test_rounds_alternate_which_engine_goes_first() -> None:
+    assert engine_order(1) == [(1, "compiled"), (1, "resolvers")]
+    assert engine_order(3) == [
+        (1, "compiled"),
+        (1, "resolvers"),
+        (2, "resolvers"),
+        (2, "compiled"),
+        (3, "compiled"),
+        (3, "resolvers"),
+    ]
+
+
+def test_an_engine_s_rounds_add_up_to_one_figure_per_request() -> None:
+    # Given two rounds of one engine, the second twice as costly on the server
+    both = combined([_run("resolvers", 1.0), _run("resolvers", 2.0)])
+    # Then each document counts every request, and its CPU per request is the rounds' mean
+    assert both.engine == "resolvers"
+    listed = both.document("list")
+    assert (listed.requests, listed.seconds) == (200, 10.0)
+    assert listed.server_ms == pytest.approx(6.0)
+    assert listed.mariadb_ms == pytest.approx(1.0)
 
 
 def test_the_mix_weighs_each_document_by_its_share() -> None:
