@@ -7,7 +7,6 @@ connections are found from /proc: its sockets' inodes, and their ports in the ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import text
@@ -48,22 +47,9 @@ def local_ports_to(pid: int, remote_port: int) -> set[int]:
     return ports
 
 
-@dataclass(frozen=True)
-class ConnectionThreads:
-    """The MariaDB threads serving one client process's connections."""
-
-    mariadb_pid: int
-    tids: frozenset[int]
-
-    def cpu_seconds(self) -> float:
-        return sum(thread_cpu_seconds(self.mariadb_pid, tid) for tid in self.tids)
-
-
-async def connection_threads(
-    conn: AsyncConnection, mariadb_pid: int, client_pid: int, mariadb_port: int
-) -> ConnectionThreads:
-    """The threads of ``client_pid``'s connections to MariaDB, read from the processlist through
-    ``conn`` (a connection of this process, whose own port is not among them)."""
+async def connection_threads(conn: AsyncConnection, client_pid: int, mariadb_port: int) -> frozenset[int]:
+    """The MariaDB threads of ``client_pid``'s connections, read from the processlist through ``conn``
+    (a connection of this process, whose own port is not among them)."""
     ports = local_ports_to(client_pid, mariadb_port)
     rows = await conn.execute(text("SELECT HOST, TID FROM information_schema.PROCESSLIST"))
     tids = set()
@@ -71,4 +57,29 @@ async def connection_threads(
         _, _, port = str(host).rpartition(":")
         if port.isdigit() and int(port) in ports:
             tids.add(int(tid))
-    return ConnectionThreads(mariadb_pid, frozenset(tids))
+    return frozenset(tids)
+
+
+class ThreadLedger:
+    """The CPU of the threads serving one client over a stretch of time, each from the first to the
+    last time it was seen serving it: observed often, a connection the pool opens or closes meanwhile
+    counts for the time it was seen, and a thread's earlier work for other connections (MariaDB
+    reuses threads) does not."""
+
+    def __init__(self, mariadb_pid: int) -> None:
+        self.mariadb_pid = mariadb_pid
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+
+    def observe(self, tids: frozenset[int]) -> None:
+        for tid in tids:
+            used = thread_cpu_seconds(self.mariadb_pid, tid)
+            self._first.setdefault(tid, used)
+            self._last[tid] = used
+
+    @property
+    def threads(self) -> int:
+        return len(self._first)
+
+    def seconds(self) -> float:
+        return sum(self._last[tid] - self._first[tid] for tid in self._first)

@@ -24,9 +24,7 @@ class DocumentCpu:
     server_seconds: float  # the server process's CPU
     mariadb_seconds: float  # the CPU of the MariaDB threads serving the server's connections
     mariadb_process_seconds: float  # all of mariadbd, whoever it served: the machine's noise beside it
-    # The server's connections to MariaDB were not the same at the end: one opened or closed meanwhile,
-    # and its thread's CPU was counted in part or not at all.
-    connections_changed: bool
+    mariadb_threads: int  # the threads seen serving the server's connections (its pool's, overflow too)
 
     def _per_request_ms(self, seconds: float) -> float:
         return seconds * 1000 / self.requests if self.requests else 0.0
@@ -69,7 +67,7 @@ def combined(runs: list[EngineRun]) -> EngineRun:
                 server_seconds=sum(d.server_seconds for d in mine),
                 mariadb_seconds=sum(d.mariadb_seconds for d in mine),
                 mariadb_process_seconds=sum(d.mariadb_process_seconds for d in mine),
-                connections_changed=any(d.connections_changed for d in mine),
+                mariadb_threads=max(d.mariadb_threads for d in mine),
             )
         )
     return EngineRun(first.engine, documents)
@@ -81,12 +79,12 @@ def mix_cpu_ms(run: EngineRun, shares: dict[str, float]) -> float:
 
 
 def document_line(label: str, document: DocumentCpu) -> str:
-    note = "  (MariaDB connections changed: its figure is partial)" if document.connections_changed else ""
     return (
         f"{label:17} {document.name:12} server {document.server_ms:6.2f} ms  "
         f"MariaDB {document.mariadb_ms:6.2f} ms  (mariadbd as a whole "
         f"{document.mariadb_process_seconds * 1000 / max(document.requests, 1):6.2f} ms)  "
-        f"{document.requests} requests in {document.seconds:.1f} s, {document.errors} errors{note}"
+        f"{document.requests} requests in {document.seconds:.1f} s, {document.errors} errors, "
+        f"{document.mariadb_threads} MariaDB threads"
     )
 
 

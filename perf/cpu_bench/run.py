@@ -9,7 +9,7 @@
    over a few keep-alive connections. Two rounds by default, the second in the other order (compiled,
    resolvers, resolvers, compiled), so that a drift in the machine's load weighs on both engines alike.
 3. Counts, per document, the server process's CPU and that of the MariaDB threads serving the server's
-   connections (found by their ports), per request over every round.
+   connections (found by their ports, looked for every 0.1 s), per request over every round.
 4. Prints a line per engine and document, ``search_db_ms=…``, and ends with
    ``mix_cpu_ms=<compiled> resolvers_mix_cpu_ms=<resolvers> ratio=<compiled/resolvers>``.
 """
@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from perf.cpu_bench.connections import ConnectionThreads, connection_threads
+from perf.cpu_bench.connections import ThreadLedger, connection_threads
 from perf.cpu_bench.documents import Subjects, bodies, mix_shares, read_operations
 from perf.cpu_bench.report import (
     DocumentCpu,
@@ -58,6 +58,7 @@ from schema.core.ids import encode_id
 
 HEADERS = {"content-type": "application/json", "accept": "application/graphql-response+json"}
 WARMUP_SEED, TIMED_SEED = 1, 2
+OBSERVE_SECONDS = 0.1
 _projects = Project.__table__
 
 
@@ -183,23 +184,26 @@ class Measured:
     mariadb_port: int
     probe: AsyncConnection
 
-    async def threads(self) -> ConnectionThreads:
-        return await connection_threads(
-            self.probe, self.mariadb_pid, self.server.process.pid, self.mariadb_port
-        )
+    async def threads(self) -> frozenset[int]:
+        return await connection_threads(self.probe, self.server.process.pid, self.mariadb_port)
 
 
 async def _measure_document(
     measured: Measured, operation: LoadOperation, requests: list[bytes], token: str, options: Options
 ) -> DocumentCpu:
     url = f"{measured.server.base_url}/graphql"
-    threads = await measured.threads()
-    server_before, mariadb_before = cpu_seconds(measured.server.process.pid), threads.cpu_seconds()
-    whole_before, started = cpu_seconds(measured.mariadb_pid), time.monotonic()
-    sent = await _send_all(url, token, requests, options.connections, options.max_seconds)
+    ledger = ThreadLedger(measured.mariadb_pid)
+    ledger.observe(await measured.threads())
+    server_before, whole_before = cpu_seconds(measured.server.process.pid), cpu_seconds(measured.mariadb_pid)
+    started = time.monotonic()
+    sending = asyncio.create_task(_send_all(url, token, requests, options.connections, options.max_seconds))
+    while not sending.done():
+        # The pool may open an overflow connection for a burst and close it after: look often.
+        await asyncio.wait({sending}, timeout=OBSERVE_SECONDS)
+        ledger.observe(await measured.threads())
+    sent = sending.result()
     seconds = time.monotonic() - started
-    server_after, mariadb_after = cpu_seconds(measured.server.process.pid), threads.cpu_seconds()
-    whole_after = cpu_seconds(measured.mariadb_pid)
+    server_after, whole_after = cpu_seconds(measured.server.process.pid), cpu_seconds(measured.mariadb_pid)
     return DocumentCpu(
         key=operation.key,
         name=operation.name,
@@ -207,9 +211,9 @@ async def _measure_document(
         errors=sent.errors,
         seconds=seconds,
         server_seconds=server_after - server_before,
-        mariadb_seconds=mariadb_after - mariadb_before,
+        mariadb_seconds=ledger.seconds(),
         mariadb_process_seconds=whole_after - whole_before,
-        connections_changed=(await measured.threads()).tids != threads.tids,
+        mariadb_threads=ledger.threads,
     )
 
 
@@ -273,7 +277,7 @@ def main() -> None:
         os.sched_setaffinity(0, {options.client_cpu})
     rounds: list[tuple[int, EngineRun]] = []
     for number, engine in engine_order(options.rounds):
-        spec = ServerSpec(f"graphql-{engine}", "schema.app:create_app", config.CPU_BENCH_PORT)
+        spec = ServerSpec(f"graphql-{engine}-{number}", "schema.app:create_app", config.CPU_BENCH_PORT)
         label = f"round {number} {engine}"
         with (
             running(

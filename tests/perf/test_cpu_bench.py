@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 
 import orjson
 import pytest
 from graphql import OperationDefinitionNode, parse
 
-from perf.cpu_bench.connections import local_ports_to
+from perf.cpu_bench.connections import ThreadLedger, local_ports_to
 from perf.cpu_bench.documents import Subjects, bodies, mix_shares, read_operations
 from perf.cpu_bench.report import DocumentCpu, EngineRun, closing_line, combined, mix_cpu_ms, search_line
 from perf.cpu_bench.run import engine_order, parse_options
@@ -29,7 +31,7 @@ def _document(key: str, name: str, server_seconds: float, mariadb_seconds: float
         server_seconds=server_seconds,
         mariadb_seconds=mariadb_seconds,
         mariadb_process_seconds=mariadb_seconds * 2,
-        connections_changed=False,
+        mariadb_threads=3,
     )
 
 
@@ -140,3 +142,25 @@ def test_a_process_s_connections_are_found_by_their_ports() -> None:
                 # Then its connection to that port is found, by the client's local port
                 assert local_ports_to(os.getpid(), port) == {client.getsockname()[1]}
     assert local_ports_to(os.getpid(), port) == set()
+
+
+def _spin(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_the_ledger_counts_a_thread_s_cpu_only_while_it_is_seen() -> None:
+    # Given this thread, seen before and after it spins
+    ledger, me = ThreadLedger(os.getpid()), frozenset({threading.get_native_id()})
+    ledger.observe(me)
+    _spin(0.05)
+    ledger.observe(me)
+    counted = ledger.seconds()
+    assert counted >= 0.04  # the kernel brings a running thread's figure up to date at its ticks
+    # When it spins again but is no longer among the threads seen
+    _spin(0.05)
+    ledger.observe(frozenset())
+    # Then that work is not counted
+    assert ledger.seconds() == counted
+    assert ledger.threads == 1
