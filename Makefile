@@ -72,8 +72,12 @@ schema: $(INSTALLED) ## Regenerate the committed schema.graphql from the live sc
 	$(PY) -c "from schema.build import build_schema; open('schema/schema.graphql','w').write(build_schema().as_str() + '\n')"
 
 .PHONY: bench
-bench: $(INSTALLED) ## GraphQL against raw SQL endpoints on MariaDB, side by side (see docs/performance.md)
-	$(PY) -m perf.bench
+bench: $(INSTALLED) ## GraphQL (ENGINE=compiled|resolvers, task-list cache off) against raw SQL endpoints on MariaDB (see docs/performance.md)
+	$(PY) -m perf.bench --engine $(or $(ENGINE),compiled)
+
+.PHONY: bench-cpu
+bench-cpu: $(INSTALLED) ## Server and MariaDB CPU per request of the load mix's reads, compiled engine against resolvers (see docs/performance.md)
+	$(PY) -m perf.cpu_bench
 
 .PHONY: bench-subscriptions
 bench-subscriptions: $(INSTALLED) ## 1,000 WebSocket subscribers on 2 processes under 100 writes/s (see docs/performance.md)

@@ -436,6 +436,11 @@ class Settings(BaseSettings):
     task_list_cache_ttl_seconds: int = Field(
         default=120, ge=1, description="how long a task-list page is cached"
     )
+    task_list_cache_enabled: bool = Field(
+        default=True,
+        description="cache task-list pages in Redis; off, every list is read from the database and "
+        "nothing is cached (`make bench` measures the GraphQL layer so)",
+    )
     cache_version_ttl_seconds: int = Field(
         default=24 * 3600,
         ge=3600,

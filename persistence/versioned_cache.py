@@ -48,7 +48,8 @@ class VersionedCache:
     def __init__(self, cache: Cache, organization_id: int, ttls: Mapping[str, int]) -> None:
         self.cache = cache
         self.organization_id = organization_id
-        # Seconds an entry lives, by data type (``user_profile``, ``project``, ...).
+        # Seconds an entry lives, by data type (``user_profile``, ``project``, ...); a data type left out
+        # is not cached (a setting switched it off).
         self.ttls = ttls
         self._versions: asyncio.Task[dict[str, str] | None] | None = None
 
@@ -62,7 +63,10 @@ class VersionedCache:
     async def keys(
         self, data_type: str, namespaces: Sequence[Namespace], names: Sequence[str]
     ) -> list[str] | None:
-        """The keys of ``names`` under the current versions of ``namespaces``; None without Redis."""
+        """The keys of ``names`` under the current versions of ``namespaces``; None without Redis or
+        when ``data_type`` is not cached (neither read nor filled: the database answers)."""
+        if data_type not in self.ttls:
+            return None
         if self._versions is None:
             # Concurrent loaders of one request share the one read.
             self._versions = asyncio.ensure_future(self._read_versions())

@@ -81,6 +81,7 @@ class RequestContext:
             "user_profile": settings.user_profile_cache_ttl_seconds,
             "project": settings.project_cache_ttl_seconds,
             "permission": settings.permission_cache_ttl_seconds,
-            "task_list": settings.task_list_cache_ttl_seconds,
         }
+        if settings.task_list_cache_enabled:
+            ttls["task_list"] = settings.task_list_cache_ttl_seconds
         return VersionedCache(self.services.cache, self.require_principal().organization_id, ttls)

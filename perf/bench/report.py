@@ -83,8 +83,9 @@ def table(summaries: dict[str, Summary], runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
-def closing_line(runs: list[Run], list_sql: int) -> str:
-    return f"list_ratio={ratio(runs, 'list'):.2f} byid_ratio={ratio(runs, 'byid'):.2f} list_sql={list_sql}"
+def closing_line(runs: list[Run], list_sql: int, engine: str) -> str:
+    figures = f"list_ratio={ratio(runs, 'list'):.2f} byid_ratio={ratio(runs, 'byid'):.2f}"
+    return f"{figures} list_sql={list_sql} engine={engine}"
 
 
 def write_results(runs: list[Run], summaries: dict[str, Summary], context: dict[str, Any]) -> Path:

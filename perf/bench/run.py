@@ -4,11 +4,12 @@
    tasks once, and logs a viewer in.
 2. Counts the SQL statements of the GraphQL list request (an in-process probe).
 3. Starts the real server (``schema.app:create_app``) and the raw app (``perf.bench.raw_app``) as uvicorn
-   processes with the same workers, loop and settings, and checks that both answer with the same
-   bytes for every request the load will send.
+   processes with the same workers, loop and settings (the task-list cache off, so both read every list
+   from MariaDB; ``--engine`` the GraphQL server's execution engine), and checks that both answer with
+   the same bytes for every request the load will send.
 4. Loads each endpoint in turn (never two at once) with the same generator, connections, warm-up
    and duration, for several rounds, alternating which side goes first.
-5. Prints the table and ends with ``list_ratio=… byid_ratio=… list_sql=…``.
+5. Prints the table and ends with ``list_ratio=… byid_ratio=… list_sql=… engine=…``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Options:
     server_cpus: str | None
     load_cpus: str | None
     load_tool: str
+    engine: str
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class StatementCount:
     warm: int  # the session cached, as in every timed request
 
 
-def _parse_options() -> Options:
+def parse_options(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m perf.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0, help="timed duration of each run")
@@ -76,10 +78,16 @@ def _parse_options() -> Options:
     parser.add_argument("--server-cpus", default="0" if two_cores else None)
     parser.add_argument("--load-cpus", default="1" if two_cores else None)
     parser.add_argument("--load-tool", choices=["auto", "wrk", "python"], default="auto")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--engine",
+        choices=config.ENGINES,
+        default=config.ENGINES[0],
+        help="the GraphQL server's execution engine",
+    )
+    args = parser.parse_args(argv)
     return Options(
         args.rounds, args.seconds, args.warmup, args.connections, args.workers, args.viewer,
-        args.sample, args.server_cpus, args.load_cpus, args.load_tool,
+        args.sample, args.server_cpus, args.load_cpus, args.load_tool, args.engine,
     )  # fmt: skip
 
 
@@ -206,8 +214,8 @@ def _context(options: Options, tool: str, dataset: Dataset, statements: Statemen
 
 
 def main() -> None:
-    options = _parse_options()
-    env = config.BenchEnvironment.create()
+    options = parse_options()
+    env = config.BenchEnvironment.create().measuring(options.engine)
     dataset, statements = asyncio.run(_prepare(env, options))
     print(f"list request: {statements.warm} SQL statements (session cached), {statements.cold} cold")
     tool = load_tool(options.load_tool)
@@ -223,4 +231,4 @@ def main() -> None:
     path = write_results(runs, summaries, _context(options, tool, dataset, statements))
     print(table(summaries, runs))
     print(f"results: {path.relative_to(REPO)}")
-    print(closing_line(runs, statements.warm))
+    print(closing_line(runs, statements.warm, options.engine))

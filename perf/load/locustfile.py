@@ -2,7 +2,7 @@
 
 Each user signs in as a seeded user of its own (so each has its own cost budget), then, waiting 1-3 s
 between requests as in the seed's example, sends trusted documents by id (`{"documentId", "variables"}`)
-in the mix of perf/load/operations.py. Every request is named "<class>:<operation>" and written to the
+in the mix of perf/shared/load_mix.py. Every request is named "<class>:<operation>" and written to the
 samples file the report is built from.
 
 FastHttpUser rather than HttpUser: the same API over geventhttpclient, several times less CPU per
@@ -24,10 +24,10 @@ from typing import Any
 import orjson
 from locust import FastHttpUser, LoadTestShape, between, events, task
 
-from perf.load.operations import OPERATIONS, LoadOperation
-from perf.load.plan import SEARCH_TERMS, LoadPlan, PlannedUser
+from perf.load.plan import LoadPlan, PlannedUser
 from perf.load.samples import Sample, SampleWriter
 from perf.load.scenarios import SCENARIOS
+from perf.shared.load_mix import OPERATIONS, PAGE_SIZES, SEARCH_TERMS, LoadOperation
 
 PLAN = LoadPlan.read(Path(os.environ["LOAD_PLAN"]))
 SCENARIO = SCENARIOS[os.environ["LOAD_SCENARIO"]]
@@ -118,12 +118,17 @@ class TaskQLUser(FastHttpUser):
     @task(OPERATIONS["list"].weight)
     def list_tasks(self) -> None:
         if self._signed_in():
-            self._send(OPERATIONS["list"], {"projectIds": [random.choice(self.me.project_ids)], "first": 20})
+            self._send(
+                OPERATIONS["list"],
+                {"projectIds": [random.choice(self.me.project_ids)], "first": PAGE_SIZES["list"]},
+            )
 
     @task(OPERATIONS["get"].weight)
     def get_task(self) -> None:
         if self._signed_in():
-            self._send(OPERATIONS["get"], {"taskId": random.choice(self.me.task_ids), "first": 10})
+            self._send(
+                OPERATIONS["get"], {"taskId": random.choice(self.me.task_ids), "first": PAGE_SIZES["get"]}
+            )
 
     @task(OPERATIONS["create"].weight)
     def create_task(self) -> None:
@@ -135,7 +140,9 @@ class TaskQLUser(FastHttpUser):
     @task(OPERATIONS["search"].weight)
     def search(self) -> None:
         if self._signed_in():
-            self._send(OPERATIONS["search"], {"query": random.choice(SEARCH_TERMS), "first": 20})
+            self._send(
+                OPERATIONS["search"], {"query": random.choice(SEARCH_TERMS), "first": PAGE_SIZES["search"]}
+            )
 
     @task(OPERATIONS["update"].weight)
     def update_task(self) -> None:

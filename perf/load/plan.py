@@ -9,14 +9,6 @@ from pathlib import Path
 
 import orjson
 
-from persistence.seed_text import word_of_rank
-
-# What users search for: words of the seeded descriptions (persistence/seed_text.py) from rank 20 (in
-# about 5 % of tasks) to rank 1,000 (about 0.1 %), as people search for what sets a task apart, plus two
-# title words and two topic words (each in 6 to 12 % of tasks).
-_RANKS = (20, 30, 40, 60, 80, 100, 150, 200, 300, 400, 600, 800, 1000)
-SEARCH_TERMS = (*(word_of_rank(rank) for rank in _RANKS), "dashboard", "billing", "invoice", "deploy")
-
 
 @dataclass(frozen=True)
 class PlannedUser:

@@ -11,10 +11,10 @@ from collections import defaultdict
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from perf.load.documents import register
 from perf.load.plan import LoadPlan, PlannedUser
 from perf.shared import config
 from perf.shared.dataset import ensure_seeded
+from perf.shared.load_documents import register
 from persistence.enums import ProjectRole
 from persistence.models import ProjectMember, Task, User
 from persistence.models.base import utcnow

@@ -25,6 +25,10 @@ PASSWORD = "bench-password-not-a-secret"  # noqa: S105
 HOST = "127.0.0.1"
 GRAPHQL_PORT = 18411
 RAW_PORT = 18412
+CPU_BENCH_PORT = 18413
+
+# The server's GraphQL execution engines (TASKQL_EXECUTION_ENGINE); the first is its default.
+ENGINES = ("compiled", "resolvers")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,13 @@ class BenchEnvironment:
                 "TASKQL_TRUSTED_DOCUMENTS": "off",
             }
         )
+
+    def measuring(self, engine: str) -> BenchEnvironment:
+        """For the benches that measure the GraphQL layer: ``engine`` executes the documents, and the
+        task-list cache is off, so every list is read from MariaDB (as a hand-written endpoint would)
+        and no run is faster for having been preceded by another."""
+        measured = {"TASKQL_EXECUTION_ENGINE": engine, "TASKQL_TASK_LIST_CACHE_ENABLED": "false"}
+        return BenchEnvironment({**self.variables, **measured})
 
     def settings(self, **overrides: object) -> Settings:
         values: dict[str, object] = {

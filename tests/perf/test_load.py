@@ -12,14 +12,14 @@ import time
 from graphql import OperationDefinitionNode, parse
 
 from perf.load.cpu import CpuLedger
-from perf.load.documents import manifest, register
 from perf.load.markdown import FAIL, PASS, render
 from perf.load.metrics import parse as parse_metrics
-from perf.load.operations import CLIENT_NAME, OPERATIONS
 from perf.load.report import LoadInputs, build_report
 from perf.load.samples import Sample
 from perf.load.scenarios import SCENARIOS
 from perf.shared.cpu import children
+from perf.shared.load_documents import manifest, register
+from perf.shared.load_mix import CLIENT_NAME, OPERATIONS
 from perf.shared.machine_speed import measure
 from resolvers.context import Services
 from resolvers.trusted_documents import TrustedDocuments

@@ -3,14 +3,17 @@ hit, and no entry crosses organizations or users' visibility."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+import httpx
 from prometheus_client import REGISTRY
 
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
+from schema.app import create_app
 from schema.core.ids import encode_id
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, make_settings
 
 TASKS = "query { tasks(first: 50) { totalCount nodes { id title assignee { name } } } }"
 BOARD = "query($p: ID!) { project(id: $p) { name tasks(first: 50) { totalCount nodes { id title } } } }"
@@ -19,6 +22,10 @@ USER = "query($u: ID!) { user(id: $u) { name } }"
 
 def hits(data_type: str) -> float:
     return REGISTRY.get_sample_value("cache_hits_total", {"data_type": data_type}) or 0.0
+
+
+def misses(data_type: str) -> float:
+    return REGISTRY.get_sample_value("cache_misses_total", {"data_type": data_type}) or 0.0
 
 
 def member_email(org: SeededOrganization, number: int) -> str:
@@ -132,3 +139,26 @@ async def test_no_entry_crosses_organizations_or_visibility(
     assert {n["id"] for n in list_a["nodes"]}.isdisjoint({n["id"] for n in list_b["nodes"]})
     assert member_list["totalCount"] <= list_a["totalCount"]
     assert foreign.get("data") is None or foreign["data"]["project"] is None
+
+
+async def test_with_the_task_list_cache_off_lists_are_read_from_the_database(
+    services: Services, make_org: Any
+) -> None:
+    # Given the app with the task-list cache switched off, and an owner signed in to it
+    org = await make_org()
+    uncached = replace(services, settings=make_settings(task_list_cache_enabled=False))
+    transport = httpx.ASGITransport(app=create_app(services=uncached), client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test") as http:
+        owner = await owner_of(GraphQLClient(http), org)
+        before = (hits("task_list"), misses("task_list"))
+        # When the owner reads the list twice
+        first, second = await owner.run(TASKS), await owner.run(TASKS)
+    # Then both answers are the same and each read the list from MariaDB (the assignees come from
+    # their own cache the second time), without looking in the task-list cache or filling it
+    assert "errors" not in second, second
+    assert second["data"] == first["data"]
+    assert 0 < len(second["data"]["tasks"]["nodes"]) == second["data"]["tasks"]["totalCount"]
+    assert second["extensions"]["sqlStatements"] >= 1
+    assert (hits("task_list"), misses("task_list")) == before
+    cached = [key async for key in services.cache.redis.scan_iter(f"cache:task_list:{org.organization_id}:*")]
+    assert cached == []

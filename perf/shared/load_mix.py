@@ -1,19 +1,22 @@
-"""The load scenarios' operations: each a .graphql file under perf/operations, its seed class, its share
-of the mix, and the trusted-document id the virtual users send instead of its text.
+"""The load's operations (`make load`, and `make bench-cpu` for its reads): each a .graphql file under
+perf/operations, its seed class, its share of the mix, the trusted-document id the virtual users send
+instead of its text, and what the reads are sent with (page sizes, search terms).
 
 The mix follows the seed's Locust example (list 30 %, get 20 %, create 10 %) and fills the remaining
 40 % with search 15 %, update 10 %, comment 10 % and login 5 %.
 
 Locust imports the locustfile, and through it this module, with perf/load/ first on sys.path, where
-this package's modules (report, operations, ...) would hide any namesake: it imports nothing of the
-application (an import contract in pyproject.toml keeps it so). perf/load/documents.py registers the
-documents.
+that package's modules (report, samples, ...) would hide any namesake: it imports nothing of the
+application but the search terms' vocabulary (import contracts in pyproject.toml keep it so).
+perf/shared/load_documents.py registers the documents.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from persistence.seed_text import word_of_rank
 
 OPERATIONS_DIR = Path(__file__).resolve().parents[1] / "operations"
 CLIENT_NAME = "taskql-load"
@@ -53,3 +56,12 @@ OPERATIONS = {
         LoadOperation("login", "load/auth_login.graphql", "AuthLogin", "auth", 5),
     )
 }
+
+# `first` of each read: a list page, a task's page of comments, a page of search results.
+PAGE_SIZES = {"list": 20, "get": 10, "search": 20}
+
+# What users search for: words of the seeded descriptions (persistence/seed_text.py) from rank 20 (in
+# about 5 % of tasks) to rank 1,000 (about 0.1 %), as people search for what sets a task apart, plus two
+# title words and two topic words (each in 6 to 12 % of tasks).
+_RANKS = (20, 30, 40, 60, 80, 100, 150, 200, 300, 400, 600, 800, 1000)
+SEARCH_TERMS = (*(word_of_rank(rank) for rank in _RANKS), "dashboard", "billing", "invoice", "deploy")

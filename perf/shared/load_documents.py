@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from perf.load.operations import CLIENT_NAME, OPERATIONS
+from perf.shared.load_mix import CLIENT_NAME, OPERATIONS
 from persistence.db import Database
 from persistence.settings import Settings
 from resolvers.trusted_documents import ManifestOperation, RegisterResult, register_documents
