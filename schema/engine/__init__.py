@@ -1,0 +1,1 @@
+"""How a validated GraphQL operation is executed."""
