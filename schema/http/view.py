@@ -29,6 +29,7 @@ from resolvers.principal import Principal
 from resolvers.trusted_documents import TrustedDocuments
 from schema.core.errors import INTERNAL_MESSAGE, Phase, error_body, failed_unexpectedly, format_error
 from schema.core.request import GraphQLParams, RequestError
+from schema.engine.compiler.operations import RESOLVERS, CompiledResult, OperationCompiler
 from schema.guard.admission import Admission
 from schema.guard.documents import DocumentCache
 from schema.guard.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
@@ -75,6 +76,11 @@ class GraphQLView:
         self.protection = protection
         self.settings = services.settings
         self.admission = Admission.from_settings(services.settings)
+        self.compiler = (
+            OperationCompiler(documents.schema, services.db.engine.dialect, services.settings)
+            if services.settings.execution_engine == "compiled"
+            else None
+        )
 
     @classmethod
     def for_schema(
@@ -257,19 +263,31 @@ class GraphQLView:
             client_address=client_address(request),
             idempotency=idempotency,
         )
-        result = execute(
-            self.services_schema,
-            prepared.document,
-            context_value=context,
-            variable_values=params.variables,
-            operation_name=params.operation_name,
-            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # a TypeGuard in spirit
-            hide_suggestions=not self.settings.suggestions_enabled,
-        )
+        # A query the compiler covers runs as one statement per root field (the task list's cache,
+        # a resolver's, is not read then); anything else runs through the resolvers.
+        compiled = None
+        if self.compiler is not None and operation.operation is OperationType.QUERY:
+            compiled = self.compiler.prepare(
+                context, resolved.text, prepared.document, operation, params.variables
+            )
+        if compiled is not None:
+            result: Any = await self._within_timeout(compiled.execute())
+        else:
+            RESOLVERS.inc()
+            result = execute(
+                self.services_schema,
+                prepared.document,
+                context_value=context,
+                variable_values=params.variables,
+                operation_name=params.operation_name,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # a TypeGuard in spirit
+                hide_suggestions=not self.settings.suggestions_enabled,
+            )
         if inspect.isawaitable(result):
             result = await self._within_timeout(result)
         status, payload = self._result_payload(result, request_error_status)
-        cost, headers = await self.protection.settle(admission, result.data, operation)
+        data = result.data_for_cost() if isinstance(result, CompiledResult) else result.data
+        cost, headers = await self.protection.settle(admission, data, operation)
         payload.setdefault("extensions", {})["cost"] = cost
         # A bug or an outage is not the answer a retry should be held to.
         if idempotency is not None and not failed_unexpectedly(payload):
