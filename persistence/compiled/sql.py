@@ -22,7 +22,9 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    literal,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.engine import Dialect
@@ -91,11 +93,11 @@ class _Builder:
 
     def concat(self, *parts: ColumnElement[Any] | str) -> ColumnElement[Any]:
         if self.sqlite:
-            joined: Any = parts[0]
+            # No concat() before SQLite 3.44.
+            joined: ColumnElement[Any] = literal(parts[0]) if isinstance(parts[0], str) else parts[0]
             for part in parts[1:]:
                 joined = joined.op("||")(part)
-            result: ColumnElement[Any] = joined
-            return result
+            return joined
         return func.concat(*parts)
 
     def datetime(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -103,7 +105,7 @@ class _Builder:
         if self.sqlite:
             # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' text (SQLAlchemy's SQLite format).
             fraction = func.substr(column, 21, 6)
-            shown = case((fraction.in_(["", "000000"]), ""), else_=self.concat(".", fraction))
+            shown = case((or_(fraction == "", fraction == "000000"), ""), else_=self.concat(".", fraction))
             return self.concat(func.substr(column, 1, 10), "T", func.substr(column, 12, 8), shown, "+00:00")
         shown = case((func.microsecond(column) == 0, ""), else_=func.date_format(column, ".%f"))
         return func.concat(func.date_format(column, "%Y-%m-%dT%H:%i:%s"), shown, "+00:00")
@@ -125,11 +127,17 @@ class _Builder:
         # 76-character line).
         return func.replace(func.replace(func.replace(encoded, "=", ""), "+", "-"), "/", "_")
 
-    def array(self, element: ColumnElement[Any], source: Select[Any]) -> ColumnElement[Any]:
-        """The JSON array of ``element`` over ``source``'s rows, in ``source``'s order; [] for none."""
+    def array(
+        self, element: ColumnElement[Any], source: Select[Any], outer: FromClause | None = None
+    ) -> ColumnElement[Any]:
+        """The JSON array of ``element`` over ``source``'s rows, in ``source``'s order; [] for none.
+        ``outer``: the row ``source`` refers to (a FROM subquery correlates only when told)."""
         if self.sqlite:
             # SQLite aggregates in the order its subquery gives the rows.
-            rows = source.add_columns(element.label("element")).subquery()
+            listed = source.add_columns(element.label("element"))
+            if outer is not None:
+                listed = listed.correlate(outer)
+            rows = listed.subquery()
             aggregated = select(func.json_group_array(func.json(rows.c.element))).scalar_subquery()
         else:
             ordered = func.json_arrayagg(element)
@@ -181,7 +189,7 @@ class _Builder:
                 )
                 .order_by(*(self.by_code_point(linked.c[name]) for name in spec.order_by))
             )
-            return self.array(self.object(linked, field.children), source)
+            return self.array(self.object(linked, field.children), source, table)
         if isinstance(spec, LiveCount):
             counted = self.table(spec.table).alias()
             live = select(func.count()).where(
@@ -248,7 +256,8 @@ def root_statement(dialect: str, root: RootSelection, sees_all_projects: bool) -
 
 def compile_root(dialect: Dialect, root: RootSelection, sees_all_projects: bool) -> CompiledStatement:
     statement = root_statement(dialect.name, root, sees_all_projects)
-    compiled = statement.compile(dialect=dialect)
+    # Expanding parameters (IN lists) rendered in place: the driver gets the text as it is.
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     # The same dialect with named parameters: the text people read (logs, docs, reports).
     named: Any = type(dialect)
     readable = statement.compile(dialect=named(paramstyle="named"))
