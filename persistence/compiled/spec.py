@@ -100,6 +100,19 @@ class ById:
 
 
 @dataclass(frozen=True, slots=True)
+class ByKey:
+    """A root field reading one visible row by ``<related key>-<number>`` (a task by "OPS-42"): the
+    row whose ``relation`` names the row of that key (in the viewer's organization) and whose
+    ``number_column`` holds the number. Null and NOT_FOUND naming ``kind`` when there is none."""
+
+    table: str
+    relation: str
+    key_column: str
+    number_column: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class FirstPage:
     """A root connection's first page in its default order (``order_column`` then id, descending),
     ``first`` rows (the default page size without it)."""
@@ -108,7 +121,7 @@ class FirstPage:
     order_column: str
 
 
-RootSpec = ById | FirstPage
+RootSpec = ById | ByKey | FirstPage
 
 
 @dataclass(frozen=True, slots=True)

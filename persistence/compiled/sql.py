@@ -33,6 +33,7 @@ from sqlalchemy.sql import FromClause
 from persistence.compiled.ids import GLOBAL_ID_FUNCTION
 from persistence.compiled.spec import (
     ById,
+    ByKey,
     Column,
     GlobalId,
     KeyAndNumber,
@@ -52,6 +53,8 @@ ORGANIZATION = "viewer_organization_id"
 USER = "viewer_user_id"
 OBJECT_ID = "object_id"
 FIRST = "first"
+KEY = "key"
+NUMBER = "number"
 
 # Response keys and type names are GraphQL names: safe to write into the statement as literals.
 _GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
@@ -231,6 +234,22 @@ def root_statement(dialect: str, root: RootSelection, sees_all_projects: bool) -
             .select_from(table)
             .where(table.c.id == bindparam(OBJECT_ID, type_=Integer), *visible)
         )
+    if isinstance(spec, ByKey):
+        relation = table.c[spec.relation]
+        keyed = next(iter(relation.foreign_keys)).column.table
+        named = select(keyed.c.id).where(
+            keyed.c[spec.key_column] == bindparam(KEY, type_=String),
+            keyed.c.organization_id == bindparam(ORGANIZATION, type_=Integer),
+        )
+        return (
+            select(builder.object(table, root.children))
+            .select_from(table)
+            .where(
+                relation == named.scalar_subquery(),
+                table.c[spec.number_column] == bindparam(NUMBER, type_=Integer),
+                *visible,
+            )
+        )
     order = [table.c[spec.order_column].desc(), table.c.id.desc()]
     page = (
         select(table.c.id)
@@ -262,6 +281,6 @@ def compile_root(dialect: Dialect, root: RootSelection, sees_all_projects: bool)
     named: Any = type(dialect)
     readable = statement.compile(dialect=named(paramstyle="named"))
     names = tuple(compiled.positiontup or ())
-    request = {ORGANIZATION, USER, OBJECT_ID, FIRST}
+    request = {ORGANIZATION, USER, OBJECT_ID, FIRST, KEY, NUMBER}
     constants = {name: value for name, value in compiled.params.items() if name not in request}
     return CompiledStatement(compiled.string, names, constants, readable.string)

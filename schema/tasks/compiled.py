@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from persistence.compiled.spec import (
     ById,
+    ByKey,
     Column,
     FirstPage,
     GlobalId,
@@ -46,8 +47,10 @@ TASK = TypeSpec(
 
 TASK_CONNECTION = TypeSpec(None, {"nodes": Nodes(), "totalCount": TotalCount()})
 
-# Query's task roots: `task(id:)` and `tasks(first:)` in the default order (newest first).
+# Query's task roots: `task(id:)`, `taskByKey(key:)` and `tasks(first:)` in the default order (newest
+# first).
 ROOTS: dict[str, RootSpec] = {
     "task": ById("tasks", "Task", "id", "task"),
+    "taskByKey": ByKey("tasks", "project_id", "key", "number", "task"),
     "tasks": FirstPage("tasks", "created_at"),
 }

@@ -136,3 +136,26 @@ async def test_uncovered_operations_run_through_the_resolvers(engines: Engines) 
         "{ tasks(first: 2, orderBy: {field: PRIORITY}) { nodes { title } } }",
     ):
         await engines.same(text, compiled=False)
+
+
+BY_KEY = "query ($key: String!) { taskByKey(key: $key) { id key title labels { name } reporter { name } } }"
+
+
+async def test_tasks_by_key_agree(services: Services, engines: Engines, org: SeededOrganization) -> None:
+    keys = [n["key"] for n in (await engines.same(LIST.replace("title", "key")))["data"]["tasks"]["nodes"]]
+    for key in keys[:5]:
+        found = await engines.same(BY_KEY, {"key": key})
+        assert found["data"]["taskByKey"]["key"] == key
+    # Keys are read as the resolvers read them: trimmed, the project's key in any case.
+    await engines.same(BY_KEY, {"key": f"  {keys[0].lower()} "})
+    missing = await engines.same(BY_KEY, {"key": keys[0].split("-")[0] + "-99999"})
+    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    await engines.same(BY_KEY, {"key": "not a key"}, compiled=False)
+    both = Engines.over(services)
+    try:
+        member = await both.as_user(services, org.user_ids[4], PASSWORD)
+        hidden = [(await member.same(BY_KEY, {"key": key}))["data"]["taskByKey"] is None for key in keys]
+        assert any(hidden)
+        assert not all(hidden)
+    finally:
+        await both.close()

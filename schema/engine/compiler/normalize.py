@@ -27,6 +27,7 @@ from graphql import (
 
 from persistence.compiled.spec import (
     ById,
+    ByKey,
     FirstPage,
     LinkedList,
     Nodes,
@@ -38,7 +39,11 @@ from persistence.compiled.spec import (
 from schema.engine.compiler.registry import QUERY_ROOTS, TYPES
 
 # The arguments each kind of root field may be given; any other leaves the operation to the resolvers.
-_ROOT_ARGUMENTS: dict[type, frozenset[str]] = {ById: frozenset({"id"}), FirstPage: frozenset({"first"})}
+_ROOT_ARGUMENTS: dict[type, frozenset[str]] = {
+    ById: frozenset({"id"}),
+    ByKey: frozenset({"key"}),
+    FirstPage: frozenset({"first"}),
+}
 
 
 class NotCovered(Exception):

@@ -31,12 +31,22 @@ from graphql.execution.values import get_variable_values
 from sqlalchemy.engine import Dialect
 
 from persistence.compiled.run import read_json
-from persistence.compiled.spec import ById
-from persistence.compiled.sql import FIRST, OBJECT_ID, ORGANIZATION, USER, CompiledStatement, compile_root
+from persistence.compiled.spec import ById, ByKey
+from persistence.compiled.sql import (
+    FIRST,
+    KEY,
+    NUMBER,
+    OBJECT_ID,
+    ORGANIZATION,
+    USER,
+    CompiledStatement,
+    compile_root,
+)
 from persistence.metrics import GRAPHQL_ENGINE_OPERATIONS
 from persistence.settings import Settings
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, NotFound
+from resolvers.tasks import parse_task_key
 from schema.core.ids import decode_id
 from schema.engine.compiler.normalize import PlannedRoot, directive_variables, normalize
 
@@ -99,7 +109,7 @@ class CompiledRun:
                 key = root.selection.key
                 spec = root.selection.spec
                 data[key] = found
-                if found is None and isinstance(spec, ById):
+                if found is None and isinstance(spec, ById | ByKey):
                     missing = NotFound(spec.kind)
                     errors.append(
                         GraphQLError(missing.message, root.node, path=[key], original_error=missing)
@@ -177,6 +187,15 @@ class OperationCompiler:
                 return {OBJECT_ID: decode_id(global_id, spec.type_name)}
             except DomainError as refused:
                 raise _Refused from refused
+        if isinstance(root.selection.spec, ByKey):
+            key = _value(root.arguments.get("key"), values)
+            if not isinstance(key, str):
+                raise _Refused
+            try:
+                project_key, number = parse_task_key(key)
+            except DomainError as refused:
+                raise _Refused from refused
+            return {KEY: project_key, NUMBER: number}
         first = _value(root.arguments.get("first"), values)
         if first is None:
             first = self.settings.default_page_size
