@@ -9,12 +9,29 @@ from typing import Any
 
 import httpx
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from persistence.models import User
+from persistence.enums import OrgRole
+from persistence.models import ProjectMember, User
+from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.app import create_app
 from tests.conftest import GraphQLClient
+
+
+async def member_with_some_projects(services: Services, org: SeededOrganization) -> int:
+    """A member of the organization in some of its projects but not all (tenancy to compare)."""
+    members = ProjectMember.__table__
+    async with services.db.read() as conn:
+        rows = await conn.execute(
+            select(User.id, func.count(members.c.project_id))
+            .join(members, members.c.user_id == User.id)
+            .where(User.id.in_(org.user_ids), User.role == OrgRole.MEMBER)
+            .group_by(User.id)
+            .order_by(User.id)
+        )
+        counts: dict[int, int] = {user: count for user, count in rows.all()}
+    return next(user for user, count in counts.items() if 0 < count < len(org.project_ids))
 
 
 def compiled_count() -> float:
@@ -57,8 +74,12 @@ class Engines:
         theirs = await self.resolvers.run(query, variables)
         ours = await self.compiled.run(query, variables)
         assert compiled_count() - before == (1 if compiled else 0), (query, ours)
-        ours.pop("extensions", None)
-        theirs.pop("extensions", None)
+        # The same price: the actual cost walks the compiled answer's objects and scalars too.
+        our_cost = ours.pop("extensions", {}).get("cost", {})
+        their_cost = theirs.pop("extensions", {}).get("cost", {})
+        assert [our_cost.get(k) for k in ("requested", "actual")] == [
+            their_cost.get(k) for k in ("requested", "actual")
+        ], query
         assert ours == theirs, (query, first_difference(ours, theirs))
         return ours
 

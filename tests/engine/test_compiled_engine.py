@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from sqlalchemy import update
 
@@ -14,8 +15,8 @@ from persistence.models import Task
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.core.ids import encode_id
-from tests.conftest import PASSWORD, SMALL
-from tests.engine.differential import Engines, QueryMaker
+from tests.conftest import PASSWORD, SMALL, GraphQLClient
+from tests.engine.differential import Engines, QueryMaker, member_with_some_projects
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
 
@@ -109,7 +110,7 @@ async def test_a_member_sees_only_their_projects(services: Services, org: Seeded
     both = Engines.over(services)
     try:
         # A member (not an owner or admin: persistence.seed makes users 1-2 admins).
-        member = await both.as_user(services, org.user_ids[4], PASSWORD)
+        member = await both.as_user(services, await member_with_some_projects(services, org), PASSWORD)
         listed = await member.same("{ tasks(first: 100) { totalCount nodes { id project { key } } } }")
         assert listed["data"]["tasks"]["totalCount"] < len(org.task_ids)
         hidden = 0
@@ -153,9 +154,26 @@ async def test_tasks_by_key_agree(services: Services, engines: Engines, org: See
     await engines.same(BY_KEY, {"key": "not a key"}, compiled=False)
     both = Engines.over(services)
     try:
-        member = await both.as_user(services, org.user_ids[4], PASSWORD)
+        member = await both.as_user(services, await member_with_some_projects(services, org), PASSWORD)
         hidden = [(await member.same(BY_KEY, {"key": key}))["data"]["taskByKey"] is None for key in keys]
         assert any(hidden)
         assert not all(hidden)
     finally:
         await both.close()
+
+
+async def test_a_compiled_answer_over_get_is_cacheable(engines: Engines) -> None:
+    async def get(client: GraphQLClient) -> httpx.Response:
+        headers = {"authorization": f"Bearer {client.token}", "accept": "application/json"}
+        return await client.http.get("/graphql", params={"query": LIST}, headers=headers)
+
+    ours, theirs = await get(engines.compiled), await get(engines.resolvers)
+    assert ours.status_code == theirs.status_code == 200
+    assert ours.json()["data"] == theirs.json()["data"]
+    assert ours.headers["etag"]
+    revalidated = await engines.compiled.http.get(
+        "/graphql",
+        params={"query": LIST},
+        headers={"authorization": f"Bearer {engines.compiled.token}", "if-none-match": ours.headers["etag"]},
+    )
+    assert revalidated.status_code == 304

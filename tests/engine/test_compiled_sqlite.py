@@ -18,7 +18,7 @@ from resolvers.context import Services
 from schema.app import build_services
 from schema.core.ids import encode_id
 from tests.conftest import PASSWORD, SMALL, make_settings
-from tests.engine.differential import Engines, QueryMaker
+from tests.engine.differential import Engines, QueryMaker, member_with_some_projects
 from tests.engine.test_compiled_engine import BY_ID, EVERYTHING, LIST
 
 
@@ -76,7 +76,9 @@ async def test_every_covered_field_agrees_on_sqlite(embedded: Embedded) -> None:
 
 
 async def test_a_member_sees_only_their_projects_on_sqlite(embedded: Embedded) -> None:
-    member = await embedded.owner.as_user(embedded.services, embedded.org.user_ids[4], PASSWORD)
+    member = await embedded.owner.as_user(
+        embedded.services, await member_with_some_projects(embedded.services, embedded.org), PASSWORD
+    )
     listed = await member.same("{ tasks(first: 100) { totalCount nodes { id project { key } } } }")
     assert listed["data"]["tasks"]["totalCount"] < len(embedded.org.task_ids)
 
