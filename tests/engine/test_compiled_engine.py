@@ -15,6 +15,7 @@ from persistence.models import Task
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.core.ids import encode_id
+from schema.engine.compiler import operations
 from tests.conftest import PASSWORD, SMALL, GraphQLClient
 from tests.engine.differential import Engines, QueryMaker, member_with_some_projects
 
@@ -177,3 +178,21 @@ async def test_a_compiled_answer_over_get_is_cacheable(engines: Engines) -> None
         headers={"authorization": f"Bearer {engines.compiled.token}", "if-none-match": ours.headers["etag"]},
     )
     assert revalidated.status_code == 304
+
+
+async def test_a_failed_statement_is_the_fields_internal_error(
+    engines: Engines, org: SeededOrganization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object) -> bytes:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(operations, "read_json", broken)
+    one = await engines.compiled.run(BY_ID, {"id": encode_id("Task", org.task_ids[0])})
+    assert one["data"] == {"task": None}
+    assert [(e["path"], e["message"], e["extensions"]["code"]) for e in one["errors"]] == [
+        (["task"], "Internal server error", "INTERNAL_SERVER_ERROR")
+    ]
+    # A non-null root's failure nulls the whole data, as graphql-core does.
+    listed = await engines.compiled.run(LIST)
+    assert listed["data"] is None
+    assert listed["errors"][0]["path"] == ["tasks"]

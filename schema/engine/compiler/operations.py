@@ -31,7 +31,7 @@ from graphql.execution.values import get_variable_values
 from sqlalchemy.engine import Dialect
 
 from persistence.compiled.run import read_json
-from persistence.compiled.spec import ById, ByKey
+from persistence.compiled.spec import ById, ByKey, FirstPage
 from persistence.compiled.sql import (
     FIRST,
     KEY,
@@ -77,12 +77,17 @@ class Plan:
 class CompiledResult(ExecutionResult):
     """The data holds each root field's JSON as an ``orjson.Fragment`` (or None)."""
 
-    def __init__(self, json: dict[str, bytes | None], errors: list[GraphQLError] | None) -> None:
-        super().__init__({k: None if v is None else orjson.Fragment(v) for k, v in json.items()}, errors)
+    def __init__(self, json: dict[str, bytes | None] | None, errors: list[GraphQLError] | None) -> None:
+        data = (
+            None if json is None else {k: None if v is None else orjson.Fragment(v) for k, v in json.items()}
+        )
+        super().__init__(data, errors)
         self.json = json
 
-    def data_for_cost(self) -> dict[str, Any]:
+    def data_for_cost(self) -> dict[str, Any] | None:
         """The data decoded, for the actual cost's walk over its objects and scalars."""
+        if self.json is None:
+            return None
         return {k: None if v is None else orjson.loads(v) for k, v in self.json.items()}
 
 
@@ -102,19 +107,27 @@ class CompiledRun:
         viewer = {ORGANIZATION: scope.organization_id, USER: scope.user_id}
         data: dict[str, bytes | None] = {}
         errors: list[GraphQLError] = []
+        # A failed statement is the field's error, as a resolver's exception is (INTERNAL_SERVER_ERROR,
+        # logged by the formatter); a non-null root's failure nulls the whole data.
+        null_data = False
         async with self.context.db.read() as conn:
             for index, root in enumerate(self.plan.roots):
+                key, spec = root.selection.key, root.selection.spec
                 statement = self.plan.statement(index, self.dialect, scope.sees_all_projects)
-                found = await read_json(conn, statement, {**viewer, **self.values[index]})
-                key = root.selection.key
-                spec = root.selection.spec
+                try:
+                    found = await read_json(conn, statement, {**viewer, **self.values[index]})
+                except Exception as failed:
+                    errors.append(GraphQLError(str(failed), root.node, path=[key], original_error=failed))
+                    data[key] = None
+                    null_data = null_data or isinstance(spec, FirstPage)
+                    continue
                 data[key] = found
                 if found is None and isinstance(spec, ById | ByKey):
                     missing = NotFound(spec.kind)
                     errors.append(
                         GraphQLError(missing.message, root.node, path=[key], original_error=missing)
                     )
-        return CompiledResult(data, errors or None)
+        return CompiledResult(None if null_data else data, errors or None)
 
 
 class OperationCompiler:
