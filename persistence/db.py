@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from persistence.compiled.ids import GLOBAL_ID_FUNCTION, encode_global_id
 from persistence.decoders import MYSQL_DECODERS
 from persistence.metrics import DB_POOL_WAIT
 from persistence.settings import Settings
@@ -28,6 +29,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    # SQLite has no base64: the compiled reads encode global ids with this function.
+    dbapi_connection.create_function(GLOBAL_ID_FUNCTION, 2, encode_global_id, deterministic=True)
 
 
 def create_engine(

@@ -69,6 +69,12 @@ GRAPHQL_OPERATIONS = Counter(
     "GraphQL operations over HTTP: ok, error (errors in the answer) or refused (never executed)",
     ["operation_class", "operation", "outcome"],
 )
+GRAPHQL_ENGINE_OPERATIONS = Counter(
+    "graphql_engine_operations_total",
+    "GraphQL operations over HTTP by the engine that executed them: compiled (one statement per root "
+    "field) or resolvers",
+    ["engine"],
+)
 GRAPHQL_SHED = Counter(
     "graphql_requests_shed_total",
     "GraphQL requests over HTTP answered 503 OVERLOADED before anything ran (schema/guard/admission.py)",

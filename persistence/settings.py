@@ -230,6 +230,13 @@ class Settings(BaseSettings):
     execution_timeout_seconds: float = Field(
         default=10.0, gt=0, description="one operation's execution may take this long (504 `TIMEOUT` after)"
     )
+    execution_engine: Literal["compiled", "resolvers"] = Field(
+        default="compiled",
+        description=(
+            "`compiled` answers the queries it covers with one SQL statement per root field "
+            "(schema/engine/compiler); `resolvers` runs every operation through the resolvers"
+        ),
+    )
     db_statement_timeout_seconds: float = Field(
         default=5.0, ge=0, description="MariaDB aborts a statement after this (`max_statement_time`)"
     )

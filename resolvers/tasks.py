@@ -64,13 +64,19 @@ async def task_or_none(ctx: RequestContext, task_id: int | None, includes: TaskI
     return None if row is None else task_record(row, includes)
 
 
-async def task_by_key(ctx: RequestContext, key: str, includes: TaskIncludes) -> TaskRecord:
+def parse_task_key(key: str) -> tuple[str, int]:
+    """A task key's project key (upper-cased) and number; BAD_USER_INPUT for anything else."""
     matched = _TASK_KEY.match(key.strip())
     if matched is None:
         raise BadUserInput(f"not a task key (like OPS-42): {key[:40]!r}", argument="key")
+    return matched[1].upper(), int(matched[2])
+
+
+async def task_by_key(ctx: RequestContext, key: str, includes: TaskIncludes) -> TaskRecord:
+    project_key, number = parse_task_key(key)
     scope = ctx.require_principal().scope
     async with ctx.db.read() as conn:
-        row = await queries.task_by_key(conn, scope, matched[1].upper(), int(matched[2]), includes)
+        row = await queries.task_by_key(conn, scope, project_key, number, includes)
     if row is None:
         raise NotFound("task")
     return task_record(row, includes)

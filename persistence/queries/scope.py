@@ -21,9 +21,17 @@ class Scope:
 
 def visible_project(scope: Scope, project_id: ColumnElement[int]) -> ColumnElement[bool]:
     """True where ``project_id`` names a project the scope may see (its organization is checked apart)."""
-    if scope.sees_all_projects:
+    return visible_project_of(scope.sees_all_projects, scope.user_id, project_id)
+
+
+def visible_project_of(
+    sees_all_projects: bool, user_id: int | ColumnElement[int], project_id: ColumnElement[int]
+) -> ColumnElement[bool]:
+    """``visible_project`` with the viewer's id as a value or as a bind parameter (a statement built
+    once and run for many viewers of the same kind)."""
+    if sees_all_projects:
         return true()
-    member_of = select(ProjectMember.project_id).where(ProjectMember.user_id == scope.user_id)
+    member_of = select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)
     return project_id.in_(member_of)
 
 

@@ -19,7 +19,7 @@ from persistence.queries.aggregates import json_array_agg, json_object
 from persistence.queries.pagination import SortKey, fetch_page_by_ids, fetch_partitioned_pages, to_page
 from persistence.queries.projects import project_columns
 from persistence.queries.rows import AnyRow, PlainRow, python_types, row_from_json
-from persistence.queries.scope import Scope, visible_project
+from persistence.queries.scope import Scope, visible_project_of
 from persistence.queries.users import user_columns
 from persistence.values import Page, PageRequest, TaskFilter, TaskIncludes, TaskOrder
 
@@ -101,10 +101,20 @@ def _select(dialect: str, includes: TaskIncludes) -> Select[Any]:
 
 
 def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
+    return visible_tasks(scope.organization_id, scope.sees_all_projects, scope.user_id)
+
+
+def visible_tasks(
+    organization_id: int | ColumnElement[int],
+    sees_all_projects: bool,
+    user_id: int | ColumnElement[int],
+) -> list[ColumnElement[bool]]:
+    """The tasks a viewer may read: live, of its organization, in a project it sees. The values may be
+    bind parameters (the compiled operations build a statement once for every viewer of a kind)."""
     return [
-        _tasks.c.organization_id == scope.organization_id,
+        _tasks.c.organization_id == organization_id,
         _tasks.c.deleted_at.is_(None),
-        visible_project(scope, _tasks.c.project_id),
+        visible_project_of(sees_all_projects, user_id, _tasks.c.project_id),
     ]
 
 

@@ -6,13 +6,15 @@ import base64
 import binascii
 from collections.abc import Sequence
 
+from persistence.compiled.ids import encode_global_id
 from resolvers.errors import BadUserInput
 
 MAX_DATABASE_ID = 2**63 - 1
 
 
 def encode_id(type_name: str, database_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{database_id}".encode()).decode().rstrip("=")
+    # One spelling with the SQL the compiled reads run (SQLite calls it as a function).
+    return encode_global_id(type_name, database_id)
 
 
 def decode_any_id(global_id: str, *, argument: str = "id") -> tuple[str, int]:

@@ -1,8 +1,9 @@
 """The entry point: every query and mutation over HTTP and every subscription over WebSocket runs here.
 
-``Execution.engine_for`` is the one place an operation's engine is chosen; every operation, and each
-event of a subscription, runs on the engine chosen for it. The resolvers' engine is the only one: an
-engine that answers some operations another way is chosen there, the resolvers answering the rest.
+``Execution.compiled_run`` is the one place a query's engine is chosen: the compiled engine
+(schema/engine/compiler/) answers the queries it covers with one SQL statement per root field, the
+resolvers' engine every other operation, and every subscription and its events (the compiler plans
+no events yet). ``graphql_engine_operations_total{engine}`` counts which ran.
 
 What the edges need around it is here too, so both transports answer alike:
 - a query or mutation runs under the execution timeout (504 TIMEOUT past it);
@@ -21,7 +22,7 @@ from functools import partial
 from inspect import isawaitable
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, GraphQLSchema
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType
 from graphql.execution import Executor, create_source_event_stream, map_source_to_response_event
 from graphql.pyutils import AwaitableOrValue
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -31,26 +32,44 @@ from resolvers.context import RequestContext
 from resolvers.subscriptions import ConnectionContext
 from schema.core.errors import Phase, format_error
 from schema.core.request import RequestError
+from schema.engine.compiler.operations import RESOLVERS, CompiledRun, OperationCompiler
 from schema.engine.operation import Engine, Operation
 from schema.engine.resolver_engine import ResolverEngine
 
 
 class Execution:
-    def __init__(self, schema: GraphQLSchema, settings: Settings) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, settings: Settings, compiler: OperationCompiler | None = None
+    ) -> None:
         self.schema = schema
+        # None: every operation runs on the resolvers (TASKQL_EXECUTION_ENGINE=resolvers).
+        self.compiler = compiler
         self.timeout_seconds = settings.execution_timeout_seconds
         self.expose_internal = settings.is_development
         # "Did you mean ...?" in a variable's error tells a stranger the schema's names.
         self.hide_suggestions = not settings.suggestions_enabled
         self.resolvers = ResolverEngine(schema, hide_suggestions=self.hide_suggestions)
 
-    def engine_for(self, operation: Operation) -> Engine:
-        """The engine that runs ``operation``: only the resolvers' exists."""
-        return self.resolvers
+    def compiled_run(self, operation: Operation, context: RequestContext) -> CompiledRun | None:
+        """The compiled plan of a query the compiler covers, bound to this request's values; None: the
+        resolvers run the operation."""
+        if self.compiler is None or operation.definition.operation is not OperationType.QUERY:
+            return None
+        source = operation.document.loc.source.body if operation.document.loc else None
+        if source is None:
+            return None
+        return self.compiler.prepare(
+            context, source, operation.document, operation.definition, operation.variables
+        )
 
     async def execute(self, operation: Operation, context: RequestContext) -> ExecutionResult:
         """A query or mutation; RequestError 504 TIMEOUT once it runs past the execution timeout."""
-        result = self.engine_for(operation).execute(operation, context)
+        compiled = self.compiled_run(operation, context)
+        if compiled is not None:
+            result: AwaitableOrValue[ExecutionResult] = compiled.execute()
+        else:
+            RESOLVERS.inc()
+            result = self.resolvers.execute(operation, context)
         if isawaitable(result):
             result = await self._within_timeout(result)
         return self._coded(result)
@@ -77,7 +96,8 @@ class Execution:
             source = await source
         if isinstance(source, ExecutionResult):
             return self._coded(source)
-        run_event = partial(_run_event, self.engine_for(operation))
+        RESOLVERS.inc()
+        run_event = partial(_run_event, self.resolvers)
         return self._events(map_source_to_response_event(executor, source, run_event))
 
     async def _within_timeout(self, result: Any) -> ExecutionResult:

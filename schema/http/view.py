@@ -26,6 +26,7 @@ from resolvers.principal import Principal
 from resolvers.trusted_documents import TrustedDocuments
 from schema.core.errors import INTERNAL_MESSAGE, error_body, failed_unexpectedly
 from schema.core.request import GraphQLParams, RequestError
+from schema.engine.compiler.operations import CompiledResult, OperationCompiler
 from schema.engine.execute import Execution
 from schema.engine.operation import Operation
 from schema.guard.admission import Admission
@@ -74,7 +75,12 @@ class GraphQLView:
         self.protection = protection
         self.settings = services.settings
         self.admission = Admission.from_settings(services.settings)
-        self.execution = Execution(documents.schema, services.settings)
+        compiler = (
+            OperationCompiler(documents.schema, services.db.engine.dialect, services.settings)
+            if services.settings.execution_engine == "compiled"
+            else None
+        )
+        self.execution = Execution(documents.schema, services.settings, compiler)
 
     @classmethod
     def for_schema(
@@ -261,7 +267,8 @@ class GraphQLView:
             Operation(prepared.document, operation, params.operation_name, params.variables), context
         )
         status, payload = self._result_payload(result, request_error_status)
-        cost, headers = await self.protection.settle(admission, result.data, operation)
+        data = result.data_for_cost() if isinstance(result, CompiledResult) else result.data
+        cost, headers = await self.protection.settle(admission, data, operation)
         payload.setdefault("extensions", {})["cost"] = cost
         # A bug or an outage is not the answer a retry should be held to.
         if idempotency is not None and not failed_unexpectedly(payload):

@@ -1,0 +1,149 @@
+"""What SQL value each GraphQL field is: the vocabulary of the schema's compiled-field registry.
+
+Plain data naming tables and columns by their names: schema packages hold the registry beside their
+types without importing the models or the queries (persistence/compiled/sql.py resolves the names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# How a column becomes the scalar the resolvers give: text and numbers as they are, an enum by its
+# name (the upper-cased stored value), a date and an aware UTC datetime in ISO form, and "present"
+# the Boolean "this nullable column holds a value" (archived, deactivated).
+ScalarKind = Literal["text", "int", "float", "enum", "date", "datetime", "present"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    kind: ScalarKind
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalId:
+    """The row's ``id`` as schema/core/ids.py encodes it: base64url of "<type>:<id>", unpadded."""
+
+    type_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyAndNumber:
+    """``<related row's key>-<own number>`` (a task's key: its project's key and its number)."""
+
+    relation: str
+    key_column: str
+    number_column: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToOne:
+    """The row ``foreign_key`` names in ``table`` (of the same organization), or null."""
+
+    table: str
+    foreign_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedList:
+    """The rows of ``table`` linked through ``link_table`` that share ``same_column`` with this row
+    (a task's labels: only its own project's labels are shown), ordered by ``order_by`` (text by
+    code point, as Python sorts it)."""
+
+    link_table: str
+    link_own: str
+    link_other: str
+    table: str
+    same_column: str
+    order_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCount:
+    """How many live rows (``deleted_column`` null) of ``table`` point at this row by ``foreign_key``."""
+
+    table: str
+    foreign_key: str
+    deleted_column: str
+
+
+@dataclass(frozen=True, slots=True)
+class Typename:
+    """``__typename``: the object's GraphQL type name."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Nodes:
+    """A connection's ``nodes``: the page's objects in the list's order."""
+
+
+@dataclass(frozen=True, slots=True)
+class TotalCount:
+    """A connection's ``totalCount``: every visible row, on every page."""
+
+
+FieldSpec = Column | GlobalId | KeyAndNumber | ToOne | LinkedList | LiveCount | Typename | Nodes | TotalCount
+
+
+@dataclass(frozen=True, slots=True)
+class ById:
+    """A root field reading one visible row by the global id in ``argument`` (null and NOT_FOUND
+    naming ``kind`` when there is none)."""
+
+    table: str
+    type_name: str
+    argument: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ByKey:
+    """A root field reading one visible row by ``<related key>-<number>`` (a task by "OPS-42"): the
+    row whose ``relation`` names the row of that key (in the viewer's organization) and whose
+    ``number_column`` holds the number. Null and NOT_FOUND naming ``kind`` when there is none."""
+
+    table: str
+    relation: str
+    key_column: str
+    number_column: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class FirstPage:
+    """A root connection's first page in its default order (``order_column`` then id, descending),
+    ``first`` rows (the default page size without it)."""
+
+    table: str
+    order_column: str
+
+
+RootSpec = ById | ByKey | FirstPage
+
+
+@dataclass(frozen=True, slots=True)
+class TypeSpec:
+    """One object type's compiled fields and the table its rows come from (None for a connection)."""
+
+    table: str | None
+    fields: dict[str, FieldSpec]
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """One response key of a planned object: its field's spec and, for an object or a list of
+    objects, the keys selected inside it (fragments inlined, @skip/@include applied)."""
+
+    key: str
+    spec: FieldSpec
+    children: tuple[Selected, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RootSelection:
+    key: str
+    spec: RootSpec
+    children: tuple[Selected, ...]

@@ -1,0 +1,191 @@
+"""A validated query as a tree of response keys per concrete type: fragments inlined, aliases as the
+keys, @skip/@include decided by the variables, every field mapped to its spec. Anything without a spec
+(a field, an argument, a directive, an abstract type) means the operation is not compiled: None."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    BooleanValueNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    get_named_type,
+)
+
+from persistence.compiled.spec import (
+    ById,
+    ByKey,
+    FirstPage,
+    LinkedList,
+    Nodes,
+    RootSelection,
+    Selected,
+    ToOne,
+    Typename,
+)
+from schema.engine.compiler.registry import QUERY_ROOTS, TYPES
+
+# The arguments each kind of root field may be given; any other leaves the operation to the resolvers.
+_ROOT_ARGUMENTS: dict[type, frozenset[str]] = {
+    ById: frozenset({"id"}),
+    ByKey: frozenset({"key"}),
+    FirstPage: frozenset({"first"}),
+}
+
+
+class NotCovered(Exception):
+    """Something of the operation has no spec."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRoot:
+    selection: RootSelection
+    # The first of the field's nodes (the location an error names) and its arguments' values.
+    node: FieldNode
+    arguments: Mapping[str, ValueNode]
+
+
+def directive_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The variables @skip/@include name anywhere in the document (the plan depends on their values)."""
+    names: set[str] = set()
+    pending: list[Any] = list(document.definitions)
+    while pending:
+        node = pending.pop()
+        for directive in getattr(node, "directives", None) or ():
+            for argument in directive.arguments:
+                if isinstance(argument.value, VariableNode):
+                    names.add(argument.value.name.value)
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            pending.extend(selection_set.selections)
+    return tuple(sorted(names))
+
+
+class _Normalizer:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.variables = variables
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+
+    def included(self, node: FieldNode | FragmentSpreadNode | InlineFragmentNode) -> bool:
+        shown = True
+        for directive in node.directives or ():
+            name = directive.name.value
+            if name not in ("skip", "include"):
+                raise NotCovered(f"directive @{name}")
+            (argument,) = directive.arguments or ()
+            value = argument.value
+            if isinstance(value, BooleanValueNode):
+                flag = value.value
+            elif isinstance(value, VariableNode) and isinstance(self.variables.get(value.name.value), bool):
+                flag = self.variables[value.name.value]
+            else:
+                raise NotCovered("a directive's condition")
+            shown = shown and (not flag if name == "skip" else flag)
+        return shown
+
+    def applies(self, condition: str | None, parent: GraphQLObjectType) -> bool:
+        if condition is None or condition == parent.name:
+            return True
+        named = self.schema.get_type(condition)
+        # A fragment on an interface the type implements applies; on another object type it cannot.
+        return named is not None and any(i.name == condition for i in parent.interfaces)
+
+    def collect(
+        self, parent: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
+    ) -> dict[str, list[FieldNode]]:
+        """Response key -> the field nodes under it, in the order the keys first appear."""
+        collected: dict[str, list[FieldNode]] = {}
+        pending = [s for selection_set in selection_sets for s in selection_set.selections]
+        pending.reverse()
+        while pending:
+            selection = pending.pop()
+            if not self.included(selection):  # type: ignore[arg-type]
+                continue
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                collected.setdefault(key, []).append(selection)
+                continue
+            if isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]
+                condition: str | None = fragment.type_condition.name.value
+                inner = fragment.selection_set
+            elif isinstance(selection, InlineFragmentNode):
+                condition = None if selection.type_condition is None else selection.type_condition.name.value
+                inner = selection.selection_set
+            else:
+                raise NotCovered(type(selection).__name__)
+            if self.applies(condition, parent):
+                pending.extend(reversed(inner.selections))
+        return collected
+
+    def object_fields(self, parent: GraphQLObjectType, nodes: list[FieldNode]) -> tuple[Selected, ...]:
+        type_spec = TYPES.get(parent.name)
+        if type_spec is None:
+            raise NotCovered(parent.name)
+        sets = [node.selection_set for node in nodes if node.selection_set is not None]
+        planned: list[Selected] = []
+        for key, field_nodes in self.collect(parent, sets).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                planned.append(Selected(key, Typename(parent.name)))
+                continue
+            spec = type_spec.fields.get(name)
+            if spec is None or any(node.arguments for node in field_nodes):
+                raise NotCovered(f"{parent.name}.{name}")
+            children: tuple[Selected, ...] = ()
+            if isinstance(spec, ToOne | LinkedList | Nodes):
+                children = self.object_fields(self.child_type(parent, name), field_nodes)
+            planned.append(Selected(key, spec, children))
+        return tuple(planned)
+
+    def child_type(self, parent: GraphQLObjectType, name: str) -> GraphQLObjectType:
+        child = get_named_type(parent.fields[name].type)
+        if not isinstance(child, GraphQLObjectType):
+            raise NotCovered(f"{parent.name}.{name} is abstract")
+        return child
+
+    def roots(self, operation: OperationDefinitionNode) -> tuple[PlannedRoot, ...]:
+        query = self.schema.query_type
+        if operation.operation is not OperationType.QUERY or query is None:
+            raise NotCovered("not a query")
+        planned: list[PlannedRoot] = []
+        for key, nodes in self.collect(query, [operation.selection_set]).items():
+            name = nodes[0].name.value
+            spec = QUERY_ROOTS.get(name)
+            if spec is None:
+                raise NotCovered(f"Query.{name}")
+            arguments = {a.name.value: a.value for a in nodes[0].arguments or ()}
+            if not set(arguments) <= _ROOT_ARGUMENTS[type(spec)]:
+                raise NotCovered(f"Query.{name}'s arguments")
+            children = self.object_fields(self.child_type(query, name), nodes)
+            planned.append(PlannedRoot(RootSelection(key, spec, children), nodes[0], arguments))
+        return tuple(planned)
+
+
+def normalize(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any],
+) -> tuple[PlannedRoot, ...] | None:
+    """``variables``: the operation's coerced variables (only @skip/@include's are read here)."""
+    try:
+        return _Normalizer(schema, document, variables).roots(operation)
+    except NotCovered:
+        return None

@@ -1,0 +1,230 @@
+"""Plans a query once per document and runs it: one statement per root field, the answer's data made
+of the JSON the database built (``orjson.Fragment`` values, spliced as they are into the response).
+
+A plan is cached by the document's text hash, the operation's name, the values of the variables
+@skip/@include read and the dialect; each root's statement text is compiled once per kind of viewer
+(one who sees every project, or one who sees its own). Arguments are bind parameters, checked here;
+a value the resolvers would refuse sends the operation to them, so their error is the one given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    IntValueNode,
+    OperationDefinitionNode,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
+)
+from graphql.execution.values import get_variable_values
+from sqlalchemy.engine import Dialect
+
+from persistence.compiled.run import read_json
+from persistence.compiled.spec import ById, ByKey, FirstPage
+from persistence.compiled.sql import (
+    FIRST,
+    KEY,
+    NUMBER,
+    OBJECT_ID,
+    ORGANIZATION,
+    USER,
+    CompiledStatement,
+    compile_root,
+)
+from persistence.metrics import GRAPHQL_ENGINE_OPERATIONS
+from persistence.settings import Settings
+from resolvers.context import RequestContext
+from resolvers.errors import DomainError, NotFound
+from resolvers.tasks import parse_task_key
+from schema.core.ids import decode_id
+from schema.engine.compiler.normalize import PlannedRoot, directive_variables, normalize
+
+PLAN_CACHE_SIZE = 512
+COMPILED = GRAPHQL_ENGINE_OPERATIONS.labels("compiled")
+RESOLVERS = GRAPHQL_ENGINE_OPERATIONS.labels("resolvers")
+
+
+class _Refused(Exception):
+    """An argument the resolvers would refuse: they answer, with their own error."""
+
+
+@dataclass
+class Plan:
+    roots: tuple[PlannedRoot, ...]
+    # Per root, per "sees every project": the statement, compiled on first use.
+    statements: dict[tuple[int, bool], CompiledStatement] = field(default_factory=dict)
+
+    def statement(self, index: int, dialect: Dialect, sees_all_projects: bool) -> CompiledStatement:
+        key = (index, sees_all_projects)
+        found = self.statements.get(key)
+        if found is None:
+            found = compile_root(dialect, self.roots[index].selection, sees_all_projects)
+            self.statements[key] = found
+        return found
+
+
+class CompiledResult(ExecutionResult):
+    """The data holds each root field's JSON as an ``orjson.Fragment`` (or None)."""
+
+    def __init__(self, json: dict[str, bytes | None] | None, errors: list[GraphQLError] | None) -> None:
+        data = (
+            None if json is None else {k: None if v is None else orjson.Fragment(v) for k, v in json.items()}
+        )
+        super().__init__(data, errors)
+        self.json = json
+
+    def data_for_cost(self) -> dict[str, Any] | None:
+        """The data decoded, for the actual cost's walk over its objects and scalars."""
+        if self.json is None:
+            return None
+        return {k: None if v is None else orjson.loads(v) for k, v in self.json.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRun:
+    """A planned operation with its values bound, ready to run for one request."""
+
+    plan: Plan
+    context: RequestContext
+    dialect: Dialect
+    values: tuple[dict[str, Any], ...]
+
+    async def execute(self) -> CompiledResult:
+        COMPILED.inc()
+        principal = self.context.require_principal()
+        scope = principal.scope
+        viewer = {ORGANIZATION: scope.organization_id, USER: scope.user_id}
+        data: dict[str, bytes | None] = {}
+        errors: list[GraphQLError] = []
+        # A failed statement is the field's error, as a resolver's exception is (INTERNAL_SERVER_ERROR,
+        # logged by the formatter); a non-null root's failure nulls the whole data.
+        null_data = False
+        async with self.context.db.read() as conn:
+            for index, root in enumerate(self.plan.roots):
+                key, spec = root.selection.key, root.selection.spec
+                statement = self.plan.statement(index, self.dialect, scope.sees_all_projects)
+                try:
+                    found = await read_json(conn, statement, {**viewer, **self.values[index]})
+                except Exception as failed:
+                    errors.append(GraphQLError(str(failed), root.node, path=[key], original_error=failed))
+                    data[key] = None
+                    null_data = null_data or isinstance(spec, FirstPage)
+                    continue
+                data[key] = found
+                if found is None and isinstance(spec, ById | ByKey):
+                    missing = NotFound(spec.kind)
+                    errors.append(
+                        GraphQLError(missing.message, root.node, path=[key], original_error=missing)
+                    )
+        return CompiledResult(None if null_data else data, errors or None)
+
+
+class OperationCompiler:
+    def __init__(self, schema: GraphQLSchema, dialect: Dialect, settings: Settings) -> None:
+        self.schema = schema
+        self.dialect = dialect
+        self.settings = settings
+        self._plans: OrderedDict[tuple[Any, ...], Plan | None] = OrderedDict()
+        self._directive_variables: dict[str, tuple[str, ...]] = {}
+
+    def prepare(
+        self,
+        context: RequestContext,
+        text: str,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any] | None,
+    ) -> CompiledRun | None:
+        """The operation, planned and bound, when the compiler covers it and its values are valid;
+        None: the resolvers run it."""
+        if context.principal is None:
+            return None
+        coerced = get_variable_values(
+            self.schema, operation.variable_definitions or (), dict(variables or {})
+        )
+        if isinstance(coerced, list):
+            return None
+        values = coerced.coerced
+        plan = self._plan(text, document, operation, values)
+        if plan is None:
+            return None
+        try:
+            bound = tuple(self._bind(root, values) for root in plan.roots)
+        except _Refused:
+            return None
+        return CompiledRun(plan, context, self.dialect, bound)
+
+    def _plan(
+        self,
+        text: str,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        values: Mapping[str, Any],
+    ) -> Plan | None:
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        named = self._directive_variables.get(digest)
+        if named is None:
+            named = self._directive_variables[digest] = directive_variables(document)
+            while len(self._directive_variables) > PLAN_CACHE_SIZE:
+                del self._directive_variables[next(iter(self._directive_variables))]
+        name = None if operation.name is None else operation.name.value
+        key = (digest, name, self.dialect.name, tuple(values.get(n) for n in named))
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
+        roots = normalize(self.schema, document, operation, values)
+        plan = None if roots is None else Plan(roots)
+        self._plans[key] = plan
+        if len(self._plans) > PLAN_CACHE_SIZE:
+            self._plans.popitem(last=False)
+        return plan
+
+    def _bind(self, root: PlannedRoot, values: Mapping[str, Any]) -> dict[str, Any]:
+        if isinstance(root.selection.spec, ById):
+            spec = root.selection.spec
+            global_id = _value(root.arguments.get(spec.argument), values)
+            if not isinstance(global_id, str):
+                raise _Refused
+            try:
+                return {OBJECT_ID: decode_id(global_id, spec.type_name)}
+            except DomainError as refused:
+                raise _Refused from refused
+        if isinstance(root.selection.spec, ByKey):
+            key = _value(root.arguments.get("key"), values)
+            if not isinstance(key, str):
+                raise _Refused
+            try:
+                project_key, number = parse_task_key(key)
+            except DomainError as refused:
+                raise _Refused from refused
+            return {KEY: project_key, NUMBER: number}
+        first = _value(root.arguments.get("first"), values)
+        if first is None:
+            first = self.settings.default_page_size
+        if not isinstance(first, int) or not 0 <= first <= self.settings.max_page_size:
+            raise _Refused
+        return {FIRST: first}
+
+
+def _value(node: ValueNode | None, values: Mapping[str, Any]) -> Any:
+    """An argument's value as the resolvers would get it (IDs and Ints only), or _Refused."""
+    if node is None:
+        return None
+    if isinstance(node, VariableNode):
+        return values.get(node.name.value)
+    if isinstance(node, StringValueNode):
+        return node.value
+    if isinstance(node, IntValueNode):
+        return int(node.value)
+    raise _Refused

@@ -1,0 +1,210 @@
+"""Runs documents through both engines (two apps over the same services) and compares the answers."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select
+
+from persistence.enums import OrgRole
+from persistence.models import ProjectMember, User
+from persistence.seed import SeededOrganization
+from resolvers.context import Services
+from schema.app import create_app
+from tests.conftest import GraphQLClient
+
+
+async def member_with_some_projects(services: Services, org: SeededOrganization) -> int:
+    """A member of the organization in some of its projects but not all (tenancy to compare)."""
+    members = ProjectMember.__table__
+    async with services.db.read() as conn:
+        rows = await conn.execute(
+            select(User.id, func.count(members.c.project_id))
+            .join(members, members.c.user_id == User.id)
+            .where(User.id.in_(org.user_ids), User.role == OrgRole.MEMBER)
+            .group_by(User.id)
+            .order_by(User.id)
+        )
+        counts: dict[int, int] = {user: count for user, count in rows.all()}
+    return next(user for user, count in counts.items() if 0 < count < len(org.project_ids))
+
+
+def compiled_count() -> float:
+    return REGISTRY.get_sample_value("graphql_engine_operations_total", {"engine": "compiled"}) or 0.0
+
+
+def _client(services: Services, engine: str) -> GraphQLClient:
+    # Room for a few hundred documents of up to 50 tasks each: the budget is not what is compared.
+    roomy = {"cost_limit_per_operation": 1_000_000, "cost_bucket_capacity": 1_000_000}
+    settings = services.settings.model_copy(update={"execution_engine": engine, **roomy})
+    app = create_app(services=replace(services, settings=settings))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    return GraphQLClient(httpx.AsyncClient(transport=transport, base_url="http://taskql.test"))
+
+
+@dataclass
+class Engines:
+    compiled: GraphQLClient
+    resolvers: GraphQLClient
+
+    @classmethod
+    def over(cls, services: Services) -> Engines:
+        return cls(_client(services, "compiled"), _client(services, "resolvers"))
+
+    async def close(self) -> None:
+        await self.compiled.http.aclose()
+        await self.resolvers.http.aclose()
+
+    async def as_user(self, services: Services, user_id: int, password: str) -> Engines:
+        async with services.db.read() as conn:
+            email = (await conn.execute(select(User.email).where(User.id == user_id))).scalar_one()
+        token = await self.resolvers.login(email, password)
+        return Engines(self.compiled.as_user(token), self.resolvers.as_user(token))
+
+    async def same(
+        self, query: str, variables: dict[str, Any] | None = None, *, compiled: bool = True
+    ) -> dict[str, Any]:
+        """Both engines' answers, equal but for the extensions; ``compiled``: the compiler ran it."""
+        before = compiled_count()
+        theirs = await self.resolvers.run(query, variables)
+        ours = await self.compiled.run(query, variables)
+        assert compiled_count() - before == (1 if compiled else 0), (query, ours)
+        # The same price: the actual cost walks the compiled answer's objects and scalars too.
+        our_cost = ours.pop("extensions", {}).get("cost", {})
+        their_cost = theirs.pop("extensions", {}).get("cost", {})
+        assert [our_cost.get(k) for k in ("requested", "actual")] == [
+            their_cost.get(k) for k in ("requested", "actual")
+        ], query
+        assert ours == theirs, (query, first_difference(ours, theirs))
+        return ours
+
+
+def first_difference(ours: Any, theirs: Any, path: str = "") -> str:
+    """Where two answers part (for a failure's message)."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        for key in sorted(set(ours) | set(theirs)):
+            if ours.get(key) != theirs.get(key):
+                return first_difference(ours.get(key), theirs.get(key), f"{path}.{key}")
+    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            if a != b:
+                return first_difference(a, b, f"{path}[{i}]")
+    return f"{path}: compiled {ours!r}, resolvers {theirs!r}"
+
+
+TASK_SCALARS = [
+    "id",
+    "key",
+    "number",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "position",
+    "dueDate",
+    "version",
+    "createdAt",
+    "updatedAt",
+    "completedAt",
+    "commentCount",
+    "__typename",
+]
+PROJECT_FIELDS = [
+    "id",
+    "key",
+    "name",
+    "description",
+    "archived",
+    "archivedAt",
+    "createdAt",
+    "updatedAt",
+    "__typename",
+]
+USER_FIELDS = ["id", "name", "email", "role", "deactivated", "createdAt", "__typename"]
+LABEL_FIELDS = ["id", "name", "color", "__typename"]
+OBJECTS = {
+    "project": PROJECT_FIELDS,
+    "assignee": USER_FIELDS,
+    "reporter": USER_FIELDS,
+    "labels": LABEL_FIELDS,
+}
+TYPES = {"project": "Project", "assignee": "User", "reporter": "User", "labels": "Label"}
+
+
+class QueryMaker:
+    """Random valid documents over the covered subset: aliases, inline and named fragments,
+    @skip/@include with literals and variables, the same key selected twice."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)  # noqa: S311 - seeded, for repeatable documents
+        self.fragments: dict[str, str] = {}
+        self.variables: dict[str, bool] = {}
+        self.aliases = itertools.count()
+        self.directives = 0
+
+    def _directive(self) -> str:
+        # At most 15 a document: the directive limit (20) refuses more before anything runs.
+        if self.rng.random() > 0.25 or self.directives >= 15:
+            return ""
+        self.directives += 1
+        name = self.rng.choice(["skip", "include"])
+        if self.rng.random() < 0.5:
+            return f" @{name}(if: {self.rng.choice(['true', 'false'])})"
+        variable = f"v{len(self.variables)}"
+        self.variables[variable] = self.rng.random() < 0.5
+        return f" @{name}(if: ${variable})"
+
+    def _leaves(self, names: list[str]) -> list[str]:
+        picked = self.rng.sample(names, self.rng.randint(1, len(names)))
+        out = []
+        for name in picked:
+            alias = f"a{next(self.aliases)}: " if self.rng.random() < 0.2 else ""
+            out.append(f"{alias}{name}{self._directive()}")
+        return out
+
+    def _wrap(self, type_name: str, items: list[str]) -> list[str]:
+        """Some items moved into an inline or a named fragment."""
+        if len(items) < 2 or self.rng.random() < 0.5:
+            return items
+        cut = self.rng.randint(1, len(items) - 1)
+        inner = " ".join(items[cut:])
+        if self.rng.random() < 0.5:
+            return [*items[:cut], f"... on {type_name}{self._directive()} {{ {inner} }}"]
+        name = f"F{len(self.fragments)}"
+        self.fragments[name] = f"fragment {name} on {type_name} {{ {inner} }}"
+        return [*items[:cut], f"...{name}"]
+
+    def task(self) -> str:
+        items = self._leaves(TASK_SCALARS)
+        for relation, fields in OBJECTS.items():
+            if self.rng.random() < 0.5:
+                inner = " ".join(self._wrap(TYPES[relation], self._leaves(fields)))
+                items.append(f"{relation}{self._directive()} {{ {inner} }}")
+        return " ".join(self._wrap("Task", items))
+
+    def document(self, task_id: str) -> tuple[str, dict[str, Any]]:
+        self.fragments, self.variables, self.directives = {}, {}, 0
+        roots = []
+        if self.rng.random() < 0.7:
+            first = self.rng.choice(["", "(first: 0)", "(first: 3)", "(first: 50)"])
+            parts = [f"nodes {{ {self.task()} }}"]
+            if self.rng.random() < 0.5:
+                parts.append("totalCount")
+            if self.rng.random() < 0.3:
+                parts.append("__typename")
+            roots.append(f"tasks{first} {{ {' '.join(parts)} }}")
+        if not roots or self.rng.random() < 0.5:
+            roots.append(f"one: task(id: $id) {{ {self.task()} }}")
+        uses_id = any("$id" in r for r in roots)
+        declared = [f"${v}: Boolean!" for v in self.variables] + (["$id: ID!"] if uses_id else [])
+        head = f"query Q({', '.join(declared)})" if declared else "query Q"
+        text = f"{head} {{ {' '.join(roots)} }} {' '.join(self.fragments.values())}"
+        values: dict[str, Any] = dict(self.variables)
+        if uses_id:
+            values["id"] = task_id
+        return text, values

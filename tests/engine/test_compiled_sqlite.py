@@ -1,0 +1,91 @@
+"""The same differential run on the embedded default's SQLite: the bench's queries, every covered
+field, a missing task, a member's view and random documents agree with the resolvers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from persistence.migrate import upgrade_to_head
+from persistence.models import Task
+from persistence.seed import SeededOrganization, seed_organization
+from resolvers.context import Services
+from schema.app import build_services
+from schema.core.ids import encode_id
+from tests.conftest import PASSWORD, SMALL, make_settings
+from tests.engine.differential import Engines, QueryMaker, member_with_some_projects
+from tests.engine.test_compiled_engine import BY_ID, EVERYTHING, LIST
+
+
+@dataclass
+class Embedded:
+    services: Services
+    org: SeededOrganization
+    owner: Engines
+
+
+@pytest.fixture
+async def embedded(tmp_path: Path) -> AsyncIterator[Embedded]:
+    settings = make_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'embedded.db'}",
+        redis_url="memory://",
+        redis_channel_prefix="embedded",
+    )
+    services = build_services(settings)
+    await upgrade_to_head(services.db.engine)
+    org = await seed_organization(
+        services.db,
+        services.passwords,
+        SMALL,
+        slug="compiled",
+        owner_email="owner@compiled.test",
+        password=PASSWORD,
+        rng_seed=7,
+    )
+    both = Engines.over(services)
+    yield Embedded(services, org, await both.as_user(services, org.user_ids[0], PASSWORD))
+    await both.close()
+    await services.cache.redis.aclose()
+    await services.db.dispose()
+
+
+async def test_the_bench_queries_agree_on_sqlite(embedded: Embedded) -> None:
+    listed = await embedded.owner.same(LIST)
+    assert len(listed["data"]["tasks"]["nodes"]) == len(embedded.org.task_ids)
+    answer = await embedded.owner.compiled.run(LIST)
+    assert answer["extensions"]["sqlStatements"] == 1
+    for task_id in embedded.org.task_ids[:3]:
+        await embedded.owner.same(BY_ID, {"id": encode_id("Task", task_id)})
+    missing = await embedded.owner.same(BY_ID, {"id": encode_id("Task", 10**12)})
+    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_every_covered_field_agrees_on_sqlite(embedded: Embedded) -> None:
+    async with embedded.services.db.unit_of_work() as conn:
+        whole = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        await conn.execute(update(Task).where(Task.id == embedded.org.task_ids[0]).values(completed_at=whole))
+    for task_id in embedded.org.task_ids[:3]:
+        for flag in (True, False):
+            variables = {"id": encode_id("Task", task_id), "withProject": flag, "noLabels": not flag}
+            await embedded.owner.same(EVERYTHING, variables)
+
+
+async def test_a_member_sees_only_their_projects_on_sqlite(embedded: Embedded) -> None:
+    member = await embedded.owner.as_user(
+        embedded.services, await member_with_some_projects(embedded.services, embedded.org), PASSWORD
+    )
+    listed = await member.same("{ tasks(first: 100) { totalCount nodes { id project { key } } } }")
+    assert listed["data"]["tasks"]["totalCount"] < len(embedded.org.task_ids)
+
+
+async def test_random_documents_agree_on_sqlite(embedded: Embedded) -> None:
+    maker = QueryMaker(seed=7)
+    task_ids = embedded.org.task_ids
+    for n in range(200):
+        text, variables = maker.document(encode_id("Task", task_ids[n % len(task_ids)]))
+        await embedded.owner.same(text, variables)
