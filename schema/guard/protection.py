@@ -247,9 +247,7 @@ class Protection:
         state = admission.state
         unused = admission.requested - actual
         if unused > 0:
-            budget = admission.budget
-            state = await self.limiter.refund(
-                budget.key, unused, capacity=budget.capacity, restore_rate=budget.restore_rate
-            )
+            # Not waited for: it goes with this principal's next charge (persistence/ratelimit.py).
+            state = self.limiter.refund_later(admission.budget.key, unused, state)
         settled = Admission(admission.budget, admission.requested, state)
         return cost_extension(settled, actual), rate_headers(state)
