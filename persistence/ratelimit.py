@@ -33,10 +33,12 @@ from persistence.cache import CircuitBreaker
 # How long a refund may wait for the principal's next charge before it is sent on its own.
 REFUND_DELAY_SECONDS = 0.05
 
-# KEYS[1]: the bucket (a hash of its points and when they were counted, in server milliseconds).
+# KEYS[1]: the bucket (a hash of its points and when they were counted, in server milliseconds);
+# KEYS[2], optional: a key read in the same call (the request's session: one round trip for both).
 # ARGV: capacity, restore rate (points per second), the change (a charge; negative for a refund), and
 # points refunded first (a refund that waited for this charge; 0 for none).
-# Returns whether the change was made, and the points left as text (Lua numbers turn to integers).
+# Returns whether the change was made, the points left as text (Lua numbers turn to integers) and, with
+# KEYS[2], that key's value (nil when missing).
 _SCRIPT = """
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
@@ -63,6 +65,9 @@ if full_in_ms <= 0 then
 else
   redis.call('HSET', KEYS[1], 'points', tostring(points), 'at', tostring(now))
   redis.call('PEXPIRE', KEYS[1], full_in_ms)
+end
+if KEYS[2] then
+  return {allowed, tostring(points), redis.call('GET', KEYS[2])}
 end
 return {allowed, tostring(points)}
 """
@@ -151,6 +156,34 @@ class CostLimiter:
         bucket is given back first, in the same call."""
         return await self._change(principal_key, cost, capacity, restore_rate)
 
+    async def charge_and_get(
+        self, principal_key: str, cost: int, *, capacity: int, restore_rate: float, key: str
+    ) -> tuple[BucketState, bytes | None] | None:
+        """``charge``, and ``key``'s value read in the same round trip; None, with nothing charged,
+        when Redis cannot be asked (the caller then charges and reads the usual way)."""
+        if self.breaker.is_open:
+            return None
+        bucket = self._bucket_key(principal_key, capacity, restore_rate)
+        waiting = self._refunds.pop(bucket, None)
+        refunded = waiting.points if waiting else 0
+        try:
+            allowed, points, value = await self._script(
+                keys=[bucket, key], args=[capacity, restore_rate, cost, refunded]
+            )
+        except (RedisError, OSError):
+            self.breaker.record_failure()
+            if waiting is not None:
+                self._refunds[bucket] = waiting
+            return None
+        self.breaker.record_success()
+        return _state(bool(allowed), float(points), cost, capacity, restore_rate), value
+
+    def _bucket_key(self, principal_key: str, capacity: int, restore_rate: float) -> str:
+        if capacity <= 0 or restore_rate <= 0:
+            # The script divides by the rate; an empty bucket would refuse everything for ever.
+            raise ValueError("a bucket needs a positive capacity and restore rate")
+        return f"{self.key_prefix}:{principal_key}"
+
     async def refund(
         self, principal_key: str, points: int, *, capacity: int, restore_rate: float
     ) -> BucketState:
@@ -186,10 +219,7 @@ class CostLimiter:
                 self._local.change(key, -refund.points, refund.capacity, refund.restore_rate)
 
     async def _change(self, principal_key: str, cost: int, capacity: int, restore_rate: float) -> BucketState:
-        if capacity <= 0 or restore_rate <= 0:
-            # The script divides by the rate; an empty bucket would refuse everything for ever.
-            raise ValueError("a bucket needs a positive capacity and restore rate")
-        key = f"{self.key_prefix}:{principal_key}"
+        key = self._bucket_key(principal_key, capacity, restore_rate)
         waiting = self._refunds.pop(key, None)
         refunded = waiting.points if waiting else 0
         answer = (
