@@ -16,7 +16,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from persistence.logs import request_id_bound
+from persistence.logs import bind_request_id, unbind_request_id
 from persistence.settings import Settings
 from schema.http.metrics import HttpMetrics
 from schema.http.policy import cors, refuse_oversized_headers
@@ -59,18 +59,24 @@ class Edge:
                 message["headers"] = [*(h for h in message.get("headers", ()) if h[0] != HEADER), id_header]
             await send(message)
 
-        with request_id_bound(identifier):
+        bound = bind_request_id(identifier)
+        try:
             if kind == "websocket":
-                if size > self.max_header_bytes:
-                    await refuse_oversized_headers(scope, send_marked, size, self.max_header_bytes)
-                else:
-                    await self.app(scope, receive, send_marked)
+                await self._forward(scope, receive, send_marked, size, with_cors=False)
                 return
             started = time.perf_counter()
             try:
-                if size > self.max_header_bytes:
-                    await refuse_oversized_headers(scope, send_marked, size, self.max_header_bytes)
-                else:
-                    await (self.with_cors if has_origin else self.app)(scope, receive, send_marked)
+                await self._forward(scope, receive, send_marked, size, with_cors=has_origin)
             finally:
                 self.metrics.observe(scope, status, time.perf_counter() - started)
+        finally:
+            unbind_request_id(bound)
+
+    async def _forward(
+        self, scope: Scope, receive: Receive, send: Send, size: int, *, with_cors: bool
+    ) -> None:
+        if size > self.max_header_bytes:
+            await refuse_oversized_headers(scope, send, size, self.max_header_bytes)
+        else:
+            # CORS leaves a request without an Origin (and a WebSocket) alone: no need to pass it.
+            await (self.with_cors if with_cors else self.app)(scope, receive, send)
