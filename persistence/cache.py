@@ -87,7 +87,16 @@ class Cache:
         self._retry: asyncio.Task[None] | None = None
 
     async def get_json(self, data_type: str, key: str) -> Any | None:
-        raw = await self._call("get", key)
+        return self.decode_json(data_type, await self._call("get", key))
+
+    @property
+    def answers(self) -> bool:
+        """Whether a read may go to Redis straight away: the breaker closed and nothing to recover
+        first (a read made along with another call, outside ``get_json``, relies on it)."""
+        return not (self.breaker.is_open or self._lost_contact or self._pending or self._pending_bumps)
+
+    def decode_json(self, data_type: str, raw: bytes | None) -> Any | None:
+        """An entry read along with another call: counted as ``get_json`` counts it."""
         if raw is None:
             CACHE_MISSES.labels(data_type).inc()
             return None

@@ -1,18 +1,26 @@
 """The engine, short read connections and the unit of work.
 
 Queries never commit; only ``unit_of_work`` does.
+
+Stale connections: a pooled connection idle longer than ``db_ping_idle_seconds`` is pinged before it is
+handed out (a dead one is replaced), so a connection the server closed while it sat idle never fails a
+request; a connection in steady use is not pinged (a ping per checkout was a round trip per read). A read
+whose first statement meets a connection killed under it (a MariaDB restart) runs again once on a fresh
+one: nothing of the read had happened. A unit of work is never retried: it may have written.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 from persistence.compiled.ids import GLOBAL_ID_FUNCTION, encode_global_id
 from persistence.decoders import MYSQL_DECODERS
@@ -20,6 +28,11 @@ from persistence.metrics import DB_POOL_WAIT
 from persistence.settings import Settings
 from persistence.slow_queries import SlowQueryThresholds, install_slow_query_log
 from persistence.statements import install_statement_counter
+
+log = logging.getLogger(__name__)
+
+# A pooled connection's ``info``: when it went back to the pool (monotonic seconds).
+_IDLE_SINCE = "taskql_idle_since"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -36,7 +49,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(
     settings: Settings, *, null_pool: bool = False, statement_timeout: bool = False
 ) -> AsyncEngine:
-    """An engine for the configured URL; MariaDB gets the seed's pool (10/20/30 s/3600 s/pre-ping)."""
+    """An engine for the configured URL; MariaDB gets the seed's pool (10/20/30 s/3600 s) and the ping of
+    connections idle longer than ``db_ping_idle_seconds``."""
     kwargs: dict[str, Any] = {}
     if null_pool:
         kwargs["poolclass"] = NullPool
@@ -46,7 +60,6 @@ def create_engine(
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
             pool_recycle=settings.db_pool_recycle,
-            pool_pre_ping=settings.db_pool_pre_ping,
         )
     if settings.database_url.startswith("mysql"):
         kwargs["connect_args"] = {"charset": "utf8mb4", "conv": MYSQL_DECODERS}
@@ -58,9 +71,57 @@ def create_engine(
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.uses_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    elif not null_pool and settings.db_pool_pre_ping:
+        install_idle_ping(engine, settings.db_ping_idle_seconds)
     install_statement_counter(engine.sync_engine)
     install_slow_query_log(engine.sync_engine, SlowQueryThresholds.from_settings(settings))
     return engine
+
+
+def install_idle_ping(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Pings a connection on checkout only when it sat in the pool longer than ``idle_seconds``; a
+    failed ping makes the pool replace it (DisconnectionError: the pool connects afresh and retries)."""
+    dialect = engine.sync_engine.dialect
+
+    def checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checked_out(
+        dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since <= idle_seconds:
+            return  # just connected, or in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("a pooled connection did not answer its ping") from error
+
+    event.listen(engine.sync_engine, "checkin", checked_in)
+    event.listen(engine.sync_engine, "checkout", checked_out)
+
+
+class _ReadConnection(AsyncConnection):
+    """A read's connection: its first statement, failing on a connection the server killed, is run
+    again once. The failure invalidated the connection (and the pool's older ones); after the rollback
+    the next statement checks a fresh one out."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self._first = True
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._first:
+            return await super().execute(*args, **kwargs)
+        self._first = False
+        try:
+            return await super().execute(*args, **kwargs)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            log.warning("a read met a closed database connection; retrying it once on a fresh one")
+            await self.rollback()
+            return await super().execute(*args, **kwargs)
 
 
 class Database:
@@ -76,7 +137,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         started = time.perf_counter()
-        async with self.engine.connect() as conn:
+        async with _ReadConnection(self.engine) as conn:
             DB_POOL_WAIT.observe(time.perf_counter() - started)
             yield conn
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,11 +25,21 @@ _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "ascti
 
 @contextmanager
 def request_id_bound(value: str) -> Iterator[None]:
-    token = _request_id.set(value)
+    token = bind_request_id(value)
     try:
         yield
     finally:
-        _request_id.reset(token)
+        unbind_request_id(token)
+
+
+def bind_request_id(value: str) -> Token[str | None]:
+    """``request_id_bound`` for the per-request path: no generator and context manager objects per
+    request; ``unbind_request_id`` with the token undoes it."""
+    return _request_id.set(value)
+
+
+def unbind_request_id(token: Token[str | None]) -> None:
+    _request_id.reset(token)
 
 
 class JsonFormatter(logging.Formatter):

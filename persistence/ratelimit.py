@@ -9,10 +9,17 @@ The limiter fails open. When Redis errs or times out, a circuit breaker stops as
 and each key is charged in a bucket of this process instead (the same arithmetic on the monotonic
 clock). With N server processes that fallback lets a principal spend N times its budget; refusing
 every request while Redis is away would be worse.
+
+A refund need not hold up the answer it belongs to (``refund_later``): it is kept in the process and
+folded into the principal's next charge (the script adds it back before charging: the same points as
+two calls, one round trip less), or sent on its own ``REFUND_DELAY_SECONDS`` later when no charge
+came, all waiting refunds in one round trip. Another process may meanwhile see that principal's bucket
+short by the refund, for at most that delay.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import OrderedDict
@@ -23,13 +30,20 @@ from redis.exceptions import RedisError
 
 from persistence.cache import CircuitBreaker
 
-# KEYS[1]: the bucket (a hash of its points and when they were counted, in server milliseconds).
-# ARGV: capacity, restore rate (points per second), the change (a charge; negative for a refund).
-# Returns whether the change was made, and the points left as text (Lua numbers turn to integers).
+# How long a refund may wait for the principal's next charge before it is sent on its own.
+REFUND_DELAY_SECONDS = 0.05
+
+# KEYS[1]: the bucket (a hash of its points and when they were counted, in server milliseconds);
+# KEYS[2], optional: a key read in the same call (the request's session: one round trip for both).
+# ARGV: capacity, restore rate (points per second), the change (a charge; negative for a refund), and
+# points refunded first (a refund that waited for this charge; 0 for none).
+# Returns whether the change was made, the points left as text (Lua numbers turn to integers) and, with
+# KEYS[2], that key's value (nil when missing).
 _SCRIPT = """
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local refunded = tonumber(ARGV[4])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local stored = redis.call('HMGET', KEYS[1], 'points', 'at')
@@ -39,7 +53,7 @@ if points == nil or at == nil then
   points = capacity
   at = now
 end
-points = math.min(capacity, points + math.max(0, now - at) * rate / 1000)
+points = math.min(capacity, points + math.max(0, now - at) * rate / 1000 + refunded)
 local allowed = 0
 if cost <= points then
   allowed = 1
@@ -51,6 +65,9 @@ if full_in_ms <= 0 then
 else
   redis.call('HSET', KEYS[1], 'points', tostring(points), 'at', tostring(now))
   redis.call('PEXPIRE', KEYS[1], full_in_ms)
+end
+if KEYS[2] then
+  return {allowed, tostring(points), redis.call('GET', KEYS[2])}
 end
 return {allowed, tostring(points)}
 """
@@ -64,6 +81,7 @@ class BucketState:
     restore_rate: float  # points per second
     retry_after_seconds: float  # 0 when allowed; else when the refused cost will fit again
     reset_seconds: float  # when the bucket will be full again
+    points: float  # ``remaining`` unrounded
 
 
 def _state(allowed: bool, points: float, cost: int, capacity: int, restore_rate: float) -> BucketState:
@@ -74,7 +92,15 @@ def _state(allowed: bool, points: float, cost: int, capacity: int, restore_rate:
         restore_rate=restore_rate,
         retry_after_seconds=0.0 if allowed else max(0.0, (cost - points) / restore_rate),
         reset_seconds=max(0.0, (capacity - points) / restore_rate),
+        points=points,
     )
+
+
+@dataclass(frozen=True)
+class _Refund:
+    points: int
+    capacity: int
+    restore_rate: float
 
 
 class _LocalBuckets:
@@ -116,13 +142,47 @@ class CostLimiter:
             fallback="charging the budgets of this process alone",
         )
         self._local = _LocalBuckets(local_max_keys)
+        # Refunds waiting for their principal's next charge, by bucket key; and the timer that sends
+        # them on their own.
+        self._refunds: dict[str, _Refund] = {}
+        self._flush: asyncio.TimerHandle | None = None
+        self._sending: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
 
     async def charge(
         self, principal_key: str, cost: int, *, capacity: int, restore_rate: float
     ) -> BucketState:
         """Takes ``cost`` points; refused (nothing taken) when fewer are left. A cost above the
-        capacity never fits: the caller refuses it before charging."""
+        capacity never fits: the caller refuses it before charging. A refund waiting for this
+        bucket is given back first, in the same call."""
         return await self._change(principal_key, cost, capacity, restore_rate)
+
+    async def charge_and_get(
+        self, principal_key: str, cost: int, *, capacity: int, restore_rate: float, key: str
+    ) -> tuple[BucketState, bytes | None] | None:
+        """``charge``, and ``key``'s value read in the same round trip; None, with nothing charged,
+        when Redis cannot be asked (the caller then charges and reads the usual way)."""
+        if self.breaker.is_open:
+            return None
+        bucket = self._bucket_key(principal_key, capacity, restore_rate)
+        waiting = self._refunds.pop(bucket, None)
+        refunded = waiting.points if waiting else 0
+        try:
+            allowed, points, value = await self._script(
+                keys=[bucket, key], args=[capacity, restore_rate, cost, refunded]
+            )
+        except (RedisError, OSError):
+            self.breaker.record_failure()
+            if waiting is not None:
+                self._refunds[bucket] = waiting
+            return None
+        self.breaker.record_success()
+        return _state(bool(allowed), float(points), cost, capacity, restore_rate), value
+
+    def _bucket_key(self, principal_key: str, capacity: int, restore_rate: float) -> str:
+        if capacity <= 0 or restore_rate <= 0:
+            # The script divides by the rate; an empty bucket would refuse everything for ever.
+            raise ValueError("a bucket needs a positive capacity and restore rate")
+        return f"{self.key_prefix}:{principal_key}"
 
     async def refund(
         self, principal_key: str, points: int, *, capacity: int, restore_rate: float
@@ -130,23 +190,56 @@ class CostLimiter:
         """Gives back points a charge took but the request did not spend, never beyond capacity."""
         return await self._change(principal_key, -points, capacity, restore_rate)
 
-    async def _change(self, principal_key: str, cost: int, capacity: int, restore_rate: float) -> BucketState:
-        if capacity <= 0 or restore_rate <= 0:
-            # The script divides by the rate; an empty bucket would refuse everything for ever.
-            raise ValueError("a bucket needs a positive capacity and restore rate")
+    def refund_later(self, principal_key: str, points: int, charged: BucketState) -> BucketState:
+        """``refund`` without waiting for Redis: the points are given back with the bucket's next
+        charge, or within ``REFUND_DELAY_SECONDS``. The answer is the bucket as the charge left it
+        with the points back (the refill since that charge aside)."""
         key = f"{self.key_prefix}:{principal_key}"
-        answer = None if self.breaker.is_open else await self._run_script(key, cost, capacity, restore_rate)
+        waiting = self._refunds.get(key)
+        total = points + (waiting.points if waiting else 0)
+        self._refunds[key] = _Refund(total, charged.limit, charged.restore_rate)
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(REFUND_DELAY_SECONDS, self._start_flush)
+        back = min(float(charged.limit), charged.points + points)
+        return _state(True, back, 0, charged.limit, charged.restore_rate)
+
+    def _start_flush(self) -> None:
+        self._flush = None
+        refunds, self._refunds = self._refunds, {}
+        if refunds:
+            # Fire and forget: nobody waits for it; a failure falls back as any call does.
+            task = asyncio.get_running_loop().create_task(self._send_refunds(refunds))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send_refunds(self, refunds: dict[str, _Refund]) -> None:
+        for key, refund in refunds.items():
+            args = (key, 0, refund.points, refund.capacity, refund.restore_rate)
+            if self.breaker.is_open or await self._run_script(*args) is None:
+                self._local.change(key, -refund.points, refund.capacity, refund.restore_rate)
+
+    async def _change(self, principal_key: str, cost: int, capacity: int, restore_rate: float) -> BucketState:
+        key = self._bucket_key(principal_key, capacity, restore_rate)
+        waiting = self._refunds.pop(key, None)
+        refunded = waiting.points if waiting else 0
+        answer = (
+            None
+            if self.breaker.is_open
+            else await self._run_script(key, cost, refunded, capacity, restore_rate)
+        )
         if answer is None:
+            if refunded:
+                self._local.change(key, -refunded, capacity, restore_rate)
             allowed, points = self._local.change(key, cost, capacity, restore_rate)
         else:
             allowed, points = answer
         return _state(allowed, points, cost, capacity, restore_rate)
 
     async def _run_script(
-        self, key: str, cost: int, capacity: int, restore_rate: float
+        self, key: str, cost: int, refunded: int, capacity: int, restore_rate: float
     ) -> tuple[bool, float] | None:
         try:
-            allowed, points = await self._script(keys=[key], args=[capacity, restore_rate, cost])
+            allowed, points = await self._script(keys=[key], args=[capacity, restore_rate, cost, refunded])
         except (RedisError, OSError):
             self.breaker.record_failure()
             return None

@@ -80,7 +80,17 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=20, description="connections opened beyond the pool under load")
     db_pool_timeout: float = Field(default=30.0, description="seconds a request waits for a connection")
     db_pool_recycle: int = Field(default=3600, description="seconds after which a connection is replaced")
-    db_pool_pre_ping: bool = Field(default=True, description="ping a connection before each checkout")
+    db_pool_pre_ping: bool = Field(
+        default=True,
+        description="ping a pooled connection idle longer than `db_ping_idle_seconds` before handing it out "
+        "(a dead one is replaced)",
+    )
+    db_ping_idle_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="how long a pooled connection may sit idle and still be handed out unpinged; a "
+        "connection in steady use costs no ping round trip",
+    )
 
     jwt_secret: str = Field(
         default=_DEV_JWT_SECRET,

@@ -99,10 +99,15 @@ def _principal_from_entry(entry: dict[str, Any], now: datetime) -> Principal:
 
 
 async def _session_entry(services: Services, session_id: str) -> dict[str, Any]:
+    cached = await services.cache.get_json(SESSION_CACHE, session_cache_key(session_id))
+    return await _session_entry_from(services, session_id, cached)
+
+
+async def _session_entry_from(services: Services, session_id: str, cached: Any | None) -> dict[str, Any]:
+    """The cached entry when there was one (``cached``), else the row, cached for the next request."""
+    if cached is not None:
+        return dict(cached)
     key = session_cache_key(session_id)
-    entry = await services.cache.get_json(SESSION_CACHE, key)
-    if entry is not None:
-        return dict(entry)
     async with services.db.read() as conn:
         row = await session_queries.session_with_user(conn, session_id)
     if row is None:
@@ -137,6 +142,19 @@ SessionEntryReader = Callable[[str], Awaitable[dict[str, Any]]]
 async def authenticate_bearer(services: Services, token: str) -> Principal:
     """JWT validation, then the session from Redis (or MariaDB when Redis misses or is down)."""
     return await authenticate_claims(services, read_access_token(services.settings, token))
+
+
+async def authenticate_read_claims(
+    services: Services, claims: AccessClaims, cached: bytes | None
+) -> Principal:
+    """``authenticate_claims`` with the session's cache entry already read from Redis (``cached``,
+    None for a miss), in the round trip that charged the request's budget."""
+    entry = services.cache.decode_json(SESSION_CACHE, cached)
+
+    async def read_entry(session_id: str) -> dict[str, Any]:
+        return await _session_entry_from(services, session_id, entry)
+
+    return await authenticate_claims(services, claims, read_entry)
 
 
 async def authenticate_claims(

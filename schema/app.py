@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from jobs.embedded import EmbeddedJobs
@@ -40,11 +41,10 @@ from schema.build import build_schema
 from schema.guard.documents import DocumentCache
 from schema.guard.protection import query_limits
 from schema.http.downloads import AttachmentDownloads
+from schema.http.edge import Edge
 from schema.http.health import Health
 from schema.http.metrics_endpoint import MetricsEndpoint
-from schema.http.middleware import observability_middleware
 from schema.http.ops_page import ops_page_routes
-from schema.http.policy import http_middleware
 from schema.http.report_downloads import ReportDownloads
 from schema.http.view import GraphQLView
 from schema.ws.endpoint import WebSocketView
@@ -160,7 +160,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             *([Route("/metrics", MetricsEndpoint(settings).handle)] if settings.metrics_enabled else []),
         ],
         lifespan=lifespan,
-        middleware=[*observability_middleware(), *http_middleware(settings)],
+        middleware=[Middleware(Edge, settings=settings)],
     )
     app.state.services = services
     return app

@@ -21,8 +21,8 @@ from resolvers.context import Services
 from schema.app import build_services, create_app
 from tests import services as test_services
 
-# Fixtures other modules define: a private redis-server per test.
-pytest_plugins = ["tests.redis_server"]
+# Fixtures other modules define: a private redis-server, a private mariadbd per test.
+pytest_plugins = ["tests.redis_server", "tests.mariadb_server"]
 
 PASSWORD = "correct horse battery staple"
 SMALL = SeedSizes(users=8, projects=3, tasks=30, comments_per_task=1.0, members_per_project=4)

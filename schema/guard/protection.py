@@ -9,7 +9,10 @@ attacker who only sends refusals reaches that cheap 429 too; the refusals themse
 In order (after the static limits, which the document cache checks before validation): introspection
 (operators, or everyone where settings open it), the cost against the principal's per-operation limit
 (schema/guard/cost.py, with the request's variables), and the principal's leaky bucket in Redis
-(persistence/ratelimit.py), charged the requested cost and refunded to the actual cost afterwards.
+(persistence/ratelimit.py), charged the requested cost and refunded to the actual cost afterwards (the
+refund goes with the principal's next charge). For a bearer token the charge is usually made earlier, in
+the round trip that reads the session (``precharge``, schema/http/first_trip.py), and ``admit`` takes it
+over; a request refused before gives it back (``release``).
 Limit errors keep their message: they are the client's to read, not bugs to mask.
 """
 
@@ -49,6 +52,18 @@ class Budget:
     key: str
     capacity: int
     restore_rate: float
+
+
+@dataclass
+class Precharge:
+    """A charge made in the round trip that read the principal's session, before the checks that
+    need the principal: ``admit`` takes it over as its charge; ``release`` gives it back if the
+    request ends before (refused, or failed)."""
+
+    budget: Budget
+    requested: int
+    state: BucketState
+    settled: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,7 +112,11 @@ def budget_for(principal: Principal | None, client_address: str | None, settings
             settings.api_key_cost_bucket_capacity,
             settings.api_key_cost_restore_rate,
         )
-    return Budget(f"user:{principal.user_id}", settings.cost_bucket_capacity, settings.cost_restore_rate)
+    return user_budget(principal.user_id, settings)
+
+
+def user_budget(user_id: int, settings: Settings) -> Budget:
+    return Budget(f"user:{user_id}", settings.cost_bucket_capacity, settings.cost_restore_rate)
 
 
 def cost_extension(admission: Admission, actual: int | None) -> dict[str, Any]:
@@ -199,12 +218,49 @@ class Protection:
                 403, "INTROSPECTION_DISABLED", "introspection is open to platform operators only"
             )
 
+    def requested_cost(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: dict[str, Any] | None,
+        budget: Budget,
+    ) -> int | None:
+        """What ``admit`` will charge; None for an operation over the per-operation limit."""
+        name = operation.name.value if operation.name else None
+        requested = operation_cost(self.schema, document, name, variables, self.model)
+        # An operation that costs more than the whole bucket would wait forever: it is over the limit.
+        return None if requested > min(self.settings.cost_limit_per_operation, budget.capacity) else requested
+
+    async def precharge(
+        self, budget: Budget, requested: int, read_key: str
+    ) -> tuple[Precharge, bytes | None] | None:
+        """Charges ``requested`` and reads ``read_key`` in one round trip; None (nothing charged) for a
+        principal this process saw run dry (``gate`` answers it) or when Redis cannot be asked."""
+        if self.dry.wait(budget.key) > 0:
+            return None
+        answer = await self.limiter.charge_and_get(
+            budget.key, requested, capacity=budget.capacity, restore_rate=budget.restore_rate, key=read_key
+        )
+        if answer is None:
+            return None
+        state, value = answer
+        return Precharge(budget, requested, state), value
+
+    def release(self, precharge: Precharge | None) -> None:
+        """Gives back a precharge ``admit`` did not take over (with the principal's next charge)."""
+        if precharge is None or precharge.settled:
+            return
+        precharge.settled = True
+        if precharge.state.allowed:
+            self.limiter.refund_later(precharge.budget.key, precharge.requested, precharge.state)
+
     async def admit(
         self,
         document: DocumentNode,
         operation: OperationDefinitionNode,
         variables: dict[str, Any] | None,
         budget: Budget,
+        precharge: Precharge | None = None,
     ) -> Admission:
         name = operation.name.value if operation.name else None
         requested = operation_cost(self.schema, document, name, variables, self.model)
@@ -217,9 +273,21 @@ class Protection:
                 f"the operation costs {requested}, over the limit of {limit} per operation",
                 error_extensions={"cost": requested, "limit": limit},
             )
-        state = await self.limiter.charge(
-            budget.key, requested, capacity=budget.capacity, restore_rate=budget.restore_rate
-        )
+        if (
+            precharge is not None
+            and not precharge.settled
+            and (precharge.budget, precharge.requested)
+            == (
+                budget,
+                requested,
+            )
+        ):
+            precharge.settled = True
+            state = precharge.state
+        else:
+            state = await self.limiter.charge(
+                budget.key, requested, capacity=budget.capacity, restore_rate=budget.restore_rate
+            )
         admission = Admission(budget, requested, state)
         if not state.allowed:
             retry = max(1, math.ceil(state.retry_after_seconds))
@@ -247,9 +315,7 @@ class Protection:
         state = admission.state
         unused = admission.requested - actual
         if unused > 0:
-            budget = admission.budget
-            state = await self.limiter.refund(
-                budget.key, unused, capacity=budget.capacity, restore_rate=budget.restore_rate
-            )
+            # Not waited for: it goes with this principal's next charge (persistence/ratelimit.py).
+            state = self.limiter.refund_later(admission.budget.key, unused, state)
         settled = Admission(admission.budget, admission.requested, state)
         return cost_extension(settled, actual), rate_headers(state)

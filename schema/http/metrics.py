@@ -6,9 +6,9 @@ number of series is bounded by the routes; what matched no route counts as ``unm
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from persistence.metrics import HTTP_DURATION, HTTP_REQUESTS
 
@@ -23,26 +23,21 @@ def route_template(scope: Scope) -> str:
 
 
 class HttpMetrics:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    """Records one answered request. The labelled series are looked up once per label set and kept:
+    ``labels()`` takes a lock and builds the label tuple on every call."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # what the client sees when the app raises before it answers
+    def __init__(self) -> None:
+        self._requests: dict[tuple[str, str, int], Any] = {}
+        self._durations: dict[tuple[str, str], Any] = {}
 
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_observed)
-        finally:
-            method = scope["method"]
-            route = route_template(scope)
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        method: str = scope["method"]
+        route = route_template(scope)
+        counter = self._requests.get((method, route, status))
+        if counter is None:
+            counter = self._requests[method, route, status] = HTTP_REQUESTS.labels(method, route, str(status))
+        counter.inc()
+        histogram = self._durations.get((method, route))
+        if histogram is None:
+            histogram = self._durations[method, route] = HTTP_DURATION.labels(method, route)
+        histogram.observe(seconds)

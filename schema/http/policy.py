@@ -1,4 +1,5 @@
-"""The HTTP policy around every route: a bound on the headers and the CORS rules.
+"""The HTTP policy around every route: a bound on the headers and the CORS rules (applied by
+schema/http/edge.py).
 
 - Headers: together at most ``max_header_bytes`` (431), refused before any handler reads them;
   uvicorn's httptools parser bounds single header lines only loosely, so a client could otherwise
@@ -11,69 +12,53 @@
 from __future__ import annotations
 
 import orjson
-from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope, Send
 
 from persistence.settings import Settings
 from schema.core.errors import error_body
 
 
-class HeaderSizeLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
-            if size > self.max_bytes:
-                await self._refuse(scope, send, size)
-                return
-        await self.app(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, send: Send, size: int) -> None:
-        if scope["type"] == "websocket":
-            # Before the handshake: closing now answers the upgrade with 403.
-            await send({"type": "websocket.close", "code": 1008})
-            return
-        message = f"request headers are {size} bytes, over the limit of {self.max_bytes}"
-        body = orjson.dumps({"errors": [error_body("BAD_USER_INPUT", message)]})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 431,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-def http_middleware(settings: Settings) -> list[Middleware]:
-    return [
-        Middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes),
-        Middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=[
-                "Authorization",
-                "Content-Type",
-                "X-Api-Key",
-                "Idempotency-Key",
-                "Apollo-Require-Preflight",
-                "X-Apollo-Operation-Name",
+async def refuse_oversized_headers(scope: Scope, send: Send, size: int, max_bytes: int) -> None:
+    if scope["type"] == "websocket":
+        # Before the handshake: closing now answers the upgrade with 403.
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    message = f"request headers are {size} bytes, over the limit of {max_bytes}"
+    body = orjson.dumps({"errors": [error_body("BAD_USER_INPUT", message)]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 431,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
             ],
-            expose_headers=[
-                "X-RateLimit-Limit",
-                "X-RateLimit-Remaining",
-                "X-RateLimit-Reset",
-                "Retry-After",
-                "ETag",
-            ],
-            max_age=600,
-        ),
-    ]
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def cors(app: ASGIApp, settings: Settings) -> CORSMiddleware:
+    """The CORS rules around ``app``; the edge calls it only for requests that carry an ``Origin``."""
+    return CORSMiddleware(
+        app,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "X-Api-Key",
+            "Idempotency-Key",
+            "Apollo-Require-Preflight",
+            "X-Apollo-Operation-Name",
+        ],
+        expose_headers=[
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+            "Retry-After",
+            "ETag",
+        ],
+        max_age=600,
+    )

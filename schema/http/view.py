@@ -34,7 +34,8 @@ from schema.guard.documents import DocumentCache
 from schema.guard.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
 from schema.guard.operation_metrics import note_operation, observe_operation
 from schema.guard.persisted import PersistedDocuments
-from schema.guard.protection import Budget, Protection, budget_for
+from schema.guard.protection import Budget, Precharge, Protection, budget_for
+from schema.http.first_trip import FirstTrip
 from schema.http.multipart import is_multipart, read_upload_request, require_preflight
 from schema.http.principals import request_principal
 from schema.http.transport import GRAPHQL_RESPONSE, params_from_get, params_from_post, response_media_type
@@ -81,6 +82,7 @@ class GraphQLView:
             else None
         )
         self.execution = Execution(documents.schema, services.settings, compiler)
+        self.first_trip = FirstTrip(services, documents, protection)
 
     @classmethod
     def for_schema(
@@ -146,8 +148,8 @@ class GraphQLView:
                     params = await params_from_post(request, self.settings.max_body_bytes)
                 # Inside the observation: a shed request counts in live ops' error rate and latency.
                 async with self.admission.slot():
-                    principal = await request_principal(self.services, request)
-                    outcome = await self._execute(request, params, principal, media_type)
+                    principal, precharge = await self.first_trip.principal(request, params)
+                    outcome = await self._execute(request, params, principal, media_type, precharge=precharge)
             observed.payload = outcome.payload
         if self.settings.statement_count_exposed:
             outcome.payload.setdefault("extensions", {})["sqlStatements"] = counter.count
@@ -194,17 +196,23 @@ class GraphQLView:
         principal: Principal | None,
         media_type: str,
         identity: GraphQLParams | None = None,
+        precharge: Precharge | None = None,
     ) -> Outcome:
-        """``identity``: the request as an Idempotency-Key's hash sees it, when ``params`` carry files.
-        A principal known to have run dry is refused first; a refused request costs its principal."""
+        """``identity``: the request as an Idempotency-Key's hash sees it, when ``params`` carry files;
+        ``precharge``: the charge made with the principal's read (schema/http/first_trip.py), given back
+        unless admitted. A principal known to have run dry is refused first; a refused request costs
+        its principal."""
         budget = budget_for(principal, client_address(request), self.settings)
-        self.protection.gate(budget)
         try:
-            outcome = await self._run(request, params, principal, media_type, budget, identity)
+            self.protection.gate(budget)
+            outcome = await self._run(request, params, principal, media_type, budget, identity, precharge)
         except RequestError as error:
+            self.protection.release(precharge)  # before the penalty's charge, which takes it along
             if error.status in (400, 403, 405) and error.code not in NOT_PENALIZED:
                 await self.protection.penalize(budget)
             raise
+        finally:
+            self.protection.release(precharge)
         if outcome.refused:
             await self.protection.penalize(budget)
         return outcome
@@ -217,6 +225,7 @@ class GraphQLView:
         media_type: str,
         budget: Budget,
         identity: GraphQLParams | None,
+        precharge: Precharge | None,
     ) -> Outcome:
         # With application/json every GraphQL answer is a 200; the newer media type says 400 for
         # a request that never executed.
@@ -245,7 +254,9 @@ class GraphQLView:
         ):
             raise RequestError(403, "FORBIDDEN", "this API key may read only (scope `read`)")
         self.protection.check_introspection(principal, introspects=prepared.introspects)
-        admission = await self.protection.admit(prepared.document, operation, params.variables, budget)
+        admission = await self.protection.admit(
+            prepared.document, operation, params.variables, budget, precharge
+        )
         idempotency = None
         if operation.operation is OperationType.MUTATION:
             idempotency = idempotency_for(

@@ -11,7 +11,7 @@ import fakeredis
 import pytest
 from redis.asyncio import Redis
 
-from persistence.ratelimit import CostLimiter
+from persistence.ratelimit import REFUND_DELAY_SECONDS, CostLimiter
 from persistence.redis import create_redis
 from tests import services as test_services
 from tests.conftest import make_settings
@@ -102,6 +102,25 @@ async def test_two_limiters_share_one_bucket(redis: Redis, principal: str) -> No
     refused = await second.charge(principal, 5, capacity=10, restore_rate=rate)
     assert not refused.allowed
     assert refused.remaining == 4
+
+
+async def test_a_later_refund_goes_with_the_next_charge_or_on_its_own(redis: Redis, principal: str) -> None:
+    # Given a bucket of 10 points charged 8, and 5 of them refunded later
+    limiter, other = CostLimiter(redis), CostLimiter(redis)
+    rate = 1 / 60
+    charged = await limiter.charge(principal, 8, capacity=10, restore_rate=rate)
+    answered = limiter.refund_later(principal, 5, charged)
+    # Then the answer already counts the refund
+    assert (answered.allowed, answered.remaining) == (True, 7)
+    # When the same limiter charges 6 at once (the refund has not been sent yet)
+    assert (await other.charge(principal, 0, capacity=10, restore_rate=rate)).remaining == 2
+    folded = await limiter.charge(principal, 6, capacity=10, restore_rate=rate)
+    # Then the refund came back first, in that charge: 2 + 5 - 6
+    assert (folded.allowed, folded.remaining) == (True, 1)
+    # And a refund no charge follows reaches Redis on its own within the delay
+    limiter.refund_later(principal, 4, folded)
+    await asyncio.sleep(REFUND_DELAY_SECONDS + 0.2)
+    assert (await other.charge(principal, 0, capacity=10, restore_rate=rate)).remaining == 5
 
 
 async def test_the_script_runs_on_the_embedded_stand_in() -> None:

@@ -36,6 +36,12 @@ async def test_requests_without_an_id_get_distinct_ones(client: httpx.AsyncClien
     assert first != second
 
 
+async def test_a_request_refused_for_its_headers_carries_its_id(client: httpx.AsyncClient) -> None:
+    # The id is bound before the header bound refuses: the 431 is traceable too
+    response = await client.get("/healthz", headers={"X-Request-Id": "big-1", "x-pad": "x" * 20_000})
+    assert (response.status_code, response.headers["x-request-id"]) == (431, "big-1")
+
+
 @pytest.fixture
 async def logging_services(database: str, redis_url: str) -> AsyncIterator[Services]:
     # Every statement counts as slow here, so each request writes log lines.
