@@ -22,7 +22,14 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
-from persistence.compiled.ids import GLOBAL_ID_FUNCTION, encode_global_id
+from persistence.compiled.ids import (
+    BASE64URL_FUNCTION,
+    GLOBAL_ID_FUNCTION,
+    JSON_NUMBER_FUNCTION,
+    base64url,
+    encode_global_id,
+    json_number,
+)
 from persistence.decoders import MYSQL_DECODERS
 from persistence.metrics import DB_POOL_WAIT
 from persistence.settings import Settings
@@ -42,8 +49,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
-    # SQLite has no base64: the compiled reads encode global ids with this function.
+    # SQLite has no base64: the compiled reads encode global ids and cursors with these functions.
     dbapi_connection.create_function(GLOBAL_ID_FUNCTION, 2, encode_global_id, deterministic=True)
+    dbapi_connection.create_function(BASE64URL_FUNCTION, 1, base64url, deterministic=True)
+    dbapi_connection.create_function(JSON_NUMBER_FUNCTION, 1, json_number, deterministic=True)
 
 
 def create_engine(

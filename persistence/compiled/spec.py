@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 # How a column becomes the scalar the resolvers give: text and numbers as they are, an enum by its
-# name (the upper-cased stored value), a date and an aware UTC datetime in ISO form, and "present"
-# the Boolean "this nullable column holds a value" (archived, deactivated).
-ScalarKind = Literal["text", "int", "float", "enum", "date", "datetime", "present"]
+# name (the upper-cased stored value), a date and an aware UTC datetime in ISO form, "present" the
+# Boolean "this nullable column holds a value" (archived, deactivated), "json" a JSON column's value.
+ScalarKind = Literal["text", "int", "float", "enum", "date", "datetime", "present", "json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +39,13 @@ class KeyAndNumber:
 
 @dataclass(frozen=True, slots=True)
 class ToOne:
-    """The row ``foreign_key`` names in ``table`` (of the same organization), or null."""
+    """The row ``foreign_key`` names in ``table`` (of the same organization, when this row has one),
+    or null; ``visible``: only a task the viewer may read."""
 
     table: str
     foreign_key: str
+    visible: bool = False
+    same_organization: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +78,59 @@ class Typename:
     name: str
 
 
+# How a list's rows are limited to what the viewer may read: "tasks" the visible tasks (organization,
+# live, a project the viewer sees); "organization" the viewer's organization's rows; "projects" the
+# projects the viewer sees; "parent" nothing more than the parent row, which the viewer already sees.
+Tenancy = Literal["tasks", "organization", "projects", "parent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """A Relay connection over ``table``'s rows: at the root (``parent_column`` None) or the rows
+    whose ``parent_column`` holds the enclosing row's id. ``arguments`` names the reader of the
+    field's arguments (page, filter, order: schema/engine/compiler/arguments.py), which also gives
+    the list's order; ``live_column``: rows where it is null are the live ones."""
+
+    table: str
+    arguments: str
+    tenancy: Tenancy
+    parent_column: str | None = None
+    live_column: str | None = None
+    # The field is the page's nodes alone, a list (Task.subtasks), its arguments fixed by the reader.
+    bare: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Nodes:
     """A connection's ``nodes``: the page's objects in the list's order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edges:
+    """A connection's ``edges``: each row's cursor and node, in the list's order."""
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeCursor:
+    """An edge's ``cursor`` (schema/core/cursors.py's text, built by the database)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeNode:
+    """An edge's ``node``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    """A connection's ``pageInfo`` object."""
+
+
+PageInfoName = Literal["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"]
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfoField:
+    name: PageInfoName
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +138,23 @@ class TotalCount:
     """A connection's ``totalCount``: every visible row, on every page."""
 
 
-FieldSpec = Column | GlobalId | KeyAndNumber | ToOne | LinkedList | LiveCount | Typename | Nodes | TotalCount
+FieldSpec = (
+    Column
+    | GlobalId
+    | KeyAndNumber
+    | ToOne
+    | LinkedList
+    | LiveCount
+    | Typename
+    | Connection
+    | Nodes
+    | Edges
+    | EdgeCursor
+    | EdgeNode
+    | PageInfo
+    | PageInfoField
+    | TotalCount
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +179,10 @@ class ByKey:
     key_column: str
     number_column: str
     kind: str
+    argument: str = "key"
 
 
-@dataclass(frozen=True, slots=True)
-class FirstPage:
-    """A root connection's first page in its default order (``order_column`` then id, descending),
-    ``first`` rows (the default page size without it)."""
-
-    table: str
-    order_column: str
-
-
-RootSpec = ById | ByKey | FirstPage
+RootSpec = ById | ByKey | Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +201,9 @@ class Selected:
     key: str
     spec: FieldSpec
     children: tuple[Selected, ...] = ()
+    # A field with arguments (a connection): its number in the operation, which names its bind
+    # parameters and its arguments' shape (-1: none).
+    site: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +211,5 @@ class RootSelection:
     key: str
     spec: RootSpec
     children: tuple[Selected, ...]
+    # The root field's place among the fields with arguments (see Selected.site).
+    site: int = -1

@@ -10,17 +10,22 @@ viewer of a kind (owners and admins, or members and guests).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    CHAR,
     ColumnElement,
     Integer,
     Select,
     String,
     Table,
+    Text,
+    and_,
     bindparam,
     case,
+    cast,
     func,
     literal,
     literal_column,
@@ -30,31 +35,30 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import FromClause
 
-from persistence.compiled.ids import GLOBAL_ID_FUNCTION
+from persistence.compiled.connections import ORGANIZATION, USER, ConnectionBuilder
+from persistence.compiled.ids import BASE64URL_FUNCTION, GLOBAL_ID_FUNCTION, JSON_NUMBER_FUNCTION
+from persistence.compiled.lists import CursorKind, ListShape
 from persistence.compiled.spec import (
     ById,
-    ByKey,
     Column,
+    Connection,
     GlobalId,
     KeyAndNumber,
     LinkedList,
     LiveCount,
-    Nodes,
     RootSelection,
     Selected,
     ToOne,
-    TotalCount,
     Typename,
 )
+from persistence.compiled.spec import Column as ColumnSpec
 from persistence.models import Base
-from persistence.queries.tasks import visible_tasks
 
-ORGANIZATION = "viewer_organization_id"
-USER = "viewer_user_id"
 OBJECT_ID = "object_id"
-FIRST = "first"
 KEY = "key"
 NUMBER = "number"
+# The request's own parameters (the others a statement holds are constants it fixes).
+_REQUEST = (ORGANIZATION, USER, OBJECT_ID, KEY, NUMBER)
 
 # Response keys and type names are GraphQL names: safe to write into the statement as literals.
 _GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
@@ -63,36 +67,50 @@ _GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 @dataclass(frozen=True, slots=True)
 class CompiledStatement:
     """The statement's text for the driver, the order its positional parameters take, the values of
-    the ones the statement fixes, and the text with named parameters (for people)."""
+    the ones the statement fixes, how the request's values become the driver's (a datetime for a UTC
+    column, an enum's stored value), and the text with named parameters (for people)."""
 
     sql: str
     parameter_names: tuple[str, ...]
     constants: dict[str, Any]
+    processors: dict[str, Callable[[Any], Any]]
     readable: str
 
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...]:
         merged = {**self.constants, **values}
-        return tuple(merged[name] for name in self.parameter_names)
+        processors = self.processors
+        return tuple(
+            processors[name](merged[name]) if name in processors else merged[name]
+            for name in self.parameter_names
+        )
 
 
-def _literal(text: str) -> ColumnElement[Any]:
-    if not _GRAPHQL_NAME.match(text):
-        raise ValueError(f"not a GraphQL name: {text!r}")
-    return literal_column(f"'{text}'")
+class Builder:
+    """Builds one root's statement; ``shapes``: each argument site's shape (persistence/compiled/lists.py)."""
 
-
-class _Builder:
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, shapes: dict[int, ListShape], sees_all_projects: bool) -> None:
         self.sqlite = dialect == "sqlite"
+        self.connections = ConnectionBuilder(self, shapes, sees_all_projects)
 
     def table(self, name: str) -> Table:
         return Base.metadata.tables[name]
+
+    def name_literal(self, text: str) -> ColumnElement[Any]:
+        if not _GRAPHQL_NAME.match(text):
+            raise ValueError(f"not a GraphQL name: {text!r}")
+        return literal_column(f"'{text}'")
 
     def as_json(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
         """A subquery's JSON text, re-read as JSON so that an enclosing object embeds it."""
         if self.sqlite:
             return func.json(text)
         return func.json_extract(text, literal_column("'$'"))
+
+    def json_element(self, array: ColumnElement[Any], *, first: bool) -> ColumnElement[Any]:
+        """The first or the last element of a JSON array (null for none)."""
+        if self.sqlite:
+            return func.json_extract(array, literal_column("'$[0]'" if first else "'$[#-1]'"))
+        return func.json_extract(array, literal_column("'$[0]'" if first else "'$[last]'"))
 
     def concat(self, *parts: ColumnElement[Any] | str) -> ColumnElement[Any]:
         if self.sqlite:
@@ -103,6 +121,9 @@ class _Builder:
             return joined
         return func.concat(*parts)
 
+    def text_of(self, number: ColumnElement[Any]) -> ColumnElement[Any]:
+        return cast(number, Text if self.sqlite else CHAR)
+
     def datetime(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         """``datetime.isoformat()`` of the aware UTC value: no fraction when the microseconds are 0."""
         if self.sqlite:
@@ -112,6 +133,31 @@ class _Builder:
             return self.concat(func.substr(column, 1, 10), "T", func.substr(column, 12, 8), shown, "+00:00")
         shown = case((func.microsecond(column) == 0, ""), else_=func.date_format(column, ".%f"))
         return func.concat(func.date_format(column, "%Y-%m-%dT%H:%i:%s"), shown, "+00:00")
+
+    def json_text(self, column: ColumnElement[Any], kind: CursorKind) -> ColumnElement[Any]:
+        """The value's JSON text as orjson writes it (a cursor's sort value)."""
+        if kind == "datetime":
+            return self.concat('"', self.datetime(column), '"')
+        if kind == "date":
+            dated = self.concat('"', self.text_of(column), '"')
+            return func.coalesce(dated, "null")
+        if kind == "int":
+            return self.text_of(column)
+        if kind == "str":
+            return func.json_quote(column)
+        if self.sqlite:
+            return getattr(func, JSON_NUMBER_FUNCTION)(column)  # type: ignore[no-any-return]
+        # MariaDB writes a double in its shortest form, as orjson does, but a whole one without ".0".
+        whole = and_(column == func.floor(column), func.abs(column) < 1e15)
+        return case((whole, func.concat(cast(column, CHAR), ".0")), else_=cast(column, CHAR))
+
+    def base64url(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
+        """base64url without padding (schema/core/ids.py's and cursors.py's encoding)."""
+        if self.sqlite:
+            return getattr(func, BASE64URL_FUNCTION)(text)  # type: ignore[no-any-return]
+        # TO_BASE64 breaks its output every 76 characters: the breaks go too.
+        encoded = func.replace(func.to_base64(text), "\n", "")
+        return func.replace(func.replace(func.replace(encoded, "=", ""), "+", "-"), "/", "_")
 
     def by_code_point(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         """Text compared as Python compares it: SQLite's BINARY already does; MariaDB's utf8mb4_bin."""
@@ -125,10 +171,7 @@ class _Builder:
     def global_id(self, type_name: str, id_column: ColumnElement[Any]) -> ColumnElement[Any]:
         if self.sqlite:
             return getattr(func, GLOBAL_ID_FUNCTION)(type_name, id_column)  # type: ignore[no-any-return]
-        encoded = func.to_base64(func.concat(f"{type_name}:", id_column))
-        # base64url: '+' and '/' swapped, the '=' padding dropped (ids are far below TO_BASE64's
-        # 76-character line).
-        return func.replace(func.replace(func.replace(encoded, "=", ""), "+", "-"), "/", "_")
+        return self.base64url(func.concat(f"{type_name}:", id_column))
 
     def array(
         self, element: ColumnElement[Any], source: Select[Any], outer: FromClause | None = None
@@ -153,7 +196,7 @@ class _Builder:
     def object(self, table: FromClause, selected: tuple[Selected, ...]) -> ColumnElement[Any]:
         pairs: list[ColumnElement[Any]] = []
         for field in selected:
-            pairs += [_literal(field.key), self.value(table, field)]
+            pairs += [self.name_literal(field.key), self.value(table, field)]
         return func.json_object(*pairs)
 
     def value(self, table: FromClause, field: Selected) -> ColumnElement[Any]:
@@ -163,7 +206,10 @@ class _Builder:
         if isinstance(spec, GlobalId):
             return self.global_id(spec.type_name, table.c.id)
         if isinstance(spec, Typename):
-            return _literal(spec.name)
+            return self.name_literal(spec.name)
+        if isinstance(spec, Connection):
+            listed = self.connections.connection(spec, field, table)
+            return self.as_json(listed.scalar_subquery())
         return self.related(table, field)
 
     def related(self, table: FromClause, field: Selected) -> ColumnElement[Any]:
@@ -171,10 +217,11 @@ class _Builder:
         spec = field.spec
         if isinstance(spec, ToOne):
             other = self.table(spec.table).alias()
-            found = select(self.object(other, field.children)).where(
-                other.c.id == table.c[spec.foreign_key],
-                other.c.organization_id == table.c.organization_id,
-            )
+            found = select(self.object(other, field.children)).where(other.c.id == table.c[spec.foreign_key])
+            if spec.same_organization:
+                found = found.where(other.c.organization_id == table.c.organization_id)
+            if spec.visible:
+                found = found.where(*self.connections.visible_tasks(other))
             return self.as_json(found.scalar_subquery())
         if isinstance(spec, KeyAndNumber):
             relation = table.c[spec.relation]
@@ -201,7 +248,7 @@ class _Builder:
             return live.scalar_subquery()
         raise ValueError(f"{type(spec).__name__} is not a field of a row")
 
-    def column(self, column: ColumnElement[Any], spec: Column) -> ColumnElement[Any]:
+    def column(self, column: ColumnElement[Any], spec: ColumnSpec) -> ColumnElement[Any]:
         kind = spec.kind
         if kind == "enum":
             return func.upper(column)
@@ -209,24 +256,20 @@ class _Builder:
             return self.datetime(column)
         if kind == "present":
             return self.boolean(column.is_not(None))
+        if kind == "json":
+            return self.as_json(column)
         return column
 
 
-def _visible(table: Table, sees_all_projects: bool) -> list[ColumnElement[bool]]:
-    if table.name != "tasks":
-        raise ValueError(f"no tenancy predicate for {table.name}")
-    return visible_tasks(
-        bindparam(ORGANIZATION, type_=Integer),
-        sees_all_projects,
-        bindparam(USER, type_=Integer),
-    )
-
-
-def root_statement(dialect: str, root: RootSelection, sees_all_projects: bool) -> Select[Any]:
-    builder = _Builder(dialect)
+def root_statement(
+    dialect: str, root: RootSelection, shapes: dict[int, ListShape], sees_all_projects: bool
+) -> Select[Any]:
+    builder = Builder(dialect, shapes, sees_all_projects)
     spec = root.spec
+    if isinstance(spec, Connection):
+        return builder.connections.connection(spec, root, None)
     table = builder.table(spec.table)
-    visible = _visible(table, sees_all_projects)
+    visible = builder.connections.visible_tasks(table)
     if isinstance(spec, ById):
         found = builder.object(table, root.children)
         return (
@@ -234,53 +277,43 @@ def root_statement(dialect: str, root: RootSelection, sees_all_projects: bool) -
             .select_from(table)
             .where(table.c.id == bindparam(OBJECT_ID, type_=Integer), *visible)
         )
-    if isinstance(spec, ByKey):
-        relation = table.c[spec.relation]
-        keyed = next(iter(relation.foreign_keys)).column.table
-        named = select(keyed.c.id).where(
-            keyed.c[spec.key_column] == bindparam(KEY, type_=String),
-            keyed.c.organization_id == bindparam(ORGANIZATION, type_=Integer),
-        )
-        return (
-            select(builder.object(table, root.children))
-            .select_from(table)
-            .where(
-                relation == named.scalar_subquery(),
-                table.c[spec.number_column] == bindparam(NUMBER, type_=Integer),
-                *visible,
-            )
-        )
-    order = [table.c[spec.order_column].desc(), table.c.id.desc()]
-    page = (
-        select(table.c.id)
-        .where(*visible)
-        .order_by(*order)
-        .limit(bindparam(FIRST, type_=Integer))
-        .subquery("page")
+    relation = table.c[spec.relation]
+    keyed = next(iter(relation.foreign_keys)).column.table
+    named = select(keyed.c.id).where(
+        keyed.c[spec.key_column] == bindparam(KEY, type_=String),
+        keyed.c.organization_id == bindparam(ORGANIZATION, type_=Integer),
     )
-    pairs: list[ColumnElement[Any]] = []
-    for field in root.children:
-        pairs.append(_literal(field.key))
-        if isinstance(field.spec, Nodes):
-            rows = select().select_from(table.join(page, page.c.id == table.c.id)).order_by(*order)
-            pairs.append(builder.array(builder.object(table, field.children), rows))
-        elif isinstance(field.spec, TotalCount):
-            pairs.append(select(func.count()).select_from(table).where(*visible).scalar_subquery())
-        elif isinstance(field.spec, Typename):
-            pairs.append(_literal(field.spec.name))
-        else:
-            raise ValueError(f"{type(field.spec).__name__} is not a field of a connection")
-    return select(func.json_object(*pairs))
+    return (
+        select(builder.object(table, root.children))
+        .select_from(table)
+        .where(
+            relation == named.scalar_subquery(),
+            table.c[spec.number_column] == bindparam(NUMBER, type_=Integer),
+            *visible,
+        )
+    )
 
 
-def compile_root(dialect: Dialect, root: RootSelection, sees_all_projects: bool) -> CompiledStatement:
-    statement = root_statement(dialect.name, root, sees_all_projects)
-    # Expanding parameters (IN lists) rendered in place: the driver gets the text as it is.
-    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+_SITE_PARAMETER = re.compile(r"^s\d+_")
+
+
+def compile_root(
+    dialect: Dialect, root: RootSelection, shapes: dict[int, ListShape], sees_all_projects: bool
+) -> CompiledStatement:
+    statement = root_statement(dialect.name, root, shapes, sees_all_projects)
+    compiled = statement.compile(dialect=dialect)
     # The same dialect with named parameters: the text people read (logs, docs, reports).
     named: Any = type(dialect)
     readable = statement.compile(dialect=named(paramstyle="named"))
     names = tuple(compiled.positiontup or ())
-    request = {ORGANIZATION, USER, OBJECT_ID, FIRST, KEY, NUMBER}
-    constants = {name: value for name, value in compiled.params.items() if name not in request}
-    return CompiledStatement(compiled.string, names, constants, readable.string)
+
+    def from_request(name: str) -> bool:
+        return name in _REQUEST or _SITE_PARAMETER.match(name) is not None
+
+    constants = {name: value for name, value in compiled.params.items() if not from_request(name)}
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for name, bind in compiled.binds.items():
+        processor = bind.type._cached_bind_processor(dialect)
+        if processor is not None and from_request(name):
+            processors[name] = processor
+    return CompiledStatement(compiled.string, names, constants, processors, readable.string)

@@ -20,7 +20,7 @@ class SortKey:
     descending: bool
 
 
-def _beyond(key: SortKey, cursor: Cursor, ascending: bool) -> ColumnElement[bool]:
+def beyond(key: SortKey, cursor: Cursor, ascending: bool) -> ColumnElement[bool]:
     """Rows strictly after ``cursor`` in the order (column, id), both ascending or both descending."""
     col, ident = key.column, key.id_column
     if ascending:
@@ -36,10 +36,10 @@ def paginate(statement: Select[Any], key: SortKey, page: PageRequest) -> Select[
     """Adds the cursor conditions, the order and a limit one past the page (to see if more exist)."""
     ascending = not key.descending
     if page.after is not None:
-        statement = statement.where(_beyond(key, page.after, ascending))
+        statement = statement.where(beyond(key, page.after, ascending))
     if page.before is not None:
-        statement = statement.where(_beyond(key, page.before, not ascending))
-    return statement.order_by(*_read_order(key, page)).limit(page.size + 1)
+        statement = statement.where(beyond(key, page.before, not ascending))
+    return statement.order_by(*read_order(key, page)).limit(page.size + 1)
 
 
 def to_page(rows: Sequence[AnyRow], page: PageRequest) -> Page[AnyRow]:
@@ -75,7 +75,7 @@ async def fetch_page_by_ids(
     join order MariaDB picks (it once sorted a whole join for one page: docs/architecture.md)."""
     picked = paginate(ids, key, page).subquery("page")
     # `ids` selects the id column alone.
-    wide = statement.join(picked, picked.c[0] == key.id_column).order_by(*_read_order(key, page))
+    wide = statement.join(picked, picked.c[0] == key.id_column).order_by(*read_order(key, page))
     return await _read_page(conn, wide, page, count)
 
 
@@ -100,7 +100,7 @@ async def _read_page(
     return result, int((await conn.execute(count)).scalar_one())
 
 
-def _read_order(key: SortKey, page: PageRequest) -> list[ColumnElement[Any]]:
+def read_order(key: SortKey, page: PageRequest) -> list[ColumnElement[Any]]:
     if (not key.descending) != page.backward:
         return [key.column.asc(), key.id_column.asc()]
     return [key.column.desc(), key.id_column.desc()]
@@ -132,10 +132,10 @@ async def fetch_partitioned_pages(
     filtered = statement.where(partition.in_(partition_ids))
     unpaged = filtered
     if page.after is not None:
-        filtered = filtered.where(_beyond(key, page.after, ascending))
+        filtered = filtered.where(beyond(key, page.after, ascending))
     if page.before is not None:
-        filtered = filtered.where(_beyond(key, page.before, not ascending))
-    row_number = func.row_number().over(partition_by=partition, order_by=_read_order(key, page))
+        filtered = filtered.where(beyond(key, page.before, not ascending))
+    row_number = func.row_number().over(partition_by=partition, order_by=read_order(key, page))
     extra = [partition.label("_partition"), row_number.label("_rn")]
     window_total = with_total and page.after is None and page.before is None
     if window_total:

@@ -108,37 +108,45 @@ def visible_tasks(
     organization_id: int | ColumnElement[int],
     sees_all_projects: bool,
     user_id: int | ColumnElement[int],
+    tasks: FromClause = _tasks,
 ) -> list[ColumnElement[bool]]:
     """The tasks a viewer may read: live, of its organization, in a project it sees. The values may be
-    bind parameters (the compiled operations build a statement once for every viewer of a kind)."""
+    bind parameters and ``tasks`` an alias (the compiled operations build a statement once for every
+    viewer of a kind, with tasks nested in tasks)."""
     return [
-        _tasks.c.organization_id == organization_id,
-        _tasks.c.deleted_at.is_(None),
-        visible_project_of(sees_all_projects, user_id, _tasks.c.project_id),
+        tasks.c.organization_id == organization_id,
+        tasks.c.deleted_at.is_(None),
+        visible_project_of(sees_all_projects, user_id, tasks.c.project_id),
     ]
 
 
-def _filtered(scope: Scope, where: TaskFilter) -> list[ColumnElement[bool]]:
-    conditions = _in_scope(scope)
+def filter_conditions(where: TaskFilter, tasks: FromClause = _tasks) -> list[ColumnElement[bool]]:
+    """The filter's conditions on ``tasks``. Its values may be bind parameters (the compiled
+    operations put one in each place a value goes, lists included)."""
+    conditions: list[ColumnElement[bool]] = []
     if where.project_ids is not None:
-        conditions.append(_tasks.c.project_id.in_(where.project_ids))
+        conditions.append(tasks.c.project_id.in_(where.project_ids))
     if where.statuses is not None:
-        conditions.append(_tasks.c.status.in_(where.statuses))
+        conditions.append(tasks.c.status.in_(where.statuses))
     if where.priorities is not None:
-        conditions.append(_tasks.c.priority.in_(where.priorities))
+        conditions.append(tasks.c.priority.in_(where.priorities))
     if where.assignee_ids is not None:
-        conditions.append(_tasks.c.assignee_id.in_(where.assignee_ids))
+        conditions.append(tasks.c.assignee_id.in_(where.assignee_ids))
     if where.label_ids is not None:
         task_labels = TaskLabel.__table__
         labelled = select(task_labels.c.task_id).where(task_labels.c.label_id.in_(where.label_ids))
-        conditions.append(_tasks.c.id.in_(labelled))
+        conditions.append(tasks.c.id.in_(labelled))
     if where.due_before is not None:
-        conditions.append(_tasks.c.due_date < where.due_before)
+        conditions.append(tasks.c.due_date < where.due_before)
     if where.due_after is not None:
-        conditions.append(_tasks.c.due_date > where.due_after)
+        conditions.append(tasks.c.due_date > where.due_after)
     if where.parent_id is not None:
-        conditions.append(_tasks.c.parent_id == where.parent_id)
+        conditions.append(tasks.c.parent_id == where.parent_id)
     return conditions
+
+
+def _filtered(scope: Scope, where: TaskFilter) -> list[ColumnElement[bool]]:
+    return [*_in_scope(scope), *filter_conditions(where)]
 
 
 def _sort_key(order: TaskOrder) -> SortKey:

@@ -1,23 +1,46 @@
 """Task's fields as the compiled reads plan them (schema/engine/compiler): each field the SQL value it
-is, in persistence/compiled/spec.py's vocabulary. A field missing here sends its operation through the
-resolvers; tests/engine/test_registry.py lists the covered fields, so a new one is noticed."""
+is, in persistence/compiled/spec.py's vocabulary, and the readers of the task lists' arguments. A
+field missing here sends its operation through the resolvers; tests/engine/test_registry.py lists the
+covered fields, so a new one is noticed."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from persistence.compiled.lists import ListArguments, ListOrder
 from persistence.compiled.spec import (
     ById,
     ByKey,
     Column,
-    FirstPage,
+    Connection,
+    EdgeCursor,
+    EdgeNode,
+    Edges,
     GlobalId,
     KeyAndNumber,
     LinkedList,
     LiveCount,
     Nodes,
+    PageInfo,
     RootSpec,
     ToOne,
     TotalCount,
     TypeSpec,
+)
+from persistence.settings import Settings
+from persistence.values import TaskFilter, TaskOrder, TaskOrderField
+from resolvers.pagination import page_request
+from resolvers.tasks import SUBTASK_LIMIT
+from schema.core.cursors import CursorOrder
+from schema.tasks.types import (
+    ACTIVITY_BY_ID,
+    COMMENTS_BY_TIME,
+    CURSOR_ORDERS,
+    SUBTASK_ORDER,
+    TaskFilterInput,
+    TaskOrderInput,
 )
 
 TASK = TypeSpec(
@@ -39,18 +62,120 @@ TASK = TypeSpec(
         "project": ToOne("projects", "project_id"),
         "assignee": ToOne("users", "assignee_id"),
         "reporter": ToOne("users", "reporter_id"),
+        # Only a parent the viewer may read (live, in a project it sees).
+        "parent": ToOne("tasks", "parent_id", visible=True),
         # Only the task's own project's labels, by name then id, as the resolvers give them.
         "labels": LinkedList("task_labels", "task_id", "label_id", "labels", "project_id", ("name", "id")),
         "commentCount": LiveCount("comments", "task_id", "deleted_at"),
+        "subtasks": Connection("tasks", "subtasks", "tasks", parent_column="parent_id", bare=True),
+        "comments": Connection(
+            "comments", "comments", "parent", parent_column="task_id", live_column="deleted_at"
+        ),
+        "activity": Connection("events", "activity", "organization", parent_column="task_id"),
     },
 )
 
-TASK_CONNECTION = TypeSpec(None, {"nodes": Nodes(), "totalCount": TotalCount()})
+COMMENT = TypeSpec(
+    "comments",
+    {
+        "id": GlobalId("Comment"),
+        "body": Column("body", "text"),
+        "createdAt": Column("created_at", "datetime"),
+        "updatedAt": Column("updated_at", "datetime"),
+        # A comment's task is of the viewer's organization, and so is whoever could write on it.
+        "author": ToOne("users", "author_id", same_organization=False),
+    },
+)
 
-# Query's task roots: `task(id:)`, `taskByKey(key:)` and `tasks(first:)` in the default order (newest
-# first).
+ACTIVITY_EVENT = TypeSpec(
+    "events",
+    {
+        "id": GlobalId("ActivityEvent"),
+        "type": Column("type", "text"),
+        "sequence": Column("sequence", "int"),
+        "payload": Column("payload", "json"),
+        "createdAt": Column("created_at", "datetime"),
+        "actor": ToOne("users", "actor_id"),
+    },
+)
+
+# A connection's own fields, and its edges': the same for every node type.
+CONNECTION = TypeSpec(
+    None, {"nodes": Nodes(), "edges": Edges(), "pageInfo": PageInfo(), "totalCount": TotalCount()}
+)
+EDGE = TypeSpec(None, {"cursor": EdgeCursor(), "node": EdgeNode()})
+
+TASK_LIST = Connection("tasks", "tasks", "tasks")
+
+# Query's task roots.
 ROOTS: dict[str, RootSpec] = {
     "task": ById("tasks", "Task", "id", "task"),
     "taskByKey": ByKey("tasks", "project_id", "key", "number", "task"),
-    "tasks": FirstPage("tasks", "created_at"),
+    "tasks": TASK_LIST,
+}
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _snake(values: Mapping[str, Any]) -> dict[str, Any]:
+    """An input object's fields as graphql-core gives them, by their Python names."""
+    return {_CAMEL.sub("_", name).lower(): value for name, value in values.items()}
+
+
+def _order(cursors: CursorOrder, column: str, *, descending: bool, nullable: bool = False) -> ListOrder:
+    kind: Any = cursors.value_kind
+    return ListOrder(cursors.name, column, kind, descending, nullable)
+
+
+def _page(
+    arguments: Mapping[str, Any], settings: Settings, order: ListOrder, cursors: CursorOrder
+) -> ListArguments:
+    """first/after/last/before read as schema/core/paging.py reads them (cursors first)."""
+    after = cursors.decode(arguments.get("after"), argument="after")
+    before = cursors.decode(arguments.get("before"), argument="before")
+    page = page_request(
+        settings, first=arguments.get("first"), last=arguments.get("last"), after=after, before=before
+    )
+    return ListArguments(order, page)
+
+
+def task_list(arguments: Mapping[str, Any], settings: Settings) -> ListArguments:
+    """A task connection's arguments, as TaskListArguments reads them."""
+    where = arguments.get("filter")
+    order_by = arguments.get("orderBy")
+    task_filter = TaskFilterInput(**_snake(where)).to_filter() if where is not None else TaskFilter()
+    order = TaskOrderInput(**_snake(order_by)).to_order() if order_by is not None else TaskOrder()
+    cursors = CURSOR_ORDERS[order.field]
+    listed = _order(
+        cursors,
+        order.field.value,
+        descending=order.descending,
+        nullable=order.field is TaskOrderField.DUE_DATE,
+    )
+    page = _page(arguments, settings, listed, cursors)
+    return ListArguments(listed, page.page, task_filter)
+
+
+def subtasks(arguments: Mapping[str, Any], settings: Settings) -> ListArguments:
+    """A task's direct subtasks: by board position, the first SUBTASK_LIMIT."""
+    cursors = CURSOR_ORDERS[SUBTASK_ORDER.field]
+    listed = _order(cursors, SUBTASK_ORDER.field.value, descending=SUBTASK_ORDER.descending)
+    return _page({"first": SUBTASK_LIMIT}, settings, listed, cursors)
+
+
+def comments(arguments: Mapping[str, Any], settings: Settings) -> ListArguments:
+    listed = _order(COMMENTS_BY_TIME, "created_at", descending=False)
+    return _page(arguments, settings, listed, COMMENTS_BY_TIME)
+
+
+def activity(arguments: Mapping[str, Any], settings: Settings) -> ListArguments:
+    listed = _order(ACTIVITY_BY_ID, "id", descending=True)
+    return _page(arguments, settings, listed, ACTIVITY_BY_ID)
+
+
+BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {
+    "tasks": task_list,
+    "subtasks": subtasks,
+    "comments": comments,
+    "activity": activity,
 }

@@ -26,7 +26,7 @@ from schema.projects.types import Label, Project
 from schema.tasks.columns import task_fields
 from schema.users.types import User
 
-_CURSOR_ORDERS = {
+CURSOR_ORDERS = {
     field: CursorOrder(field.value, kind, attrgetter(field.value))
     for field, kind in {
         TaskOrderField.CREATED_AT: "datetime",
@@ -37,9 +37,11 @@ _CURSOR_ORDERS = {
         TaskOrderField.POSITION: "float",
     }.items()
 }
-_COMMENTS_BY_TIME = CursorOrder("comment", "datetime", attrgetter("created_at"))
-_ACTIVITY_BY_ID = CursorOrder("activity", "int", attrgetter("id"))
+COMMENTS_BY_TIME = CursorOrder("comment", "datetime", attrgetter("created_at"))
+ACTIVITY_BY_ID = CursorOrder("activity", "int", attrgetter("id"))
 SEARCH_ORDER = "search"
+# Task.subtasks: by board position.
+SUBTASK_ORDER = TaskOrder(TaskOrderField.POSITION, descending=False)
 
 
 def task_includes(names: set[str]) -> TaskIncludes:
@@ -191,10 +193,16 @@ class Task(Node):
     @strawberry.field(description="Direct subtasks by board position (at most 100).")
     async def subtasks(self, info: Info[RequestContext, None]) -> list[Task]:
         includes = task_includes(_own_names(info))
-        order = TaskOrder(TaskOrderField.POSITION, descending=False)
         page = page_request(info.context.settings, first=resolvers.SUBTASK_LIMIT, last=None)
         result, _ = await resolvers.tasks_of(
-            info.context, "parent_id", self._db_id, TaskFilter(), order, page, includes, with_total=False
+            info.context,
+            "parent_id",
+            self._db_id,
+            TaskFilter(),
+            SUBTASK_ORDER,
+            page,
+            includes,
+            with_total=False,
         )
         return [Task.from_record(record) for record in result.rows]
 
@@ -211,7 +219,7 @@ class Task(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> CommentConnection:
-        asked = ConnectionRequest(info, _COMMENTS_BY_TIME, first=first, after=after, last=last, before=before)
+        asked = ConnectionRequest(info, COMMENTS_BY_TIME, first=first, after=after, last=last, before=before)
         with_author = "author" in asked.selection.node_names
         result, total = await resolvers.comments(
             info.context,
@@ -231,7 +239,7 @@ class Task(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> ActivityEventConnection:
-        asked = ConnectionRequest(info, _ACTIVITY_BY_ID, first=first, after=after, last=last, before=before)
+        asked = ConnectionRequest(info, ACTIVITY_BY_ID, first=first, after=after, last=last, before=before)
         result, total = await resolvers.activity(
             info.context, self._db_id, asked.page, with_total=asked.selection.wants_total
         )
@@ -316,7 +324,7 @@ class TaskListArguments:
         self.order = order_by.to_order() if order_by is not None else TaskOrder()
         self._asked = ConnectionRequest(
             info,
-            _CURSOR_ORDERS[self.order.field] if cursors is None else cursors,
+            CURSOR_ORDERS[self.order.field] if cursors is None else cursors,
             first=first,
             after=after,
             last=last,

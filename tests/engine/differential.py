@@ -79,7 +79,7 @@ class Engines:
         their_cost = theirs.pop("extensions", {}).get("cost", {})
         assert [our_cost.get(k) for k in ("requested", "actual")] == [
             their_cost.get(k) for k in ("requested", "actual")
-        ], query
+        ], (query, our_cost, their_cost, first_difference(ours, theirs))
         assert ours == theirs, (query, first_difference(ours, theirs))
         return ours
 

@@ -19,6 +19,7 @@ from schema.app import build_services
 from schema.core.ids import encode_id
 from tests.conftest import PASSWORD, SMALL, make_settings
 from tests.engine.differential import Engines, QueryMaker, member_with_some_projects
+from tests.engine.test_compiled_connections import DETAIL, ORDERS, walk
 from tests.engine.test_compiled_engine import BY_ID, EVERYTHING, LIST
 
 
@@ -89,3 +90,29 @@ async def test_random_documents_agree_on_sqlite(embedded: Embedded) -> None:
     for n in range(200):
         text, variables = maker.document(encode_id("Task", task_ids[n % len(task_ids)]))
         await embedded.owner.same(text, variables)
+
+
+async def test_connections_walk_the_same_pages_on_sqlite(embedded: Embedded) -> None:
+    for field in ORDERS:
+        for direction in ("ASC", "DESC"):
+            variables = {"order": {"field": field, "direction": direction}}
+            forward = await walk(embedded.owner, variables, backward=False)
+            assert len(forward) == len(embedded.org.task_ids)
+            assert await walk(embedded.owner, variables, backward=True) == forward
+    member = await embedded.owner.as_user(
+        embedded.services, await member_with_some_projects(embedded.services, embedded.org), PASSWORD
+    )
+    assert 0 < len(await walk(member, {}, backward=False)) < len(embedded.org.task_ids)
+
+
+async def test_a_tasks_nested_lists_on_sqlite(embedded: Embedded) -> None:
+    for task_id in embedded.org.task_ids[:10]:
+        variables = {"id": encode_id("Task", task_id)}
+        answer = await embedded.owner.same(DETAIL, variables)
+        comments = answer["data"]["task"]["comments"]
+        if comments["edges"]:
+            end = comments["pageInfo"]["endCursor"]
+            await embedded.owner.same(
+                DETAIL, {**variables, "first": 1, "after": comments["edges"][0]["cursor"]}
+            )
+            await embedded.owner.same(DETAIL, {**variables, "last": 1, "before": end})

@@ -14,6 +14,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLField,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
@@ -26,11 +27,12 @@ from graphql import (
 )
 
 from persistence.compiled.spec import (
-    ById,
-    ByKey,
-    FirstPage,
+    Connection,
+    EdgeNode,
+    Edges,
     LinkedList,
     Nodes,
+    PageInfo,
     RootSelection,
     Selected,
     ToOne,
@@ -38,12 +40,8 @@ from persistence.compiled.spec import (
 )
 from schema.engine.compiler.registry import QUERY_ROOTS, TYPES
 
-# The arguments each kind of root field may be given; any other leaves the operation to the resolvers.
-_ROOT_ARGUMENTS: dict[type, frozenset[str]] = {
-    ById: frozenset({"id"}),
-    ByKey: frozenset({"key"}),
-    FirstPage: frozenset({"first"}),
-}
+# Fields whose value is an object or a list of objects: their selections are planned in turn.
+_WITH_OBJECTS = (ToOne, LinkedList, Connection, Nodes, Edges, EdgeNode, PageInfo)
 
 
 class NotCovered(Exception):
@@ -56,6 +54,23 @@ class PlannedRoot:
     # The first of the field's nodes (the location an error names) and its arguments' values.
     node: FieldNode
     arguments: Mapping[str, ValueNode]
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A connection field with its arguments: read for each request (persistence/compiled/lists.py)."""
+
+    number: int
+    root: int
+    spec: Connection
+    definition: GraphQLField
+    node: FieldNode
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    roots: tuple[PlannedRoot, ...]
+    sites: tuple[Site, ...]
 
 
 def directive_variables(document: DocumentNode) -> tuple[str, ...]:
@@ -81,6 +96,8 @@ class _Normalizer:
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
+        self.sites: list[Site] = []
+        self.root_index = 0
 
     def included(self, node: FieldNode | FragmentSpreadNode | InlineFragmentNode) -> bool:
         shown = True
@@ -146,13 +163,25 @@ class _Normalizer:
                 planned.append(Selected(key, Typename(parent.name)))
                 continue
             spec = type_spec.fields.get(name)
-            if spec is None or any(node.arguments for node in field_nodes):
+            if spec is None:
                 raise NotCovered(f"{parent.name}.{name}")
+            site = -1
+            if isinstance(spec, Connection):
+                site = self.site(spec, parent.fields[name], field_nodes[0])
+            elif any(node.arguments for node in field_nodes):
+                raise NotCovered(f"{parent.name}.{name}'s arguments")
             children: tuple[Selected, ...] = ()
-            if isinstance(spec, ToOne | LinkedList | Nodes):
+            if isinstance(spec, _WITH_OBJECTS):
                 children = self.object_fields(self.child_type(parent, name), field_nodes)
-            planned.append(Selected(key, spec, children))
+            planned.append(Selected(key, spec, children, site))
         return tuple(planned)
+
+    def site(self, spec: Connection, definition: GraphQLField, node: FieldNode) -> int:
+        """A number for a connection field (validation made every node of one key take the same
+        arguments: the first one's are the field's)."""
+        number = len(self.sites)
+        self.sites.append(Site(number, self.root_index, spec, definition, node))
+        return number
 
     def child_type(self, parent: GraphQLObjectType, name: str) -> GraphQLObjectType:
         child = get_named_type(parent.fields[name].type)
@@ -165,16 +194,20 @@ class _Normalizer:
         if operation.operation is not OperationType.QUERY or query is None:
             raise NotCovered("not a query")
         planned: list[PlannedRoot] = []
-        for key, nodes in self.collect(query, [operation.selection_set]).items():
+        for index, (key, nodes) in enumerate(self.collect(query, [operation.selection_set]).items()):
+            self.root_index = index
             name = nodes[0].name.value
             spec = QUERY_ROOTS.get(name)
             if spec is None:
                 raise NotCovered(f"Query.{name}")
             arguments = {a.name.value: a.value for a in nodes[0].arguments or ()}
-            if not set(arguments) <= _ROOT_ARGUMENTS[type(spec)]:
+            site = -1
+            if isinstance(spec, Connection):
+                site = self.site(spec, query.fields[name], nodes[0])
+            elif set(arguments) - {spec.argument}:
                 raise NotCovered(f"Query.{name}'s arguments")
             children = self.object_fields(self.child_type(query, name), nodes)
-            planned.append(PlannedRoot(RootSelection(key, spec, children), nodes[0], arguments))
+            planned.append(PlannedRoot(RootSelection(key, spec, children, site), nodes[0], arguments))
         return tuple(planned)
 
 
@@ -183,9 +216,11 @@ def normalize(
     document: DocumentNode,
     operation: OperationDefinitionNode,
     variables: Mapping[str, Any],
-) -> tuple[PlannedRoot, ...] | None:
+) -> Planned | None:
     """``variables``: the operation's coerced variables (only @skip/@include's are read here)."""
+    normalizer = _Normalizer(schema, document, variables)
     try:
-        return _Normalizer(schema, document, variables).roots(operation)
+        roots = normalizer.roots(operation)
     except NotCovered:
         return None
+    return Planned(roots, tuple(normalizer.sites))

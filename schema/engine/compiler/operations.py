@@ -3,8 +3,11 @@ of the JSON the database built (``orjson.Fragment`` values, spliced as they are 
 
 A plan is cached by the document's text hash, the operation's name, the values of the variables
 @skip/@include read and the dialect; each root's statement text is compiled once per kind of viewer
-(one who sees every project, or one who sees its own). Arguments are bind parameters, checked here;
-a value the resolvers would refuse sends the operation to them, so their error is the one given.
+(one who sees every project, or one who sees its own) and per shape of its connections' arguments
+(which filters, how many values, the order, which cursors: persistence/compiled/lists.py). Argument
+values are bind parameters, checked here as the resolvers check them (their own functions, through
+the binders of arguments.py); a value the resolvers would refuse sends the operation to them, so
+their error is the one given.
 """
 
 from __future__ import annotations
@@ -27,28 +30,22 @@ from graphql import (
     ValueNode,
     VariableNode,
 )
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from sqlalchemy.engine import Dialect
 
+from persistence.compiled.connections import ORGANIZATION, USER
+from persistence.compiled.lists import ListShape
 from persistence.compiled.run import read_json
-from persistence.compiled.spec import ById, ByKey, FirstPage
-from persistence.compiled.sql import (
-    FIRST,
-    KEY,
-    NUMBER,
-    OBJECT_ID,
-    ORGANIZATION,
-    USER,
-    CompiledStatement,
-    compile_root,
-)
+from persistence.compiled.spec import ById, ByKey, Connection
+from persistence.compiled.sql import KEY, NUMBER, OBJECT_ID, CompiledStatement, compile_root
 from persistence.metrics import GRAPHQL_ENGINE_OPERATIONS
 from persistence.settings import Settings
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, NotFound
 from resolvers.tasks import parse_task_key
 from schema.core.ids import decode_id
-from schema.engine.compiler.normalize import PlannedRoot, directive_variables, normalize
+from schema.engine.compiler.normalize import Planned, PlannedRoot, directive_variables, normalize
+from schema.engine.compiler.registry import BINDERS
 
 PLAN_CACHE_SIZE = 512
 COMPILED = GRAPHQL_ENGINE_OPERATIONS.labels("compiled")
@@ -61,17 +58,32 @@ class _Refused(Exception):
 
 @dataclass
 class Plan:
-    roots: tuple[PlannedRoot, ...]
-    # Per root, per "sees every project": the statement, compiled on first use.
-    statements: dict[tuple[int, bool], CompiledStatement] = field(default_factory=dict)
+    planned: Planned
+    # Per root, "sees every project" and the shapes of its connections' arguments: the statement,
+    # compiled on first use.
+    statements: dict[tuple[int, bool, tuple[ListShape, ...]], CompiledStatement] = field(default_factory=dict)
 
-    def statement(self, index: int, dialect: Dialect, sees_all_projects: bool) -> CompiledStatement:
-        key = (index, sees_all_projects)
+    @property
+    def roots(self) -> tuple[PlannedRoot, ...]:
+        return self.planned.roots
+
+    def statement(
+        self, index: int, dialect: Dialect, sees_all_projects: bool, shapes: dict[int, ListShape]
+    ) -> CompiledStatement:
+        own = tuple(shapes[site.number] for site in self.planned.sites if site.root == index)
+        key = (index, sees_all_projects, own)
         found = self.statements.get(key)
         if found is None:
-            found = compile_root(dialect, self.roots[index].selection, sees_all_projects)
+            found = compile_root(dialect, self.roots[index].selection, shapes, sees_all_projects)
+            while len(self.statements) >= _STATEMENTS_PER_PLAN:
+                del self.statements[next(iter(self.statements))]
             self.statements[key] = found
         return found
+
+
+# Shapes a plan keeps compiled statements for (a client that sends many list lengths gets the oldest
+# dropped, not an unbounded cache).
+_STATEMENTS_PER_PLAN = 64
 
 
 class CompiledResult(ExecutionResult):
@@ -99,6 +111,7 @@ class CompiledRun:
     context: RequestContext
     dialect: Dialect
     values: tuple[dict[str, Any], ...]
+    shapes: dict[int, ListShape]
 
     async def execute(self) -> CompiledResult:
         COMPILED.inc()
@@ -113,13 +126,13 @@ class CompiledRun:
         async with self.context.db.read() as conn:
             for index, root in enumerate(self.plan.roots):
                 key, spec = root.selection.key, root.selection.spec
-                statement = self.plan.statement(index, self.dialect, scope.sees_all_projects)
+                statement = self.plan.statement(index, self.dialect, scope.sees_all_projects, self.shapes)
                 try:
                     found = await read_json(conn, statement, {**viewer, **self.values[index]})
                 except Exception as failed:
                     errors.append(GraphQLError(str(failed), root.node, path=[key], original_error=failed))
                     data[key] = None
-                    null_data = null_data or isinstance(spec, FirstPage)
+                    null_data = null_data or isinstance(spec, Connection)
                     continue
                 data[key] = found
                 if found is None and isinstance(spec, ById | ByKey):
@@ -160,10 +173,11 @@ class OperationCompiler:
         if plan is None:
             return None
         try:
-            bound = tuple(self._bind(root, values) for root in plan.roots)
+            shapes, site_values = self._bind_sites(plan.planned, coerced)
+            bound = tuple({**self._bind(root, values), **site_values} for root in plan.roots)
         except _Refused:
             return None
-        return CompiledRun(plan, context, self.dialect, bound)
+        return CompiledRun(plan, context, self.dialect, bound, shapes)
 
     def _plan(
         self,
@@ -183,16 +197,32 @@ class OperationCompiler:
         if key in self._plans:
             self._plans.move_to_end(key)
             return self._plans[key]
-        roots = normalize(self.schema, document, operation, values)
-        plan = None if roots is None else Plan(roots)
+        planned = normalize(self.schema, document, operation, values)
+        plan = None if planned is None else Plan(planned)
         self._plans[key] = plan
         if len(self._plans) > PLAN_CACHE_SIZE:
             self._plans.popitem(last=False)
         return plan
 
+    def _bind_sites(
+        self, planned: Planned, values: VariableValues
+    ) -> tuple[dict[int, ListShape], dict[str, Any]]:
+        """Each connection's arguments read as the resolvers read them: their shapes and values."""
+        shapes: dict[int, ListShape] = {}
+        bound: dict[str, Any] = {}
+        for site in planned.sites:
+            try:
+                arguments = get_argument_values(site.definition, site.node, values)
+                listed = BINDERS[site.spec.arguments](arguments, self.settings)
+            except (DomainError, GraphQLError) as refused:
+                raise _Refused from refused
+            shapes[site.number] = listed.shape()
+            bound.update(listed.parameters(site.number))
+        return shapes, bound
+
     def _bind(self, root: PlannedRoot, values: Mapping[str, Any]) -> dict[str, Any]:
-        if isinstance(root.selection.spec, ById):
-            spec = root.selection.spec
+        spec = root.selection.spec
+        if isinstance(spec, ById):
             global_id = _value(root.arguments.get(spec.argument), values)
             if not isinstance(global_id, str):
                 raise _Refused
@@ -200,8 +230,8 @@ class OperationCompiler:
                 return {OBJECT_ID: decode_id(global_id, spec.type_name)}
             except DomainError as refused:
                 raise _Refused from refused
-        if isinstance(root.selection.spec, ByKey):
-            key = _value(root.arguments.get("key"), values)
+        if isinstance(spec, ByKey):
+            key = _value(root.arguments.get(spec.argument), values)
             if not isinstance(key, str):
                 raise _Refused
             try:
@@ -209,12 +239,7 @@ class OperationCompiler:
             except DomainError as refused:
                 raise _Refused from refused
             return {KEY: project_key, NUMBER: number}
-        first = _value(root.arguments.get("first"), values)
-        if first is None:
-            first = self.settings.default_page_size
-        if not isinstance(first, int) or not 0 <= first <= self.settings.max_page_size:
-            raise _Refused
-        return {FIRST: first}
+        return {}
 
 
 def _value(node: ValueNode | None, values: Mapping[str, Any]) -> Any:

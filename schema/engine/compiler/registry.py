@@ -1,18 +1,44 @@
-"""Which GraphQL fields the compiler covers: the domain packages' registries, by type name."""
+"""Which GraphQL fields the compiler covers: the domain packages' registries, by type name, and the
+readers of their connections' arguments."""
 
 from __future__ import annotations
 
-from persistence.compiled.spec import RootSpec, TypeSpec
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from persistence.compiled.lists import ListArguments
+from persistence.compiled.spec import PageInfoField, RootSpec, TypeSpec
+from persistence.settings import Settings
 from schema.projects.compiled import LABEL, PROJECT
-from schema.tasks.compiled import ROOTS, TASK, TASK_CONNECTION
+from schema.tasks import compiled as tasks
 from schema.users.compiled import USER
 
+PAGE_INFO = TypeSpec(
+    None,
+    {
+        "hasNextPage": PageInfoField("hasNextPage"),
+        "hasPreviousPage": PageInfoField("hasPreviousPage"),
+        "startCursor": PageInfoField("startCursor"),
+        "endCursor": PageInfoField("endCursor"),
+    },
+)
+
 TYPES: dict[str, TypeSpec] = {
-    "Task": TASK,
-    "TaskConnection": TASK_CONNECTION,
+    "Task": tasks.TASK,
+    "TaskConnection": tasks.CONNECTION,
+    "TaskEdge": tasks.EDGE,
+    "Comment": tasks.COMMENT,
+    "CommentConnection": tasks.CONNECTION,
+    "CommentEdge": tasks.EDGE,
+    "ActivityEvent": tasks.ACTIVITY_EVENT,
+    "ActivityEventConnection": tasks.CONNECTION,
+    "ActivityEventEdge": tasks.EDGE,
+    "PageInfo": PAGE_INFO,
     "Project": PROJECT,
     "Label": LABEL,
     "User": USER,
 }
 
-QUERY_ROOTS: dict[str, RootSpec] = ROOTS
+QUERY_ROOTS: dict[str, RootSpec] = tasks.ROOTS
+
+BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {**tasks.BINDERS}

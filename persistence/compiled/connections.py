@@ -1,0 +1,399 @@
+"""A Relay connection as one SQL value: the page's nodes or edges, pageInfo and totalCount in one
+JSON object, with the resolvers' semantics (persistence/queries/pagination.py: keyset pages over
+(sort column, id), NULL the smallest value, `last` read backward then shown in the list's order).
+
+How the page's rows are picked depends on where the connection sits:
+- at the root, or on SQLite: the page is a derived table, ``LIMIT`` rows in the order read (at the
+  root only their ids, so MariaDB sorts nothing wide; SQLite lets a derived table see the enclosing
+  row, MariaDB does not);
+- nested, on MariaDB: the rows from the first one up to the page's last ("boundary") row, found by a
+  subquery with ``LIMIT 1 OFFSET size - 1`` in the order read; ``JSON_ARRAYAGG(... ORDER BY)`` then
+  puts them in the list's order.
+Cursors are the text schema/core/cursors.py makes, built by the database (``Cursors``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.sql import FromClause
+
+from persistence.compiled.lists import ListShape, ParameterNames
+from persistence.compiled.spec import (
+    Connection,
+    EdgeCursor,
+    EdgeNode,
+    Edges,
+    Nodes,
+    PageInfo,
+    PageInfoField,
+    RootSelection,
+    Selected,
+    TotalCount,
+    Typename,
+)
+from persistence.queries.pagination import SortKey, beyond, read_order
+from persistence.queries.scope import visible_project_of
+from persistence.queries.tasks import filter_conditions, visible_tasks
+from persistence.values import Cursor, PageRequest, TaskFilter
+
+if TYPE_CHECKING:
+    from persistence.compiled.sql import Builder
+
+ORGANIZATION = "viewer_organization_id"
+USER = "viewer_user_id"
+
+# TaskFilter's fields that hold lists.
+_LISTED = frozenset({"project_ids", "statuses", "priorities", "assignee_ids", "label_ids"})
+
+# Below every date a task can hold: NULL sorts first, as MariaDB sorts it (nested pages compare rows
+# with a row value, where NULL would compare as unknown).
+_SMALLEST_DATE = "0001-01-01"
+
+
+class ConnectionBuilder:
+    def __init__(self, builder: Builder, shapes: dict[int, ListShape], sees_all_projects: bool) -> None:
+        self.b = builder
+        self.shapes = shapes
+        self.sees_all_projects = sees_all_projects
+
+    # --- which rows -------------------------------------------------------------------------------
+
+    def visible_tasks(self, tasks: FromClause) -> list[ColumnElement[bool]]:
+        """The resolvers' tenancy predicate over the viewer's bind parameters."""
+        organization = bindparam(ORGANIZATION, type_=Integer)
+        return visible_tasks(organization, self.sees_all_projects, bindparam(USER, type_=Integer), tasks)
+
+    def conditions(
+        self,
+        spec: Connection,
+        shape: ListShape,
+        names: ParameterNames,
+        rows: FromClause,
+        parent: FromClause | None,
+    ) -> list[ColumnElement[bool]]:
+        """Every condition but the cursors': tenancy, the parent, liveness, filters and options."""
+        organization = bindparam(ORGANIZATION, type_=Integer)
+        user = bindparam(USER, type_=Integer)
+        found: list[ColumnElement[bool]] = []
+        if spec.tenancy == "tasks":
+            found += self.visible_tasks(rows)
+        elif spec.tenancy == "organization":
+            found.append(rows.c.organization_id == organization)
+        elif spec.tenancy == "projects":
+            found += [
+                rows.c.organization_id == organization,
+                visible_project_of(self.sees_all_projects, user, rows.c.id),
+            ]
+        if spec.parent_column is not None:
+            if parent is None:
+                raise ValueError(f"a nested list of {spec.table} without its parent row")
+            found.append(rows.c[spec.parent_column] == parent.c.id)
+        if spec.live_column is not None:
+            found.append(rows.c[spec.live_column].is_(None))
+        if any(name in _LISTED and count == 0 for name, count in shape.filters):
+            # An empty list matches nothing (SQLAlchemy's empty IN, which would need an expanding
+            # parameter the driver never gets here).
+            found.append(false())
+        elif shape.filters:
+            found += filter_conditions(self._filter(shape, names, rows), rows)
+        for option, value in shape.options:
+            found += _option(rows, option, value)
+        return found
+
+    def _filter(self, shape: ListShape, names: ParameterNames, rows: FromClause) -> TaskFilter:
+        """A TaskFilter holding bind parameters where the request's values go."""
+        columns = {
+            "project_ids": "project_id",
+            "statuses": "status",
+            "priorities": "priority",
+            "assignee_ids": "assignee_id",
+            "label_ids": "id",
+            "due_before": "due_date",
+            "due_after": "due_date",
+            "parent_id": "parent_id",
+        }
+        values: dict[str, Any] = {}
+        for name, count in shape.filters:
+            kind = rows.c[columns[name]].type
+            if name in ("due_before", "due_after"):
+                kind = Date()
+            if name in ("statuses",):
+                values[name] = tuple(bindparam(names.filter(name, i), type_=String) for i in range(count))
+            elif name in ("due_before", "due_after", "parent_id"):
+                values[name] = bindparam(names.filter(name), type_=kind)
+            else:
+                values[name] = tuple(bindparam(names.filter(name, i), type_=Integer) for i in range(count))
+        return TaskFilter(**values)
+
+    def sort_key(self, shape: ListShape, rows: FromClause) -> SortKey:
+        return SortKey(rows.c[shape.order.column], rows.c.id, descending=shape.order.descending)
+
+    def cursor_conditions(
+        self, shape: ListShape, names: ParameterNames, rows: FromClause
+    ) -> list[ColumnElement[bool]]:
+        key = self.sort_key(shape, rows)
+        value_type = rows.c[shape.order.column].type
+        found: list[ColumnElement[bool]] = []
+        for which, value_name, id_name, ascending in (
+            (shape.after, names.after_value, names.after_id, not key.descending),
+            (shape.before, names.before_value, names.before_id, key.descending),
+        ):
+            if which == "none":
+                continue
+            value = None if which == "null" else bindparam(value_name, type_=value_type)
+            found.append(beyond(key, Cursor(value, bindparam(id_name, type_=Integer)), ascending))  # type: ignore[arg-type]
+        return found
+
+    # --- the connection's JSON --------------------------------------------------------------------
+
+    def connection(
+        self, spec: Connection, field: Selected | RootSelection, parent: FromClause | None
+    ) -> Select[Any]:
+        """The statement whose single value is the connection's JSON (a correlated subquery when
+        ``parent``, the enclosing row, is given)."""
+        shape = self.shapes[field.site]
+        names = ParameterNames(field.site)
+        table = self.b.table(spec.table)
+        rows, source, where = self._page_rows(spec, shape, names, table, parent)
+        forward = self._forward_order(shape, rows)
+        if spec.bare:
+            nodes = self._aggregate(self.b.object(rows, field.children), forward, is_json=True)
+            bare = select(nodes).select_from(source).where(*where)
+            return bare if parent is None else bare.correlate(parent)
+        cursors = Cursors(self.b, shape)
+        pairs: list[ColumnElement[Any]] = []
+        for selected in field.children:
+            pairs.append(self.b.name_literal(selected.key))
+            pairs.append(self._part(spec, shape, names, selected, rows, forward, cursors, parent))
+        statement = select(func.json_object(*pairs)).select_from(source).where(*where)
+        return statement if parent is None else statement.correlate(parent)
+
+    def _part(
+        self,
+        spec: Connection,
+        shape: ListShape,
+        names: ParameterNames,
+        selected: Selected,
+        rows: FromClause,
+        forward: list[ColumnElement[Any]],
+        cursors: Cursors,
+        parent: FromClause | None,
+    ) -> ColumnElement[Any]:
+        part = selected.spec
+        if isinstance(part, Typename):
+            return self.b.name_literal(part.name)
+        if isinstance(part, TotalCount):
+            counted = self.b.table(spec.table).alias()
+            total = (
+                select(func.count())
+                .select_from(counted)
+                .where(*self.conditions(spec, shape, names, counted, parent))
+            )
+            return _correlated(total, parent).scalar_subquery()
+        if isinstance(part, Nodes):
+            return self._aggregate(self.b.object(rows, selected.children), forward, is_json=True)
+        if isinstance(part, Edges):
+            pairs: list[ColumnElement[Any]] = []
+            for edge_field in selected.children:
+                pairs.append(self.b.name_literal(edge_field.key))
+                if isinstance(edge_field.spec, EdgeCursor):
+                    pairs.append(cursors.of(rows))
+                elif isinstance(edge_field.spec, EdgeNode):
+                    pairs.append(self.b.object(rows, edge_field.children))
+                elif isinstance(edge_field.spec, Typename):
+                    pairs.append(self.b.name_literal(edge_field.spec.name))
+                else:
+                    raise ValueError(f"{type(edge_field.spec).__name__} is not a field of an edge")
+            return self._aggregate(func.json_object(*pairs), forward, is_json=True)
+        if isinstance(part, PageInfo):
+            pairs = []
+            for info_field in selected.children:
+                pairs.append(self.b.name_literal(info_field.key))
+                pairs.append(self._page_info(spec, shape, names, info_field, rows, forward, cursors, parent))
+            return func.json_object(*pairs)
+        raise ValueError(f"{type(part).__name__} is not a field of a connection")
+
+    def _page_info(
+        self,
+        spec: Connection,
+        shape: ListShape,
+        names: ParameterNames,
+        info_field: Selected,
+        rows: FromClause,
+        forward: list[ColumnElement[Any]],
+        cursors: Cursors,
+        parent: FromClause | None,
+    ) -> ColumnElement[Any]:
+        part = info_field.spec
+        if isinstance(part, Typename):
+            return self.b.name_literal(part.name)
+        if not isinstance(part, PageInfoField):
+            raise ValueError(f"{type(part).__name__} is not a field of PageInfo")
+        if part.name in ("startCursor", "endCursor"):
+            listed = self._aggregate(cursors.of(rows), forward, is_json=False, empty=None)
+            return self.b.json_element(listed, first=part.name == "startCursor")
+        # As persistence/queries/pagination.py's to_page: the side read toward has more when a row
+        # lies past the page; the other side has more when the page starts at a cursor.
+        read_toward = "hasPreviousPage" if shape.backward else "hasNextPage"
+        if part.name == read_toward:
+            return self.b.boolean(self._more(spec, shape, names, parent).is_not(None))
+        started_at = shape.before if shape.backward else shape.after
+        return self.b.boolean(true() if started_at != "none" else false())
+
+    def _more(
+        self, spec: Connection, shape: ListShape, names: ParameterNames, parent: FromClause | None
+    ) -> ColumnElement[Any]:
+        """The id of the first row past the page in the order read (NULL: the page is the last)."""
+        inner = self.b.table(spec.table).alias()
+        key = self.sort_key(shape, inner)
+        past = (
+            select(inner.c.id)
+            .where(
+                *self.conditions(spec, shape, names, inner, parent),
+                *self.cursor_conditions(shape, names, inner),
+            )
+            .order_by(*read_order(key, _request(shape)))
+            .limit(1)
+            .offset(bindparam(names.size, type_=Integer))
+        )
+        return _correlated(past, parent).scalar_subquery()
+
+    def _aggregate(
+        self,
+        element: ColumnElement[Any],
+        forward: list[ColumnElement[Any]],
+        *,
+        is_json: bool,
+        empty: str | None = "[]",
+    ) -> ColumnElement[Any]:
+        """The JSON array of ``element`` (JSON text, or a plain value) over the page's rows in the
+        list's order; ``empty``: what no row gives ([], or null)."""
+        if self.b.sqlite:
+            # SQLite aggregates in the order its FROM gives the rows (a derived table in that order).
+            aggregated: ColumnElement[Any] = func.json_group_array(func.json(element) if is_json else element)
+            if empty is None:
+                # No row: null, as MariaDB's JSON_ARRAYAGG gives.
+                return func.iif(func.count() == 0, null(), aggregated)
+            return aggregated
+        ordered: ColumnElement[Any] = func.json_arrayagg(element).aggregate_order_by(*forward)
+        if empty is None:
+            return ordered
+        return func.coalesce(ordered, func.json_array())
+
+    # --- the page's rows --------------------------------------------------------------------------
+
+    def _page_rows(
+        self,
+        spec: Connection,
+        shape: ListShape,
+        names: ParameterNames,
+        table: Table,
+        parent: FromClause | None,
+    ) -> tuple[FromClause, FromClause, list[ColumnElement[bool]]]:
+        """The page's rows (whose columns the nodes read), the FROM that holds them, and the
+        conditions that keep only them."""
+        if shape.empty:
+            nothing = table.alias()
+            return nothing, nothing, [false()]
+        inner = table.alias()
+        key = self.sort_key(shape, inner)
+        conditions = [
+            *self.conditions(spec, shape, names, inner, parent),
+            *self.cursor_conditions(shape, names, inner),
+        ]
+        limit = bindparam(names.size, type_=Integer)
+        in_read_order = read_order(key, _request(shape))
+        if self.b.sqlite:
+            read = select(inner).where(*conditions).order_by(*in_read_order).limit(limit)
+            picked = (read if parent is None else read.correlate(parent)).subquery()
+            listed = select(picked).order_by(*self._forward_order(shape, picked))
+            ordered = (listed if parent is None else listed.correlate(parent)).subquery()
+            return ordered, ordered, []
+        rows = table.alias()
+        if parent is None:
+            ids = select(inner.c.id).where(*conditions).order_by(*in_read_order).limit(limit).subquery("page")
+            return rows, rows.join(ids, ids.c.id == rows.c.id), []
+        own = [
+            *self.conditions(spec, shape, names, rows, parent),
+            *self.cursor_conditions(shape, names, rows),
+        ]
+        boundary = _correlated(
+            select(*self._row_value(shape, inner))
+            .where(*conditions)
+            .order_by(*in_read_order)
+            .limit(1)
+            .offset(bindparam(names.last_offset, type_=Integer)),
+            parent,
+        )
+        boundary_id = boundary.with_only_columns(inner.c.id).scalar_subquery()
+        mine = tuple_(*self._row_value(shape, rows))
+        last = boundary.scalar_subquery()
+        # In the order read, a row of the page comes no later than the boundary.
+        within = mine >= last if shape.order.descending != shape.backward else mine <= last
+        return rows, rows, [*own, or_(boundary_id.is_(None), within)]
+
+    def _row_value(self, shape: ListShape, rows: FromClause) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        column: ColumnElement[Any] = rows.c[shape.order.column]
+        if shape.order.nullable:
+            column = func.coalesce(column, literal(_SMALLEST_DATE, Date()))
+        return column, rows.c.id
+
+    def _forward_order(self, shape: ListShape, rows: FromClause) -> list[ColumnElement[Any]]:
+        column, ident = rows.c[shape.order.column], rows.c.id
+        if shape.order.descending:
+            return [column.desc(), ident.desc()]
+        return [column.asc(), ident.asc()]
+
+
+def _correlated(statement: Select[Any], parent: FromClause | None) -> Select[Any]:
+    """A subquery that refers to the enclosing row, maybe from two levels down (SQLAlchemy
+    correlates only to the SELECT right around a subquery unless told)."""
+    return statement if parent is None else statement.correlate(parent)
+
+
+def _request(shape: ListShape) -> PageRequest:
+    """What read_order needs of a page: its direction."""
+    return PageRequest(size=0, backward=shape.backward)
+
+
+def _option(rows: FromClause, option: str, value: bool | None) -> list[ColumnElement[bool]]:
+    if option == "archived":
+        if value is None:
+            return []
+        column = rows.c.archived_at
+        return [column.is_not(None) if value else column.is_(None)]
+    if option == "include_deactivated":
+        return [] if value else [rows.c.deactivated_at.is_(None)]
+    raise ValueError(f"no option {option}")
+
+
+class Cursors:
+    """A row's cursor as schema/core/cursors.py encodes it: base64url (unpadded) of the JSON array
+    ``[order name, sort value, id]`` as orjson writes it."""
+
+    def __init__(self, builder: Builder, shape: ListShape) -> None:
+        self.b = builder
+        self.order = shape.order
+
+    def of(self, rows: FromClause) -> ColumnElement[Any]:
+        value = self.b.json_text(rows.c[self.order.column], self.order.kind)
+        text = self.b.concat(f'["{self.order.name}",', value, ",", self.b.text_of(rows.c.id), "]")
+        return self.b.base64url(text)
