@@ -90,9 +90,19 @@ def directive_variables(document: DocumentNode) -> tuple[str, ...]:
 
 
 class _Normalizer:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        variables: Mapping[str, Any],
+        *,
+        include_all: bool = False,
+    ) -> None:
+        """``include_all``: every selection counts, whatever @skip/@include say (the question is
+        then whether any request could leave the compiler)."""
         self.schema = schema
         self.variables = variables
+        self.include_all = include_all
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -111,8 +121,10 @@ class _Normalizer:
                 flag = value.value
             elif isinstance(value, VariableNode) and isinstance(self.variables.get(value.name.value), bool):
                 flag = self.variables[value.name.value]
-            else:
+            elif not self.include_all:
                 raise NotCovered("a directive's condition")
+            if self.include_all:
+                continue
             shown = shown and (not flag if name == "skip" else flag)
         return shown
 
@@ -224,3 +236,15 @@ def normalize(
     except NotCovered:
         return None
     return Planned(roots, tuple(normalizer.sites))
+
+
+def uncovered(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> str | None:
+    """What of a valid operation the compiler does not cover, with every conditional selection
+    counted (None: every request of it compiles, whatever its variables)."""
+    try:
+        _Normalizer(schema, document, {}, include_all=True).roots(operation)
+    except NotCovered as missing:
+        return str(missing)
+    return None
