@@ -108,8 +108,9 @@ EDGE = TypeSpec(None, {"cursor": EdgeCursor(), "node": EdgeNode()})
 TASK_LIST = Connection("tasks", "tasks", "tasks")
 
 # Query's task roots.
+TASK_BY_ID = ById("tasks", "Task", "id", "task")
 ROOTS: dict[str, RootSpec] = {
-    "task": ById("tasks", "Task", "id", "task"),
+    "task": TASK_BY_ID,
     "taskByKey": ByKey("tasks", "project_id", "key", "number", "task"),
     "tasks": TASK_LIST,
 }

@@ -182,3 +182,26 @@ async def test_a_failed_statement_is_the_fields_internal_error(
     listed = await engines.compiled.run(LIST)
     assert listed["data"] is None
     assert listed["errors"][0]["path"] == ["tasks"]
+
+
+NODE = """
+query ($id: ID!) {
+  node(id: $id) {
+    __typename id
+    ... on Task { title key comments(first: 1) { totalCount } }
+    ... on Project { name }
+    ...OnUser
+  }
+}
+fragment OnUser on User { email }
+"""
+
+
+async def test_node_reads_a_task_as_task_does(engines: Engines, org: SeededOrganization) -> None:
+    for task_id in org.task_ids[:3]:
+        found = await engines.same(NODE, {"id": encode_id("Task", task_id)})
+        assert found["data"]["node"]["__typename"] == "Task"
+    missing = await engines.same(NODE, {"id": encode_id("Task", 10**12)})
+    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    await engines.same(NODE, {"id": "not an id"}, compiled=False)
+    await engines.same(NODE, {"id": encode_id("Webhook", 1)}, compiled=False)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from persistence.compiled.lists import ListArguments
-from persistence.compiled.spec import PageInfoField, RootSpec, TypeSpec
+from persistence.compiled.spec import ById, PageInfoField, RootSpec, TypeSpec
 from persistence.settings import Settings
 from schema.projects.compiled import LABEL, PROJECT
 from schema.tasks import compiled as tasks
@@ -40,5 +40,8 @@ TYPES: dict[str, TypeSpec] = {
 }
 
 QUERY_ROOTS: dict[str, RootSpec] = tasks.ROOTS
+
+# The types ``node(id:)`` answers on the compiled engine, each read as its by-id root reads it.
+NODE_TYPES: dict[str, ById] = {"Task": tasks.TASK_BY_ID}
 
 BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {**tasks.BINDERS}
