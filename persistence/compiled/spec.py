@@ -49,6 +49,11 @@ class ToOne:
 
 
 @dataclass(frozen=True, slots=True)
+class SameRow:
+    """This row again, as an object of the field's type (Viewer.user: the viewer's own user row)."""
+
+
+@dataclass(frozen=True, slots=True)
 class LinkedList:
     """The rows of ``table`` linked through ``link_table`` that share ``same_column`` with this row
     (a task's labels: only its own project's labels are shown), ordered by ``order_by`` (text by
@@ -140,6 +145,7 @@ class TotalCount:
 
 FieldSpec = (
     Column
+    | SameRow
     | GlobalId
     | KeyAndNumber
     | ToOne
@@ -182,7 +188,14 @@ class ByKey:
     argument: str = "key"
 
 
-RootSpec = ById | ByKey | Connection
+@dataclass(frozen=True, slots=True)
+class ViewerRow:
+    """The root field of the viewer's own user row (``viewer``): never null."""
+
+    table: str = "users"
+
+
+RootSpec = ById | ByKey | Connection | ViewerRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,9 +47,11 @@ from persistence.compiled.spec import (
     LinkedList,
     LiveCount,
     RootSelection,
+    SameRow,
     Selected,
     ToOne,
     Typename,
+    ViewerRow,
 )
 from persistence.compiled.spec import Column as ColumnSpec
 from persistence.models import Base
@@ -207,6 +209,8 @@ class Builder:
             return self.global_id(spec.type_name, table.c.id)
         if isinstance(spec, Typename):
             return self.name_literal(spec.name)
+        if isinstance(spec, SameRow):
+            return self.object(table, field.children)
         if isinstance(spec, Connection):
             listed = self.connections.connection(spec, field, table)
             return self.as_json(listed.scalar_subquery())
@@ -269,6 +273,11 @@ def root_statement(
     if isinstance(spec, Connection):
         return builder.connections.connection(spec, root, None)
     table = builder.table(spec.table)
+    if isinstance(spec, ViewerRow):
+        return select(builder.object(table, root.children)).where(
+            table.c.id == bindparam(USER, type_=Integer),
+            table.c.organization_id == bindparam(ORGANIZATION, type_=Integer),
+        )
     visible = builder.connections.visible_tasks(table)
     if isinstance(spec, ById):
         found = builder.object(table, root.children)

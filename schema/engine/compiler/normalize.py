@@ -34,14 +34,16 @@ from persistence.compiled.spec import (
     Nodes,
     PageInfo,
     RootSelection,
+    SameRow,
     Selected,
     ToOne,
     Typename,
+    ViewerRow,
 )
 from schema.engine.compiler.registry import NODE_TYPES, QUERY_ROOTS, TYPES
 
 # Fields whose value is an object or a list of objects: their selections are planned in turn.
-_WITH_OBJECTS = (ToOne, LinkedList, Connection, Nodes, Edges, EdgeNode, PageInfo)
+_WITH_OBJECTS = (ToOne, SameRow, LinkedList, Connection, Nodes, Edges, EdgeNode, PageInfo)
 
 
 class NotCovered(Exception):
@@ -227,6 +229,8 @@ class _Normalizer:
             site = -1
             if isinstance(spec, Connection):
                 site = self.site(spec, query.fields[name], nodes[0])
+            elif isinstance(spec, ViewerRow):
+                pass
             elif set(arguments) - {spec.argument}:
                 raise NotCovered(f"Query.{name}'s arguments")
             children = self.object_fields(self.child_type(query, name), nodes)

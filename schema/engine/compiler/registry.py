@@ -7,7 +7,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from persistence.compiled.lists import ListArguments
-from persistence.compiled.spec import ById, PageInfoField, RootSpec, TypeSpec
+from persistence.compiled.spec import (
+    ById,
+    Connection,
+    PageInfoField,
+    RootSpec,
+    SameRow,
+    TypeSpec,
+    ViewerRow,
+)
 from persistence.settings import Settings
 from schema.projects.compiled import LABEL, PROJECT
 from schema.tasks import compiled as tasks
@@ -23,7 +31,17 @@ PAGE_INFO = TypeSpec(
     },
 )
 
+# The viewer's own view: its user row, and what hangs off it.
+VIEWER = TypeSpec(
+    "users",
+    {
+        "user": SameRow(),
+        "assignedTasks": Connection("tasks", "tasks", "tasks", parent_column="assignee_id"),
+    },
+)
+
 TYPES: dict[str, TypeSpec] = {
+    "Viewer": VIEWER,
     "Task": tasks.TASK,
     "TaskConnection": tasks.CONNECTION,
     "TaskEdge": tasks.EDGE,
@@ -39,7 +57,7 @@ TYPES: dict[str, TypeSpec] = {
     "User": USER,
 }
 
-QUERY_ROOTS: dict[str, RootSpec] = tasks.ROOTS
+QUERY_ROOTS: dict[str, RootSpec] = {**tasks.ROOTS, "viewer": ViewerRow()}
 
 # The types ``node(id:)`` answers on the compiled engine, each read as its by-id root reads it.
 NODE_TYPES: dict[str, ById] = {"Task": tasks.TASK_BY_ID}
