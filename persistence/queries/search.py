@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table
 from sqlalchemy.dialects.mysql import match
+from sqlalchemy.sql import FromClause
 
 from persistence.models import Task
 from persistence.queries.scope import visible_tasks
@@ -56,33 +57,35 @@ def ranked_matches(
     where: Sequence[ColumnElement[bool]] = (),
     *,
     by_tenancy: bool | None = None,
+    tasks: FromClause = _tasks,
 ) -> Select[Any]:
     """The tasks the viewer may read (``visible_tasks``) that match ``words`` and ``where``, as rows of
     ``id`` and ``score`` (higher is better; order by score desc, id desc for the ranking), unordered.
 
     ``organization_id``, ``user_id`` and ``words`` may be bind parameters; ``words`` is what
-    ``search_words`` makes of the search text. ``where`` adds conditions on the tasks table.
+    ``search_words`` makes of the search text. ``where`` adds conditions on ``tasks``, the tasks table
+    or an alias of it (``filter_conditions`` in persistence/queries/tasks.py makes them).
 
     ``by_tenancy`` (MariaDB; by default for a viewer who does not see every project) reads the rows
     through the tenancy's indexes and scores each, so the cost follows the tasks the viewer sees;
     otherwise through the FULLTEXT index, so it follows the matches of every organization. Both give
     the same rows and scores."""
-    tenancy = [*visible_tasks(organization_id, sees_all_projects, user_id), *where]
+    tenancy = [*visible_tasks(organization_id, sees_all_projects, user_id, tasks), *where]
     if dialect == "sqlite":
         hits = (
             select(_fts.c.rowid.label("id"), (-func.bm25(_fts_name)).label("score"))
             .where(_fts_name.op("MATCH")(words))
-            .subquery("hits")
+            .subquery()
         )
         # `hits.id + 0` is no column of the FTS table: SQLite cannot drive the match from each task it
         # reads (a full-text query per task), and reads the matches first, each task by its id.
         return (
-            select(_tasks.c.id, hits.c.score)
-            .select_from(_tasks.join(hits, _tasks.c.id == hits.c.id + 0))
+            select(tasks.c.id, hits.c.score)
+            .select_from(tasks.join(hits, tasks.c.id == hits.c.id + literal_column("0")))
             .where(*tenancy)
         )
-    score = match(_tasks.c.title, _tasks.c.description, against=words).in_natural_language_mode()
-    ranked = select(_tasks.c.id, score.label("score")).where(*tenancy)
+    score = match(tasks.c.title, tasks.c.description, against=words).in_natural_language_mode()
+    ranked = select(tasks.c.id, score.label("score")).where(*tenancy)
     if by_tenancy if by_tenancy is not None else not sees_all_projects:
         # MATCH in WHERE would make MariaDB read through the FULLTEXT index (it always prefers it);
         # in HAVING it only filters the rows the tenancy's indexes read.

@@ -1,5 +1,6 @@
-"""``ranked_matches`` built once with the viewer and the words as bind parameters (as a compiled
-operation builds it) answers every viewer and query as the search does."""
+"""``ranked_matches`` built once with the viewer and the words as bind parameters, over an alias of
+the tasks table (as a compiled operation builds it), answers every viewer and query as the search
+does."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import Integer, String, bindparam, select
 
 from persistence.enums import OrgRole
-from persistence.models import ProjectMember, User
+from persistence.models import ProjectMember, Task, User
 from persistence.queries import tasks as task_queries
 from persistence.queries.scope import Scope
 from persistence.queries.search import ranked_matches, search_words
@@ -51,6 +52,7 @@ async def test_one_statement_with_bind_parameters_serves_every_viewer_of_a_kind(
         sees_all_projects,
         bindparam("user_id", type_=Integer),
         bindparam("words", type_=String),
+        tasks=Task.__table__.alias("rows"),
     ).subquery()
     statement = select(ranked.c.id).order_by(ranked.c.score.desc(), ranked.c.id.desc())
     checked = 0
