@@ -34,7 +34,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from sqlalchemy.engine import Dialect
 
 from persistence.compiled.connections import ORGANIZATION, USER
-from persistence.compiled.lists import ListShape
+from persistence.compiled.lists import LeftToResolvers, ListShape
 from persistence.compiled.run import read_json
 from persistence.compiled.spec import ById, ByKey, Connection
 from persistence.compiled.sql import KEY, NUMBER, OBJECT_ID, CompiledStatement, compile_root
@@ -230,10 +230,10 @@ class OperationCompiler:
             try:
                 arguments = get_argument_values(site.definition, site.node, values)
                 listed = BINDERS[site.spec.arguments](arguments, self.settings)
-            except (DomainError, GraphQLError) as refused:
+            except (DomainError, GraphQLError, LeftToResolvers) as refused:
                 raise _Refused from refused
             shapes[site.number] = listed.shape()
-            bound.update(listed.parameters(site.number))
+            bound.update(listed.parameters(site.number, self.dialect.name))
         return shapes, bound
 
     def _bind(self, root: PlannedRoot, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
