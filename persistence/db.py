@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -120,17 +120,26 @@ class _ReadConnection(AsyncConnection):
         self._first = True
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._once_more_if_killed(super().execute, *args, **kwargs)
+
+    async def exec_driver_sql(self, *args: Any, **kwargs: Any) -> Any:
+        # The compiled reads' statements (persistence/compiled/run.py).
+        return await self._once_more_if_killed(super().exec_driver_sql, *args, **kwargs)
+
+    async def _once_more_if_killed(
+        self, run: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+    ) -> Any:
         if not self._first:
-            return await super().execute(*args, **kwargs)
+            return await run(*args, **kwargs)
         self._first = False
         try:
-            return await super().execute(*args, **kwargs)
+            return await run(*args, **kwargs)
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
             log.warning("a read met a closed database connection; retrying it once on a fresh one")
             await self.rollback()
-            return await super().execute(*args, **kwargs)
+            return await run(*args, **kwargs)
 
 
 class Database:
