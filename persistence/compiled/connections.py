@@ -28,7 +28,6 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
-    literal,
     null,
     or_,
     select,
@@ -278,7 +277,7 @@ class ConnectionBuilder:
             [],
             [picked.c.position.asc()],
             # A row's rank counts from 0: the position the window gives, less one.
-            lambda: cursors.of_value(picked.c.position - 1, rows),
+            lambda: cursors.of_value(picked.c.position - self.b.number(1), rows),
             total,
             more,
             "hasNextPage",
@@ -422,7 +421,7 @@ class ConnectionBuilder:
     def _row_value(self, shape: ListShape, rows: FromClause) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
         column: ColumnElement[Any] = rows.c[shape.order.column]
         if shape.order.nullable:
-            column = func.coalesce(column, literal(_SMALLEST_DATE, Date()))
+            column = func.coalesce(column, self.b.text(_SMALLEST_DATE))
         return column, rows.c.id
 
     def _forward_order(self, shape: ListShape, rows: FromClause) -> list[ColumnElement[Any]]:
