@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    case,
     false,
     func,
     null,
@@ -266,10 +267,10 @@ class ConnectionBuilder:
             )
 
         def more() -> ColumnElement[Any]:
-            past = ranked()
-            after_page = bindparam(names.past_page, type_=Integer)
-            order = [past.c.score.desc(), past.c.id.desc()]
-            return select(past.c.id).order_by(*order).limit(1).offset(after_page).scalar_subquery()
+            # More matches than the pages up to this one hold (no row here: none past it either).
+            past_page = bindparam(names.past_page, type_=Integer)
+            n = self.b.number
+            return case((func.coalesce(func.max(picked.c.total), n(0)) > past_page, n(1)), else_=null())
 
         return _Page(
             rows,
