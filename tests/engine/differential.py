@@ -120,7 +120,9 @@ class Outcome:
         ours, theirs = _comparable(self.ours), _comparable(self.theirs)
         for part, a, b in zip(("data", "errors", "cost"), ours, theirs, strict=True):
             if a != b:
-                return f"{part}: {first_difference(a, b)}"
+                # The errors tell why a value is missing on one side.
+                errors = f"errors: compiled {ours[1]}, resolvers {theirs[1]}" if ours[1] or theirs[1] else ""
+                return f"{part}: {first_difference(a, b)} {errors}".strip()
         return None
 
 
