@@ -122,7 +122,10 @@ class Builder:
         """The first or the last element of a JSON array (null for none)."""
         if self.sqlite:
             return func.json_extract(array, literal_column("'$[0]'" if first else "'$[#-1]'"))
-        return func.json_extract(array, literal_column("'$[0]'" if first else "'$[last]'"))
+        if not first:
+            # MariaDB 10.11 resolves `$[last]` once per statement (connections.py reverses the list).
+            raise ValueError("no last element on MariaDB")
+        return func.json_extract(array, literal_column("'$[0]'"))
 
     def concat(self, *parts: ColumnElement[Any] | str) -> ColumnElement[Any]:
         if self.sqlite:
