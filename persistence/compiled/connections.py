@@ -25,6 +25,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    and_,
     bindparam,
     case,
     false,
@@ -187,8 +188,10 @@ class ConnectionBuilder:
             else self._list_page(spec, shape, names, parent)
         )
         if spec.bare:
-            nodes = self._aggregate(self.b.object(page.rows, field.children), page.forward, is_json=True)
-            bare = select(nodes).select_from(page.source).where(*page.where)
+            nodes = self._aggregate(
+                self.b.object(page.rows, field.children), page.forward, page.rows, is_json=True
+            )
+            bare = self._over_rows(select(nodes), page)
             return bare if parent is None else bare.correlate(parent)
         # Only the page's rows make the statement an aggregate (one row, whatever it reads); without
         # a field that reads them (a count, pageInfo's flags), or with an empty page, it reads none:
@@ -202,8 +205,19 @@ class ConnectionBuilder:
             pairs.append(self._part(page, selected))
         statement = select(func.json_object(*pairs))
         if page.reads_rows:
-            statement = statement.select_from(page.source).where(*page.where)
+            statement = self._over_rows(statement, page)
         return statement if parent is None else statement.correlate(parent)
+
+    def _over_rows(self, statement: Select[Any], page: _Page) -> Select[Any]:
+        """``statement`` over the page's rows. On MariaDB from a row that is always there, the page's
+        rows outer-joined to it: where the optimizer proves no row can match (two cursors the wrong
+        way round, say), it answers an aggregate's other values with NULL (a count, a flag), as if
+        they too had been read from the rows."""
+        if self.b.sqlite:
+            return statement.select_from(page.source).where(*page.where)
+        always = select(self.b.number(1).label("one")).subquery("always")
+        joined = always.outerjoin(page.source, and_(true(), *page.where))
+        return statement.select_from(joined)
 
     def _list_page(
         self, spec: Connection, shape: ListShape, names: ParameterNames, parent: FromClause | None
@@ -307,7 +321,9 @@ class ConnectionBuilder:
         if isinstance(part, Nodes | Edges) and not page.reads_rows:
             return func.json_array()
         if isinstance(part, Nodes):
-            return self._aggregate(self.b.object(page.rows, selected.children), page.forward, is_json=True)
+            return self._aggregate(
+                self.b.object(page.rows, selected.children), page.forward, page.rows, is_json=True
+            )
         if isinstance(part, Edges):
             pairs: list[ColumnElement[Any]] = []
             for edge_field in selected.children:
@@ -320,7 +336,7 @@ class ConnectionBuilder:
                     pairs.append(self.b.name_literal(edge_field.spec.name))
                 else:
                     raise ValueError(f"{type(edge_field.spec).__name__} is not a field of an edge")
-            return self._aggregate(func.json_object(*pairs), page.forward, is_json=True)
+            return self._aggregate(func.json_object(*pairs), page.forward, page.rows, is_json=True)
         if isinstance(part, PageInfo):
             pairs = []
             for info_field in selected.children:
@@ -339,12 +355,12 @@ class ConnectionBuilder:
             if not page.reads_rows:
                 return null()
             if part.name == "startCursor" or self.b.sqlite:
-                listed = self._aggregate(page.cursor(), page.forward, is_json=False, empty=None)
+                listed = self._aggregate(page.cursor(), page.forward, page.rows, is_json=False, empty=None)
                 return self.b.json_element(listed, first=part.name == "startCursor")
             # MariaDB resolves `$[last]` once per statement, from the first array it meets: a later
             # row's shorter array gives NULL (10.11). The last cursor is the first of the reversed list.
             backward = [_reversed(term) for term in page.forward]
-            listed = self._aggregate(page.cursor(), backward, is_json=False, empty=None)
+            listed = self._aggregate(page.cursor(), backward, page.rows, is_json=False, empty=None)
             return self.b.json_element(listed, first=True)
         if part.name == page.read_toward:
             return self.b.boolean(page.more().is_not(None))
@@ -372,6 +388,7 @@ class ConnectionBuilder:
         self,
         element: ColumnElement[Any],
         forward: list[ColumnElement[Any]],
+        rows: FromClause,
         *,
         is_json: bool,
         empty: str | None = "[]",
@@ -386,9 +403,9 @@ class ConnectionBuilder:
                 return func.iif(func.count() == 0, null(), aggregated)
             return aggregated
         ordered: ColumnElement[Any] = func.json_arrayagg(element).aggregate_order_by(*forward)
-        if empty is None:
-            return ordered
-        return func.coalesce(ordered, func.json_array())
+        # The outer join's row when no page row matched (see _over_rows) is not one of the page's.
+        none = func.count(rows.c.id) == self.b.number(0)
+        return case((none, func.json_array() if empty is not None else null()), else_=ordered)
 
     # --- the page's rows --------------------------------------------------------------------------
 
