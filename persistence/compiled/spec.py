@@ -138,6 +138,44 @@ class TotalCount:
     """A connection's ``totalCount``: every visible row, on every page."""
 
 
+@dataclass(frozen=True, slots=True)
+class OpenTaskCount:
+    """How many live tasks not done or canceled point at this row by ``foreign_key`` (the resolvers'
+    own count: persistence/queries/projects.py ``open_task_count``)."""
+
+    foreign_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerRole:
+    """The viewer's role in this project (an enum's name), or null when the viewer is no member
+    (persistence/queries/projects.py ``viewer_role``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedList:
+    """The rows of ``table`` whose ``foreign_key`` holds this row's id (a project's labels), ordered
+    by ``order_by`` in the database's collation, as the resolvers' statement orders them."""
+
+    table: str
+    foreign_key: str
+    order_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRows:
+    """The rows of ``link_table`` whose ``link_own`` holds this row's id, each an object of its own
+    (a project's members: user and role), ordered by ``order_by`` of the row ``link_other`` names in
+    ``table`` (the database's collation) and kept when ``tenancy`` lets the viewer see that row."""
+
+    link_table: str
+    link_own: str
+    link_other: str
+    table: str
+    order_by: tuple[str, ...]
+    tenancy: Tenancy
+
+
 FieldSpec = (
     Column
     | GlobalId
@@ -154,18 +192,23 @@ FieldSpec = (
     | PageInfo
     | PageInfoField
     | TotalCount
+    | OpenTaskCount
+    | ViewerRole
+    | OwnedList
+    | LinkRows
 )
 
 
 @dataclass(frozen=True, slots=True)
 class ById:
     """A root field reading one visible row by the global id in ``argument`` (null and NOT_FOUND
-    naming ``kind`` when there is none)."""
+    naming ``kind`` when there is none); ``tenancy``: which rows the viewer may read."""
 
     table: str
     type_name: str
     argument: str
     kind: str
+    tenancy: Tenancy = "tasks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,9 +223,27 @@ class ByKey:
     number_column: str
     kind: str
     argument: str = "key"
+    tenancy: Tenancy = "tasks"
 
 
-RootSpec = ById | ByKey | Connection
+@dataclass(frozen=True, slots=True)
+class ByIdOrKey:
+    """A root field reading one visible row by exactly one of two arguments: the global id in
+    ``id_argument`` or the text in ``key_argument``, which ``key_column`` holds (a project by id or
+    by "OPS"). The key is read as the resolvers read it (schema/engine/compiler/operations.py); both
+    or neither: the resolvers answer, with their error. Null and NOT_FOUND naming ``kind`` when
+    there is no such row."""
+
+    table: str
+    type_name: str
+    key_column: str
+    kind: str
+    tenancy: Tenancy
+    id_argument: str = "id"
+    key_argument: str = "key"
+
+
+RootSpec = ById | ByKey | Connection | ByIdOrKey
 
 
 @dataclass(frozen=True, slots=True)

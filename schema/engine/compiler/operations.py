@@ -36,12 +36,13 @@ from sqlalchemy.engine import Dialect
 from persistence.compiled.connections import ORGANIZATION, USER
 from persistence.compiled.lists import ListShape
 from persistence.compiled.run import read_json
-from persistence.compiled.spec import ById, ByKey, Connection
+from persistence.compiled.spec import ById, ByIdOrKey, ByKey, Connection
 from persistence.compiled.sql import KEY, NUMBER, OBJECT_ID, CompiledStatement, compile_root
 from persistence.metrics import GRAPHQL_ENGINE_OPERATIONS
 from persistence.settings import Settings
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, NotFound
+from resolvers.projects import project_key
 from resolvers.tasks import parse_task_key
 from schema.core.ids import decode_id
 from schema.engine.compiler.normalize import Planned, PlannedRoot, directive_variables, normalize
@@ -135,7 +136,7 @@ class CompiledRun:
                     null_data = null_data or isinstance(spec, Connection)
                     continue
                 data[key] = found
-                if found is None and isinstance(spec, ById | ByKey):
+                if found is None and isinstance(spec, ById | ByKey | ByIdOrKey):
                     missing = NotFound(spec.kind)
                     errors.append(
                         GraphQLError(missing.message, root.node, path=[key], original_error=missing)
@@ -222,6 +223,8 @@ class OperationCompiler:
 
     def _bind(self, root: PlannedRoot, values: Mapping[str, Any]) -> dict[str, Any]:
         spec = root.selection.spec
+        if isinstance(spec, ByIdOrKey):
+            return _bind_id_or_key(spec, root, values)
         if isinstance(spec, ById):
             global_id = _value(root.arguments.get(spec.argument), values)
             if not isinstance(global_id, str):
@@ -240,6 +243,25 @@ class OperationCompiler:
                 raise _Refused from refused
             return {KEY: project_key, NUMBER: number}
         return {}
+
+
+def _bind_id_or_key(spec: ByIdOrKey, root: PlannedRoot, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Exactly one of the id and the key, read as Query.project reads them (the other bound NULL);
+    both, neither or a value they refuse: _Refused."""
+    global_id = _value(root.arguments.get(spec.id_argument), values)
+    key = _value(root.arguments.get(spec.key_argument), values)
+    if (global_id is None) == (key is None):
+        raise _Refused
+    if key is not None:
+        if not isinstance(key, str):
+            raise _Refused
+        return {OBJECT_ID: None, KEY: project_key(key)}
+    if not isinstance(global_id, str):
+        raise _Refused
+    try:
+        return {OBJECT_ID: decode_id(global_id, spec.type_name), KEY: None}
+    except DomainError as refused:
+        raise _Refused from refused
 
 
 def _value(node: ValueNode | None, values: Mapping[str, Any]) -> Any:

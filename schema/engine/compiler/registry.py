@@ -9,9 +9,9 @@ from typing import Any
 from persistence.compiled.lists import ListArguments
 from persistence.compiled.spec import PageInfoField, RootSpec, TypeSpec
 from persistence.settings import Settings
-from schema.projects.compiled import LABEL, PROJECT
+from schema.projects import compiled as projects
 from schema.tasks import compiled as tasks
-from schema.users.compiled import USER
+from schema.users import compiled as users
 
 PAGE_INFO = TypeSpec(
     None,
@@ -34,11 +34,22 @@ TYPES: dict[str, TypeSpec] = {
     "ActivityEventConnection": tasks.CONNECTION,
     "ActivityEventEdge": tasks.EDGE,
     "PageInfo": PAGE_INFO,
-    "Project": PROJECT,
-    "Label": LABEL,
-    "User": USER,
+    "Project": projects.PROJECT,
+    "Label": projects.LABEL,
+    "User": users.USER,
+    "ProjectMember": projects.PROJECT_MEMBER,
+    "ProjectConnection": tasks.CONNECTION,
+    "ProjectEdge": tasks.EDGE,
+    "ProjectMembership": users.PROJECT_MEMBERSHIP,
+    "UserConnection": tasks.CONNECTION,
+    "UserEdge": tasks.EDGE,
+    "Organization": users.ORGANIZATION,
 }
 
-QUERY_ROOTS: dict[str, RootSpec] = tasks.ROOTS
+QUERY_ROOTS: dict[str, RootSpec] = {**tasks.ROOTS, **projects.ROOTS, **users.ROOTS}
 
-BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {**tasks.BINDERS}
+BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {
+    **tasks.BINDERS,
+    **projects.BINDERS,
+    **users.BINDERS,
+}
