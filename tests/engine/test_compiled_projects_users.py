@@ -306,3 +306,13 @@ async def test_a_member_sees_only_their_projects_on_sqlite(embedded: Embedded) -
     for user_id in embedded.org.user_ids[:4]:
         await member.same(USER, {"id": encode_id("User", user_id), "first": 50})
 
+
+async def test_a_statement_too_deep_for_sqlite_runs_on_the_resolvers(embedded: Embedded) -> None:
+    owner, task_id = embedded.owner, encode_id("Task", embedded.org.task_ids[0])
+    parents = "query ($id: ID!) { task(id: $id) { key %s } }"
+    await owner.same(parents % "parent { key parent { key } }", {"id": task_id})
+    # SQLite's parser's stack overflows on seven nested subqueries; the resolvers read level by level.
+    deep = "parent { key " * 7 + "}" * 7
+    await owner.same(parents % deep, {"id": task_id}, compiled=False)
+    # A project's members' projects' members: the same on MariaDB is one statement.
+    await owner.same(DEEP, {"id": encode_id("Project", embedded.org.project_ids[0])}, compiled=False)

@@ -7,7 +7,8 @@ A plan is cached by the document's text hash, the operation's name, the values o
 (which filters, how many values, the order, which cursors: persistence/compiled/lists.py). Argument
 values are bind parameters, checked here as the resolvers check them (their own functions, through
 the binders of arguments.py); a value the resolvers would refuse sends the operation to them, so
-their error is the one given.
+their error is the one given. On SQLite, a statement nested deeper than its parser takes sends the
+operation to them too (persistence/compiled/sqlite_depth.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from persistence.compiled.lists import ListShape
 from persistence.compiled.run import read_json
 from persistence.compiled.spec import ById, ByIdOrKey, ByKey, Connection
 from persistence.compiled.sql import KEY, NUMBER, OBJECT_ID, CompiledStatement, compile_root
+from persistence.compiled.sqlite_depth import parses_on_sqlite
 from persistence.metrics import GRAPHQL_ENGINE_OPERATIONS
 from persistence.settings import Settings
 from resolvers.context import RequestContext
@@ -178,7 +180,18 @@ class OperationCompiler:
             bound = tuple({**self._bind(root, values), **site_values} for root in plan.roots)
         except _Refused:
             return None
+        if self.dialect.name == "sqlite" and not self._parses_on_sqlite(plan, context, shapes):
+            return None
         return CompiledRun(plan, context, self.dialect, bound, shapes)
+
+    def _parses_on_sqlite(self, plan: Plan, context: RequestContext, shapes: dict[int, ListShape]) -> bool:
+        """Every root's statement (compiled now, as the run would) is within SQLite's parser's depth."""
+        sees_all_projects = context.require_principal().scope.sees_all_projects
+        for index in range(len(plan.roots)):
+            statement = plan.statement(index, self.dialect, sees_all_projects, shapes)
+            if not parses_on_sqlite(statement.sql, len(statement.parameter_names)):
+                return False
+        return True
 
     def _plan(
         self,
