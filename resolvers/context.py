@@ -14,6 +14,7 @@ from persistence.passwords import Passwords
 from persistence.relay import Relay
 from persistence.settings import Settings
 from persistence.versioned_cache import VersionedCache
+from resolvers.engines import EngineJudge
 from resolvers.errors import Unauthenticated
 from resolvers.principal import Principal
 
@@ -43,6 +44,8 @@ class Services:
     report_jobs: ReportJobs
     # Counts logins and password reset requests for their throttling (resolvers/login_throttle.py).
     attempts: AttemptCounters
+    # Which engine runs a trusted document, reported when it is registered.
+    operation_engine: EngineJudge | None = None
 
 
 @dataclass

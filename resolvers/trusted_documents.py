@@ -21,6 +21,7 @@ from persistence.models.base import utcnow
 from persistence.queries import trusted_documents as queries
 from persistence.queries.rows import AnyRow
 from resolvers.context import RequestContext
+from resolvers.engines import EngineChoice
 from resolvers.errors import BadUserInput, Forbidden
 
 log = logging.getLogger("taskql.trusted_documents")
@@ -39,11 +40,13 @@ class ManifestOperation:
 
 @dataclass(frozen=True)
 class PreparedOperation:
-    """What the schema layer learns from a body: its one operation's type and name, and its cost."""
+    """What the schema layer learns from a body: its one operation's type and name, its cost, and
+    the engine that will run it (None where no compiler judged it)."""
 
     operation_type: str
     name: str | None
     cost: int
+    engine: EngineChoice | None = None
 
 
 Prepare = Callable[[str], PreparedOperation]
@@ -80,6 +83,8 @@ class RegisterResult:
     unchanged: int
     # Every document of the manifest, as stored, in the manifest's order.
     documents: list[TrustedDocument]
+    # By document id: the engine that runs it, as judged when registered.
+    engines: dict[str, EngineChoice | None]
 
 
 def sha256_of(body: str) -> str:
@@ -183,7 +188,8 @@ async def register_documents(
         await queries.insert_documents(conn, new)
         rows = {row.document_id: row for row in await queries.by_document_ids(conn, list(prepared))}
     documents = [TrustedDocument.from_row(rows[operation.document_id]) for operation in unique]
-    return RegisterResult(registered=len(new), unchanged=len(unique) - len(new), documents=documents)
+    engines = {document_id: found.engine for document_id, found in prepared.items()}
+    return RegisterResult(len(new), len(unique) - len(new), documents, engines)
 
 
 async def register_manifest(

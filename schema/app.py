@@ -38,6 +38,7 @@ from resolvers.notification_rules import derive_notifications
 from resolvers.trusted_documents import TrustedDocuments
 from resolvers.webhook_rules import derive_webhook_deliveries
 from schema.build import build_schema
+from schema.engine.compiler.coverage import judge_engine
 from schema.guard.documents import DocumentCache
 from schema.guard.protection import query_limits
 from schema.http.downloads import AttachmentDownloads
@@ -86,6 +87,7 @@ def build_services(settings: Settings) -> Services:
         emails=ScheduledEmails(settings),
         webhook_deliveries=webhook_deliveries,
         report_jobs=ReportJobs(settings),
+        operation_engine=judge_engine,
         attempts=AttemptCounters(
             redis,
             CircuitBreaker(

@@ -15,12 +15,13 @@ from persistence.settings import get_settings
 from resolvers.errors import BadUserInput
 from resolvers.trusted_documents import RegisterResult, parse_manifest, register_documents
 from schema.build import build_schema
+from schema.engine.compiler.coverage import judge_engine
 from schema.guard.registration import preparer
 
 
 async def register(manifest: Any, client_name: str) -> RegisterResult:
     settings = get_settings()
-    prepare = preparer(build_schema()._schema, settings)
+    prepare = preparer(build_schema()._schema, settings, judge_engine)
     db = Database(create_engine(settings, null_pool=True))
     try:
         return await register_documents(
@@ -46,4 +47,9 @@ def main(path: Path, client_name: str) -> int:
         print(f"{path}: {error.message}; nothing was registered", file=sys.stderr)
         return 1
     print(f"registered {result.registered}, unchanged {result.unchanged}")
+    for document in result.documents:
+        engine = result.engines.get(document.document_id)
+        if engine is not None:
+            why = f" ({engine.uncovered} is not compiled)" if engine.uncovered else ""
+            print(f"  {document.document_id}: {engine.engine}{why}")
     return 0

@@ -7,6 +7,7 @@ from persistence.db import Database
 from persistence.settings import Settings
 from resolvers.trusted_documents import ManifestOperation, RegisterResult, register_documents
 from schema.build import build_schema
+from schema.engine.compiler.coverage import judge_engine
 from schema.guard.registration import preparer
 
 
@@ -17,5 +18,5 @@ def manifest() -> list[ManifestOperation]:
 async def register(db: Database, settings: Settings) -> RegisterResult:
     """Registers every operation (all or none, as `python -m schema documents`); idempotent."""
     # The graphql-core schema strawberry built, as `python -m schema documents` uses it.
-    prepare = preparer(build_schema()._schema, settings)
+    prepare = preparer(build_schema()._schema, settings, judge_engine)
     return await register_documents(db, manifest(), client_name=CLIENT_NAME, prepare=prepare)

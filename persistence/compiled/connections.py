@@ -14,6 +14,8 @@ Cursors are the text schema/core/cursors.py makes, built by the database (``Curs
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -52,6 +54,7 @@ from persistence.compiled.spec import (
 )
 from persistence.queries.pagination import SortKey, beyond, read_order
 from persistence.queries.scope import visible_project_of
+from persistence.queries.search import ranked_matches
 from persistence.queries.tasks import filter_conditions, visible_tasks
 from persistence.values import Cursor, PageRequest, TaskFilter
 
@@ -114,15 +117,21 @@ class ConnectionBuilder:
             found.append(rows.c[spec.parent_column] == parent.c.id)
         if spec.live_column is not None:
             found.append(rows.c[spec.live_column].is_(None))
-        if any(name in _LISTED and count == 0 for name, count in shape.filters):
-            # An empty list matches nothing (SQLAlchemy's empty IN, which would need an expanding
-            # parameter the driver never gets here).
-            found.append(false())
-        elif shape.filters:
-            found += filter_conditions(self._filter(shape, names, rows), rows)
+        found += self._filter_conditions(shape, names, rows)
         for option, value in shape.options:
             found += _option(rows, option, value)
         return found
+
+    def _filter_conditions(
+        self, shape: ListShape, names: ParameterNames, rows: FromClause
+    ) -> list[ColumnElement[bool]]:
+        if any(name in _LISTED and count == 0 for name, count in shape.filters):
+            # An empty list matches nothing (SQLAlchemy's empty IN, which would need an expanding
+            # parameter the driver never gets here).
+            return [false()]
+        if shape.filters:
+            return filter_conditions(self._filter(shape, names, rows), rows)
+        return []
 
     def _filter(self, shape: ListShape, names: ParameterNames, rows: FromClause) -> TaskFilter:
         """A TaskFilter holding bind parameters where the request's values go."""
@@ -177,92 +186,152 @@ class ConnectionBuilder:
         ``parent``, the enclosing row, is given)."""
         shape = self.shapes[field.site]
         names = ParameterNames(field.site)
-        table = self.b.table(spec.table)
-        rows, source, where = self._page_rows(spec, shape, names, table, parent)
-        forward = self._forward_order(shape, rows)
+        page = (
+            self._search_page(spec, shape, names)
+            if shape.searched
+            else self._list_page(spec, shape, names, parent)
+        )
         if spec.bare:
-            nodes = self._aggregate(self.b.object(rows, field.children), forward, is_json=True)
-            bare = select(nodes).select_from(source).where(*where)
+            nodes = self._aggregate(self.b.object(page.rows, field.children), page.forward, is_json=True)
+            bare = select(nodes).select_from(page.source).where(*page.where)
             return bare if parent is None else bare.correlate(parent)
-        cursors = Cursors(self.b, shape)
         pairs: list[ColumnElement[Any]] = []
         for selected in field.children:
             pairs.append(self.b.name_literal(selected.key))
-            pairs.append(self._part(spec, shape, names, selected, rows, forward, cursors, parent))
-        statement = select(func.json_object(*pairs)).select_from(source).where(*where)
+            pairs.append(self._part(page, selected))
+        statement = select(func.json_object(*pairs)).select_from(page.source).where(*page.where)
         return statement if parent is None else statement.correlate(parent)
 
-    def _part(
-        self,
-        spec: Connection,
-        shape: ListShape,
-        names: ParameterNames,
-        selected: Selected,
-        rows: FromClause,
-        forward: list[ColumnElement[Any]],
-        cursors: Cursors,
-        parent: FromClause | None,
-    ) -> ColumnElement[Any]:
+    def _list_page(
+        self, spec: Connection, shape: ListShape, names: ParameterNames, parent: FromClause | None
+    ) -> _Page:
+        rows, source, where = self._page_rows(spec, shape, names, self.b.table(spec.table), parent)
+        cursors = Cursors(self.b, shape)
+
+        def total() -> ColumnElement[Any]:
+            counted = self.b.table(spec.table).alias()
+            listed = select(func.count()).select_from(counted)
+            where = self.conditions(spec, shape, names, counted, parent)
+            return _correlated(listed.where(*where), parent).scalar_subquery()
+
+        return _Page(
+            rows,
+            source,
+            where,
+            self._forward_order(shape, rows),
+            lambda: cursors.of(rows),
+            total,
+            lambda: self._more(spec, shape, names, parent),
+            # As persistence/queries/pagination.py's to_page: the side read toward has more when a
+            # row lies past the page; the other side has more when the page starts at a cursor.
+            "hasPreviousPage" if shape.backward else "hasNextPage",
+            (shape.before if shape.backward else shape.after) != "none",
+        )
+
+    def _search_page(self, spec: Connection, shape: ListShape, names: ParameterNames) -> _Page:
+        """searchTasks' page: the ranked matches (persistence/queries/search.py), best first, from an
+        offset (the cursor holds a row's rank); the total rides along as a window count."""
+        words = bindparam(names.search, type_=String)
+        filters = shape.filters
+
+        def ranked() -> FromClause:
+            tasks = self.b.table(spec.table).alias()
+            where = [*self._filter_conditions(shape, names, tasks)]
+            # An owner's search is read through the FULLTEXT index unless a project filter bounds it.
+            by_tenancy = not self.sees_all_projects or any(name == "project_ids" for name, _ in filters)
+            organization, user = bindparam(ORGANIZATION, type_=Integer), bindparam(USER, type_=Integer)
+            found = ranked_matches(
+                "sqlite" if self.b.sqlite else "mysql",
+                organization,
+                self.sees_all_projects,
+                user,
+                words,
+                where,
+                by_tenancy=by_tenancy,
+                tasks=tasks,
+            )
+            return found.subquery("ranked")
+
+        matches = ranked()
+        best_first = [matches.c.score.desc(), matches.c.id.desc()]
+        numbered = select(
+            matches.c.id,
+            func.count().over().label("total"),
+            func.row_number().over(order_by=best_first).label("position"),
+        )
+        offset = bindparam(names.search_offset, type_=Integer)
+        page = numbered.order_by(*best_first).limit(bindparam(names.size, type_=Integer)).offset(offset)
+        picked = page.subquery("page")
+        rows = self.b.table(spec.table).alias()
+        cursors = Cursors(self.b, shape)
+
+        def total() -> ColumnElement[Any]:
+            # A page past the end holds no row to carry the total: then it is counted.
+            counted = ranked()
+            return func.coalesce(
+                func.max(picked.c.total), select(func.count()).select_from(counted).scalar_subquery()
+            )
+
+        def more() -> ColumnElement[Any]:
+            past = ranked()
+            after_page = bindparam(names.past_page, type_=Integer)
+            order = [past.c.score.desc(), past.c.id.desc()]
+            return select(past.c.id).order_by(*order).limit(1).offset(after_page).scalar_subquery()
+
+        return _Page(
+            rows,
+            rows.join(picked, picked.c.id == rows.c.id),
+            [],
+            [picked.c.position.asc()],
+            # A row's rank counts from 0: the position the window gives, less one.
+            lambda: cursors.of_value(picked.c.position - 1, rows),
+            total,
+            more,
+            "hasNextPage",
+            shape.started,
+        )
+
+    def _part(self, page: _Page, selected: Selected) -> ColumnElement[Any]:
         part = selected.spec
         if isinstance(part, Typename):
             return self.b.name_literal(part.name)
         if isinstance(part, TotalCount):
-            counted = self.b.table(spec.table).alias()
-            total = (
-                select(func.count())
-                .select_from(counted)
-                .where(*self.conditions(spec, shape, names, counted, parent))
-            )
-            return _correlated(total, parent).scalar_subquery()
+            return page.total()
         if isinstance(part, Nodes):
-            return self._aggregate(self.b.object(rows, selected.children), forward, is_json=True)
+            return self._aggregate(self.b.object(page.rows, selected.children), page.forward, is_json=True)
         if isinstance(part, Edges):
             pairs: list[ColumnElement[Any]] = []
             for edge_field in selected.children:
                 pairs.append(self.b.name_literal(edge_field.key))
                 if isinstance(edge_field.spec, EdgeCursor):
-                    pairs.append(cursors.of(rows))
+                    pairs.append(page.cursor())
                 elif isinstance(edge_field.spec, EdgeNode):
-                    pairs.append(self.b.object(rows, edge_field.children))
+                    pairs.append(self.b.object(page.rows, edge_field.children))
                 elif isinstance(edge_field.spec, Typename):
                     pairs.append(self.b.name_literal(edge_field.spec.name))
                 else:
                     raise ValueError(f"{type(edge_field.spec).__name__} is not a field of an edge")
-            return self._aggregate(func.json_object(*pairs), forward, is_json=True)
+            return self._aggregate(func.json_object(*pairs), page.forward, is_json=True)
         if isinstance(part, PageInfo):
             pairs = []
             for info_field in selected.children:
                 pairs.append(self.b.name_literal(info_field.key))
-                pairs.append(self._page_info(spec, shape, names, info_field, rows, forward, cursors, parent))
+                pairs.append(self._page_info(page, info_field))
             return func.json_object(*pairs)
         raise ValueError(f"{type(part).__name__} is not a field of a connection")
 
-    def _page_info(
-        self,
-        spec: Connection,
-        shape: ListShape,
-        names: ParameterNames,
-        info_field: Selected,
-        rows: FromClause,
-        forward: list[ColumnElement[Any]],
-        cursors: Cursors,
-        parent: FromClause | None,
-    ) -> ColumnElement[Any]:
+    def _page_info(self, page: _Page, info_field: Selected) -> ColumnElement[Any]:
         part = info_field.spec
         if isinstance(part, Typename):
             return self.b.name_literal(part.name)
         if not isinstance(part, PageInfoField):
             raise ValueError(f"{type(part).__name__} is not a field of PageInfo")
         if part.name in ("startCursor", "endCursor"):
-            listed = self._aggregate(cursors.of(rows), forward, is_json=False, empty=None)
+            listed = self._aggregate(page.cursor(), page.forward, is_json=False, empty=None)
             return self.b.json_element(listed, first=part.name == "startCursor")
-        # As persistence/queries/pagination.py's to_page: the side read toward has more when a row
-        # lies past the page; the other side has more when the page starts at a cursor.
-        read_toward = "hasPreviousPage" if shape.backward else "hasNextPage"
-        if part.name == read_toward:
-            return self.b.boolean(self._more(spec, shape, names, parent).is_not(None))
-        started_at = shape.before if shape.backward else shape.after
-        return self.b.boolean(true() if started_at != "none" else false())
+        if part.name == page.read_toward:
+            return self.b.boolean(page.more().is_not(None))
+        return self.b.boolean(true() if page.started else false())
 
     def _more(
         self, spec: Connection, shape: ListShape, names: ParameterNames, parent: FromClause | None
@@ -391,6 +460,24 @@ def _option(rows: FromClause, option: str, value: bool | None) -> list[ColumnEle
     raise ValueError(f"no option {option}")
 
 
+@dataclass(frozen=True)
+class _Page:
+    """A connection's page as its fields read it: the rows (whose columns the nodes read), the FROM
+    holding them and the conditions keeping them, the list's order, and how to build a row's cursor,
+    the total, the first row past the page (NULL: none), which side that is, and whether the page
+    starts at a cursor (the other side's "has more")."""
+
+    rows: FromClause
+    source: FromClause
+    where: list[ColumnElement[bool]]
+    forward: list[ColumnElement[Any]]
+    cursor: Callable[[], ColumnElement[Any]]
+    total: Callable[[], ColumnElement[Any]]
+    more: Callable[[], ColumnElement[Any]]
+    read_toward: str
+    started: bool
+
+
 class Cursors:
     """A row's cursor as schema/core/cursors.py encodes it: base64url (unpadded) of the JSON array
     ``[order name, sort value, id]`` as orjson writes it."""
@@ -400,6 +487,9 @@ class Cursors:
         self.order = shape.order
 
     def of(self, rows: FromClause) -> ColumnElement[Any]:
-        value = self.b.json_text(rows.c[self.order.column], self.order.kind)
+        return self.of_value(rows.c[self.order.column], rows)
+
+    def of_value(self, sort_value: ColumnElement[Any], rows: FromClause) -> ColumnElement[Any]:
+        value = self.b.json_text(sort_value, self.order.kind)
         text = self.b.concat(f'["{self.order.name}",', value, ",", self.b.text_of(rows.c.id), "]")
         return self.b.base64url(text)

@@ -7,9 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from persistence.queries.search import search_words
 from persistence.values import Cursor, PageRequest, TaskFilter
 
 CursorKind = Literal["datetime", "date", "int", "float", "str"]
+
+
+class LeftToResolvers(Exception):
+    """Valid arguments the compiled engine does not read (the resolvers answer them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,8 @@ class ListShape:
     # Options that change the rows (archived projects, deactivated users), values included.
     options: tuple[tuple[str, bool | None], ...]
     searched: bool
+    # A search page past the first (its "has previous page").
+    started: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +62,9 @@ class ListArguments:
     page: PageRequest
     task_filter: TaskFilter | None = None
     options: tuple[tuple[str, bool | None], ...] = ()
-    # Full-text search: the words looked for, and the rank of the page's first row (its offset).
-    search_words: str | None = None
+    # Full-text search: the text looked for (persistence/queries/search.py makes each dialect's
+    # words of it), and the rank of the page's first row (its offset).
+    search_text: str | None = None
     search_offset: int = 0
 
     def shape(self) -> ListShape:
@@ -74,16 +82,18 @@ class ListArguments:
             _cursor_shape(self.page.before),
             tuple(filters),
             self.options,
-            self.search_words is not None,
+            self.search_text is not None,
+            self.search_offset > 0,
         )
 
-    def parameters(self, site: int) -> dict[str, Any]:
+    def parameters(self, site: int, dialect: str) -> dict[str, Any]:
         names = ParameterNames(site)
+        # Offsets apart, as MariaDB takes no expression in LIMIT ... OFFSET.
         values: dict[str, Any] = {
             names.size: self.page.size,
-            # The page's last row's offset (MariaDB takes no expression in LIMIT ... OFFSET).
             names.last_offset: max(self.page.size - 1, 0),
             names.search_offset: self.search_offset,
+            names.past_page: self.search_offset + self.page.size,
         }
         for cursor, value_name, id_name in (
             (self.page.after, names.after_value, names.after_id),
@@ -100,8 +110,8 @@ class ListArguments:
                     values.update({names.filter(field.name, i): item for i, item in enumerate(value)})
                 elif value is not None:
                     values[names.filter(field.name)] = value
-        if self.search_words is not None:
-            values[names.search] = self.search_words
+        if self.search_text is not None:
+            values[names.search] = search_words(dialect, self.search_text)
         return values
 
 
@@ -145,6 +155,11 @@ class ParameterNames:
     @property
     def search_offset(self) -> str:
         return self._name("search_offset")
+
+    @property
+    def past_page(self) -> str:
+        """The offset of the first row past a search page."""
+        return self._name("past_page")
 
     def filter(self, field: str, index: int | None = None) -> str:
         return self._name(f"f_{field}" if index is None else f"f_{field}_{index}")

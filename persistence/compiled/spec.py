@@ -15,6 +15,12 @@ from typing import Literal
 ScalarKind = Literal["text", "int", "float", "enum", "date", "datetime", "present", "json"]
 
 
+# How rows are limited to what the viewer may read: "tasks" the visible tasks (organization,
+# live, a project the viewer sees); "organization" the viewer's organization's rows; "projects" the
+# projects the viewer sees; "parent" nothing more than the parent row, which the viewer already sees.
+Tenancy = Literal["tasks", "organization", "projects", "parent"]
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     name: str
@@ -49,6 +55,11 @@ class ToOne:
 
 
 @dataclass(frozen=True, slots=True)
+class SameRow:
+    """This row again, as an object of the field's type (Viewer.user: the viewer's own user row)."""
+
+
+@dataclass(frozen=True, slots=True)
 class LinkedList:
     """The rows of ``table`` linked through ``link_table`` that share ``same_column`` with this row
     (a task's labels: only its own project's labels are shown), ordered by ``order_by`` (text by
@@ -76,12 +87,6 @@ class Typename:
     """``__typename``: the object's GraphQL type name."""
 
     name: str
-
-
-# How a list's rows are limited to what the viewer may read: "tasks" the visible tasks (organization,
-# live, a project the viewer sees); "organization" the viewer's organization's rows; "projects" the
-# projects the viewer sees; "parent" nothing more than the parent row, which the viewer already sees.
-Tenancy = Literal["tasks", "organization", "projects", "parent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +183,7 @@ class LinkRows:
 
 FieldSpec = (
     Column
+    | SameRow
     | GlobalId
     | KeyAndNumber
     | ToOne
@@ -243,7 +249,14 @@ class ByIdOrKey:
     key_argument: str = "key"
 
 
-RootSpec = ById | ByKey | Connection | ByIdOrKey
+@dataclass(frozen=True, slots=True)
+class ViewerRow:
+    """The root field of the viewer's own user row (``viewer``): never null."""
+
+    table: str = "users"
+
+
+RootSpec = ById | ByKey | Connection | ViewerRow | ByIdOrKey
 
 
 @dataclass(frozen=True, slots=True)

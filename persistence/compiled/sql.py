@@ -52,10 +52,12 @@ from persistence.compiled.spec import (
     OpenTaskCount,
     OwnedList,
     RootSelection,
+    SameRow,
     Selected,
     ToOne,
     Typename,
     ViewerRole,
+    ViewerRow,
 )
 from persistence.compiled.spec import Column as ColumnSpec
 from persistence.models import Base
@@ -214,6 +216,8 @@ class Builder:
             return self.global_id(spec.type_name, table.c.id)
         if isinstance(spec, Typename):
             return self.name_literal(spec.name)
+        if isinstance(spec, SameRow):
+            return self.object(table, field.children)
         if isinstance(spec, Connection):
             listed = self.connections.connection(spec, field, table)
             return self.as_json(listed.scalar_subquery())
@@ -305,6 +309,11 @@ def root_statement(
     if isinstance(spec, Connection):
         return builder.connections.connection(spec, root, None)
     table = builder.table(spec.table)
+    if isinstance(spec, ViewerRow):
+        return select(builder.object(table, root.children)).where(
+            table.c.id == bindparam(USER, type_=Integer),
+            table.c.organization_id == bindparam(ORGANIZATION, type_=Integer),
+        )
     visible = builder.connections.tenancy(spec.tenancy, table)
     found = select(builder.object(table, root.children)).select_from(table)
     if isinstance(spec, ById):

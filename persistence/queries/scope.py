@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy.sql import FromClause
 
 from persistence.enums import OrgRole, ProjectRole
-from persistence.models import ProjectMember
+from persistence.models import ProjectMember, Task
+
+_tasks = Task.__table__
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,22 @@ def visible_project_of(
         return true()
     member_of = select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)
     return project_id.in_(member_of)
+
+
+def visible_tasks(
+    organization_id: int | ColumnElement[int],
+    sees_all_projects: bool,
+    user_id: int | ColumnElement[int],
+    tasks: FromClause = _tasks,
+) -> list[ColumnElement[bool]]:
+    """The tasks a viewer may read: live, of its organization, in a project it sees. The values may be
+    bind parameters and ``tasks`` an alias (the compiled operations build a statement once for every
+    viewer of a kind, with tasks nested in tasks)."""
+    return [
+        tasks.c.organization_id == organization_id,
+        tasks.c.deleted_at.is_(None),
+        visible_project_of(sees_all_projects, user_id, tasks.c.project_id),
+    ]
 
 
 def user_sees_project(users: Any, project_id: ColumnElement[int]) -> ColumnElement[bool]:

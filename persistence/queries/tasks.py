@@ -5,12 +5,10 @@ JSON aggregate, counts as subqueries; each only when the caller asks for it."""
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
-from sqlalchemy.dialects.mysql import match
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import FromClause
 
@@ -19,7 +17,11 @@ from persistence.queries.aggregates import json_array_agg, json_object
 from persistence.queries.pagination import SortKey, fetch_page_by_ids, fetch_partitioned_pages, to_page
 from persistence.queries.projects import project_columns
 from persistence.queries.rows import AnyRow, PlainRow, python_types, row_from_json
-from persistence.queries.scope import Scope, visible_project_of
+from persistence.queries.scope import Scope
+
+# Re-exported: it lives with the other tenancy filters, and the compiled statements import it from here.
+from persistence.queries.scope import visible_tasks as visible_tasks  # noqa: PLC0414
+from persistence.queries.search import ranked_matches, search_words
 from persistence.queries.users import user_columns
 from persistence.values import Page, PageRequest, TaskFilter, TaskIncludes, TaskOrder
 
@@ -102,22 +104,6 @@ def _select(dialect: str, includes: TaskIncludes) -> Select[Any]:
 
 def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
     return visible_tasks(scope.organization_id, scope.sees_all_projects, scope.user_id)
-
-
-def visible_tasks(
-    organization_id: int | ColumnElement[int],
-    sees_all_projects: bool,
-    user_id: int | ColumnElement[int],
-    tasks: FromClause = _tasks,
-) -> list[ColumnElement[bool]]:
-    """The tasks a viewer may read: live, of its organization, in a project it sees. The values may be
-    bind parameters and ``tasks`` an alias (the compiled operations build a statement once for every
-    viewer of a kind, with tasks nested in tasks)."""
-    return [
-        tasks.c.organization_id == organization_id,
-        tasks.c.deleted_at.is_(None),
-        visible_project_of(sees_all_projects, user_id, tasks.c.project_id),
-    ]
 
 
 def filter_conditions(where: TaskFilter, tasks: FromClause = _tasks) -> list[ColumnElement[bool]]:
@@ -230,14 +216,6 @@ async def tasks_by_parent_ids(
     )
 
 
-_FTS5_TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
-def _fts5_query(query: str) -> str:
-    """Words only, each quoted, any of them: FTS5 syntax in the input can never reach the engine."""
-    return " OR ".join(f'"{word}"' for word in _FTS5_TOKEN.findall(query))
-
-
 async def search_tasks(
     conn: AsyncConnection,
     scope: Scope,
@@ -249,33 +227,35 @@ async def search_tasks(
     *,
     with_total: bool,
 ) -> tuple[Page[AnyRow], int | None]:
-    """Ranked full-text search: MariaDB FULLTEXT in natural language mode (no operators), SQLite FTS5."""
-    conditions = _filtered(scope, where)
-    statement = _select(conn.dialect.name, includes)
-    if conn.dialect.name == "sqlite":
-        fts_query = _fts5_query(query)
-        if not fts_query:
-            return to_page([], PageRequest(size=size)), 0 if with_total else None
-        fts = text("SELECT rowid, -bm25(tasks_fts) AS score FROM tasks_fts WHERE tasks_fts MATCH :q")
-        hits = (
-            fts.bindparams(q=fts_query).columns(literal_column("rowid"), literal_column("score")).subquery()
-        )
-        statement = statement.join(hits, hits.c.rowid == _tasks.c.id)
-        score: ColumnElement[Any] = hits.c.score
-        matched: ColumnElement[bool] = _tasks.c.id.in_(select(hits.c.rowid))
-    else:
-        # Words only: InnoDB's parser fails on a `*` with no word before it even in natural language mode.
-        words = " ".join(_FTS5_TOKEN.findall(query))
-        if not words:
-            return to_page([], PageRequest(size=size)), 0 if with_total else None
-        score = match(_tasks.c.title, _tasks.c.description, against=words).in_natural_language_mode()
-        matched = score > 0
-    statement = statement.add_columns(score.label("score")).where(*conditions, matched)
+    """Ranked full-text search (persistence/queries/search.py): one statement whose page of ids, best
+    first, comes with the total as a window count; the wide row is read for that page only."""
+    dialect = conn.dialect.name
+    words = search_words(dialect, query)
+    if words is None:
+        return to_page([], PageRequest(size=size)), 0 if with_total else None
+    # An owner's search is driven by the FULLTEXT index unless a project filter bounds the scan.
+    by_tenancy = not scope.sees_all_projects or where.project_ids is not None
+    ranked = ranked_matches(
+        dialect,
+        scope.organization_id,
+        scope.sees_all_projects,
+        scope.user_id,
+        words,
+        filter_conditions(where),
+        by_tenancy=by_tenancy,
+    ).subquery("ranked")
+    picked = select(ranked.c.id, ranked.c.score)
     if with_total:
-        statement = statement.add_columns(
-            _count([*conditions, matched]).scalar_subquery().label("total_count")
-        )
-    statement = statement.order_by(score.desc(), _tasks.c.id.desc()).offset(offset).limit(size + 1)
+        picked = picked.add_columns(func.count().over().label("total_count"))
+    page_ids = (
+        picked.order_by(ranked.c.score.desc(), ranked.c.id.desc()).offset(offset).limit(size + 1)
+    ).subquery("page")
+    statement = (
+        _select(dialect, includes)
+        .join(page_ids, page_ids.c.id == _tasks.c.id)
+        .add_columns(*[c for c in page_ids.c if c.key != "id"])
+        .order_by(page_ids.c.score.desc(), _tasks.c.id.desc())
+    )
     rows = (await conn.execute(statement)).all()
     page = Page(rows[:size], has_next_page=len(rows) > size, has_previous_page=offset > 0)
     total: int | None = None
@@ -283,5 +263,6 @@ async def search_tasks(
         total = int(rows[0].total_count)
     elif with_total:
         # An empty page past the end still reports every match.
-        total = 0 if offset == 0 else int((await conn.execute(_count([*conditions, matched]))).scalar_one())
+        count = select(func.count()).select_from(ranked)
+        total = 0 if offset == 0 else int((await conn.execute(count)).scalar_one())
     return page, total

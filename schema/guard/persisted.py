@@ -88,6 +88,24 @@ class PersistedDocuments:
         # The exact message and code Apollo Client's persisted-query link answers with the full text.
         raise RequestError(not_found_status, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
 
+    def known_trusted_text(self, params: GraphQLParams) -> str | None:
+        """The text of the trusted document a request names by id or by hash alone, when this
+        process already holds it (no I/O); None otherwise, or when the request is malformed (then
+        ``resolve`` answers it)."""
+        if params.document_id is not None:
+            trusted = self.registry.get(document_id=params.document_id)
+            if trusted is None or (params.query is not None and params.query != trusted.body):
+                return None
+            return trusted.body
+        if params.query is not None:
+            return None
+        try:
+            sha256 = _persisted_hash(params)
+        except RequestError:
+            return None
+        trusted = None if sha256 is None else self.registry.get(sha256=sha256)
+        return None if trusted is None else trusted.body
+
     async def _by_document_id(self, params: GraphQLParams, not_found_status: int) -> ResolvedDocument:
         assert params.document_id is not None  # noqa: S101 - the caller checked
         trusted = self.registry.get(document_id=params.document_id) or await self.registry.fetch(

@@ -3,9 +3,17 @@ exactly one operation; and its cost, at the page cap whatever the variables (the
 
 from __future__ import annotations
 
-from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, specified_rules, validate
+from graphql import (
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+    specified_rules,
+    validate,
+)
 
 from persistence.settings import Settings
+from resolvers.engines import EngineJudge
 from resolvers.errors import BadUserInput
 from resolvers.trusted_documents import Prepare, PreparedOperation
 from schema.guard.cost import CostModel, operation_cost
@@ -15,7 +23,7 @@ def _bad(message: str) -> BadUserInput:
     return BadUserInput(message, argument="input.manifest")
 
 
-def preparer(schema: GraphQLSchema, settings: Settings) -> Prepare:
+def preparer(schema: GraphQLSchema, settings: Settings, judge: EngineJudge | None = None) -> Prepare:
     """``prepare(body)`` for ``register_documents``, against this schema. The document's id is added to
     the error by the caller, which knows it."""
     model = CostModel(max_page_size=settings.max_page_size, default_page_size=settings.default_page_size)
@@ -34,6 +42,7 @@ def preparer(schema: GraphQLSchema, settings: Settings) -> Prepare:
         [operation] = operations
         cost = operation_cost(schema, document, None, None, model, pages_at_cap=True)
         name = operation.name.value if operation.name else None
-        return PreparedOperation(operation_type=operation.operation.value, name=name, cost=cost)
+        engine = None if judge is None else judge(schema, document, operation)
+        return PreparedOperation(operation.operation.value, name, cost, engine)
 
     return prepare

@@ -5,10 +5,12 @@ checked, the charge of the operation (its cost is known from the document alone)
 session's cache entry go in one script call (persistence/ratelimit.py). ``admit`` later takes the charge
 over (schema/guard/protection.py); a request that ends before gives it back.
 
-The usual two round trips remain where the cost needs the principal or cannot be known first: an API
-key, trusted documents enforced (an operator may run what others may not), a document that does not
-parse or introspects, an APQ hash or a document id, an operation over the limit, and while a cache
-outage is being recovered from.
+A trusted document named by id or hash is priced the same way when this process already holds it
+(its text is trusted whoever sends it). The usual two round trips remain where the cost needs the
+principal or cannot be known first: an API key, free text while trusted documents are enforced (an
+operator may run what others may not), a document that does not parse or introspects, an APQ hash or a
+document id this process has not loaded yet, an operation over the limit, and while a cache outage is
+being recovered from.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from resolvers.context import Services
 from resolvers.principal import Principal
 from schema.core.request import GraphQLParams
 from schema.guard.documents import DocumentCache
+from schema.guard.persisted import PersistedDocuments
 from schema.guard.protection import Budget, Precharge, Protection, user_budget
 from schema.http.principals import (
     API_KEY_HEADER,
@@ -32,9 +35,16 @@ from schema.http.principals import (
 
 
 class FirstTrip:
-    def __init__(self, services: Services, documents: DocumentCache, protection: Protection) -> None:
+    def __init__(
+        self,
+        services: Services,
+        documents: DocumentCache,
+        persisted: PersistedDocuments,
+        protection: Protection,
+    ) -> None:
         self.services = services
         self.documents = documents
+        self.persisted = persisted
         self.protection = protection
 
     async def principal(
@@ -61,11 +71,14 @@ class FirstTrip:
 
     def _requested_cost(self, request: Request, params: GraphQLParams, budget: Budget) -> int | None:
         """The operation's cost when the principal cannot change whether or what it is charged."""
-        if params.query is None or params.document_id is not None:
-            return None
-        if self.services.settings.trusted_documents_mode == "enforce":
-            return None
-        prepared = self.documents.get(params.query)
+        text = self.persisted.known_trusted_text(params)
+        if text is None:
+            if params.query is None or params.document_id is not None:
+                return None
+            if self.services.settings.trusted_documents_mode == "enforce":
+                return None
+            text = params.query
+        prepared = self.documents.get(text)
         if prepared.document is None or prepared.introspects:
             return None
         operation = get_operation_ast(prepared.document, params.operation_name)

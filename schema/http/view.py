@@ -82,7 +82,7 @@ class GraphQLView:
             else None
         )
         self.execution = Execution(documents.schema, services.settings, compiler)
-        self.first_trip = FirstTrip(services, documents, protection)
+        self.first_trip = FirstTrip(services, documents, persisted, protection)
 
     @classmethod
     def for_schema(

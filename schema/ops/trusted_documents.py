@@ -8,6 +8,7 @@ from strawberry.types import Info
 
 from resolvers import trusted_documents as resolvers
 from resolvers.context import RequestContext
+from resolvers.engines import EngineChoice
 from schema.core.ids import encode_id
 from schema.guard.registration import preparer
 
@@ -23,9 +24,17 @@ class TrustedDocument:
     client_name: str
     operation_type: str = strawberry.field(description="query, mutation or subscription.")
     cost: int = strawberry.field(description="The operation's cost with every page at the cap.")
+    engine: str | None = strawberry.field(
+        description="The execution engine that runs it, as judged when registered: `compiled` (one SQL "
+        "statement per root field) or `resolvers`; null when not judged."
+    )
+    uncovered_field: str | None = strawberry.field(
+        description="When the resolvers run it: the first field (or argument, or kind of operation) "
+        "the compiled engine does not cover."
+    )
 
     @classmethod
-    def of(cls, document: resolvers.TrustedDocument) -> TrustedDocument:
+    def of(cls, document: resolvers.TrustedDocument, engine: EngineChoice | None) -> TrustedDocument:
         return cls(
             id=strawberry.ID(encode_id("TrustedDocument", document.id)),
             document_id=document.document_id,
@@ -34,6 +43,8 @@ class TrustedDocument:
             client_name=document.client_name,
             operation_type=document.operation_type,
             cost=document.cost,
+            engine=None if engine is None else engine.engine,
+            uncovered_field=None if engine is None else engine.uncovered,
         )
 
 
@@ -65,12 +76,13 @@ class TrustedDocumentMutation:
         info: Ctx,
         input: TrustedDocumentsRegisterInput,  # noqa: A002
     ) -> TrustedDocumentsRegisterPayload:
-        prepare = preparer(info.schema._schema, info.context.settings)
+        services = info.context.services
+        prepare = preparer(info.schema._schema, services.settings, services.operation_engine)
         result = await resolvers.register_manifest(
             info.context, input.manifest, client_name=input.client_name, prepare=prepare
         )
         return TrustedDocumentsRegisterPayload(
             registered=result.registered,
             unchanged=result.unchanged,
-            documents=[TrustedDocument.of(document) for document in result.documents],
+            documents=[TrustedDocument.of(d, result.engines.get(d.document_id)) for d in result.documents],
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 from persistence.compiled.lists import ListArguments
 from persistence.compiled.spec import (
+    ById,
     ByIdOrKey,
     Column,
     Connection,
@@ -59,6 +60,8 @@ PROJECT_MEMBER = TypeSpec(
     {"user": ToOne("users", "user_id", same_organization=False), "role": Column("role", "enum")},
 )
 
+# A project the viewer sees, by id (node(id:)) or by id or key (project).
+PROJECT_BY_ID = ById("projects", "Project", "id", "project", tenancy="projects")
 ROOTS: dict[str, RootSpec] = {
     "project": ByIdOrKey("projects", "Project", "key", "project", "projects"),
     "projects": Connection("projects", "projects", "projects"),

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from persistence.compiled.lists import ListArguments, ListOrder
+from persistence.compiled.lists import LeftToResolvers, ListArguments, ListOrder
 from persistence.compiled.spec import (
     ById,
     ByKey,
@@ -38,6 +38,7 @@ from schema.tasks.types import (
     ACTIVITY_BY_ID,
     COMMENTS_BY_TIME,
     CURSOR_ORDERS,
+    SEARCH_ORDER,
     SUBTASK_ORDER,
     TaskFilterInput,
     TaskOrderInput,
@@ -108,11 +109,17 @@ EDGE = TypeSpec(None, {"cursor": EdgeCursor(), "node": EdgeNode()})
 TASK_LIST = Connection("tasks", "tasks", "tasks")
 
 # Query's task roots.
+TASK_BY_ID = ById("tasks", "Task", "id", "task")
 ROOTS: dict[str, RootSpec] = {
-    "task": ById("tasks", "Task", "id", "task"),
+    "task": TASK_BY_ID,
     "taskByKey": ByKey("tasks", "project_id", "key", "number", "task"),
     "tasks": TASK_LIST,
+    "searchTasks": Connection("tasks", "search", "tasks"),
 }
+
+# searchTasks' cursors hold a row's rank (from 0), as Query.search_tasks makes them.
+SEARCH_BY_RANK = CursorOrder(SEARCH_ORDER, "int", lambda row: row.id)
+_WORD = re.compile(r"\w", re.UNICODE)
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -173,7 +180,26 @@ def activity(arguments: Mapping[str, Any], settings: Settings) -> ListArguments:
     return _page(arguments, settings, listed, ACTIVITY_BY_ID)
 
 
+def search(arguments: Mapping[str, Any], settings: Settings) -> ListArguments:
+    """searchTasks' arguments as Query.search_tasks reads them: the filter, `first`, then `after`,
+    a rank (the page starts past it)."""
+    text = arguments["query"]
+    if not _WORD.search(text):
+        # No word: the resolvers answer an empty page without a statement.
+        raise LeftToResolvers("a search without a word")
+    where = arguments.get("filter")
+    task_filter = TaskFilterInput(**_snake(where)).to_filter() if where is not None else TaskFilter()
+    page = page_request(settings, first=arguments.get("first"), last=None)
+    start = SEARCH_BY_RANK.decode(arguments.get("after"), argument="after")
+    if start is not None and start.value < 0:
+        raise LeftToResolvers("a rank before the first")
+    offset = 0 if start is None else start.value + 1
+    listed = _order(SEARCH_BY_RANK, "id", descending=False)
+    return ListArguments(listed, page, task_filter, search_text=text, search_offset=offset)
+
+
 BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {
+    "search": search,
     "tasks": task_list,
     "subtasks": subtasks,
     "comments": comments,

@@ -55,8 +55,10 @@ ORGANIZATION = TypeSpec(
     },
 )
 
+# A user of the viewer's organization (user(id:), node(id:)).
+USER_BY_ID = ById("users", "User", "id", "user", tenancy="organization")
 ROOTS: dict[str, RootSpec] = {
-    "user": ById("users", "User", "id", "user", tenancy="organization"),
+    "user": USER_BY_ID,
     "users": Connection("users", "users", "organization"),
 }
 

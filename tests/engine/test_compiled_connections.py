@@ -11,6 +11,7 @@ from sqlalchemy import select
 from persistence.models import Label, Task
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
+from schema.core.cursors import encode_cursor
 from schema.core.ids import encode_id
 from tests.conftest import PASSWORD
 from tests.engine.differential import Engines, member_with_some_projects
@@ -144,5 +145,58 @@ async def test_a_member_pages_only_through_their_projects(
         seen = await walk(member, {}, backward=False)
         assert 0 < len(seen) < len(org.task_ids)
         await member.same(DETAIL, {"id": encode_id("Task", org.task_ids[0])})
+    finally:
+        await both.close()
+
+
+SEARCH = """
+query Search($q: String!, $first: Int, $after: String, $filter: TaskFilter) {
+  searchTasks(query: $q, first: $first, after: $after, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { key title } }
+  }
+}
+"""
+
+
+async def search_terms(services: Services, org: SeededOrganization) -> list[str]:
+    """Words of the organization's own titles: some common, some rare."""
+    async with services.db.read() as conn:
+        titles = (await conn.execute(select(Task.title).where(Task.id.in_(org.task_ids)))).scalars().all()
+    words = sorted({word for title in titles for word in title.split() if len(word) > 3})
+    return [*words[:: max(1, len(words) // 6)], f"{words[0]} {words[-1]}"]
+
+
+async def test_search_pages_agree(services: Services, engines: Engines, org: SeededOrganization) -> None:
+    for term in await search_terms(services, org):
+        seen: list[str] = []
+        after: str | None = None
+        for _ in range(20):
+            page = (await engines.same(SEARCH, {"q": term, "first": 2, "after": after}))["data"][
+                "searchTasks"
+            ]
+            seen += [edge["node"]["key"] for edge in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert len(seen) == len(set(seen)) == page["totalCount"]
+        # Past the end: no row, and still the total.
+        beyond = encode_cursor("search", page["totalCount"] + 3, 1)
+        past = (await engines.same(SEARCH, {"q": term, "first": 2, "after": beyond}))["data"]["searchTasks"]
+        assert (past["edges"], past["totalCount"]) == ([], page["totalCount"])
+        where = {"projectIds": [encode_id("Project", org.project_ids[0])], "status": ["TODO", "BACKLOG"]}
+        await engines.same(SEARCH, {"q": term, "first": 5, "filter": where})
+    # No word at all: the resolvers' empty page; a cursor that is not a rank: their error.
+    await engines.same(SEARCH, {"q": "  ?! "}, compiled=False)
+    await engines.same(SEARCH, {"q": "x", "after": "nope"}, compiled=False)
+
+
+async def test_a_member_searches_their_projects_only(services: Services, org: SeededOrganization) -> None:
+    both = Engines.over(services)
+    try:
+        member = await both.as_user(services, await member_with_some_projects(services, org), PASSWORD)
+        for term in await search_terms(services, org):
+            await member.same(SEARCH, {"q": term, "first": 50})
     finally:
         await both.close()

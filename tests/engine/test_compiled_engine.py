@@ -182,3 +182,53 @@ async def test_a_failed_statement_is_the_fields_internal_error(
     listed = await engines.compiled.run(LIST)
     assert listed["data"] is None
     assert listed["errors"][0]["path"] == ["tasks"]
+
+
+NODE = """
+query ($id: ID!) {
+  node(id: $id) {
+    __typename id
+    ... on Task { title key comments(first: 1) { totalCount } }
+    ... on Project { name }
+    ...OnUser
+  }
+}
+fragment OnUser on User { email }
+"""
+
+
+async def test_node_reads_a_task_as_task_does(engines: Engines, org: SeededOrganization) -> None:
+    for task_id in org.task_ids[:3]:
+        found = await engines.same(NODE, {"id": encode_id("Task", task_id)})
+        assert found["data"]["node"]["__typename"] == "Task"
+    missing = await engines.same(NODE, {"id": encode_id("Task", 10**12)})
+    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    await engines.same(NODE, {"id": "not an id"}, compiled=False)
+    await engines.same(NODE, {"id": encode_id("Webhook", 1)}, compiled=False)
+
+
+VIEWER = """
+query ($first: Int, $order: TaskOrder) {
+  viewer {
+    __typename
+    user { __typename id name email role deactivated createdAt }
+    mine: assignedTasks(first: $first, orderBy: $order) {
+      totalCount pageInfo { hasNextPage endCursor } nodes { key assignee { id } }
+    }
+  }
+}
+"""
+
+
+async def test_the_viewer_and_their_tasks(
+    services: Services, engines: Engines, org: SeededOrganization
+) -> None:
+    for first in (None, 2):
+        await engines.same(VIEWER, {"first": first, "order": {"field": "PRIORITY", "direction": "ASC"}})
+    both = Engines.over(services)
+    try:
+        member = await both.as_user(services, await member_with_some_projects(services, org), PASSWORD)
+        answer = await member.same(VIEWER, {"first": 50})
+        assert answer["data"]["viewer"]["user"]["role"] == "MEMBER"
+    finally:
+        await both.close()

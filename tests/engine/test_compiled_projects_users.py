@@ -270,6 +270,39 @@ async def test_deep_nesting_between_projects_users_and_tasks(
     await engines.same(DEEP_LIST)
 
 
+NODE = """
+query ($id: ID!) {
+  node(id: $id) {
+    __typename id
+    ... on Project { key openTaskCount viewerRole members { role user { name } } }
+    ... on User { name projects { role project { key } } }
+  }
+}
+"""
+
+
+async def test_node_reads_projects_and_users_as_their_roots_do(
+    services: Services, org: SeededOrganization, make_org: MakeOrg
+) -> None:
+    other = await make_org(SMALL)
+    both = Engines.over(services)
+    try:
+        member = await both.as_user(services, await member_with_some_projects(services, org), PASSWORD)
+        hidden = 0
+        for project_id in org.project_ids:
+            found = await member.same(NODE, {"id": encode_id("Project", project_id)})
+            hidden += found["data"]["node"] is None
+        assert 0 < hidden < len(org.project_ids)
+        for user_id in org.user_ids[:3]:
+            found = await member.same(NODE, {"id": encode_id("User", user_id)})
+            assert found["data"]["node"]["__typename"] == "User"
+        for missing in (encode_id("Project", other.project_ids[0]), encode_id("User", other.user_ids[0])):
+            answer = await member.same(NODE, {"id": missing})
+            assert answer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    finally:
+        await both.close()
+
+
 async def test_a_project_root_is_one_statement(engines: Engines, org: SeededOrganization) -> None:
     answer = await engines.compiled.run(PROJECT, {"id": encode_id("Project", org.project_ids[0])})
     assert answer["extensions"]["sqlStatements"] == 1

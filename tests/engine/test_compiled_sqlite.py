@@ -19,7 +19,7 @@ from schema.app import build_services
 from schema.core.ids import encode_id
 from tests.conftest import PASSWORD, SMALL, make_settings
 from tests.engine.differential import Engines, QueryMaker, member_with_some_projects
-from tests.engine.test_compiled_connections import DETAIL, ORDERS, walk
+from tests.engine.test_compiled_connections import DETAIL, ORDERS, SEARCH, search_terms, walk
 from tests.engine.test_compiled_engine import BY_ID, EVERYTHING, LIST
 
 
@@ -119,3 +119,10 @@ async def test_a_tasks_nested_lists_on_sqlite(embedded: Embedded) -> None:
                 DETAIL, {**variables, "first": 1, "after": comments["edges"][0]["cursor"]}
             )
             await embedded.owner.same(DETAIL, {**variables, "last": 1, "before": end})
+
+
+async def test_search_agrees_on_sqlite(embedded: Embedded) -> None:
+    for term in await search_terms(embedded.services, embedded.org):
+        page = await embedded.owner.same(SEARCH, {"q": term, "first": 3})
+        cursor = page["data"]["searchTasks"]["pageInfo"]["endCursor"]
+        await embedded.owner.same(SEARCH, {"q": term, "first": 3, "after": cursor})

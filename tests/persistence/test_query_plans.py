@@ -166,3 +166,61 @@ async def test_nested_pages_and_search_use_indexes(services: Services, big_org: 
         for row in plan:
             if row["table"] in ("tasks", "comments", "projects"):
                 assert row["type"] in INDEXED_ACCESS, plan
+
+
+def _tasks_reads(plan: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
+    return [(row["select_type"], row["type"], row["key"]) for row in plan if row["table"] == "tasks"]
+
+
+async def test_a_members_search_reads_its_projects_tasks_not_every_match(
+    services: Services, big_org: SeededOrganization
+) -> None:
+    # Given a member's search for a common word, with its total
+    member = _scopes(big_org)[1]
+    with captured(services) as statements:
+        async with services.db.read() as conn:
+            page, total = await task_queries.search_tasks(
+                conn, member, "billing", TaskFilter(), 0, 20, EVERYTHING, with_total=True
+            )
+            # When its statement is explained
+            plans = [await explain(conn, s, p) for s, p in statements]
+    # Then one statement answered the page and its total
+    assert page.rows
+    assert total is not None
+    assert total >= len(page.rows)
+    assert len(plans) == 1
+    reads = _tasks_reads(plans[0])
+    # And the ranked matches read the tasks through the member's projects (the tenancy's index),
+    # never through the FULLTEXT index, which would read every organization's matching rows
+    ranked = [read for read in reads if read[0] == "DERIVED"]
+    assert len(ranked) == 1, plans[0]
+    assert ranked[0][1] in ("ref", "range"), plans[0]
+    assert (ranked[0][2] or "").startswith("ix_tasks_project_id"), plans[0]
+    assert all(read[1] != "fulltext" for read in reads), plans[0]
+    # And the wide row (joins, labels, counts) is read for the page's ids only
+    assert [read for read in reads if read[0] == "PRIMARY"] == [("PRIMARY", "eq_ref", "PRIMARY")], plans[0]
+
+
+@pytest.mark.parametrize("project_filter", [False, True])
+async def test_an_owners_search_reads_the_fulltext_index_unless_a_project_bounds_it(
+    services: Services, big_org: SeededOrganization, project_filter: bool
+) -> None:
+    # Given an owner's search, over the organization or within one project
+    owner = _scopes(big_org)[0]
+    where = TaskFilter(project_ids=(big_org.project_ids[0],)) if project_filter else TaskFilter()
+    with captured(services) as statements:
+        async with services.db.read() as conn:
+            await task_queries.search_tasks(conn, owner, "billing", where, 0, 20, EVERYTHING, with_total=True)
+            plans = [await explain(conn, s, p) for s, p in statements]
+    # Then the organization's matches come from the FULLTEXT index, a project's from the project's
+    # index; either way the wide row is read for the page's ids only
+    assert len(plans) == 1
+    reads = _tasks_reads(plans[0])
+    ranked = [read for read in reads if read[0] == "DERIVED"]
+    assert len(ranked) == 1, plans[0]
+    if project_filter:
+        assert ranked[0][1] in ("ref", "range"), plans[0]
+        assert (ranked[0][2] or "").startswith("ix_tasks_project_id"), plans[0]
+    else:
+        assert ranked[0][1:] == ("fulltext", "ix_tasks_fulltext"), plans[0]
+    assert [read for read in reads if read[0] == "PRIMARY"] == [("PRIMARY", "eq_ref", "PRIMARY")], plans[0]

@@ -228,13 +228,17 @@ async def test_the_command_line_registers_a_manifest_file(services: Services, tm
     # Given a Relay map in a file
     first, second = _id(), _id()
     manifest = tmp_path / "relay.json"
-    manifest.write_bytes(orjson.dumps({first: _body(), second: _body("{ organization { id } }")}))
+    compiled, not_compiled = _body("{ tasks(first: 1) { totalCount } }"), _body("{ webhooks { id } }")
+    manifest.write_bytes(orjson.dumps({first: compiled, second: not_compiled}))
     # When the command registers it, twice
     ran = _cli(manifest, "ios")
     again = _cli(manifest, "ios")
-    # Then the first run stores both, the second none, and says so
-    assert (ran.returncode, ran.stdout.strip()) == (0, "registered 2, unchanged 0"), ran.stderr
-    assert (again.returncode, again.stdout.strip()) == (0, "registered 0, unchanged 2"), again.stderr
+    # Then the first run stores both, the second none, and says so, with the engine that runs each
+    engines = [f"  {first}: compiled", f"  {second}: resolvers (Query.webhooks is not compiled)"]
+    assert (ran.returncode, ran.stdout.splitlines()) == (0, ["registered 2, unchanged 0", *engines]), (
+        ran.stderr
+    )
+    assert (again.returncode, again.stdout.splitlines()) == (0, ["registered 0, unchanged 2", *engines])
     assert (await _stored(services, first)).client_name == "ios"
 
 

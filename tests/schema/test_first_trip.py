@@ -4,8 +4,9 @@ query pays with the read of its session, a revoked session is refused at once an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -15,7 +16,10 @@ from redis.asyncio.connection import AbstractConnection
 
 from persistence.ratelimit import REFUND_DELAY_SECONDS
 from resolvers.context import Services
+from resolvers.trusted_documents import ManifestOperation, register_documents, sha256_of
 from schema.app import create_app
+from schema.build import build_schema
+from schema.guard.registration import preparer
 from tests.conftest import GraphQLClient, make_settings
 from tests.notification_crew import Crew, MakeOrg, make_crew
 
@@ -40,6 +44,23 @@ def bearer(crew: Crew, who: str) -> dict[str, str]:
     return {"authorization": f"Bearer {crew.clients[who].token}"}
 
 
+@contextmanager
+def redis_commands(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """The commands sent to Redis inside the block, one entry per round trip."""
+    sent: list[Any] = []
+    original = AbstractConnection.send_packed_command
+
+    async def counted(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        sent.append(command)
+        await original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    try:
+        yield sent
+    finally:
+        monkeypatch.undo()
+
+
 async def _points(services: Services, crew: Crew, who: str) -> float | None:
     """The bucket's points in Redis; None for a full bucket (no key)."""
     raw = await services.cache.redis.hget(f"ratelimit:user:{crew.ids[who]}", "points")
@@ -49,13 +70,6 @@ async def _points(services: Services, crew: Crew, who: str) -> float | None:
 async def test_a_bearer_query_reads_its_session_and_pays_in_one_round_trip(
     services: Services, crew: Crew, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent: list[bytes | list[Any]] = []
-    original = AbstractConnection.send_packed_command
-
-    async def counted(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        sent.append(command)
-        await original(self, command, check_health)
-
     async with server(services) as http:
         # Given a session already cached
         assert (
@@ -63,9 +77,8 @@ async def test_a_bearer_query_reads_its_session_and_pays_in_one_round_trip(
         ).status_code == 200
         await asyncio.sleep(REFUND_DELAY_SECONDS * 2)
         # When the viewer query runs again
-        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
-        response = await http.post("/graphql", json={"query": VIEWER}, headers=bearer(crew, "author"))
-        monkeypatch.undo()
+        with redis_commands(monkeypatch) as sent:
+            response = await http.post("/graphql", json={"query": VIEWER}, headers=bearer(crew, "author"))
     # Then it is answered, charged, after one round trip to Redis
     assert response.status_code == 200, response.text
     assert response.json()["extensions"]["cost"]["requested"] > 0
@@ -89,3 +102,31 @@ async def test_a_revoked_session_is_refused_at_once_and_pays_nothing(services: S
     assert before is not None
     assert after is not None
     assert after == pytest.approx(before, abs=0.01)
+
+
+async def test_a_trusted_document_by_id_or_hash_pays_in_one_round_trip(
+    services: Services, crew: Crew, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a registered document, and trusted documents enforced (the production default)
+    body = f"# {uuid.uuid4()}\n{VIEWER}"
+    document_id = f"first-trip-{uuid.uuid4()}"
+    prepare = preparer(build_schema()._schema, services.settings)
+    await register_documents(
+        services.db, [ManifestOperation(document_id, body)], client_name="t", prepare=prepare
+    )
+    by_id = {"documentId": document_id}
+    by_hash = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256_of(body)}}}
+    async with server(services, trusted_documents_mode="enforce") as http:
+        for request in (by_id, by_hash):
+            # which this process has read once already, with the session cached
+            assert (
+                await http.post("/graphql", json=request, headers=bearer(crew, "author"))
+            ).status_code == 200
+            await asyncio.sleep(REFUND_DELAY_SECONDS * 2)
+            # When it is sent again
+            with redis_commands(monkeypatch) as sent:
+                response = await http.post("/graphql", json=request, headers=bearer(crew, "author"))
+            # Then it is answered and charged after one round trip to Redis
+            assert response.status_code == 200, response.text
+            assert response.json()["extensions"]["cost"]["requested"] > 0
+            assert len(sent) == 1, (request, sent)

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.enums import TaskStatus
-from persistence.models import Task
+from persistence.enums import OrgRole, ProjectRole, TaskStatus
+from persistence.models import ProjectMember, Task, User
 from persistence.seed import SeedSizes
 from resolvers.context import Services
 from schema.core.ids import encode_id
@@ -169,6 +169,56 @@ async def test_search_pages_with_after_cursors_without_repeats(org: SearchOrg) -
     # And past the end the page is empty, with the count kept
     beyond = await org.search(word, first=4, after=page["pageInfo"]["endCursor"])
     assert (ids(beyond), beyond["totalCount"], beyond["pageInfo"]["hasNextPage"]) == ([], 11, False)
+
+
+async def test_a_member_finds_the_same_ranking_within_its_own_projects(
+    gql: GraphQLClient, make_org: Any, services: Services
+) -> None:
+    """A member's matches are read through its projects, an owner's through the FULLTEXT index
+    (persistence/queries/search.py): both rank alike."""
+    # Given an organization with a member of its first project only
+    seeded = await make_org(
+        SeedSizes(users=4, projects=2, tasks=0, comments_per_task=0.0, members_per_project=0)
+    )
+    owner = SearchOrg(
+        gql.as_user(await gql.login(seeded.owner_email)),
+        services,
+        seeded.organization_id,
+        seeded.project_ids,
+        seeded.user_ids,
+    )
+    async with services.db.unit_of_work() as conn:
+        member_id, email = (
+            await conn.execute(
+                select(User.id, User.email).where(
+                    User.organization_id == seeded.organization_id, User.role == OrgRole.MEMBER
+                )
+            )
+        ).one()
+        await conn.execute(
+            insert(ProjectMember).values(
+                project_id=seeded.project_ids[0], user_id=member_id, role=ProjectRole.EDITOR, created_at=NOW
+            )
+        )
+    member = SearchOrg(gql.as_user(await gql.login(email)), services, seeded.organization_id, [], [])
+    # And matches of varying strength in both projects, the strongest of the first project's alone
+    word = unique_word()
+    strength = [1, 3, 3, 2, 1, 2, 2]
+    made = [
+        (await owner.add(f"{word} {i}", " ".join([word] * n), project_id=seeded.project_ids[i % 2]), i % 2)
+        for i, n in enumerate(strength)
+    ]
+    # When the owner and the member search for the word, the member a page at a time
+    everything = await owner.search(word, first=50)
+    first = await member.search(word, first=2)
+    rest = await member.search(word, first=50, after=first["pageInfo"]["endCursor"])
+    # Then the member finds its project's matches only, in the owner's order, and counts them
+    own = {task_id for task_id, project in made if project == 0}
+    assert ids(first) + ids(rest) == [task_id for task_id in ids(everything) if task_id in own]
+    assert (first["totalCount"], rest["totalCount"], everything["totalCount"]) == (4, 4, 7)
+    assert (first["pageInfo"]["hasNextPage"], rest["pageInfo"]["hasNextPage"]) == (True, False)
+    # And the strongest of its matches comes first
+    assert ids(first)[0] == made[2][0]
 
 
 async def test_search_respects_filters_and_counts_what_they_leave(org: SearchOrg) -> None:

@@ -115,6 +115,32 @@ async def test_an_operator_registers_a_manifest(
     assert again["data"]["trustedDocumentsRegister"]["unchanged"] == 1
 
 
+async def test_registration_reports_each_operations_engine(
+    services: Services, gql: GraphQLClient, make_org: MakeOrg
+) -> None:
+    # Given an operator and three documents: a list the compiler covers (even under a condition), a
+    # query selecting a field it does not cover, and a mutation
+    operator = await _signed_in(services, gql, await make_org(), operator=True)
+    tag = uuid.uuid4().hex
+    bodies = {
+        f"list-{tag}": f"# {tag}\nquery L($c: Boolean!) "
+        "{ tasks(first: 2) { nodes { id labels @include(if: $c) { name } } } }",
+        f"files-{tag}": f"# {tag}\nquery F {{ tasks(first: 2) {{ nodes {{ attachments {{ id }} }} }} }}",
+        f"write-{tag}": f"# {tag}\nmutation W {{ authLogout {{ ok }} }}",
+    }
+    register = REGISTER.replace("cost }", "cost engine uncoveredField }")
+    # When they are registered
+    answer = await operator.run(register, {"i": {"clientName": "web", "manifest": bodies}})
+    # Then each document says which engine runs it, and why not the compiled one
+    documents = answer["data"]["trustedDocumentsRegister"]["documents"]
+    engines = {d["documentId"].split("-")[0]: (d["engine"], d["uncoveredField"]) for d in documents}
+    assert engines == {
+        "list": ("compiled", None),
+        "files": ("resolvers", "Task.attachments"),
+        "write": ("resolvers", "a mutation"),
+    }
+
+
 async def test_a_bad_manifest_is_bad_user_input(
     services: Services, gql: GraphQLClient, make_org: MakeOrg
 ) -> None:

@@ -39,14 +39,27 @@ from persistence.compiled.spec import (
     OwnedList,
     PageInfo,
     RootSelection,
+    SameRow,
     Selected,
     ToOne,
     Typename,
+    ViewerRow,
 )
-from schema.engine.compiler.registry import QUERY_ROOTS, TYPES
+from schema.engine.compiler.registry import NODE_TYPES, QUERY_ROOTS, TYPES
 
 # Fields whose value is an object or a list of objects: their selections are planned in turn.
-_WITH_OBJECTS = (ToOne, LinkedList, Connection, Nodes, Edges, EdgeNode, PageInfo, OwnedList, LinkRows)
+_WITH_OBJECTS = (
+    ToOne,
+    SameRow,
+    LinkedList,
+    Connection,
+    Nodes,
+    Edges,
+    EdgeNode,
+    PageInfo,
+    OwnedList,
+    LinkRows,
+)
 
 
 def root_arguments(spec: ById | ByKey | ByIdOrKey) -> set[str]:
@@ -62,10 +75,18 @@ class NotCovered(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PlannedRoot:
-    selection: RootSelection
+    """A root field: its selection per concrete type it may answer with (``node`` may be any type
+    whose id it is given; every other root has one, under "")."""
+
+    key: str
+    alternatives: Mapping[str, RootSelection]
     # The first of the field's nodes (the location an error names) and its arguments' values.
     node: FieldNode
     arguments: Mapping[str, ValueNode]
+
+    @property
+    def is_node(self) -> bool:
+        return "" not in self.alternatives
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +123,19 @@ def directive_variables(document: DocumentNode) -> tuple[str, ...]:
 
 
 class _Normalizer:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        variables: Mapping[str, Any],
+        *,
+        include_all: bool = False,
+    ) -> None:
+        """``include_all``: every selection counts, whatever @skip/@include say (the question is
+        then whether any request could leave the compiler)."""
         self.schema = schema
         self.variables = variables
+        self.include_all = include_all
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -123,8 +154,10 @@ class _Normalizer:
                 flag = value.value
             elif isinstance(value, VariableNode) and isinstance(self.variables.get(value.name.value), bool):
                 flag = self.variables[value.name.value]
-            else:
+            elif not self.include_all:
                 raise NotCovered("a directive's condition")
+            if self.include_all:
+                continue
             shown = shown and (not flag if name == "skip" else flag)
         return shown
 
@@ -209,18 +242,41 @@ class _Normalizer:
         for index, (key, nodes) in enumerate(self.collect(query, [operation.selection_set]).items()):
             self.root_index = index
             name = nodes[0].name.value
+            arguments = {a.name.value: a.value for a in nodes[0].arguments or ()}
+            if name == "node":
+                planned.append(PlannedRoot(key, self.node_alternatives(key, nodes), nodes[0], arguments))
+                continue
             spec = QUERY_ROOTS.get(name)
             if spec is None:
                 raise NotCovered(f"Query.{name}")
-            arguments = {a.name.value: a.value for a in nodes[0].arguments or ()}
             site = -1
             if isinstance(spec, Connection):
                 site = self.site(spec, query.fields[name], nodes[0])
+            elif isinstance(spec, ViewerRow):
+                pass
             elif set(arguments) - root_arguments(spec):
                 raise NotCovered(f"Query.{name}'s arguments")
             children = self.object_fields(self.child_type(query, name), nodes)
-            planned.append(PlannedRoot(RootSelection(key, spec, children, site), nodes[0], arguments))
+            selection = RootSelection(key, spec, children, site)
+            planned.append(PlannedRoot(key, {"": selection}, nodes[0], arguments))
         return tuple(planned)
+
+    def node_alternatives(self, key: str, nodes: list[FieldNode]) -> dict[str, RootSelection]:
+        """``node``'s selection for each type the compiler reads by id; a type whose selection it
+        does not cover is left out (a request for one of its ids runs on the resolvers)."""
+        alternatives: dict[str, RootSelection] = {}
+        for type_name, spec in NODE_TYPES.items():
+            object_type = self.schema.get_type(type_name)
+            if not isinstance(object_type, GraphQLObjectType):
+                raise NotCovered(f"{type_name} is not an object type")
+            try:
+                children = self.object_fields(object_type, nodes)
+            except NotCovered:
+                continue
+            alternatives[type_name] = RootSelection(key, spec, children)
+        if not alternatives:
+            raise NotCovered("Query.node")
+        return alternatives
 
 
 def normalize(
@@ -236,3 +292,15 @@ def normalize(
     except NotCovered:
         return None
     return Planned(roots, tuple(normalizer.sites))
+
+
+def uncovered(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> str | None:
+    """What of a valid operation the compiler does not cover, with every conditional selection
+    counted (None: every request of it compiles, whatever its variables)."""
+    try:
+        _Normalizer(schema, document, {}, include_all=True).roots(operation)
+    except NotCovered as missing:
+        return str(missing)
+    return None

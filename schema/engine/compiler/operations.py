@@ -35,7 +35,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from sqlalchemy.engine import Dialect
 
 from persistence.compiled.connections import ORGANIZATION, USER
-from persistence.compiled.lists import ListShape
+from persistence.compiled.lists import LeftToResolvers, ListShape
 from persistence.compiled.run import read_json
 from persistence.compiled.spec import ById, ByIdOrKey, ByKey, Connection
 from persistence.compiled.sql import KEY, NUMBER, OBJECT_ID, CompiledStatement, compile_root
@@ -46,7 +46,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import DomainError, NotFound
 from resolvers.projects import project_key
 from resolvers.tasks import parse_task_key
-from schema.core.ids import decode_id
+from schema.core.ids import decode_any_id, decode_id
 from schema.engine.compiler.normalize import Planned, PlannedRoot, directive_variables, normalize
 from schema.engine.compiler.registry import BINDERS
 
@@ -64,20 +64,29 @@ class Plan:
     planned: Planned
     # Per root, "sees every project" and the shapes of its connections' arguments: the statement,
     # compiled on first use.
-    statements: dict[tuple[int, bool, tuple[ListShape, ...]], CompiledStatement] = field(default_factory=dict)
+    statements: dict[tuple[int, str, bool, tuple[ListShape, ...]], CompiledStatement] = field(
+        default_factory=dict
+    )
 
     @property
     def roots(self) -> tuple[PlannedRoot, ...]:
         return self.planned.roots
 
     def statement(
-        self, index: int, dialect: Dialect, sees_all_projects: bool, shapes: dict[int, ListShape]
+        self,
+        index: int,
+        choice: str,
+        dialect: Dialect,
+        sees_all_projects: bool,
+        shapes: dict[int, ListShape],
     ) -> CompiledStatement:
+        """``choice``: the alternative of the root that answers (node's type; "" for the others)."""
         own = tuple(shapes[site.number] for site in self.planned.sites if site.root == index)
-        key = (index, sees_all_projects, own)
+        key = (index, choice, sees_all_projects, own)
         found = self.statements.get(key)
         if found is None:
-            found = compile_root(dialect, self.roots[index].selection, shapes, sees_all_projects)
+            selection = self.roots[index].alternatives[choice]
+            found = compile_root(dialect, selection, shapes, sees_all_projects)
             while len(self.statements) >= _STATEMENTS_PER_PLAN:
                 del self.statements[next(iter(self.statements))]
             self.statements[key] = found
@@ -115,6 +124,8 @@ class CompiledRun:
     dialect: Dialect
     values: tuple[dict[str, Any], ...]
     shapes: dict[int, ListShape]
+    # Per root, the alternative that answers (node's type; "" for the others).
+    choices: tuple[str, ...]
 
     async def execute(self) -> CompiledResult:
         COMPILED.inc()
@@ -128,8 +139,11 @@ class CompiledRun:
         null_data = False
         async with self.context.db.read() as conn:
             for index, root in enumerate(self.plan.roots):
-                key, spec = root.selection.key, root.selection.spec
-                statement = self.plan.statement(index, self.dialect, scope.sees_all_projects, self.shapes)
+                key, choice = root.key, self.choices[index]
+                spec = root.alternatives[choice].spec
+                statement = self.plan.statement(
+                    index, choice, self.dialect, scope.sees_all_projects, self.shapes
+                )
                 try:
                     found = await read_json(conn, statement, {**viewer, **self.values[index]})
                 except Exception as failed:
@@ -177,18 +191,22 @@ class OperationCompiler:
             return None
         try:
             shapes, site_values = self._bind_sites(plan.planned, coerced)
-            bound = tuple({**self._bind(root, values), **site_values} for root in plan.roots)
+            bound = [self._bind(root, values) for root in plan.roots]
         except _Refused:
             return None
-        if self.dialect.name == "sqlite" and not self._parses_on_sqlite(plan, context, shapes):
+        choices = tuple(choice for choice, _ in bound)
+        if self.dialect.name == "sqlite" and not self._parses_on_sqlite(plan, context, shapes, choices):
             return None
-        return CompiledRun(plan, context, self.dialect, bound, shapes)
+        parameters = tuple({**own, **site_values} for _, own in bound)
+        return CompiledRun(plan, context, self.dialect, parameters, shapes, choices)
 
-    def _parses_on_sqlite(self, plan: Plan, context: RequestContext, shapes: dict[int, ListShape]) -> bool:
+    def _parses_on_sqlite(
+        self, plan: Plan, context: RequestContext, shapes: dict[int, ListShape], choices: tuple[str, ...]
+    ) -> bool:
         """Every root's statement (compiled now, as the run would) is within SQLite's parser's depth."""
         sees_all_projects = context.require_principal().scope.sees_all_projects
-        for index in range(len(plan.roots)):
-            statement = plan.statement(index, self.dialect, sees_all_projects, shapes)
+        for index, choice in enumerate(choices):
+            statement = plan.statement(index, choice, self.dialect, sees_all_projects, shapes)
             if not parses_on_sqlite(statement.sql, len(statement.parameter_names)):
                 return False
         return True
@@ -228,22 +246,34 @@ class OperationCompiler:
             try:
                 arguments = get_argument_values(site.definition, site.node, values)
                 listed = BINDERS[site.spec.arguments](arguments, self.settings)
-            except (DomainError, GraphQLError) as refused:
+            except (DomainError, GraphQLError, LeftToResolvers) as refused:
                 raise _Refused from refused
             shapes[site.number] = listed.shape()
-            bound.update(listed.parameters(site.number))
+            bound.update(listed.parameters(site.number, self.dialect.name))
         return shapes, bound
 
-    def _bind(self, root: PlannedRoot, values: Mapping[str, Any]) -> dict[str, Any]:
-        spec = root.selection.spec
+    def _bind(self, root: PlannedRoot, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The alternative that answers and the root's own parameters."""
+        if root.is_node:
+            global_id = _value(root.arguments.get("id"), values)
+            if not isinstance(global_id, str):
+                raise _Refused
+            try:
+                type_name, database_id = decode_any_id(global_id)
+            except DomainError as refused:
+                raise _Refused from refused
+            if type_name not in root.alternatives:
+                raise _Refused
+            return type_name, {OBJECT_ID: database_id}
+        spec = root.alternatives[""].spec
         if isinstance(spec, ByIdOrKey):
-            return _bind_id_or_key(spec, root, values)
+            return "", _bind_id_or_key(spec, root, values)
         if isinstance(spec, ById):
             global_id = _value(root.arguments.get(spec.argument), values)
             if not isinstance(global_id, str):
                 raise _Refused
             try:
-                return {OBJECT_ID: decode_id(global_id, spec.type_name)}
+                return "", {OBJECT_ID: decode_id(global_id, spec.type_name)}
             except DomainError as refused:
                 raise _Refused from refused
         if isinstance(spec, ByKey):
@@ -254,8 +284,8 @@ class OperationCompiler:
                 project_key, number = parse_task_key(key)
             except DomainError as refused:
                 raise _Refused from refused
-            return {KEY: project_key, NUMBER: number}
-        return {}
+            return "", {KEY: project_key, NUMBER: number}
+        return "", {}
 
 
 def _bind_id_or_key(spec: ByIdOrKey, root: PlannedRoot, values: Mapping[str, Any]) -> dict[str, Any]:

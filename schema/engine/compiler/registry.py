@@ -7,7 +7,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from persistence.compiled.lists import ListArguments
-from persistence.compiled.spec import PageInfoField, RootSpec, TypeSpec
+from persistence.compiled.spec import (
+    ById,
+    Connection,
+    PageInfoField,
+    RootSpec,
+    SameRow,
+    TypeSpec,
+    ViewerRow,
+)
 from persistence.settings import Settings
 from schema.projects import compiled as projects
 from schema.tasks import compiled as tasks
@@ -23,7 +31,17 @@ PAGE_INFO = TypeSpec(
     },
 )
 
+# The viewer's own view: its user row, and what hangs off it.
+VIEWER = TypeSpec(
+    "users",
+    {
+        "user": SameRow(),
+        "assignedTasks": Connection("tasks", "tasks", "tasks", parent_column="assignee_id"),
+    },
+)
+
 TYPES: dict[str, TypeSpec] = {
+    "Viewer": VIEWER,
     "Task": tasks.TASK,
     "TaskConnection": tasks.CONNECTION,
     "TaskEdge": tasks.EDGE,
@@ -46,7 +64,14 @@ TYPES: dict[str, TypeSpec] = {
     "Organization": users.ORGANIZATION,
 }
 
-QUERY_ROOTS: dict[str, RootSpec] = {**tasks.ROOTS, **projects.ROOTS, **users.ROOTS}
+QUERY_ROOTS: dict[str, RootSpec] = {**tasks.ROOTS, **projects.ROOTS, **users.ROOTS, "viewer": ViewerRow()}
+
+# The types ``node(id:)`` answers on the compiled engine, each read as its by-id root reads it.
+NODE_TYPES: dict[str, ById] = {
+    "Task": tasks.TASK_BY_ID,
+    "Project": projects.PROJECT_BY_ID,
+    "User": users.USER_BY_ID,
+}
 
 BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {
     **tasks.BINDERS,
