@@ -46,11 +46,11 @@ class KeyAndNumber:
 @dataclass(frozen=True, slots=True)
 class ToOne:
     """The row ``foreign_key`` names in ``table`` (of the same organization, when this row has one),
-    or null; ``visible``: only a task the viewer may read."""
+    or null; ``tenancy``: only a row the viewer may read (a task's parent, a comment's author)."""
 
     table: str
     foreign_key: str
-    visible: bool = False
+    tenancy: Tenancy | None = None
     same_organization: bool = True
 
 

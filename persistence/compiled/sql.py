@@ -231,8 +231,8 @@ class Builder:
             found = select(self.object(other, field.children)).where(other.c.id == table.c[spec.foreign_key])
             if spec.same_organization:
                 found = found.where(other.c.organization_id == table.c.organization_id)
-            if spec.visible:
-                found = found.where(*self.connections.visible_tasks(other))
+            if spec.tenancy is not None:
+                found = found.where(*self.connections.tenancy(spec.tenancy, other))
             return self.as_json(found.scalar_subquery())
         if isinstance(spec, KeyAndNumber):
             relation = table.c[spec.relation]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import insert, update
 
 from persistence.enums import ProjectRole, TaskStatus
-from persistence.models import Label, Project, ProjectMember, Task, User
+from persistence.models import Comment, Label, Project, ProjectMember, Task, User
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.core.ids import encode_id
@@ -301,6 +301,24 @@ async def test_node_reads_projects_and_users_as_their_roots_do(
             assert answer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     finally:
         await both.close()
+
+
+async def test_a_foreign_comment_author_is_hidden_on_both_engines(
+    services: Services, engines: Engines, org: SeededOrganization, make_org: MakeOrg
+) -> None:
+    # A comment another organization's user wrote (as a buggy write could leave it), read beside a
+    # project's members so that the operation compiles whole.
+    other = await make_org(SMALL)
+    async with services.db.unit_of_work() as conn:
+        await conn.execute(
+            insert(Comment).values(task_id=org.task_ids[0], author_id=other.user_ids[0], body="x")
+        )
+    answer = await engines.same(
+        "query ($id: ID!) { task(id: $id) { comments(last: 1) { nodes { body author { id } } }"
+        " project { members { user { id } } } } }",
+        {"id": encode_id("Task", org.task_ids[0])},
+    )
+    assert answer["data"]["task"]["comments"]["nodes"] == [{"body": "x", "author": None}]
 
 
 async def test_a_project_root_is_one_statement(engines: Engines, org: SeededOrganization) -> None:
