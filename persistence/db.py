@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -55,18 +55,40 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.create_function(JSON_NUMBER_FUNCTION, 1, json_number, deterministic=True)
 
 
+def split_pool(settings: Settings) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The seed's pool per process (``db_pool_size`` plus ``db_max_overflow``) shared by the API's two
+    engines: (size, overflow) for the writes' pool, then for the reads' (half each, the odd one to
+    the writes). Either half is more than the requests a process admits at once."""
+    size, overflow = settings.db_pool_size, settings.db_max_overflow
+    writes = ((size + 1) // 2, (overflow + 1) // 2)
+    return writes, (max(1, size - writes[0]), overflow - writes[1])
+
+
 def create_engine(
-    settings: Settings, *, null_pool: bool = False, statement_timeout: bool = False
+    settings: Settings,
+    *,
+    null_pool: bool = False,
+    statement_timeout: bool = False,
+    autocommit: bool = False,
+    pool: tuple[int, int] | None = None,
 ) -> AsyncEngine:
     """An engine for the configured URL; MariaDB gets the seed's pool (10/20/30 s/3600 s) and the ping of
-    connections idle longer than ``db_ping_idle_seconds``."""
+    connections idle longer than ``db_ping_idle_seconds``; ``pool``: another (size, overflow).
+
+    ``autocommit`` (MariaDB): connections that never hold a transaction, for reads. A read in a
+    transaction must end it (a ROLLBACK round trip on every return to the pool, else the next read
+    would see the same snapshot); in autocommit each statement sees what is committed, and the
+    connection goes back to the pool as it is."""
     kwargs: dict[str, Any] = {}
+    if autocommit and settings.database_url.startswith("mysql"):
+        kwargs.update(isolation_level="AUTOCOMMIT", skip_autocommit_rollback=True)
     if null_pool:
         kwargs["poolclass"] = NullPool
     elif not settings.uses_sqlite:
+        size, overflow = pool or (settings.db_pool_size, settings.db_max_overflow)
         kwargs.update(
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
+            pool_size=size,
+            max_overflow=overflow,
             pool_timeout=settings.db_pool_timeout,
             pool_recycle=settings.db_pool_recycle,
         )
@@ -120,24 +142,41 @@ class _ReadConnection(AsyncConnection):
         self._first = True
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._once_more_if_killed(super().execute, *args, **kwargs)
+
+    async def exec_driver_sql(self, *args: Any, **kwargs: Any) -> Any:
+        # The compiled reads' statements (persistence/compiled/run.py).
+        return await self._once_more_if_killed(super().exec_driver_sql, *args, **kwargs)
+
+    async def _once_more_if_killed(
+        self, run: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+    ) -> Any:
         if not self._first:
-            return await super().execute(*args, **kwargs)
+            return await run(*args, **kwargs)
         self._first = False
         try:
-            return await super().execute(*args, **kwargs)
+            return await run(*args, **kwargs)
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
             log.warning("a read met a closed database connection; retrying it once on a fresh one")
             await self.rollback()
-            return await super().execute(*args, **kwargs)
+            return await run(*args, **kwargs)
 
 
 class Database:
-    """Holds the engine; hands out one short connection per use (never shared by concurrent tasks)."""
+    """Holds the engines; hands out one short connection per use (never shared by concurrent tasks).
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    ``read_engine``: where ``read()`` takes its connections (an autocommit pool: see create_engine);
+    without one, reads share the engine's pool."""
+
+    def __init__(self, engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> None:
         self.engine = engine
+        self.read_engine = read_engine or engine
+
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        return (self.engine,) if self.read_engine is self.engine else (self.engine, self.read_engine)
 
     @property
     def dialect(self) -> str:
@@ -146,7 +185,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         started = time.perf_counter()
-        async with _ReadConnection(self.engine) as conn:
+        async with _ReadConnection(self.read_engine) as conn:
             DB_POOL_WAIT.observe(time.perf_counter() - started)
             yield conn
 
@@ -159,4 +198,5 @@ class Database:
             yield conn
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()

@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -113,11 +114,11 @@ class OpsPublisher:
             await asyncio.sleep(self.interval_seconds)
 
 
-def process_publisher(redis: Redis, settings: Settings, engine: AsyncEngine) -> OpsPublisher:
-    """The publisher of this process's window, with the engine's pool watched (the seed's pool size
-    plus overflow is what it may hold; SQLite's own pool is judged against the same figures)."""
+def process_publisher(redis: Redis, settings: Settings, engines: Sequence[AsyncEngine]) -> OpsPublisher:
+    """The publisher of this process's window, with the engines' pools watched (together they hold
+    the seed's pool size plus overflow; SQLite's own pool is judged against the same figures)."""
     window = process_window()
-    window.watch_pool(engine.pool, settings.db_pool_size + settings.db_max_overflow)
+    window.watch_pools([engine.pool for engine in engines], settings.db_pool_size + settings.db_max_overflow)
     return OpsPublisher(
         redis,
         settings.redis_channel_prefix,

@@ -19,7 +19,7 @@ import math
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,10 +92,14 @@ class PoolUse:
     size: int  # pool size + overflow: how many connections the pool may hold at most
 
 
-def pool_use(pool: Pool, capacity: int) -> PoolUse:
-    """Connections checked out of an engine's pool; pools without the count (SQLite's) read as 0."""
-    checkedout = getattr(pool, "checkedout", None)
-    return PoolUse(int(checkedout()) if callable(checkedout) else 0, capacity)
+def pool_use(pools: Sequence[Pool], capacity: int) -> PoolUse:
+    """Connections checked out of the engines' pools, against what they may hold together; pools
+    without the count (SQLite's) read as 0."""
+    in_use = 0
+    for pool in pools:
+        checkedout = getattr(pool, "checkedout", None)
+        in_use += int(checkedout()) if callable(checkedout) else 0
+    return PoolUse(in_use, capacity)
 
 
 def prometheus_cache_totals() -> dict[str, tuple[float, float]]:
@@ -125,10 +129,12 @@ class OpsWindow:
         self._slots: list[_Slot | None] = [None] * seconds
         self._cache_seen: dict[str, tuple[float, float]] = {}
         self._started = clock()
-        self._pool: tuple[Pool, int] | None = None
+        self._pools: list[Pool] = []
+        self._pool_capacity = 0
 
-    def watch_pool(self, pool: Pool, capacity: int) -> None:
-        self._pool = (pool, capacity)
+    def watch_pools(self, pools: Sequence[Pool], capacity: int) -> None:
+        self._pools = list(pools)
+        self._pool_capacity = capacity
 
     def _slot(self) -> _Slot:
         second = int(self.clock())
@@ -177,7 +183,7 @@ class OpsWindow:
                 pair[0] += hits
                 pair[1] += misses
         now = self.clock()
-        pool = None if self._pool is None else pool_use(*self._pool)
+        pool = pool_use(self._pools, self._pool_capacity) if self._pools else None
         return {
             "v": SNAPSHOT_VERSION,
             "host": socket.gethostname(),

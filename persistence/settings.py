@@ -76,8 +76,13 @@ class Settings(BaseSettings):
     )
 
     # The pool's configuration (MariaDB only; SQLite uses its own pool), as docs/slo.md sets it.
-    db_pool_size: int = Field(default=10, description="connections each process keeps open (MariaDB)")
-    db_max_overflow: int = Field(default=20, description="connections opened beyond the pool under load")
+    db_pool_size: int = Field(
+        default=10,
+        description="connections each process keeps open (MariaDB), half for writes and half for reads",
+    )
+    db_max_overflow: int = Field(
+        default=20, description="connections opened beyond the pool under load (split the same way)"
+    )
     db_pool_timeout: float = Field(default=30.0, description="seconds a request waits for a connection")
     db_pool_recycle: int = Field(default=3600, description="seconds after which a connection is replaced")
     db_pool_pre_ping: bool = Field(

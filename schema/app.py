@@ -22,7 +22,7 @@ from jobs.enqueue import (
 from jobs.queues import is_embedded
 from persistence.attempts import AttemptCounters
 from persistence.cache import Cache, CircuitBreaker
-from persistence.db import Database, create_engine
+from persistence.db import Database, create_engine, split_pool
 from persistence.metrics_export import mark_this_process_dead
 from persistence.migrate import upgrade_to_head
 from persistence.ops_publisher import process_publisher
@@ -54,8 +54,17 @@ log = logging.getLogger("taskql")
 
 
 def build_services(settings: Settings) -> Services:
-    db = Database(create_engine(settings, statement_timeout=True))
-    install_pool_metrics(db.engine)
+    if settings.uses_sqlite:
+        db = Database(create_engine(settings, statement_timeout=True))
+    else:
+        # Reads get autocommit connections of their own (no ROLLBACK per read), in half the pool.
+        write_pool, read_pool = split_pool(settings)
+        db = Database(
+            create_engine(settings, statement_timeout=True, pool=write_pool),
+            create_engine(settings, statement_timeout=True, autocommit=True, pool=read_pool),
+        )
+    for engine in db.engines:
+        install_pool_metrics(engine)
     redis = create_redis(settings)
     # Email, push and webhook jobs: run by `make worker`, or in the embedded default by a thread of
     # the server. Push only with a gateway to push to.
@@ -121,7 +130,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     embedded_jobs = EmbeddedJobs(settings) if is_embedded(settings) else None
     report_downloads = ReportDownloads(services)
     health = Health(services)
-    ops = process_publisher(services.cache.redis, settings, services.db.engine)
+    ops = process_publisher(services.cache.redis, settings, services.db.engines)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

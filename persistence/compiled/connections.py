@@ -15,7 +15,7 @@ Cursors are the text schema/core/cursors.py makes, built by the database (``Curs
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -26,16 +26,17 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    case,
     false,
     func,
-    literal,
     null,
     or_,
     select,
     true,
     tuple_,
 )
-from sqlalchemy.sql import FromClause
+from sqlalchemy.sql import FromClause, operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from persistence.compiled.lists import ListShape, ParameterNames
 from persistence.compiled.spec import (
@@ -195,11 +196,19 @@ class ConnectionBuilder:
             nodes = self._aggregate(self.b.object(page.rows, field.children), page.forward, is_json=True)
             bare = select(nodes).select_from(page.source).where(*page.where)
             return bare if parent is None else bare.correlate(parent)
+        # Only the page's rows make the statement an aggregate (one row, whatever it reads); without
+        # a field that reads them (a count, pageInfo's flags), or with an empty page, it reads none:
+        # a FROM then would give a row per page row, or none at all.
+        reads_rows = not shape.empty and any(_reads_rows(selected, shape) for selected in field.children)
+        if not reads_rows:
+            page = page.without_rows()
         pairs: list[ColumnElement[Any]] = []
         for selected in field.children:
             pairs.append(self.b.name_literal(selected.key))
             pairs.append(self._part(page, selected))
-        statement = select(func.json_object(*pairs)).select_from(page.source).where(*page.where)
+        statement = select(func.json_object(*pairs))
+        if page.reads_rows:
+            statement = statement.select_from(page.source).where(*page.where)
         return statement if parent is None else statement.correlate(parent)
 
     def _list_page(
@@ -265,18 +274,21 @@ class ConnectionBuilder:
         rows = self.b.table(spec.table).alias()
         cursors = Cursors(self.b, shape)
 
+        def counted() -> ColumnElement[Any]:
+            return select(func.count()).select_from(ranked()).scalar_subquery()
+
         def total() -> ColumnElement[Any]:
-            # A page past the end holds no row to carry the total: then it is counted.
-            counted = ranked()
-            return func.coalesce(
-                func.max(picked.c.total), select(func.count()).select_from(counted).scalar_subquery()
-            )
+            # A page past the end (or of no row) holds no row to carry the total: then it is counted.
+            return func.coalesce(func.max(picked.c.total), counted())
+
+        past_page = bindparam(names.past_page, type_=Integer)
 
         def more() -> ColumnElement[Any]:
-            past = ranked()
-            after_page = bindparam(names.past_page, type_=Integer)
-            order = [past.c.score.desc(), past.c.id.desc()]
-            return select(past.c.id).order_by(*order).limit(1).offset(after_page).scalar_subquery()
+            # More matches than the pages up to this one hold.
+            return case((total() > past_page, self.b.number(1)), else_=null())
+
+        def counted_more() -> ColumnElement[Any]:
+            return case((counted() > past_page, self.b.number(1)), else_=null())
 
         return _Page(
             rows,
@@ -284,11 +296,12 @@ class ConnectionBuilder:
             [],
             [picked.c.position.asc()],
             # A row's rank counts from 0: the position the window gives, less one.
-            lambda: cursors.of_value(picked.c.position - 1, rows),
+            lambda: cursors.of_value(picked.c.position - self.b.number(1), rows),
             total,
             more,
             "hasNextPage",
             shape.started,
+            rowless=(counted, counted_more),
         )
 
     def _part(self, page: _Page, selected: Selected) -> ColumnElement[Any]:
@@ -297,6 +310,8 @@ class ConnectionBuilder:
             return self.b.name_literal(part.name)
         if isinstance(part, TotalCount):
             return page.total()
+        if isinstance(part, Nodes | Edges) and not page.reads_rows:
+            return func.json_array()
         if isinstance(part, Nodes):
             return self._aggregate(self.b.object(page.rows, selected.children), page.forward, is_json=True)
         if isinstance(part, Edges):
@@ -327,8 +342,16 @@ class ConnectionBuilder:
         if not isinstance(part, PageInfoField):
             raise ValueError(f"{type(part).__name__} is not a field of PageInfo")
         if part.name in ("startCursor", "endCursor"):
-            listed = self._aggregate(page.cursor(), page.forward, is_json=False, empty=None)
-            return self.b.json_element(listed, first=part.name == "startCursor")
+            if not page.reads_rows:
+                return null()
+            if part.name == "startCursor" or self.b.sqlite:
+                listed = self._aggregate(page.cursor(), page.forward, is_json=False, empty=None)
+                return self.b.json_element(listed, first=part.name == "startCursor")
+            # MariaDB resolves `$[last]` once per statement, from the first array it meets: a later
+            # row's shorter array gives NULL (10.11). The last cursor is the first of the reversed list.
+            backward = [_reversed(term) for term in page.forward]
+            listed = self._aggregate(page.cursor(), backward, is_json=False, empty=None)
+            return self.b.json_element(listed, first=True)
         if part.name == page.read_toward:
             return self.b.boolean(page.more().is_not(None))
         return self.b.boolean(true() if page.started else false())
@@ -428,7 +451,7 @@ class ConnectionBuilder:
     def _row_value(self, shape: ListShape, rows: FromClause) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
         column: ColumnElement[Any] = rows.c[shape.order.column]
         if shape.order.nullable:
-            column = func.coalesce(column, literal(_SMALLEST_DATE, Date()))
+            column = func.coalesce(column, self.b.text(_SMALLEST_DATE))
         return column, rows.c.id
 
     def _forward_order(self, shape: ListShape, rows: FromClause) -> list[ColumnElement[Any]]:
@@ -436,6 +459,31 @@ class ConnectionBuilder:
         if shape.order.descending:
             return [column.desc(), ident.desc()]
         return [column.asc(), ident.asc()]
+
+
+def _reversed(term: ColumnElement[Any]) -> ColumnElement[Any]:
+    """An ORDER BY term (``column ASC`` or ``column DESC``) the other way round."""
+    if not isinstance(term, UnaryExpression) or term.element is None:
+        raise ValueError(f"not an ordering: {term}")
+    column: ColumnElement[Any] = term.element
+    return column.asc() if term.modifier is operators.desc_op else column.desc()
+
+
+def _reads_rows(selected: Selected, shape: ListShape) -> bool:
+    """Whether a connection's field reads the page's rows: its nodes, edges and cursors do, and a
+    search's total and next page (its window count rides on the rows)."""
+    part = selected.spec
+    if isinstance(part, Nodes | Edges):
+        return True
+    if isinstance(part, TotalCount):
+        return shape.searched
+    if isinstance(part, PageInfo):
+        for info in selected.children:
+            if isinstance(info.spec, PageInfoField) and info.spec.name in ("startCursor", "endCursor"):
+                return True
+            if shape.searched and isinstance(info.spec, PageInfoField) and info.spec.name == "hasNextPage":
+                return True
+    return False
 
 
 def _correlated(statement: Select[Any], parent: FromClause | None) -> Select[Any]:
@@ -476,6 +524,18 @@ class _Page:
     more: Callable[[], ColumnElement[Any]]
     read_toward: str
     started: bool
+    # The total and the first row past the page where no row of the page is read (None: ``total``
+    # and ``more`` read none anyway).
+    rowless: tuple[Callable[[], ColumnElement[Any]], Callable[[], ColumnElement[Any]]] | None = None
+    # False: the statement reads none of the page's rows (no FROM).
+    reads_rows: bool = True
+
+    def without_rows(self) -> _Page:
+        """The page when the statement reads none of its rows: no nodes, no cursors."""
+        if self.rowless is None:
+            return replace(self, reads_rows=False)
+        total, more = self.rowless
+        return replace(self, reads_rows=False, total=total, more=more)
 
 
 class Cursors:

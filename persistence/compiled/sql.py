@@ -28,7 +28,6 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -109,6 +108,17 @@ class Builder:
             raise ValueError(f"not a GraphQL name: {text!r}")
         return literal_column(f"'{text}'")
 
+    def text(self, value: str) -> ColumnElement[Any]:
+        """A constant string written into the statement: the driver has no parameter to escape on every
+        request (the statement's constants are the builder's own, never a request's value)."""
+        quoted = value.replace("'", "''")
+        if not self.sqlite:
+            quoted = quoted.replace("\\", "\\\\")
+        return literal_column(f"'{quoted}'")
+
+    def number(self, value: int) -> ColumnElement[Any]:
+        return literal_column(str(int(value)))
+
     def as_json(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
         """A subquery's JSON text, re-read as JSON so that an enclosing object embeds it."""
         if self.sqlite:
@@ -119,16 +129,19 @@ class Builder:
         """The first or the last element of a JSON array (null for none)."""
         if self.sqlite:
             return func.json_extract(array, literal_column("'$[0]'" if first else "'$[#-1]'"))
-        return func.json_extract(array, literal_column("'$[0]'" if first else "'$[last]'"))
+        if not first:
+            # MariaDB 10.11 resolves `$[last]` once per statement (connections.py reverses the list).
+            raise ValueError("no last element on MariaDB")
+        return func.json_extract(array, literal_column("'$[0]'"))
 
     def concat(self, *parts: ColumnElement[Any] | str) -> ColumnElement[Any]:
         if self.sqlite:
             # No concat() before SQLite 3.44.
-            joined: ColumnElement[Any] = literal(parts[0]) if isinstance(parts[0], str) else parts[0]
-            for part in parts[1:]:
-                joined = joined.op("||")(part)
-            return joined
-        return func.concat(*parts)
+            first, *rest = [self.text(part) if isinstance(part, str) else part for part in parts]
+            for part in rest:
+                first = first.op("||")(part)
+            return first
+        return func.concat(*(self.text(part) if isinstance(part, str) else part for part in parts))
 
     def text_of(self, number: ColumnElement[Any]) -> ColumnElement[Any]:
         return cast(number, Text if self.sqlite else CHAR)
@@ -137,11 +150,15 @@ class Builder:
         """``datetime.isoformat()`` of the aware UTC value: no fraction when the microseconds are 0."""
         if self.sqlite:
             # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' text (SQLAlchemy's SQLite format).
-            fraction = func.substr(column, 21, 6)
-            shown = case((or_(fraction == "", fraction == "000000"), ""), else_=self.concat(".", fraction))
-            return self.concat(func.substr(column, 1, 10), "T", func.substr(column, 12, 8), shown, "+00:00")
-        shown = case((func.microsecond(column) == 0, ""), else_=func.date_format(column, ".%f"))
-        return func.concat(func.date_format(column, "%Y-%m-%dT%H:%i:%s"), shown, "+00:00")
+            n = self.number
+            fraction = func.substr(column, n(21), n(6))
+            whole = or_(fraction == self.text(""), fraction == self.text("000000"))
+            shown = case((whole, self.text("")), else_=self.concat(".", fraction))
+            day, time = func.substr(column, n(1), n(10)), func.substr(column, n(12), n(8))
+            return self.concat(day, "T", time, shown, "+00:00")
+        no_fraction = func.microsecond(column) == self.number(0)
+        shown = case((no_fraction, self.text("")), else_=func.date_format(column, self.text(".%f")))
+        return self.concat(func.date_format(column, self.text("%Y-%m-%dT%H:%i:%s")), shown, "+00:00")
 
     def json_text(self, column: ColumnElement[Any], kind: CursorKind) -> ColumnElement[Any]:
         """The value's JSON text as orjson writes it (a cursor's sort value)."""
@@ -149,7 +166,7 @@ class Builder:
             return self.concat('"', self.datetime(column), '"')
         if kind == "date":
             dated = self.concat('"', self.text_of(column), '"')
-            return func.coalesce(dated, "null")
+            return func.coalesce(dated, self.text("null"))
         if kind == "int":
             return self.text_of(column)
         if kind == "str":
@@ -157,16 +174,19 @@ class Builder:
         if self.sqlite:
             return getattr(func, JSON_NUMBER_FUNCTION)(column)  # type: ignore[no-any-return]
         # MariaDB writes a double in its shortest form, as orjson does, but a whole one without ".0".
-        whole = and_(column == func.floor(column), func.abs(column) < 1e15)
-        return case((whole, func.concat(cast(column, CHAR), ".0")), else_=cast(column, CHAR))
+        whole = and_(column == func.floor(column), func.abs(column) < literal_column("1e15"))
+        return case((whole, self.concat(cast(column, CHAR), ".0")), else_=cast(column, CHAR))
 
     def base64url(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
         """base64url without padding (schema/core/ids.py's and cursors.py's encoding)."""
         if self.sqlite:
             return getattr(func, BASE64URL_FUNCTION)(text)  # type: ignore[no-any-return]
         # TO_BASE64 breaks its output every 76 characters: the breaks go too.
-        encoded = func.replace(func.to_base64(text), "\n", "")
-        return func.replace(func.replace(func.replace(encoded, "=", ""), "+", "-"), "/", "_")
+        t = self.text
+        encoded = func.replace(func.to_base64(text), t("\n"), t(""))
+        return func.replace(
+            func.replace(func.replace(encoded, t("="), t("")), t("+"), t("-")), t("/"), t("_")
+        )
 
     def by_code_point(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         """Text compared as Python compares it: SQLite's BINARY already does; MariaDB's utf8mb4_bin."""
@@ -175,12 +195,12 @@ class Builder:
         return column.collate("utf8mb4_bin")
 
     def boolean(self, condition: ColumnElement[bool]) -> ColumnElement[Any]:
-        return self.as_json(case((condition, "true"), else_="false"))
+        return self.as_json(case((condition, self.text("true")), else_=self.text("false")))
 
     def global_id(self, type_name: str, id_column: ColumnElement[Any]) -> ColumnElement[Any]:
         if self.sqlite:
-            return getattr(func, GLOBAL_ID_FUNCTION)(type_name, id_column)  # type: ignore[no-any-return]
-        return self.base64url(func.concat(f"{type_name}:", id_column))
+            return getattr(func, GLOBAL_ID_FUNCTION)(self.text(type_name), id_column)  # type: ignore[no-any-return]
+        return self.base64url(self.concat(f"{type_name}:", id_column))
 
     def array(
         self, element: ColumnElement[Any], source: Select[Any], outer: FromClause | None = None

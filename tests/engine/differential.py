@@ -8,10 +8,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
-from prometheus_client import REGISTRY
+import orjson
 from sqlalchemy import func, select
 
 from persistence.enums import OrgRole
+from persistence.metrics import GRAPHQL_ENGINE_OPERATIONS
 from persistence.models import ProjectMember, User
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
@@ -35,7 +36,12 @@ async def member_with_some_projects(services: Services, org: SeededOrganization)
 
 
 def compiled_count() -> float:
-    return REGISTRY.get_sample_value("graphql_engine_operations_total", {"engine": "compiled"}) or 0.0
+    # The counter's own samples: the registry's lookup would collect every metric of the process.
+    for metric in GRAPHQL_ENGINE_OPERATIONS.collect():
+        for sample in metric.samples:
+            if sample.name == "graphql_engine_operations_total" and sample.labels == {"engine": "compiled"}:
+                return sample.value
+    return 0.0
 
 
 def _client(services: Services, engine: str) -> GraphQLClient:
@@ -82,6 +88,42 @@ class Engines:
         ], (query, our_cost, their_cost, first_difference(ours, theirs))
         assert ours == theirs, (query, first_difference(ours, theirs))
         return ours
+
+    async def compare(self, query: str, variables: dict[str, Any] | None = None) -> Outcome:
+        """Both engines' answers, whichever engine ran it (``same`` asserts; this reports)."""
+        before = compiled_count()
+        theirs = await self.resolvers.run(query, variables)
+        ours = await self.compiled.run(query, variables)
+        return Outcome(compiled_count() - before == 1, ours, theirs)
+
+
+def _comparable(answer: dict[str, Any]) -> tuple[Any, ...]:
+    """An answer as it is compared: its data, its errors by message, path and code (in any order), and
+    the requested and actual cost it was charged."""
+    errors = sorted(
+        orjson.dumps([e.get("message"), e.get("path"), e.get("extensions", {}).get("code")]).decode()
+        for e in answer.get("errors") or ()
+    )
+    cost = answer.get("extensions", {}).get("cost", {})
+    return answer.get("data"), errors, [cost.get("requested"), cost.get("actual")]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    compiled: bool  # the compiled engine ran it (else the resolvers did, for both)
+    ours: dict[str, Any]  # the compiled engine's answer
+    theirs: dict[str, Any]  # the resolvers'
+
+    @property
+    def difference(self) -> str | None:
+        """Where the answers part (data, errors or cost), or None when they agree."""
+        ours, theirs = _comparable(self.ours), _comparable(self.theirs)
+        for part, a, b in zip(("data", "errors", "cost"), ours, theirs, strict=True):
+            if a != b:
+                # The errors tell why a value is missing on one side.
+                errors = f"errors: compiled {ours[1]}, resolvers {theirs[1]}" if ours[1] or theirs[1] else ""
+                return f"{part}: {first_difference(a, b)} {errors}".strip()
+        return None
 
 
 def first_difference(ours: Any, theirs: Any, path: str = "") -> str:

@@ -200,3 +200,31 @@ async def test_a_member_searches_their_projects_only(services: Services, org: Se
             await member.same(SEARCH, {"q": term, "first": 50})
     finally:
         await both.close()
+
+
+async def test_counts_and_flags_alone_and_empty_pages(engines: Engines, org: SeededOrganization) -> None:
+    task = encode_id("Task", org.task_ids[0])
+    for text, variables in (
+        ("{ tasks(first: 2) { nodes { comments(first: 5) { totalCount } activity { totalCount } } } }", {}),
+        ("{ viewer { assignedTasks(first: 2) { pageInfo { hasNextPage } } } }", {}),
+        ("{ tasks(first: 0) { totalCount } }", {}),
+        ("{ tasks(filter: {priority: [0], status: [DONE], projectIds: []}) { totalCount } }", {}),
+        (
+            "query ($id: ID!) { task(id: $id) { comments(first: 0) { pageInfo { hasNextPage } } } }",
+            {"id": task},
+        ),
+        (
+            "query ($id: ID!) { task(id: $id) { comments(first: 0) {"
+            " nodes { id } totalCount pageInfo { hasNextPage startCursor } } activity(last: 0) {"
+            " totalCount pageInfo { hasPreviousPage endCursor } } } }",
+            {"id": task},
+        ),
+        (
+            "{ tasks(first: 8) { nodes { comments(first: 1) {"
+            " nodes { id } pageInfo { endCursor hasNextPage } } activity(last: 1) { pageInfo { startCursor } } } } }",
+            {},
+        ),
+        ('{ searchTasks(query: "the", first: 0) { totalCount pageInfo { hasNextPage } } }', {}),
+        ('{ searchTasks(query: "the") { pageInfo { hasPreviousPage } __typename } }', {}),
+    ):
+        await engines.same(text, variables)

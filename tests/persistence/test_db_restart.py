@@ -68,14 +68,16 @@ async def _read(http: httpx.AsyncClient, token: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("ping_idle_seconds", "retried"),
+    ("ping_idle_seconds", "retried", "session_cached"),
     [
         # Every connection counts as idle: the ping finds the dead one before the read does.
-        (0.0, False),
+        (0.0, False, False),
         # No connection counts as idle: the read meets the dead one and runs again.
-        (3600.0, True),
+        (3600.0, True, False),
+        # The session from Redis: the first statement is the compiled read's, and it runs again.
+        (3600.0, True, True),
     ],
-    ids=["idle-connection-pinged", "busy-connection-read-retried"],
+    ids=["idle-connection-pinged", "busy-connection-read-retried", "compiled-read-retried"],
 )
 async def test_the_next_read_after_a_mariadb_restart_succeeds(
     private_mariadb: PrivateMariaDB,
@@ -83,6 +85,7 @@ async def test_the_next_read_after_a_mariadb_restart_succeeds(
     tmp_path: Path,
     ping_idle_seconds: float,
     retried: bool,
+    session_cached: bool,
 ) -> None:
     private_mariadb.create_database("taskql")
     url = private_mariadb.url("taskql")
@@ -97,10 +100,11 @@ async def test_the_next_read_after_a_mariadb_restart_succeeds(
             before = await _read(http, token)
 
             private_mariadb.restart()
-            # Nothing from Redis: the session and the page are read from the restarted MariaDB.
-            redis = Redis.from_url(private_redis.url)
-            await redis.flushdb()
-            await redis.aclose()
+            if not session_cached:
+                # Nothing from Redis: the session and the page are read from the restarted MariaDB.
+                redis = Redis.from_url(private_redis.url)
+                await redis.flushdb()
+                await redis.aclose()
 
             after = await _read(http, token)
             assert after["data"] == before["data"]

@@ -41,12 +41,14 @@ def captured(services: Services) -> Iterator[list[tuple[str, Any]]]:
         if not statement.startswith("EXPLAIN"):
             statements.append((statement, parameters))
 
-    engine = services.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", keep)
+    engines = [engine.sync_engine for engine in services.db.engines]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", keep)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", keep)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", keep)
 
 
 async def explain(conn: AsyncConnection, statement: str, parameters: Any) -> list[dict[str, Any]]:
