@@ -321,6 +321,41 @@ async def test_a_foreign_comment_author_is_hidden_on_both_engines(
     assert answer["data"]["task"]["comments"]["nodes"] == [{"body": "x", "author": None}]
 
 
+VIEWER = f"""
+query Viewer($first: Int, $after: String, $last: Int, $before: String, $archived: Boolean) {{
+  viewer {{
+    projects(first: $first, after: $after, last: $last, before: $before, archived: $archived) {{
+      totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+      edges {{ cursor node {{ {PROJECT_FIELDS} }} }}
+    }}
+  }}
+}}
+"""
+
+
+async def test_the_viewers_projects(
+    services: Services, engines: Engines, org: SeededOrganization, make_org: MakeOrg
+) -> None:
+    other = await make_org(SMALL)
+    await vary(services, org, other)
+    # Only the active projects unless asked otherwise (Viewer.projects' default, unlike Query.projects').
+    active = await engines.same(VIEWER, {"first": 50})
+    assert active["data"]["viewer"]["projects"]["totalCount"] == len(org.project_ids) - 1
+    for archived in (None, True):
+        await engines.same(VIEWER, {"first": 50, "archived": archived})
+    listed = await engines.same(VIEWER, {"first": 1})
+    cursor = listed["data"]["viewer"]["projects"]["pageInfo"]["endCursor"]
+    await engines.same(VIEWER, {"first": 1, "after": cursor})
+    await engines.same(VIEWER, {"last": 1, "before": cursor, "archived": None})
+    both = Engines.over(services)
+    try:
+        member = await both.as_user(services, await member_with_some_projects(services, org), PASSWORD)
+        seen = await member.same(VIEWER, {"first": 50, "archived": None})
+        assert 0 < seen["data"]["viewer"]["projects"]["totalCount"] < len(org.project_ids)
+    finally:
+        await both.close()
+
+
 async def test_a_project_root_is_one_statement(engines: Engines, org: SeededOrganization) -> None:
     answer = await engines.compiled.run(PROJECT, {"id": encode_id("Project", org.project_ids[0])})
     assert answer["extensions"]["sqlStatements"] == 1
@@ -341,6 +376,7 @@ async def test_projects_and_users_agree_on_sqlite(embedded: Embedded) -> None:
         forward = await walk(owner, PROJECTS, "projects", {"archived": archived}, backward=False)
         assert await walk(owner, PROJECTS, "projects", {"archived": archived}, backward=True) == forward
     await owner.same(DEEP_LIST)
+    await owner.same(VIEWER, {"first": 2})
     forward = await walk(owner, USERS, "users", {"all": True}, backward=False)
     assert len(forward) == len(org.user_ids)
     assert await walk(owner, USERS, "users", {"all": True}, backward=True) == forward

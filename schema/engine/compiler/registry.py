@@ -37,6 +37,8 @@ VIEWER = TypeSpec(
     {
         "user": SameRow(),
         "assignedTasks": Connection("tasks", "tasks", "tasks", parent_column="assignee_id"),
+        # The projects the viewer sees, as Query.projects lists them (only active ones by default).
+        "projects": Connection("projects", "projects", "projects"),
     },
 )
 
