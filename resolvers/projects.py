@@ -24,10 +24,15 @@ async def project(ctx: RequestContext, project_id: int, includes: ProjectInclude
     return project_record(row, includes)
 
 
+def project_key(text: str) -> str:
+    """A project key as asked for: trimmed, upper-cased, at most the column's 10 characters."""
+    return text.strip().upper()[:10]
+
+
 async def project_by_key(ctx: RequestContext, key: str, includes: ProjectIncludes) -> ProjectRecord:
     scope = ctx.require_principal().scope
     async with ctx.db.read() as conn:
-        row = await queries.project_by_key(conn, scope, key.strip().upper()[:10], includes)
+        row = await queries.project_by_key(conn, scope, project_key(key), includes)
     if row is None:
         raise NotFound("project")
     return project_record(row, includes)

@@ -50,6 +50,7 @@ from persistence.compiled.spec import (
     PageInfoField,
     RootSelection,
     Selected,
+    Tenancy,
     TotalCount,
     Typename,
 )
@@ -86,6 +87,22 @@ class ConnectionBuilder:
         organization = bindparam(ORGANIZATION, type_=Integer)
         return visible_tasks(organization, self.sees_all_projects, bindparam(USER, type_=Integer), tasks)
 
+    def tenancy(self, tenancy: Tenancy, rows: FromClause) -> list[ColumnElement[bool]]:
+        """The rows of ``rows`` the viewer may read, as the resolvers' reads of that table keep them
+        ("parent": nothing more than the enclosing row, which the viewer already reads)."""
+        organization = bindparam(ORGANIZATION, type_=Integer)
+        if tenancy == "tasks":
+            return self.visible_tasks(rows)
+        if tenancy == "organization":
+            return [rows.c.organization_id == organization]
+        if tenancy == "projects":
+            user = bindparam(USER, type_=Integer)
+            return [
+                rows.c.organization_id == organization,
+                visible_project_of(self.sees_all_projects, user, rows.c.id),
+            ]
+        return []
+
     def conditions(
         self,
         spec: Connection,
@@ -95,18 +112,7 @@ class ConnectionBuilder:
         parent: FromClause | None,
     ) -> list[ColumnElement[bool]]:
         """Every condition but the cursors': tenancy, the parent, liveness, filters and options."""
-        organization = bindparam(ORGANIZATION, type_=Integer)
-        user = bindparam(USER, type_=Integer)
-        found: list[ColumnElement[bool]] = []
-        if spec.tenancy == "tasks":
-            found += self.visible_tasks(rows)
-        elif spec.tenancy == "organization":
-            found.append(rows.c.organization_id == organization)
-        elif spec.tenancy == "projects":
-            found += [
-                rows.c.organization_id == organization,
-                visible_project_of(self.sees_all_projects, user, rows.c.id),
-            ]
+        found = self.tenancy(spec.tenancy, rows)
         if spec.parent_column is not None:
             if parent is None:
                 raise ValueError(f"a nested list of {spec.table} without its parent row")

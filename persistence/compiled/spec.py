@@ -15,6 +15,12 @@ from typing import Literal
 ScalarKind = Literal["text", "int", "float", "enum", "date", "datetime", "present", "json"]
 
 
+# How rows are limited to what the viewer may read: "tasks" the visible tasks (organization,
+# live, a project the viewer sees); "organization" the viewer's organization's rows; "projects" the
+# projects the viewer sees; "parent" nothing more than the parent row, which the viewer already sees.
+Tenancy = Literal["tasks", "organization", "projects", "parent"]
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     name: str
@@ -40,11 +46,11 @@ class KeyAndNumber:
 @dataclass(frozen=True, slots=True)
 class ToOne:
     """The row ``foreign_key`` names in ``table`` (of the same organization, when this row has one),
-    or null; ``visible``: only a task the viewer may read."""
+    or null; ``tenancy``: only a row the viewer may read (a task's parent, a comment's author)."""
 
     table: str
     foreign_key: str
-    visible: bool = False
+    tenancy: Tenancy | None = None
     same_organization: bool = True
 
 
@@ -81,12 +87,6 @@ class Typename:
     """``__typename``: the object's GraphQL type name."""
 
     name: str
-
-
-# How a list's rows are limited to what the viewer may read: "tasks" the visible tasks (organization,
-# live, a project the viewer sees); "organization" the viewer's organization's rows; "projects" the
-# projects the viewer sees; "parent" nothing more than the parent row, which the viewer already sees.
-Tenancy = Literal["tasks", "organization", "projects", "parent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +143,44 @@ class TotalCount:
     """A connection's ``totalCount``: every visible row, on every page."""
 
 
+@dataclass(frozen=True, slots=True)
+class OpenTaskCount:
+    """How many live tasks not done or canceled point at this row by ``foreign_key`` (the resolvers'
+    own count: persistence/queries/projects.py ``open_task_count``)."""
+
+    foreign_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerRole:
+    """The viewer's role in this project (an enum's name), or null when the viewer is no member
+    (persistence/queries/projects.py ``viewer_role``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedList:
+    """The rows of ``table`` whose ``foreign_key`` holds this row's id (a project's labels), ordered
+    by ``order_by`` in the database's collation, as the resolvers' statement orders them."""
+
+    table: str
+    foreign_key: str
+    order_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRows:
+    """The rows of ``link_table`` whose ``link_own`` holds this row's id, each an object of its own
+    (a project's members: user and role), ordered by ``order_by`` of the row ``link_other`` names in
+    ``table`` (the database's collation) and kept when ``tenancy`` lets the viewer see that row."""
+
+    link_table: str
+    link_own: str
+    link_other: str
+    table: str
+    order_by: tuple[str, ...]
+    tenancy: Tenancy
+
+
 FieldSpec = (
     Column
     | SameRow
@@ -160,18 +198,23 @@ FieldSpec = (
     | PageInfo
     | PageInfoField
     | TotalCount
+    | OpenTaskCount
+    | ViewerRole
+    | OwnedList
+    | LinkRows
 )
 
 
 @dataclass(frozen=True, slots=True)
 class ById:
     """A root field reading one visible row by the global id in ``argument`` (null and NOT_FOUND
-    naming ``kind`` when there is none)."""
+    naming ``kind`` when there is none); ``tenancy``: which rows the viewer may read."""
 
     table: str
     type_name: str
     argument: str
     kind: str
+    tenancy: Tenancy = "tasks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +229,24 @@ class ByKey:
     number_column: str
     kind: str
     argument: str = "key"
+    tenancy: Tenancy = "tasks"
+
+
+@dataclass(frozen=True, slots=True)
+class ByIdOrKey:
+    """A root field reading one visible row by exactly one of two arguments: the global id in
+    ``id_argument`` or the text in ``key_argument``, which ``key_column`` holds (a project by id or
+    by "OPS"). The key is read as the resolvers read it (schema/engine/compiler/operations.py); both
+    or neither: the resolvers answer, with their error. Null and NOT_FOUND naming ``kind`` when
+    there is no such row."""
+
+    table: str
+    type_name: str
+    key_column: str
+    kind: str
+    tenancy: Tenancy
+    id_argument: str = "id"
+    key_argument: str = "key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +256,7 @@ class ViewerRow:
     table: str = "users"
 
 
-RootSpec = ById | ByKey | Connection | ViewerRow
+RootSpec = ById | ByKey | Connection | ViewerRow | ByIdOrKey
 
 
 @dataclass(frozen=True, slots=True)

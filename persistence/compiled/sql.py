@@ -3,8 +3,9 @@
 MariaDB builds it with JSON_OBJECT / JSON_ARRAYAGG, SQLite with json_object / json_group_array; every
 nested object or list is a correlated subquery, re-read as JSON (JSON_EXTRACT / json()) so that the
 enclosing object embeds it instead of quoting it. The viewer's tenancy is the resolvers' own predicate
-(persistence/queries/tasks.py ``visible_tasks``) over bind parameters, so one statement serves every
-viewer of a kind (owners and admins, or members and guests).
+(persistence/queries/tasks.py ``visible_tasks``, scope.py's visible projects, the organization's rows:
+``spec.Tenancy``) over bind parameters, so one statement serves every viewer of a kind (owners and
+admins, or members and guests).
 """
 
 from __future__ import annotations
@@ -39,21 +40,27 @@ from persistence.compiled.ids import BASE64URL_FUNCTION, GLOBAL_ID_FUNCTION, JSO
 from persistence.compiled.lists import CursorKind, ListShape
 from persistence.compiled.spec import (
     ById,
+    ByIdOrKey,
     Column,
     Connection,
     GlobalId,
     KeyAndNumber,
     LinkedList,
+    LinkRows,
     LiveCount,
+    OpenTaskCount,
+    OwnedList,
     RootSelection,
     SameRow,
     Selected,
     ToOne,
     Typename,
+    ViewerRole,
     ViewerRow,
 )
 from persistence.compiled.spec import Column as ColumnSpec
 from persistence.models import Base
+from persistence.queries.projects import open_task_count, viewer_role
 
 OBJECT_ID = "object_id"
 KEY = "key"
@@ -244,8 +251,8 @@ class Builder:
             found = select(self.object(other, field.children)).where(other.c.id == table.c[spec.foreign_key])
             if spec.same_organization:
                 found = found.where(other.c.organization_id == table.c.organization_id)
-            if spec.visible:
-                found = found.where(*self.connections.visible_tasks(other))
+            if spec.tenancy is not None:
+                found = found.where(*self.connections.tenancy(spec.tenancy, other))
             return self.as_json(found.scalar_subquery())
         if isinstance(spec, KeyAndNumber):
             relation = table.c[spec.relation]
@@ -270,6 +277,35 @@ class Builder:
                 counted.c[spec.foreign_key] == table.c.id, counted.c[spec.deleted_column].is_(None)
             )
             return live.scalar_subquery()
+        return self.project_related(table, field)
+
+    def project_related(self, table: FromClause, field: Selected) -> ColumnElement[Any]:
+        """A value read from other rows that projects and users show (counts, roles, their lists)."""
+        spec = field.spec
+        if isinstance(spec, OpenTaskCount):
+            if spec.foreign_key != "project_id":
+                raise ValueError("open tasks are counted by their project")
+            return open_task_count(table)
+        if isinstance(spec, ViewerRole):
+            return func.upper(viewer_role(table, bindparam(USER, type_=Integer)))
+        if isinstance(spec, OwnedList):
+            owned = self.table(spec.table).alias()
+            source = (
+                select()
+                .select_from(owned)
+                .where(owned.c[spec.foreign_key] == table.c.id)
+                .order_by(*(owned.c[name] for name in spec.order_by))
+            )
+            return self.array(self.object(owned, field.children), source, table)
+        if isinstance(spec, LinkRows):
+            link, other = self.table(spec.link_table).alias(), self.table(spec.table).alias()
+            source = (
+                select()
+                .select_from(link.join(other, other.c.id == link.c[spec.link_other]))
+                .where(link.c[spec.link_own] == table.c.id, *self.connections.tenancy(spec.tenancy, other))
+                .order_by(*(other.c[name] for name in spec.order_by))
+            )
+            return self.array(self.object(link, field.children), source, table)
         raise ValueError(f"{type(spec).__name__} is not a field of a row")
 
     def column(self, column: ColumnElement[Any], spec: ColumnSpec) -> ColumnElement[Any]:
@@ -298,28 +334,25 @@ def root_statement(
             table.c.id == bindparam(USER, type_=Integer),
             table.c.organization_id == bindparam(ORGANIZATION, type_=Integer),
         )
-    visible = builder.connections.visible_tasks(table)
+    visible = builder.connections.tenancy(spec.tenancy, table)
+    found = select(builder.object(table, root.children)).select_from(table)
     if isinstance(spec, ById):
-        found = builder.object(table, root.children)
-        return (
-            select(found)
-            .select_from(table)
-            .where(table.c.id == bindparam(OBJECT_ID, type_=Integer), *visible)
-        )
+        return found.where(table.c.id == bindparam(OBJECT_ID, type_=Integer), *visible)
+    if isinstance(spec, ByIdOrKey):
+        # One of the two is bound, the other NULL (which matches no row).
+        by_id = table.c.id == bindparam(OBJECT_ID, type_=Integer)
+        by_key = table.c[spec.key_column] == bindparam(KEY, type_=String)
+        return found.where(or_(by_id, by_key), *visible)
     relation = table.c[spec.relation]
     keyed = next(iter(relation.foreign_keys)).column.table
     named = select(keyed.c.id).where(
         keyed.c[spec.key_column] == bindparam(KEY, type_=String),
         keyed.c.organization_id == bindparam(ORGANIZATION, type_=Integer),
     )
-    return (
-        select(builder.object(table, root.children))
-        .select_from(table)
-        .where(
-            relation == named.scalar_subquery(),
-            table.c[spec.number_column] == bindparam(NUMBER, type_=Integer),
-            *visible,
-        )
+    return found.where(
+        relation == named.scalar_subquery(),
+        table.c[spec.number_column] == bindparam(NUMBER, type_=Integer),
+        *visible,
     )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import FromClause
 
@@ -32,28 +32,38 @@ def project_columns(table: FromClause, prefix: str = "") -> list[ColumnElement[A
     return [table.c[name].label(f"{prefix}{name}") for name in PROJECT_FIELDS]
 
 
+def open_task_count(projects: FromClause) -> ColumnElement[int]:
+    """The project row's live tasks that are not done or canceled (the compiled reads count the same)."""
+    tasks = Task.__table__.alias()
+    return (
+        select(func.count())
+        .where(
+            tasks.c.project_id == projects.c.id,
+            # One parameter a status, not an expanding one: a compiled statement's text is final.
+            tasks.c.status.in_([literal(status) for status in OPEN_STATUSES]),
+            tasks.c.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+
+
+def viewer_role(projects: FromClause, user_id: int | ColumnElement[int]) -> ColumnElement[Any]:
+    """The user's role in the project row (its stored value), NULL when they are no member; the
+    user's id as a value or as a bind parameter (the compiled reads)."""
+    members = ProjectMember.__table__.alias()
+    return (
+        select(members.c.role)
+        .where(members.c.project_id == projects.c.id, members.c.user_id == user_id)
+        .scalar_subquery()
+    )
+
+
 def _extra_columns(scope: Scope, projects: FromClause, includes: ProjectIncludes) -> list[ColumnElement[Any]]:
     columns: list[ColumnElement[Any]] = []
     if includes.open_task_count:
-        tasks = Task.__table__
-        open_count = (
-            select(func.count())
-            .where(
-                tasks.c.project_id == projects.c.id,
-                tasks.c.status.in_(OPEN_STATUSES),
-                tasks.c.deleted_at.is_(None),
-            )
-            .scalar_subquery()
-        )
-        columns.append(open_count.label("open_task_count"))
+        columns.append(open_task_count(projects).label("open_task_count"))
     if includes.viewer_role:
-        members = ProjectMember.__table__
-        role = (
-            select(members.c.role)
-            .where(members.c.project_id == projects.c.id, members.c.user_id == scope.user_id)
-            .scalar_subquery()
-        )
-        columns.append(role.label("viewer_role"))
+        columns.append(viewer_role(projects, scope.user_id).label("viewer_role"))
     return columns
 
 

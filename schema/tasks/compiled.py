@@ -64,7 +64,7 @@ TASK = TypeSpec(
         "assignee": ToOne("users", "assignee_id"),
         "reporter": ToOne("users", "reporter_id"),
         # Only a parent the viewer may read (live, in a project it sees).
-        "parent": ToOne("tasks", "parent_id", visible=True),
+        "parent": ToOne("tasks", "parent_id", tenancy="tasks"),
         # Only the task's own project's labels, by name then id, as the resolvers give them.
         "labels": LinkedList("task_labels", "task_id", "label_id", "labels", "project_id", ("name", "id")),
         "commentCount": LiveCount("comments", "task_id", "deleted_at"),
@@ -83,8 +83,8 @@ COMMENT = TypeSpec(
         "body": Column("body", "text"),
         "createdAt": Column("created_at", "datetime"),
         "updatedAt": Column("updated_at", "datetime"),
-        # A comment's task is of the viewer's organization, and so is whoever could write on it.
-        "author": ToOne("users", "author_id", same_organization=False),
+        # An author of the viewer's organization only (the comment's task's), as the resolvers join it.
+        "author": ToOne("users", "author_id", same_organization=False, tenancy="organization"),
     },
 )
 

@@ -38,6 +38,9 @@ async def embedded(tmp_path: Path) -> AsyncIterator[Embedded]:
         redis_channel_prefix="embedded",
     )
     services = build_services(settings)
+    # The in-process Redis stand-in is one per process, and every test's database numbers its rows
+    # from 1: a previous test's cached rows would answer for this one's.
+    await services.cache.redis.flushdb()
     await upgrade_to_head(services.db.engine)
     org = await seed_organization(
         services.db,

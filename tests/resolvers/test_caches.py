@@ -41,8 +41,8 @@ async def owner_of(gql: GraphQLClient, org: SeededOrganization) -> GraphQLClient
 
 @pytest.fixture
 async def resolvers_gql(services: Services) -> AsyncIterator[GraphQLClient]:
-    """The app with the resolvers engine: the organization's task list is read through its cache
-    there (the compiled engine reads it with one statement and no cache)."""
+    """The app with the resolvers engine: task lists, projects and users are read through their
+    caches there (the compiled engine reads them with one statement and no cache)."""
     settings = services.settings.model_copy(update={"execution_engine": "resolvers"})
     app = create_app(services=replace(services, settings=settings))
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
@@ -72,10 +72,12 @@ async def test_a_task_write_is_visible_on_the_next_list_read(
     assert "fresh cached" in [node["title"] for node in after["nodes"]]
 
 
-async def test_a_profile_write_is_visible_on_the_next_read(gql: GraphQLClient, make_org: Any) -> None:
+async def test_a_profile_write_is_visible_on_the_next_read(
+    resolvers_gql: GraphQLClient, make_org: Any
+) -> None:
     # Given a user profile read twice (a hit the second time)
     org = await make_org()
-    owner = await owner_of(gql, org)
+    owner = await owner_of(resolvers_gql, org)
     variables = {"u": encode_id("User", org.user_ids[0])}
     await owner.run(USER, variables)
     before = hits("user_profile")
@@ -90,10 +92,12 @@ async def test_a_profile_write_is_visible_on_the_next_read(gql: GraphQLClient, m
     assert (await owner.run(USER, variables))["data"]["user"]["name"] == "Renamed Owner"
 
 
-async def test_a_project_write_is_visible_on_the_next_read(gql: GraphQLClient, make_org: Any) -> None:
+async def test_a_project_write_is_visible_on_the_next_read(
+    resolvers_gql: GraphQLClient, make_org: Any
+) -> None:
     # Given a board read twice (project and task page hits the second time)
     org = await make_org()
-    owner = await owner_of(gql, org)
+    owner = await owner_of(resolvers_gql, org)
     variables = {"p": encode_id("Project", org.project_ids[0])}
     await owner.run(BOARD, variables)
     before = (hits("project"), hits("task_list"))
@@ -107,12 +111,17 @@ async def test_a_project_write_is_visible_on_the_next_read(gql: GraphQLClient, m
     assert (await owner.run(BOARD, variables))["data"]["project"]["name"] == "Renamed"
 
 
-async def test_a_removed_member_stops_seeing_the_project_at_once(gql: GraphQLClient, make_org: Any) -> None:
+async def test_a_removed_member_stops_seeing_the_project_at_once(
+    resolvers_gql: GraphQLClient, make_org: Any
+) -> None:
     # Given a member who sees a project (the first read fills the project, the second their permission
     # check, the third hits both)
     org = await make_org()
-    owner = await owner_of(gql, org)
-    member_id, member = org.user_ids[3], gql.as_user(await gql.login(member_email(org, 3)))
+    owner = await owner_of(resolvers_gql, org)
+    member_id, member = (
+        org.user_ids[3],
+        resolvers_gql.as_user(await resolvers_gql.login(member_email(org, 3))),
+    )
     listed = await member.run("query { viewer { projects(first: 10) { nodes { id } } } }")
     project_id = listed["data"]["viewer"]["projects"]["nodes"][0]["id"]
     for _ in range(2):

@@ -27,11 +27,16 @@ from graphql import (
 )
 
 from persistence.compiled.spec import (
+    ById,
+    ByIdOrKey,
+    ByKey,
     Connection,
     EdgeNode,
     Edges,
     LinkedList,
+    LinkRows,
     Nodes,
+    OwnedList,
     PageInfo,
     RootSelection,
     SameRow,
@@ -43,7 +48,25 @@ from persistence.compiled.spec import (
 from schema.engine.compiler.registry import NODE_TYPES, QUERY_ROOTS, TYPES
 
 # Fields whose value is an object or a list of objects: their selections are planned in turn.
-_WITH_OBJECTS = (ToOne, SameRow, LinkedList, Connection, Nodes, Edges, EdgeNode, PageInfo)
+_WITH_OBJECTS = (
+    ToOne,
+    SameRow,
+    LinkedList,
+    Connection,
+    Nodes,
+    Edges,
+    EdgeNode,
+    PageInfo,
+    OwnedList,
+    LinkRows,
+)
+
+
+def root_arguments(spec: ById | ByKey | ByIdOrKey) -> set[str]:
+    """The arguments a root field read by id or key takes (any other is not compiled)."""
+    if isinstance(spec, ByIdOrKey):
+        return {spec.id_argument, spec.key_argument}
+    return {spec.argument}
 
 
 class NotCovered(Exception):
@@ -231,7 +254,7 @@ class _Normalizer:
                 site = self.site(spec, query.fields[name], nodes[0])
             elif isinstance(spec, ViewerRow):
                 pass
-            elif set(arguments) - {spec.argument}:
+            elif set(arguments) - root_arguments(spec):
                 raise NotCovered(f"Query.{name}'s arguments")
             children = self.object_fields(self.child_type(query, name), nodes)
             selection = RootSelection(key, spec, children, site)

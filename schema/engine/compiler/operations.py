@@ -7,7 +7,8 @@ A plan is cached by the document's text hash, the operation's name, the values o
 (which filters, how many values, the order, which cursors: persistence/compiled/lists.py). Argument
 values are bind parameters, checked here as the resolvers check them (their own functions, through
 the binders of arguments.py); a value the resolvers would refuse sends the operation to them, so
-their error is the one given.
+their error is the one given. On SQLite, a statement nested deeper than its parser takes sends the
+operation to them too (persistence/compiled/sqlite_depth.py).
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ from sqlalchemy.engine import Dialect
 from persistence.compiled.connections import ORGANIZATION, USER
 from persistence.compiled.lists import LeftToResolvers, ListShape
 from persistence.compiled.run import read_json
-from persistence.compiled.spec import ById, ByKey, Connection
+from persistence.compiled.spec import ById, ByIdOrKey, ByKey, Connection
 from persistence.compiled.sql import KEY, NUMBER, OBJECT_ID, CompiledStatement, compile_root
+from persistence.compiled.sqlite_depth import parses_on_sqlite
 from persistence.metrics import GRAPHQL_ENGINE_OPERATIONS
 from persistence.settings import Settings
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, NotFound
+from resolvers.projects import project_key
 from resolvers.tasks import parse_task_key
 from schema.core.ids import decode_any_id, decode_id
 from schema.engine.compiler.normalize import Planned, PlannedRoot, directive_variables, normalize
@@ -149,7 +152,7 @@ class CompiledRun:
                     null_data = null_data or isinstance(spec, Connection)
                     continue
                 data[key] = found
-                if found is None and isinstance(spec, ById | ByKey):
+                if found is None and isinstance(spec, ById | ByKey | ByIdOrKey):
                     missing = NotFound(spec.kind)
                     errors.append(
                         GraphQLError(missing.message, root.node, path=[key], original_error=missing)
@@ -192,8 +195,21 @@ class OperationCompiler:
         except _Refused:
             return None
         choices = tuple(choice for choice, _ in bound)
+        if self.dialect.name == "sqlite" and not self._parses_on_sqlite(plan, context, shapes, choices):
+            return None
         parameters = tuple({**own, **site_values} for _, own in bound)
         return CompiledRun(plan, context, self.dialect, parameters, shapes, choices)
+
+    def _parses_on_sqlite(
+        self, plan: Plan, context: RequestContext, shapes: dict[int, ListShape], choices: tuple[str, ...]
+    ) -> bool:
+        """Every root's statement (compiled now, as the run would) is within SQLite's parser's depth."""
+        sees_all_projects = context.require_principal().scope.sees_all_projects
+        for index, choice in enumerate(choices):
+            statement = plan.statement(index, choice, self.dialect, sees_all_projects, shapes)
+            if not parses_on_sqlite(statement.sql, len(statement.parameter_names)):
+                return False
+        return True
 
     def _plan(
         self,
@@ -250,6 +266,8 @@ class OperationCompiler:
                 raise _Refused
             return type_name, {OBJECT_ID: database_id}
         spec = root.alternatives[""].spec
+        if isinstance(spec, ByIdOrKey):
+            return "", _bind_id_or_key(spec, root, values)
         if isinstance(spec, ById):
             global_id = _value(root.arguments.get(spec.argument), values)
             if not isinstance(global_id, str):
@@ -268,6 +286,25 @@ class OperationCompiler:
                 raise _Refused from refused
             return "", {KEY: project_key, NUMBER: number}
         return "", {}
+
+
+def _bind_id_or_key(spec: ByIdOrKey, root: PlannedRoot, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Exactly one of the id and the key, read as Query.project reads them (the other bound NULL);
+    both, neither or a value they refuse: _Refused."""
+    global_id = _value(root.arguments.get(spec.id_argument), values)
+    key = _value(root.arguments.get(spec.key_argument), values)
+    if (global_id is None) == (key is None):
+        raise _Refused
+    if key is not None:
+        if not isinstance(key, str):
+            raise _Refused
+        return {OBJECT_ID: None, KEY: project_key(key)}
+    if not isinstance(global_id, str):
+        raise _Refused
+    try:
+        return {OBJECT_ID: decode_id(global_id, spec.type_name), KEY: None}
+    except DomainError as refused:
+        raise _Refused from refused
 
 
 def _value(node: ValueNode | None, values: Mapping[str, Any]) -> Any:

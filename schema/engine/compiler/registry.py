@@ -17,9 +17,9 @@ from persistence.compiled.spec import (
     ViewerRow,
 )
 from persistence.settings import Settings
-from schema.projects.compiled import LABEL, PROJECT
+from schema.projects import compiled as projects
 from schema.tasks import compiled as tasks
-from schema.users.compiled import USER
+from schema.users import compiled as users
 
 PAGE_INFO = TypeSpec(
     None,
@@ -37,6 +37,8 @@ VIEWER = TypeSpec(
     {
         "user": SameRow(),
         "assignedTasks": Connection("tasks", "tasks", "tasks", parent_column="assignee_id"),
+        # The projects the viewer sees, as Query.projects lists them (only active ones by default).
+        "projects": Connection("projects", "projects", "projects"),
     },
 )
 
@@ -52,14 +54,29 @@ TYPES: dict[str, TypeSpec] = {
     "ActivityEventConnection": tasks.CONNECTION,
     "ActivityEventEdge": tasks.EDGE,
     "PageInfo": PAGE_INFO,
-    "Project": PROJECT,
-    "Label": LABEL,
-    "User": USER,
+    "Project": projects.PROJECT,
+    "Label": projects.LABEL,
+    "User": users.USER,
+    "ProjectMember": projects.PROJECT_MEMBER,
+    "ProjectConnection": tasks.CONNECTION,
+    "ProjectEdge": tasks.EDGE,
+    "ProjectMembership": users.PROJECT_MEMBERSHIP,
+    "UserConnection": tasks.CONNECTION,
+    "UserEdge": tasks.EDGE,
+    "Organization": users.ORGANIZATION,
 }
 
-QUERY_ROOTS: dict[str, RootSpec] = {**tasks.ROOTS, "viewer": ViewerRow()}
+QUERY_ROOTS: dict[str, RootSpec] = {**tasks.ROOTS, **projects.ROOTS, **users.ROOTS, "viewer": ViewerRow()}
 
 # The types ``node(id:)`` answers on the compiled engine, each read as its by-id root reads it.
-NODE_TYPES: dict[str, ById] = {"Task": tasks.TASK_BY_ID}
+NODE_TYPES: dict[str, ById] = {
+    "Task": tasks.TASK_BY_ID,
+    "Project": projects.PROJECT_BY_ID,
+    "User": users.USER_BY_ID,
+}
 
-BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {**tasks.BINDERS}
+BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {
+    **tasks.BINDERS,
+    **projects.BINDERS,
+    **users.BINDERS,
+}
