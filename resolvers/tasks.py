@@ -16,6 +16,7 @@ from persistence.queries.records import (
 )
 from persistence.queries.rows import AnyRow
 from persistence.records import ActivityEventRecord, AttachmentRecord, CommentRecord, TaskRecord
+from persistence.settings import Settings
 from persistence.values import PageRequest, PageWithTotal, TaskFilter, TaskIncludes, TaskOrder
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, NotFound
@@ -82,6 +83,20 @@ async def task_by_key(ctx: RequestContext, key: str, includes: TaskIncludes) -> 
     return task_record(row, includes)
 
 
+def check_search(settings: Settings, query: str, offset: int) -> None:
+    """BAD_USER_INPUT for a search text too long or empty, or a page past the deepest offset (both
+    engines ask this)."""
+    limit = settings.max_search_length
+    if len(query) > limit:
+        raise BadUserInput(f"search text is longer than {limit} characters", argument="query")
+    if not query.strip():
+        raise BadUserInput("search text is empty", argument="query")
+    if not 0 <= offset <= MAX_SEARCH_OFFSET:
+        raise BadUserInput(
+            f"search pages end after {MAX_SEARCH_OFFSET} results; refine the query", argument="after"
+        )
+
+
 async def search_tasks(
     ctx: RequestContext,
     query: str,
@@ -92,15 +107,7 @@ async def search_tasks(
     *,
     with_total: bool,
 ) -> PageWithTotal[TaskRecord]:
-    limit = ctx.settings.max_search_length
-    if len(query) > limit:
-        raise BadUserInput(f"search text is longer than {limit} characters", argument="query")
-    if not query.strip():
-        raise BadUserInput("search text is empty", argument="query")
-    if not 0 <= offset <= MAX_SEARCH_OFFSET:
-        raise BadUserInput(
-            f"search pages end after {MAX_SEARCH_OFFSET} results; refine the query", argument="after"
-        )
+    check_search(ctx.settings, query, offset)
     scope = ctx.require_principal().scope
     async with ctx.db.read() as conn:
         found = await queries.search_tasks(

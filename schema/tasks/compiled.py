@@ -32,7 +32,7 @@ from persistence.compiled.spec import (
 from persistence.settings import Settings
 from persistence.values import TaskFilter, TaskOrder, TaskOrderField
 from resolvers.pagination import page_request
-from resolvers.tasks import SUBTASK_LIMIT
+from resolvers.tasks import SUBTASK_LIMIT, check_search
 from schema.core.cursors import CursorOrder
 from schema.tasks.types import (
     ACTIVITY_BY_ID,
@@ -191,9 +191,8 @@ def search(arguments: Mapping[str, Any], settings: Settings) -> ListArguments:
     task_filter = TaskFilterInput(**_snake(where)).to_filter() if where is not None else TaskFilter()
     page = page_request(settings, first=arguments.get("first"), last=None)
     start = SEARCH_BY_RANK.decode(arguments.get("after"), argument="after")
-    if start is not None and start.value < 0:
-        raise LeftToResolvers("a rank before the first")
     offset = 0 if start is None else start.value + 1
+    check_search(settings, text, offset)
     listed = _order(SEARCH_BY_RANK, "id", descending=False)
     return ListArguments(listed, page, task_filter, search_text=text, search_offset=offset)
 

@@ -220,8 +220,9 @@ async def test_counts_and_flags_alone_and_empty_pages(engines: Engines, org: See
             {"id": task},
         ),
         (
-            "{ tasks(first: 8) { nodes { comments(first: 1) {"
-            " nodes { id } pageInfo { endCursor hasNextPage } } activity(last: 1) { pageInfo { startCursor } } } } }",
+            "{ tasks(first: 8) { nodes { "
+            "comments(first: 1) { nodes { id } pageInfo { endCursor hasNextPage } } "
+            "activity(last: 1) { pageInfo { startCursor } } } } }",
             {},
         ),
         ('{ searchTasks(query: "the", first: 0) { totalCount pageInfo { hasNextPage } } }', {}),
