@@ -35,6 +35,14 @@ class GlobalId:
 
 
 @dataclass(frozen=True, slots=True)
+class IdPath:
+    """A path that names the row by its global id: ``prefix`` then the id (an attachment's download)."""
+
+    prefix: str
+    type_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class KeyAndNumber:
     """``<related row's key>-<own number>`` (a task's key: its project's key and its number)."""
 
@@ -185,6 +193,7 @@ FieldSpec = (
     Column
     | SameRow
     | GlobalId
+    | IdPath
     | KeyAndNumber
     | ToOne
     | LinkedList

@@ -44,6 +44,7 @@ from persistence.compiled.spec import (
     Column,
     Connection,
     GlobalId,
+    IdPath,
     KeyAndNumber,
     LinkedList,
     LinkRows,
@@ -230,18 +231,24 @@ class Builder:
 
     def value(self, table: FromClause, field: Selected) -> ColumnElement[Any]:
         spec = field.spec
-        if isinstance(spec, Column):
-            return self.column(table.c[spec.name], spec)
-        if isinstance(spec, GlobalId):
-            return self.global_id(spec.type_name, table.c.id)
-        if isinstance(spec, Typename):
-            return self.name_literal(spec.name)
+        if isinstance(spec, Column | GlobalId | IdPath | Typename):
+            return self.scalar(table, spec)
         if isinstance(spec, SameRow):
             return self.object(table, field.children)
         if isinstance(spec, Connection):
             listed = self.connections.connection(spec, field, table)
             return self.as_json(listed.scalar_subquery())
         return self.related(table, field)
+
+    def scalar(self, table: FromClause, spec: Column | GlobalId | IdPath | Typename) -> ColumnElement[Any]:
+        """A value of this row alone."""
+        if isinstance(spec, Column):
+            return self.column(table.c[spec.name], spec)
+        if isinstance(spec, GlobalId):
+            return self.global_id(spec.type_name, table.c.id)
+        if isinstance(spec, IdPath):
+            return self.concat(spec.prefix, self.global_id(spec.type_name, table.c.id))
+        return self.name_literal(spec.name)
 
     def related(self, table: FromClause, field: Selected) -> ColumnElement[Any]:
         """A value read from other rows, by a correlated subquery."""

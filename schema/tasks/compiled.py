@@ -19,10 +19,12 @@ from persistence.compiled.spec import (
     EdgeNode,
     Edges,
     GlobalId,
+    IdPath,
     KeyAndNumber,
     LinkedList,
     LiveCount,
     Nodes,
+    OwnedList,
     PageInfo,
     RootSpec,
     ToOne,
@@ -69,6 +71,8 @@ TASK = TypeSpec(
         "labels": LinkedList("task_labels", "task_id", "label_id", "labels", "project_id", ("name", "id")),
         "commentCount": LiveCount("comments", "task_id", "deleted_at"),
         "subtasks": Connection("tasks", "subtasks", "tasks", parent_column="parent_id", bare=True),
+        # The task is one the viewer sees: its attachments are too, oldest first.
+        "attachments": OwnedList("attachments", "task_id", ("created_at", "id")),
         "comments": Connection(
             "comments", "comments", "parent", parent_column="task_id", live_column="deleted_at"
         ),
@@ -85,6 +89,20 @@ COMMENT = TypeSpec(
         "updatedAt": Column("updated_at", "datetime"),
         # An author of the viewer's organization only (the comment's task's), as the resolvers join it.
         "author": ToOne("users", "author_id", same_organization=False, tenancy="organization"),
+    },
+)
+
+ATTACHMENT = TypeSpec(
+    "attachments",
+    {
+        "id": GlobalId("Attachment"),
+        "filename": Column("filename", "text"),
+        "contentType": Column("content_type", "text"),
+        "sizeBytes": Column("size_bytes", "int"),
+        "sha256": Column("sha256", "text"),
+        "createdAt": Column("created_at", "datetime"),
+        # schema/tasks/types.py's Attachment.download_url.
+        "downloadUrl": IdPath("/attachments/", "Attachment"),
     },
 )
 

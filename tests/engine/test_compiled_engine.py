@@ -5,13 +5,13 @@ sees some projects only, and a few hundred random documents over the covered sub
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
-from persistence.models import Task
+from persistence.models import Attachment, Task
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.core.ids import encode_id
@@ -120,7 +120,7 @@ async def test_random_documents_agree(engines: Engines, org: SeededOrganization)
 
 async def test_uncovered_operations_run_through_the_resolvers(engines: Engines) -> None:
     for text in (
-        "{ tasks(first: 2) { nodes { title attachments { id } } } }",
+        "{ viewer { pushDevices { id } } }",
         "{ webhooks { id } }",
     ):
         await engines.same(text, compiled=False)
@@ -232,3 +232,37 @@ async def test_the_viewer_and_their_tasks(
         assert answer["data"]["viewer"]["user"]["role"] == "MEMBER"
     finally:
         await both.close()
+
+
+ATTACHMENTS = """
+query ($id: ID!) {
+  task(id: $id) { attachments { __typename id filename contentType sizeBytes sha256 createdAt downloadUrl } }
+}
+"""
+
+
+async def test_a_tasks_attachments(services: Services, engines: Engines, org: SeededOrganization) -> None:
+    # Two files on a task, the second older (the list goes oldest first), one on another task.
+    now = datetime.now(UTC)
+    rows = [
+        (org.task_ids[0], "b.pdf", now),
+        (org.task_ids[0], 'a "quoted" ü.txt', now - timedelta(hours=1)),
+        (org.task_ids[1], "c.png", now),
+    ]
+    async with services.db.unit_of_work() as conn:
+        for task_id, name, created in rows:
+            await conn.execute(
+                insert(Attachment).values(
+                    task_id=task_id,
+                    uploader_id=org.user_ids[0],
+                    filename=name,
+                    content_type="application/octet-stream",
+                    size_bytes=1234,
+                    sha256="ab" * 32,
+                    storage_key=f"k/{name}",
+                    created_at=created,
+                )
+            )
+    answer = await engines.same(ATTACHMENTS, {"id": encode_id("Task", org.task_ids[0])})
+    assert [a["filename"] for a in answer["data"]["task"]["attachments"]] == ['a "quoted" ü.txt', "b.pdf"]
+    await engines.same(ATTACHMENTS, {"id": encode_id("Task", org.task_ids[2])})

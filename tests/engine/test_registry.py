@@ -14,11 +14,12 @@ COVERED = {
     "Task": {
         "id", "key", "number", "title", "description", "status", "priority", "position", "dueDate",
         "version", "createdAt", "updatedAt", "completedAt", "project", "assignee", "reporter", "labels",
-        "commentCount", "parent", "subtasks", "comments", "activity",
+        "commentCount", "parent", "subtasks", "comments", "activity", "attachments",
     },
     "TaskConnection": CONNECTION,
     "TaskEdge": EDGE,
     "Comment": {"id", "body", "createdAt", "updatedAt", "author"},
+    "Attachment": {"id", "filename", "contentType", "sizeBytes", "sha256", "createdAt", "downloadUrl"},
     "CommentConnection": CONNECTION,
     "CommentEdge": EDGE,
     "ActivityEvent": {"id", "type", "sequence", "payload", "createdAt", "actor"},
@@ -43,7 +44,6 @@ COVERED = {
 
 # Fields of covered types that run through the resolvers (an operation selecting one is not compiled).
 UNCOVERED: dict[str, set[str]] = {
-    "Task": {"attachments"},
     "Viewer": {"organization", "pushDevices", "notifications"},
 }
 

@@ -48,6 +48,7 @@ TYPES: dict[str, TypeSpec] = {
     "TaskConnection": tasks.CONNECTION,
     "TaskEdge": tasks.EDGE,
     "Comment": tasks.COMMENT,
+    "Attachment": tasks.ATTACHMENT,
     "CommentConnection": tasks.CONNECTION,
     "CommentEdge": tasks.EDGE,
     "ActivityEvent": tasks.ACTIVITY_EVENT,
