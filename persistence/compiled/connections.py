@@ -95,6 +95,8 @@ class ConnectionBuilder:
             return self.visible_tasks(rows)
         if tenancy == "organization":
             return [rows.c.organization_id == organization]
+        if tenancy == "own_organization":
+            return [rows.c.id == organization]
         if tenancy == "projects":
             user = bindparam(USER, type_=Integer)
             return [

@@ -17,8 +17,9 @@ ScalarKind = Literal["text", "int", "float", "enum", "date", "datetime", "presen
 
 # How rows are limited to what the viewer may read: "tasks" the visible tasks (organization,
 # live, a project the viewer sees); "organization" the viewer's organization's rows; "projects" the
-# projects the viewer sees; "parent" nothing more than the parent row, which the viewer already sees.
-Tenancy = Literal["tasks", "organization", "projects", "parent"]
+# projects the viewer sees; "parent" nothing more than the parent row, which the viewer already sees;
+# "own_organization" the viewer's organization's own row.
+Tenancy = Literal["tasks", "organization", "projects", "parent", "own_organization"]
 
 
 @dataclass(frozen=True, slots=True)

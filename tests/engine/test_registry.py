@@ -39,12 +39,12 @@ COVERED = {
     "UserEdge": EDGE,
     "ProjectMembership": {"project", "role"},
     "Organization": {"id", "slug", "name", "createdAt"},
-    "Viewer": {"user", "assignedTasks", "projects"},
+    "Viewer": {"user", "organization", "assignedTasks", "projects"},
 }  # fmt: skip
 
 # Fields of covered types that run through the resolvers (an operation selecting one is not compiled).
 UNCOVERED: dict[str, set[str]] = {
-    "Viewer": {"organization", "pushDevices", "notifications"},
+    "Viewer": {"pushDevices", "notifications"},
 }
 
 

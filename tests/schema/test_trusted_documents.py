@@ -118,15 +118,16 @@ async def test_an_operator_registers_a_manifest(
 async def test_registration_reports_each_operations_engine(
     services: Services, gql: GraphQLClient, make_org: MakeOrg
 ) -> None:
-    # Given an operator and three documents: a list the compiler covers (even under a condition), a
-    # query selecting a field it does not cover, and a mutation
+    # Given an operator and documents: a list the compiler covers (even under a condition), a query
+    # selecting a field it does not cover, one the session answers, and a mutation
     operator = await _signed_in(services, gql, await make_org(), operator=True)
     tag = uuid.uuid4().hex
     bodies = {
         f"list-{tag}": f"# {tag}\nquery L($c: Boolean!) "
         "{ tasks(first: 2) { nodes { id labels @include(if: $c) { name } } } }",
-        f"files-{tag}": f"# {tag}\nquery F {{ tasks(first: 2) {{ nodes {{ attachments {{ id }} }} }} }}",
+        f"hooks-{tag}": f"# {tag}\nquery H {{ webhooks {{ id }} }}",
         f"write-{tag}": f"# {tag}\nmutation W {{ authLogout {{ ok }} }}",
+        f"me-{tag}": f"# {tag}\nquery M {{ viewer {{ user {{ name }} organization {{ slug }} }} }}",
     }
     register = REGISTER.replace("cost }", "cost engine uncoveredField }")
     # When they are registered
@@ -136,8 +137,9 @@ async def test_registration_reports_each_operations_engine(
     engines = {d["documentId"].split("-")[0]: (d["engine"], d["uncoveredField"]) for d in documents}
     assert engines == {
         "list": ("compiled", None),
-        "files": ("resolvers", "Task.attachments"),
+        "hooks": ("resolvers", "Query.webhooks"),
         "write": ("resolvers", "a mutation"),
+        "me": ("resolvers", "the viewer's own user and organization (the session answers them)"),
     }
 
 

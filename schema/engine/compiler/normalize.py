@@ -30,9 +30,11 @@ from persistence.compiled.spec import (
     ById,
     ByIdOrKey,
     ByKey,
+    Column,
     Connection,
     EdgeNode,
     Edges,
+    GlobalId,
     LinkedList,
     LinkRows,
     Nodes,
@@ -291,7 +293,27 @@ def normalize(
         roots = normalizer.roots(operation)
     except NotCovered:
         return None
+    if all(answered_by_session(root) for root in roots):
+        return None
     return Planned(roots, tuple(normalizer.sites))
+
+
+def answered_by_session(root: PlannedRoot) -> bool:
+    """A ``viewer`` that asks only for the viewer's own user and organization: the resolvers answer it
+    from the cached session without a statement, where the compiled engine would read the database."""
+    selection = root.alternatives.get("")
+    if selection is None or not isinstance(selection.spec, ViewerRow):
+        return False
+    for field in selection.children:
+        if isinstance(field.spec, Typename):
+            continue
+        own_row = isinstance(field.spec, SameRow)
+        own_organization = isinstance(field.spec, ToOne) and field.spec.table == "organizations"
+        if not (own_row or own_organization) or not all(
+            isinstance(child.spec, Column | GlobalId | Typename) for child in field.children
+        ):
+            return False
+    return True
 
 
 def uncovered(
@@ -300,7 +322,9 @@ def uncovered(
     """What of a valid operation the compiler does not cover, with every conditional selection
     counted (None: every request of it compiles, whatever its variables)."""
     try:
-        _Normalizer(schema, document, {}, include_all=True).roots(operation)
+        roots = _Normalizer(schema, document, {}, include_all=True).roots(operation)
     except NotCovered as missing:
         return str(missing)
+    if all(answered_by_session(root) for root in roots):
+        return "the viewer's own user and organization (the session answers them)"
     return None

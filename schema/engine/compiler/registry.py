@@ -13,6 +13,7 @@ from persistence.compiled.spec import (
     PageInfoField,
     RootSpec,
     SameRow,
+    ToOne,
     TypeSpec,
     ViewerRow,
 )
@@ -36,6 +37,7 @@ VIEWER = TypeSpec(
     "users",
     {
         "user": SameRow(),
+        "organization": ToOne("organizations", "organization_id", same_organization=False),
         "assignedTasks": Connection("tasks", "tasks", "tasks", parent_column="assignee_id"),
         # The projects the viewer sees, as Query.projects lists them (only active ones by default).
         "projects": Connection("projects", "projects", "projects"),
@@ -74,6 +76,8 @@ NODE_TYPES: dict[str, ById] = {
     "Task": tasks.TASK_BY_ID,
     "Project": projects.PROJECT_BY_ID,
     "User": users.USER_BY_ID,
+    # Only the viewer's own organization (NOT_FOUND "organization" for another's id, as the resolvers).
+    "Organization": ById("organizations", "Organization", "id", "organization", tenancy="own_organization"),
 }
 
 BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {
