@@ -25,7 +25,6 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    and_,
     bindparam,
     case,
     false,
@@ -187,7 +186,14 @@ class ConnectionBuilder:
         self, spec: Connection, field: Selected | RootSelection, parent: FromClause | None
     ) -> Select[Any]:
         """The statement whose single value is the connection's JSON (a correlated subquery when
-        ``parent``, the enclosing row, is given)."""
+        ``parent``, the enclosing row, is given).
+
+        The connection's object reads no row itself: each of its parts that reads the page's rows
+        (nodes, edges, a cursor, a search's total) is an aggregate subquery of its own, so the others
+        (a count, pageInfo's flags) never depend on the page having rows. (Over the rows, MariaDB
+        answers an aggregate query's other values with NULL when its optimizer proves that no row can
+        match, and an outer join to a one-row table, which would work around that, gave wrong rows
+        where the parent row is read as a constant: 10.11.)"""
         shape = self.shapes[field.site]
         names = ParameterNames(field.site)
         page = (
@@ -195,37 +201,37 @@ class ConnectionBuilder:
             if shape.searched
             else self._list_page(spec, shape, names, parent)
         )
-        if spec.bare:
-            nodes = self._aggregate(
-                self.b.object(page.rows, field.children), page.forward, page.rows, is_json=True
-            )
-            bare = self._over_rows(select(nodes), page)
-            return bare if parent is None else bare.correlate(parent)
-        # Only the page's rows make the statement an aggregate (one row, whatever it reads); without
-        # a field that reads them (a count, pageInfo's flags), or with an empty page, it reads none:
-        # a FROM then would give a row per page row, or none at all.
-        reads_rows = not shape.empty and any(_reads_rows(selected, shape) for selected in field.children)
-        if not reads_rows:
+        # An empty page reads no row; a page read in one query (a search) reads its rows only when a
+        # field needs them, else its FROM would give a row per page row.
+        if shape.empty or (page.inline and not any(_reads_rows(f, shape) for f in field.children)):
             page = page.without_rows()
+        if spec.bare:
+            nodes = self._aggregate(self.b.object(page.rows, field.children), page.forward, is_json=True)
+            return self._over_rows(nodes, page, parent)
         pairs: list[ColumnElement[Any]] = []
         for selected in field.children:
             pairs.append(self.b.name_literal(selected.key))
-            pairs.append(self._part(page, selected))
+            pairs.append(self._part(page, selected, parent))
         statement = select(func.json_object(*pairs))
-        if page.reads_rows:
-            statement = self._over_rows(statement, page)
+        if page.inline and page.reads_rows:
+            statement = statement.select_from(page.source).where(*page.where)
         return statement if parent is None else statement.correlate(parent)
 
-    def _over_rows(self, statement: Select[Any], page: _Page) -> Select[Any]:
-        """``statement`` over the page's rows. On MariaDB from a row that is always there, the page's
-        rows outer-joined to it: where the optimizer proves no row can match (two cursors the wrong
-        way round, say), it answers an aggregate's other values with NULL (a count, a flag), as if
-        they too had been read from the rows."""
-        if self.b.sqlite:
-            return statement.select_from(page.source).where(*page.where)
-        always = select(self.b.number(1).label("one")).subquery("always")
-        joined = always.outerjoin(page.source, and_(true(), *page.where))
-        return statement.select_from(joined)
+    def _over_rows(
+        self, aggregate: ColumnElement[Any], page: _Page, parent: FromClause | None
+    ) -> Select[Any]:
+        """The statement of one aggregate over the page's rows (always one row)."""
+        statement = select(aggregate).select_from(page.source).where(*page.where)
+        return _correlated(statement, parent)
+
+    def _rows_value(
+        self, aggregate: ColumnElement[Any], page: _Page, parent: FromClause | None, *, is_json: bool
+    ) -> ColumnElement[Any]:
+        """One aggregate over the page's rows as a value of the connection's object."""
+        if page.inline:
+            return aggregate
+        value = self._over_rows(aggregate, page, parent).scalar_subquery()
+        return self.b.as_json(value) if is_json else value
 
     def _list_page(
         self, spec: Connection, shape: ListShape, names: ParameterNames, parent: FromClause | None
@@ -318,9 +324,10 @@ class ConnectionBuilder:
             "hasNextPage",
             shape.started,
             rowless=(counted, counted_more),
+            inline=True,
         )
 
-    def _part(self, page: _Page, selected: Selected) -> ColumnElement[Any]:
+    def _part(self, page: _Page, selected: Selected, parent: FromClause | None) -> ColumnElement[Any]:
         part = selected.spec
         if isinstance(part, Typename):
             return self.b.name_literal(part.name)
@@ -329,9 +336,8 @@ class ConnectionBuilder:
         if isinstance(part, Nodes | Edges) and not page.reads_rows:
             return func.json_array()
         if isinstance(part, Nodes):
-            return self._aggregate(
-                self.b.object(page.rows, selected.children), page.forward, page.rows, is_json=True
-            )
+            nodes = self._aggregate(self.b.object(page.rows, selected.children), page.forward, is_json=True)
+            return self._rows_value(nodes, page, parent, is_json=True)
         if isinstance(part, Edges):
             pairs: list[ColumnElement[Any]] = []
             for edge_field in selected.children:
@@ -344,16 +350,17 @@ class ConnectionBuilder:
                     pairs.append(self.b.name_literal(edge_field.spec.name))
                 else:
                     raise ValueError(f"{type(edge_field.spec).__name__} is not a field of an edge")
-            return self._aggregate(func.json_object(*pairs), page.forward, page.rows, is_json=True)
+            edges = self._aggregate(func.json_object(*pairs), page.forward, is_json=True)
+            return self._rows_value(edges, page, parent, is_json=True)
         if isinstance(part, PageInfo):
             pairs = []
             for info_field in selected.children:
                 pairs.append(self.b.name_literal(info_field.key))
-                pairs.append(self._page_info(page, info_field))
+                pairs.append(self._page_info(page, info_field, parent))
             return func.json_object(*pairs)
         raise ValueError(f"{type(part).__name__} is not a field of a connection")
 
-    def _page_info(self, page: _Page, info_field: Selected) -> ColumnElement[Any]:
+    def _page_info(self, page: _Page, info_field: Selected, parent: FromClause | None) -> ColumnElement[Any]:
         part = info_field.spec
         if isinstance(part, Typename):
             return self.b.name_literal(part.name)
@@ -362,17 +369,23 @@ class ConnectionBuilder:
         if part.name in ("startCursor", "endCursor"):
             if not page.reads_rows:
                 return null()
-            if part.name == "startCursor" or self.b.sqlite:
-                listed = self._aggregate(page.cursor(), page.forward, page.rows, is_json=False, empty=None)
-                return self.b.json_element(listed, first=part.name == "startCursor")
-            # MariaDB resolves `$[last]` once per statement, from the first array it meets: a later
-            # row's shorter array gives NULL (10.11). The last cursor is the first of the reversed list.
-            backward = [_reversed(term) for term in page.forward]
-            listed = self._aggregate(page.cursor(), backward, page.rows, is_json=False, empty=None)
-            return self.b.json_element(listed, first=True)
+            return self._rows_value(
+                self._edge_cursor(page, first=part.name == "startCursor"), page, parent, is_json=False
+            )
         if part.name == page.read_toward:
             return self.b.boolean(page.more().is_not(None))
         return self.b.boolean(true() if page.started else false())
+
+    def _edge_cursor(self, page: _Page, *, first: bool) -> ColumnElement[Any]:
+        """The page's first or last row's cursor (an aggregate over its rows): text, or NULL."""
+        if self.b.sqlite:
+            listed = self._aggregate(page.cursor(), page.forward, is_json=False)
+            return self.b.json_element(listed, first=first)
+        # MariaDB resolves `$[last]` once per statement, from the first array it meets: a later
+        # row's shorter array gives NULL (10.11). The last cursor is the first of the reversed list.
+        order = page.forward if first else [_reversed(term) for term in page.forward]
+        listed = self._aggregate(page.cursor(), order, is_json=False)
+        return func.json_unquote(self.b.json_element(listed, first=True))
 
     def _more(
         self, spec: Connection, shape: ListShape, names: ParameterNames, parent: FromClause | None
@@ -393,27 +406,15 @@ class ConnectionBuilder:
         return _correlated(past, parent).scalar_subquery()
 
     def _aggregate(
-        self,
-        element: ColumnElement[Any],
-        forward: list[ColumnElement[Any]],
-        rows: FromClause,
-        *,
-        is_json: bool,
-        empty: str | None = "[]",
+        self, element: ColumnElement[Any], forward: list[ColumnElement[Any]], *, is_json: bool
     ) -> ColumnElement[Any]:
         """The JSON array of ``element`` (JSON text, or a plain value) over the page's rows in the
-        list's order; ``empty``: what no row gives ([], or null)."""
+        list's order ([] for none)."""
         if self.b.sqlite:
             # SQLite aggregates in the order its FROM gives the rows (a derived table in that order).
-            aggregated: ColumnElement[Any] = func.json_group_array(func.json(element) if is_json else element)
-            if empty is None:
-                # No row: null, as MariaDB's JSON_ARRAYAGG gives.
-                return func.iif(func.count() == 0, null(), aggregated)
-            return aggregated
-        ordered: ColumnElement[Any] = func.json_arrayagg(element).aggregate_order_by(*forward)
-        # The outer join's row when no page row matched (see _over_rows) is not one of the page's.
-        none = func.count(rows.c.id) == self.b.number(0)
-        return case((none, func.json_array() if empty is not None else null()), else_=ordered)
+            return func.json_group_array(func.json(element) if is_json else element)
+        ordered = func.json_arrayagg(element).aggregate_order_by(*forward)
+        return func.coalesce(ordered, func.json_array())
 
     # --- the page's rows --------------------------------------------------------------------------
 
@@ -548,6 +549,9 @@ class _Page:
     rowless: tuple[Callable[[], ColumnElement[Any]], Callable[[], ColumnElement[Any]]] | None = None
     # False: the statement reads none of the page's rows (no FROM).
     reads_rows: bool = True
+    # The connection's object is one aggregate query over the page's rows (a search: its page is a
+    # derived table read once, its total and next page ride on the rows), not a subquery per part.
+    inline: bool = False
 
     def without_rows(self) -> _Page:
         """The page when the statement reads none of its rows: no nodes, no cursors."""
