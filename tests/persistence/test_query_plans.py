@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import ProjectMember, Task
+from persistence.enums import OrgRole
+from persistence.models import ProjectMember, Task, User
 from persistence.queries import comments as comment_queries
 from persistence.queries import projects as project_queries
 from persistence.queries import tasks as task_queries
@@ -182,12 +183,20 @@ async def test_a_members_search_reads_its_projects_tasks_not_every_match(
     # Given a member's search, with its total, for a word one of its tasks holds (a word of its own:
     # InnoDB weighs a word by its rarity in the whole table, which the rest of the suite changes, and
     # a word in about every task weighs nothing and matches no row)
-    member = _scopes(big_org)[1]
     word = f"plan{uuid.uuid4().hex[:10]}"
     async with services.db.unit_of_work() as conn:
-        mine = select(ProjectMember.project_id).where(ProjectMember.user_id == member.user_id)
-        task = (await conn.execute(select(Task.id).where(Task.project_id.in_(mine)).limit(1))).scalar_one()
+        # A member of the organization (not an owner or admin) and a task of one of its projects.
+        pair = (
+            select(ProjectMember.user_id, Task.id)
+            .join(Task, Task.project_id == ProjectMember.project_id)
+            .join(User, User.id == ProjectMember.user_id)
+            .where(Task.id.in_(big_org.task_ids), User.role == OrgRole.MEMBER)
+            .order_by(Task.id)
+            .limit(1)
+        )
+        user_id, task = (await conn.execute(pair)).one()
         await conn.execute(update(Task).where(Task.id == task).values(title=f"Billing {word}"))
+    member = Scope(big_org.organization_id, user_id, sees_all_projects=False)
     with captured(services) as statements:
         async with services.db.read() as conn:
             page, total = await task_queries.search_tasks(
