@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,6 +54,27 @@ def make_settings(**overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+@asynccontextmanager
+async def embedded_services(database: Path, channel_prefix: str) -> AsyncIterator[Services]:
+    """The embedded default's services over a SQLite file, migrated. The in-process Redis stand-in is
+    emptied first: it is one per process, and every test's database numbers its rows from 1, so a
+    previous test's cached rows would answer for this one's."""
+    services = build_services(
+        make_settings(
+            database_url=f"sqlite+aiosqlite:///{database}",
+            redis_url="memory://",
+            redis_channel_prefix=channel_prefix,
+        )
+    )
+    await services.cache.redis.flushdb()
+    await upgrade_to_head(services.db.engine)
+    try:
+        yield services
+    finally:
+        await services.cache.redis.aclose()
+        await services.db.dispose()
 
 
 @pytest.fixture(scope="session")

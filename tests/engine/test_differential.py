@@ -24,14 +24,12 @@ from graphql import GraphQLSchema, parse
 from sqlalchemy import select
 
 from persistence.enums import OrgRole
-from persistence.migrate import upgrade_to_head
 from persistence.models import User
 from persistence.seed import SeededOrganization, SeedSizes, seed_organization
 from resolvers.context import Services
-from schema.app import build_services
 from schema.build import build_schema
 from schema.core.ids import encode_id
-from tests.conftest import PASSWORD, GraphQLClient, make_settings
+from tests.conftest import PASSWORD, GraphQLClient, embedded_services
 from tests.engine.coverage import REQUIRED, Tally, answer_features, document_features
 from tests.engine.differential import Engines, member_with_some_projects
 from tests.engine.generator import QueryGenerator
@@ -148,25 +146,19 @@ async def world(services: Services, make_org_module: MakeOrg) -> AsyncIterator[W
 async def embedded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     """The embedded default: SQLite and the in-process Redis, the same seed."""
     path: Path = tmp_path_factory.mktemp("differential") / "embedded.db"
-    settings = make_settings(
-        database_url=f"sqlite+aiosqlite:///{path}", redis_url="memory://", redis_channel_prefix="embedded"
-    )
-    services = build_services(settings)
-    await upgrade_to_head(services.db.engine)
-    org = await seed_organization(
-        services.db,
-        services.passwords,
-        SIZES,
-        slug="differential",
-        owner_email="owner@differential.test",
-        password=PASSWORD,
-        rng_seed=11,
-    )
-    made = await _world(services, org)
-    yield made
-    await made.owner.close()
-    await services.cache.redis.aclose()
-    await services.db.dispose()
+    async with embedded_services(path, "embedded") as services:
+        org = await seed_organization(
+            services.db,
+            services.passwords,
+            SIZES,
+            slug="differential",
+            owner_email="owner@differential.test",
+            password=PASSWORD,
+            rng_seed=11,
+        )
+        made = await _world(services, org)
+        yield made
+        await made.owner.close()
 
 
 def _filled(

@@ -12,13 +12,12 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from persistence.migrate import upgrade_to_head
 from persistence.models import Event
 from persistence.seed import SeededOrganization, seed_organization
 from resolvers.context import Services
-from schema.app import build_services, create_app
+from schema.app import create_app
 from schema.core.ids import encode_id
-from tests.conftest import PASSWORD, SMALL, GraphQLClient, make_settings
+from tests.conftest import PASSWORD, SMALL, GraphQLClient, embedded_services
 from tests.notification_crew import last_event_id, make_crew, notifications_of_events, until_published
 
 LIST = "{ viewer { notifications { totalCount unreadCount nodes { kind task { id } comment { body } } } } }"
@@ -30,20 +29,12 @@ MARK_ALL = "mutation { notificationMarkRead(input: {all: true}) { markedCount un
 
 @pytest.fixture
 async def embedded(tmp_path: Path) -> AsyncIterator[tuple[Services, GraphQLClient]]:
-    settings = make_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'embedded.db'}",
-        redis_url="memory://",
-        redis_channel_prefix="embedded",
-    )
-    services = build_services(settings)
-    await upgrade_to_head(services.db.engine)
-    await services.relay.start()
-    transport = httpx.ASGITransport(app=create_app(services=services), client=("127.0.0.1", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test") as http:
-        yield services, GraphQLClient(http)
-    await services.relay.stop()
-    await services.cache.redis.aclose()
-    await services.db.dispose()
+    async with embedded_services(tmp_path / "embedded.db", "embedded") as services:
+        await services.relay.start()
+        transport = httpx.ASGITransport(app=create_app(services=services), client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test") as http:
+            yield services, GraphQLClient(http)
+        await services.relay.stop()
 
 
 async def test_notifications_work_on_sqlite(embedded: tuple[Services, GraphQLClient]) -> None:

@@ -12,15 +12,13 @@ import pytest
 from sqlalchemy import event, select
 
 from persistence.enums import OrgRole
-from persistence.migrate import upgrade_to_head
 from persistence.models import ProjectMember, User
 from persistence.queries import tasks as task_queries
 from persistence.queries.scope import Scope
 from persistence.seed import SeededOrganization, SeedSizes, seed_organization
 from persistence.values import TaskFilter, TaskIncludes
 from resolvers.context import Services
-from schema.app import build_services
-from tests.conftest import PASSWORD, make_settings
+from tests.conftest import PASSWORD, embedded_services
 
 SIZES = SeedSizes(users=12, projects=4, tasks=400, comments_per_task=0.0, members_per_project=4)
 IDS = TaskIncludes(fields=frozenset({"id", "project.id"}))
@@ -28,24 +26,16 @@ IDS = TaskIncludes(fields=frozenset({"id", "project.id"}))
 
 @pytest.fixture
 async def seeded(tmp_path: Path) -> AsyncIterator[tuple[Services, SeededOrganization]]:
-    settings = make_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'search.db'}",
-        redis_url="memory://",
-        redis_channel_prefix="search",
-    )
-    services = build_services(settings)
-    await upgrade_to_head(services.db.engine)
-    org = await seed_organization(
-        services.db,
-        services.passwords,
-        SIZES,
-        slug="search",
-        owner_email="owner@search.test",
-        password=PASSWORD,
-    )
-    yield services, org
-    await services.cache.redis.aclose()
-    await services.db.dispose()
+    async with embedded_services(tmp_path / "search.db", "search") as services:
+        org = await seed_organization(
+            services.db,
+            services.passwords,
+            SIZES,
+            slug="search",
+            owner_email="owner@search.test",
+            password=PASSWORD,
+        )
+        yield services, org
 
 
 async def _member(services: Services, org: SeededOrganization) -> tuple[Scope, set[int]]:
