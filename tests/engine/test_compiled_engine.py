@@ -1,6 +1,6 @@
 """The compiled engine gives the resolvers' answers, on MariaDB: the bench's two queries, every covered
 field with aliases, fragments, @skip/@include and __typename, missing and hidden tasks, a member who
-sees some projects only, and a few hundred random documents over the covered subset."""
+sees some projects only (random documents: test_differential.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from resolvers.context import Services
 from schema.core.ids import encode_id
 from schema.engine.compiler import operations
 from tests.conftest import PASSWORD, SMALL, GraphQLClient
-from tests.engine.differential import Engines, QueryMaker, member_with_some_projects
+from tests.engine.differential import Engines, member_with_some_projects
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
 
@@ -109,13 +109,6 @@ async def test_a_member_sees_only_their_projects(services: Services, org: Seeded
         assert hidden == len(org.task_ids) - listed["data"]["tasks"]["totalCount"]
     finally:
         await both.close()
-
-
-async def test_random_documents_agree(engines: Engines, org: SeededOrganization) -> None:
-    maker = QueryMaker(seed=20261207)
-    for n in range(300):
-        text, variables = maker.document(encode_id("Task", org.task_ids[n % len(org.task_ids)]))
-        await engines.same(text, variables)
 
 
 async def test_uncovered_operations_run_through_the_resolvers(engines: Engines) -> None:

@@ -1,5 +1,6 @@
 """The same differential run on the embedded default's SQLite: the bench's queries, every covered
-field, a missing task, a member's view and random documents agree with the resolvers."""
+field, a missing task and a member's view agree with the resolvers (random documents:
+test_differential.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from persistence.migrate import upgrade_to_head
 from persistence.models import Task
 from persistence.seed import SeededOrganization, seed_organization
 from resolvers.context import Services
-from schema.app import build_services
 from schema.core.ids import encode_id
-from tests.conftest import PASSWORD, SMALL, make_settings
-from tests.engine.differential import Engines, QueryMaker, member_with_some_projects
+from tests.conftest import PASSWORD, SMALL, embedded_services
+from tests.engine.differential import Engines, member_with_some_projects
 from tests.engine.test_compiled_connections import DETAIL, ORDERS, SEARCH, search_terms, walk
 from tests.engine.test_compiled_engine import BY_ID, EVERYTHING, LIST
 
@@ -32,30 +31,19 @@ class Embedded:
 
 @pytest.fixture
 async def embedded(tmp_path: Path) -> AsyncIterator[Embedded]:
-    settings = make_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'embedded.db'}",
-        redis_url="memory://",
-        redis_channel_prefix="embedded",
-    )
-    services = build_services(settings)
-    # The in-process Redis stand-in is one per process, and every test's database numbers its rows
-    # from 1: a previous test's cached rows would answer for this one's.
-    await services.cache.redis.flushdb()
-    await upgrade_to_head(services.db.engine)
-    org = await seed_organization(
-        services.db,
-        services.passwords,
-        SMALL,
-        slug="compiled",
-        owner_email="owner@compiled.test",
-        password=PASSWORD,
-        rng_seed=7,
-    )
-    both = Engines.over(services)
-    yield Embedded(services, org, await both.as_user(services, org.user_ids[0], PASSWORD))
-    await both.close()
-    await services.cache.redis.aclose()
-    await services.db.dispose()
+    async with embedded_services(tmp_path / "embedded.db", "embedded") as services:
+        org = await seed_organization(
+            services.db,
+            services.passwords,
+            SMALL,
+            slug="compiled",
+            owner_email="owner@compiled.test",
+            password=PASSWORD,
+            rng_seed=7,
+        )
+        both = Engines.over(services)
+        yield Embedded(services, org, await both.as_user(services, org.user_ids[0], PASSWORD))
+        await both.close()
 
 
 async def test_the_bench_queries_agree_on_sqlite(embedded: Embedded) -> None:
@@ -85,14 +73,6 @@ async def test_a_member_sees_only_their_projects_on_sqlite(embedded: Embedded) -
     )
     listed = await member.same("{ tasks(first: 100) { totalCount nodes { id project { key } } } }")
     assert listed["data"]["tasks"]["totalCount"] < len(embedded.org.task_ids)
-
-
-async def test_random_documents_agree_on_sqlite(embedded: Embedded) -> None:
-    maker = QueryMaker(seed=7)
-    task_ids = embedded.org.task_ids
-    for n in range(200):
-        text, variables = maker.document(encode_id("Task", task_ids[n % len(task_ids)]))
-        await embedded.owner.same(text, variables)
 
 
 async def test_connections_walk_the_same_pages_on_sqlite(embedded: Embedded) -> None:
