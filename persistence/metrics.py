@@ -121,3 +121,18 @@ WEBSOCKET_CONNECTIONS = Gauge(
 WEBSOCKET_MESSAGES = Counter(
     "websocket_messages_total", "GraphQL WebSocket messages, received (in) and sent (out)", ["direction"]
 )
+WEBSOCKET_SLOW_CONSUMERS = Counter(
+    "websocket_slow_consumers_total",
+    "WebSocket connections closed because they could not keep up with their subscriptions' events",
+)
+SUBSCRIPTION_EXECUTIONS = Counter(
+    "graphql_subscription_executions_total",
+    "Executions of a subscription event's selection: one subscriber's own, or one shared by the event's "
+    "subscribers with the same document and variables in the process",
+    ["mode"],
+)
+SUBSCRIPTION_ANSWERS = Counter(
+    "graphql_subscription_answers_total",
+    "Subscription event answers handed to subscribers, by whether their execution was shared",
+    ["mode"],
+)

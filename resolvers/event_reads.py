@@ -53,7 +53,8 @@ class EventReads:
         self._reads: dict[Hashable, asyncio.Future[Any]] = {}
         self._sessions: DataLoader[str, dict[str, Any] | None] | None = None
 
-    async def _once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+    async def once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """``read``'s result, computed by the first subscriber that asks and awaited by the others."""
         started = self._reads.get(key)
         if started is None:
             started = self._reads[key] = asyncio.ensure_future(read())
@@ -93,7 +94,7 @@ class EventReads:
             task = rows[0] if rows and rows[0].project_id == project_id else None
             return EventSnapshot(audience, task)
 
-        return await self._once(("snapshot", organization_id, project_id, task_id), read)
+        return await self.once(("snapshot", organization_id, project_id, task_id), read)
 
     def _carried(self, project_id: int, task_id: int | None) -> EventSnapshot | None:
         """The snapshot the relay put in the message (persistence/snapshots.py), if it is about this."""

@@ -14,6 +14,7 @@ from strawberry.types import Info
 from resolvers import ops
 from resolvers import subscriptions as resolvers
 from resolvers.context import RequestContext
+from resolvers.event_reads import EventReads
 from resolvers.subscriptions import ConnectionContext, TaskEventKind
 from schema.core.ids import decode_id, encode_id
 from schema.core.selection import child_names
@@ -45,6 +46,9 @@ class TaskEvent:
     occurred_at: datetime
     # The subscriber's context for this event alone (see schema/engine/execute.py).
     context: strawberry.Private[RequestContext]
+    # What the event's subscribers in this process share, their answer among it when
+    # SHARED_FIELDS allows (schema/engine/shared_events.py).
+    memo: strawberry.Private[EventReads]
     _change: strawberry.Private[resolvers.TaskChange]
 
     @classmethod
@@ -58,6 +62,7 @@ class TaskEvent:
             task_id=None if change.task_id is None else strawberry.ID(encode_id("Task", change.task_id)),
             occurred_at=change.occurred_at,
             context=change.context,
+            memo=change.reads,
             _change=change,
         )
 
@@ -87,6 +92,44 @@ class NotificationEvent:
             context=change.context,
         )
 
+
+# The fields whose value is the same for every subscriber who may see the event (the event, the task's
+# own columns, the plain fields of its project, people and labels): a selection of only these is
+# executed once per event and process and its bytes sent to every such subscriber
+# (schema/engine/shared_events.py). Left out on purpose: what depends on the viewer (a project's
+# `viewerRole`, a person's `projects` and `assignedTasks`) and the lists that are paged or scoped per
+# reader (comments, activity, subtasks, attachments, members, tasks); those run per subscriber.
+SHARED_FIELDS: dict[str, frozenset[str]] = {
+    "Subscription": frozenset({"taskEvents"}),
+    "TaskEvent": frozenset({"type", "sequence", "eventId", "taskId", "occurredAt", "task"}),
+    "Task": frozenset(
+        {
+            "id",
+            "key",
+            "number",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "position",
+            "dueDate",
+            "version",
+            "createdAt",
+            "updatedAt",
+            "completedAt",
+            "project",
+            "assignee",
+            "reporter",
+            "labels",
+            "commentCount",
+        }
+    ),
+    "Project": frozenset(
+        {"id", "key", "name", "description", "archived", "archivedAt", "createdAt", "updatedAt", "labels"}
+    ),
+    "User": frozenset({"id", "name", "email", "role", "deactivated", "createdAt"}),
+    "Label": frozenset({"id", "name", "color"}),
+}
 
 C = TypeVar("C")
 T = TypeVar("T")

@@ -16,17 +16,19 @@ What the edges need around it is here too, so both transports answer alike:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Hashable
 from contextlib import aclosing
 from functools import partial
 from inspect import isawaitable
 from typing import Any
 
+import orjson
 from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType
-from graphql.execution import Executor, create_source_event_stream, map_source_to_response_event
+from graphql.execution import Executor, create_source_event_stream
 from graphql.pyutils import AwaitableOrValue
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
+from persistence.metrics import SUBSCRIPTION_ANSWERS, SUBSCRIPTION_EXECUTIONS
 from persistence.settings import Settings
 from resolvers.context import RequestContext
 from resolvers.subscriptions import ConnectionContext
@@ -35,6 +37,14 @@ from schema.core.request import RequestError
 from schema.engine.compiler.operations import RESOLVERS, CompiledRun, OperationCompiler
 from schema.engine.operation import Engine, Operation
 from schema.engine.resolver_engine import ResolverEngine
+from schema.engine.shared_events import EventMemo, SharedAnswers
+from schema.subscriptions import SHARED_FIELDS
+
+_OWN_EXECUTIONS, _SHARED_EXECUTIONS = (
+    SUBSCRIPTION_EXECUTIONS.labels("own"),
+    SUBSCRIPTION_EXECUTIONS.labels("shared"),
+)
+_OWN_ANSWERS, _SHARED_ANSWERS = SUBSCRIPTION_ANSWERS.labels("own"), SUBSCRIPTION_ANSWERS.labels("shared")
 
 
 class Execution:
@@ -49,6 +59,7 @@ class Execution:
         # "Did you mean ...?" in a variable's error tells a stranger the schema's names.
         self.hide_suggestions = not settings.suggestions_enabled
         self.resolvers = ResolverEngine(schema, hide_suggestions=self.hide_suggestions)
+        self.shared_answers = SharedAnswers(schema, SHARED_FIELDS)
 
     def compiled_run(self, operation: Operation, context: RequestContext) -> CompiledRun | None:
         """The compiled plan of a query the compiler covers, bound to this request's values; None: the
@@ -97,8 +108,44 @@ class Execution:
         if isinstance(source, ExecutionResult):
             return self._coded(source)
         RESOLVERS.inc()
-        run_event = partial(_run_event, self.resolvers)
-        return self._events(map_source_to_response_event(executor, source, run_event))
+        return self._events(self._responses(executor, source, self.shared_answers.key(operation)))
+
+    async def _responses(
+        self, executor: Executor[Any], source: AsyncIterable[Any], share_key: Hashable | None
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        """Each source event's result. With a ``share_key``, the subscribers of one event in this process
+        that have the same key share one execution and one serialization (schema/engine/shared_events.py)."""
+        build = executor.build_per_event_executor
+        events = aiter(source)
+        try:
+            async for root in events:
+                memo: EventMemo | None = getattr(root, "memo", None) if share_key is not None else None
+                if memo is None:
+                    _OWN_EXECUTIONS.inc()
+                    _OWN_ANSWERS.inc()
+                    yield await self._event(build(root))
+                else:
+                    _SHARED_ANSWERS.inc()
+                    yield await memo.once(share_key, partial(self._serialized, build, root))
+        finally:
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def _event(self, event: Executor[Any]) -> ExecutionResult:
+        result = _run_event(self.resolvers, event)
+        return await result if isawaitable(result) else result
+
+    async def _serialized(self, build: Callable[[Any], Executor[Any]], root: Any) -> ExecutionResult:
+        """The event's result with its data already JSON: every subscriber that shares it sends these
+        bytes. One with errors is shared as it is (the same errors for everyone who asked the same)."""
+        _SHARED_EXECUTIONS.inc()
+        result = await self._event(build(root))
+        if result.errors or result.data is None:
+            return result
+        # orjson embeds a Fragment as it is; strawberry hands `data` to orjson unchanged.
+        data: Any = orjson.Fragment(orjson.dumps(result.data))
+        return ExecutionResult(data, None)
 
     async def _within_timeout(self, result: Any) -> ExecutionResult:
         limit = self.timeout_seconds
@@ -126,10 +173,12 @@ class Execution:
             yield self._coded(ExecutionResult(None, errors=[error]))
 
     def _coded(self, result: ExecutionResult) -> ExecutionResult:
-        """The result with its errors as clients see them."""
-        if result.errors:
-            result.errors = [self._coded_error(error) for error in result.errors]
-        return result
+        """The result with its errors as clients see them (a new result: a subscription event's may be
+        shared by several subscribers)."""
+        if not result.errors:
+            return result
+        errors = [self._coded_error(error) for error in result.errors]
+        return ExecutionResult(result.data, errors, result.extensions)
 
     def _coded_error(self, error: GraphQLError) -> GraphQLError:
         body = format_error(error, Phase.EXECUTE, expose_internal=self.expose_internal)

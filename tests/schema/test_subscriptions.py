@@ -35,7 +35,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin, Subprotocol
 
-from persistence.enums import OrgRole
+from persistence.enums import OrgRole, ProjectRole
 from persistence.models import ProjectMember, User
 from persistence.models import Task as TaskRow
 from persistence.models.base import utcnow
@@ -106,7 +106,7 @@ def _free_port() -> int:
         return port
 
 
-def _start_server(tmp: Path, redis_url: str) -> Server:
+def _start_server(tmp: Path, redis_url: str, settings: dict[str, str] | None = None) -> Server:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKQL_")}
     env |= {
@@ -120,6 +120,7 @@ def _start_server(tmp: Path, redis_url: str) -> Server:
         "TASKQL_WS_CONNECTION_INIT_TIMEOUT_SECONDS": str(INIT_TIMEOUT_SECONDS),
         "TASKQL_WS_MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
     }
+    env |= settings or {}
     log = tmp / f"server-{port}.log"
     arguments = [sys.executable, "-m", "uvicorn", "schema.app:create_app", "--factory"]
     arguments += ["--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "5"]
@@ -782,3 +783,77 @@ async def test_subscribers_of_one_event_are_each_judged_on_their_own(
         ended = await removed.next_data("1")
         assert ended["data"] is None
         assert _error_codes(ended["errors"]) == ["NOT_FOUND"]
+
+
+def _counter(metrics: str, name: str, mode: str) -> float:
+    line = next((x for x in metrics.splitlines() if x.startswith(f'{name}{{mode="{mode}"}}')), None)
+    return 0.0 if line is None else float(line.rsplit(" ", 1)[1])
+
+
+async def _executions(server: Server) -> dict[str, float]:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", trust_env=False) as http:
+        metrics = (await http.get("/metrics")).text
+    return {
+        mode: _counter(metrics, "graphql_subscription_executions_total", mode) for mode in ("own", "shared")
+    }
+
+
+VIEWER_ROLE_EVENTS = """
+subscription($projectId: ID!) { taskEvents(projectId: $projectId) { type task { title project { viewerRole } } } }"""
+
+
+async def test_subscribers_with_the_same_selection_share_one_execution_of_an_event(
+    server: Server, redis: Redis, gql: GraphQLClient, member: Member
+) -> None:
+    """Three subscribers of one project on one process, two documents: the one whose every field is the
+    same for all who may see the event runs once for its two subscribers, and both get the same bytes;
+    the one asking for the viewer's role runs for its subscriber alone."""
+    owner_token = await gql.login(member.org.owner_email)
+    channel = project_channel(test_services.CHANNEL_PREFIX, member.project_id)
+    variables = _project_variables(member.project_id)
+    async with (
+        subscribed(server, TRANSPORT, member.token) as plain_member,
+        subscribed(server, TRANSPORT, owner_token) as plain_owner,
+        subscribed(server, TRANSPORT, owner_token) as role_owner,
+    ):
+        await plain_member.subscribe("1", TASK_EVENTS, variables)
+        await plain_owner.subscribe("1", TASK_EVENTS, variables)
+        await role_owner.subscribe("1", VIEWER_ROLE_EVENTS, variables)
+        await wait_for_subscribers(redis, channel)
+        before = await _executions(server)
+        await publish_task_event(redis, member)
+        answers = [await client.next_data("1") for client in (plain_member, plain_owner)]
+        role = await role_owner.next_data("1")
+        after = await _executions(server)
+    assert answers[0] == answers[1]
+    assert answers[0]["data"]["taskEvents"]["task"]["id"] == encode_id("Task", member.task_id)
+    assert role["data"]["taskEvents"]["task"]["project"]["viewerRole"] == "ADMIN"
+    assert after["shared"] - before["shared"] == 1
+    assert after["own"] - before["own"] == 1
+
+
+async def test_a_viewer_dependent_field_is_answered_for_each_subscriber(
+    server: Server, redis: Redis, services: Services, gql: GraphQLClient, member: Member
+) -> None:
+    """The same document for an owner and a viewer of the project: each sees its own role, never the
+    other's (the owner's answer is computed first, then the viewer's)."""
+    async with services.db.unit_of_work() as conn:
+        await conn.execute(
+            update(ProjectMember)
+            .where(ProjectMember.project_id == member.project_id, ProjectMember.user_id == member.user_id)
+            .values(role=ProjectRole.VIEWER)
+        )
+    owner_token = await gql.login(member.org.owner_email)
+    channel = project_channel(test_services.CHANNEL_PREFIX, member.project_id)
+    variables = _project_variables(member.project_id)
+    async with (
+        subscribed(server, TRANSPORT, owner_token) as as_owner,
+        subscribed(server, TRANSPORT, member.token) as as_viewer,
+    ):
+        await as_owner.subscribe("1", VIEWER_ROLE_EVENTS, variables)
+        await as_viewer.subscribe("1", VIEWER_ROLE_EVENTS, variables)
+        await wait_for_subscribers(redis, channel)
+        await publish_task_event(redis, member)
+        owner_role = (await as_owner.next_data("1"))["data"]["taskEvents"]["task"]["project"]["viewerRole"]
+        viewer_role = (await as_viewer.next_data("1"))["data"]["taskEvents"]["task"]["project"]["viewerRole"]
+    assert (owner_role, viewer_role) == ("ADMIN", "VIEWER")
