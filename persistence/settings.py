@@ -275,6 +275,16 @@ class Settings(BaseSettings):
     )
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024, description="the largest WebSocket message")
     ws_max_subscriptions: int = Field(default=10, ge=1, description="subscriptions per connection")
+    ws_send_queue_frames: int = Field(
+        default=256,
+        ge=1,
+        description="frames waiting to be sent on one connection; one more closes it (1013: slow consumer)",
+    )
+    ws_send_lag_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="how long a frame may wait to be sent before the connection is closed (slow consumer)",
+    )
     pubsub_queue_size: int = Field(
         default=256,
         ge=2,

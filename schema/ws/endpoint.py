@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http.async_base_view import AsyncBaseHTTPView
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 from strawberry.http.websocket_origin import normalize_origin
 from strawberry.schema import BaseSchema
@@ -54,6 +55,7 @@ from schema.core.errors import INTERNAL_MESSAGE, error_body
 from schema.engine.execute import Execution
 from schema.guard.documents import DocumentCache
 from schema.ws.execution import HandlerSchema
+from schema.ws.outbox import SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON, Outbox
 
 log = logging.getLogger("taskql.websocket")
 _RECEIVED = WEBSOCKET_MESSAGES.labels("in")
@@ -63,6 +65,8 @@ INIT_TIMEOUT_CODE = 4408
 TOO_MANY_INITS_CODE = 4429
 MESSAGE_TOO_BIG_CODE = 1009
 POLICY_VIOLATION_CODE = 1008
+# How long a closing message waits for the frames queued before it (and a close for its socket).
+CLOSE_FLUSH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -169,16 +173,35 @@ class _LegacyWSHandler(BaseGraphQLWSHandler[ConnectionContext, None]):
 
 
 class _BoundedAdapter(ASGIWebSocketAdapter):
-    """Strawberry's adapter, with a size limit on every message the client sends."""
+    """Strawberry's adapter, with a size limit on every message the client sends and a bounded outbox
+    (schema/ws/outbox.py) for every message it is sent."""
+
+    def __init__(
+        self,
+        view: AsyncBaseHTTPView[Any, Any, Any, Any, Any, None, None],
+        request: WebSocket,
+        response: WebSocket,
+    ) -> None:
+        super().__init__(view, request, response)
+        ours = cast("WebSocketView", view)
+        self.outbox = Outbox(
+            response.send_text, max_frames=ours.send_queue_frames, max_lag_seconds=ours.send_lag_seconds
+        )
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        frame = self.view.encode_json(message)
+        self.outbox.put(frame if isinstance(frame, str) else frame.decode())
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.outbox.flush(CLOSE_FLUSH_SECONDS)  # what was said before the close goes first
+        await self.outbox.stop()
+        await self.ws.close(code=code, reason=reason)
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
-        limit = cast("WebSocketView", self.view).max_message_bytes
+        """The client's messages until it leaves or the connection falls behind (then closed 1013)."""
+        fell_behind = asyncio.ensure_future(self.outbox.fell_behind.wait())
         try:
-            while self.ws.application_state != WebSocketState.DISCONNECTED:
-                text = await self.ws.receive_text()
-                if len(text) > limit or len(text.encode()) > limit:
-                    await self.ws.close(code=MESSAGE_TOO_BIG_CODE, reason="Message too big")
-                    return
+            async for text in self._texts(fell_behind):
                 try:
                     decoded = self.view.decode_json(text)
                 except JSONDecodeError as error:
@@ -186,10 +209,39 @@ class _BoundedAdapter(ASGIWebSocketAdapter):
                         raise NonJsonMessageReceived from error
                     continue
                 yield decoded
+        finally:
+            fell_behind.cancel()
+            await self.outbox.stop()
+        if fell_behind.done() and not fell_behind.cancelled():
+            await self._close_slow_consumer()
+
+    async def _texts(self, fell_behind: asyncio.Future[Any]) -> AsyncGenerator[str, None]:
+        limit = cast("WebSocketView", self.view).max_message_bytes
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                received = asyncio.ensure_future(self.ws.receive_text())
+                await asyncio.wait((received, fell_behind), return_when=asyncio.FIRST_COMPLETED)
+                if not received.done():
+                    received.cancel()
+                    return
+                text = received.result()
+                if len(text) > limit or len(text.encode()) > limit:
+                    await self.close(MESSAGE_TOO_BIG_CODE, "Message too big")
+                    return
+                yield text
         except KeyError as error:  # a binary frame has no "text"
             raise NonTextMessageReceived from error
         except WebSocketDisconnect:
             pass
+
+    async def _close_slow_consumer(self) -> None:
+        """The close frame waits for the socket like any frame: a client that reads again within the
+        lag bound gets it; one that reads nothing at all does not, and its connection is dropped when
+        the handler returns."""
+        log.info("closed a WebSocket that fell behind its subscriptions (%s)", SLOW_CONSUMER_REASON)
+        with contextlib.suppress(TimeoutError, RuntimeError, WebSocketDisconnect):
+            async with asyncio.timeout(self.outbox.max_lag_seconds):
+                await self.ws.close(code=SLOW_CONSUMER_CODE, reason=SLOW_CONSUMER_REASON)
 
 
 class WebSocketView(GraphQL[ConnectionContext, None]):
@@ -216,6 +268,8 @@ class WebSocketView(GraphQL[ConnectionContext, None]):
         self.init_timeout_seconds = settings.ws_connection_init_timeout_seconds
         self.max_subscriptions = settings.ws_max_subscriptions
         self.max_message_bytes = settings.ws_max_message_bytes
+        self.send_queue_frames = settings.ws_send_queue_frames
+        self.send_lag_seconds = settings.ws_send_lag_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive=receive, send=send)
