@@ -8,8 +8,10 @@
    from MariaDB; ``--engine`` the GraphQL server's execution engine), and checks that both answer with
    the same bytes for every request the load will send.
 4. Loads each endpoint in turn (never two at once) with the same generator, connections, warm-up
-   and duration, for several rounds, alternating which side goes first.
-5. Prints the table and ends with ``list_ratio=… byid_ratio=… list_sql=… engine=…``.
+   and duration, for several rounds, alternating which side goes first: the read pairs, then the write
+   pair (``taskUpdate`` against the raw app's update, perf/bench/write_load.py), whose every run is
+   checked against the rows it wrote (perf/bench/write_check.py).
+5. Prints the table and ends with ``list_ratio=… byid_ratio=… list_sql=… engine=… write_ratio=…``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import asyncio
 import os
 import platform
 import shutil
+import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,6 +30,11 @@ import orjson
 
 from perf.bench.load import HttpRequest, LoadResult, Target, load_tool, run_load
 from perf.bench.report import Run, closing_line, summarize, table, write_results
+from perf.bench.write_check import Ledger, WriteMismatch, choose_owned_tasks, list_page_ids
+from perf.bench.write_load import WriteSpec, run_write_load
+from perf.bench.writes import GRAPHQL as GRAPHQL_WRITE
+from perf.bench.writes import RAW as RAW_WRITE
+from perf.bench.writes import UPDATE_MUTATION, write_request, written_version
 from perf.shared import config
 from perf.shared.dataset import Dataset, Viewer, ensure_database, load_dataset
 from perf.shared.results import RESULTS, git_state
@@ -56,6 +64,22 @@ class Options:
     load_cpus: str | None
     load_tool: str
     engine: str
+    write_tasks: int
+
+
+@dataclass(frozen=True)
+class WritePair:
+    """The write pair's endpoints (name: write side and server), the tasks each load connection owns,
+    and the ledger that checks each run against the rows."""
+
+    sides: dict[str, tuple[str, str]]
+    token: str
+    owned: list[list[int]]
+    ledger: Ledger
+
+    @property
+    def task_ids(self) -> list[int]:
+        return [task_id for tasks in self.owned for task_id in tasks]
 
 
 @dataclass(frozen=True)
@@ -84,10 +108,13 @@ def parse_options(argv: list[str] | None = None) -> Options:
         default=config.ENGINES[0],
         help="the GraphQL server's execution engine",
     )
+    parser.add_argument(
+        "--write-tasks", type=int, default=4, help="tasks each connection of the write pair owns"
+    )
     args = parser.parse_args(argv)
     return Options(
         args.rounds, args.seconds, args.warmup, args.connections, args.workers, args.viewer,
-        args.sample, args.server_cpus, args.load_cpus, args.load_tool, args.engine,
+        args.sample, args.server_cpus, args.load_cpus, args.load_tool, args.engine, args.write_tasks,
     )  # fmt: skip
 
 
@@ -112,16 +139,23 @@ async def _count_list_statements(env: config.BenchEnvironment, dataset: Dataset)
     return StatementCount(cold=counts[0], warm=counts[1])
 
 
-async def _prepare(env: config.BenchEnvironment, options: Options) -> tuple[Dataset, StatementCount]:
+async def _prepare(
+    env: config.BenchEnvironment, options: Options
+) -> tuple[Dataset, StatementCount, list[list[int]]]:
     await ensure_database()
     services = build_services(env.settings())
     try:
         await services.cache.redis.flushdb()  # the bench's own Redis index: stale sessions go
         dataset = await load_dataset(services, options.viewer, options.sample)
+        engine = services.db.engine
+        shown = set(dataset.task_ids) | await list_page_ids(engine, dataset.scope, LIST_SIZE)
+        owned = await choose_owned_tasks(
+            engine, dataset.scope, options.connections, options.write_tasks, shown
+        )
     finally:
         await services.cache.redis.aclose()
         await services.db.dispose()
-    return dataset, await _count_list_statements(env, dataset)
+    return dataset, await _count_list_statements(env, dataset), owned
 
 
 def _targets(servers: dict[str, Server], dataset: Dataset) -> dict[str, Target]:
@@ -139,6 +173,46 @@ def _targets(servers: dict[str, Server], dataset: Dataset) -> dict[str, Target]:
         ),
         "raw_byid": Target("raw_byid", raw, [HttpRequest("GET", f"/raw/tasks/{i}", auth) for i in ids]),
     }
+
+
+def _write_pair(
+    servers: dict[str, Server], env: config.BenchEnvironment, dataset: Dataset, owned: list[list[int]]
+) -> WritePair:
+    sides = {
+        "graphql_write": (GRAPHQL_WRITE, servers[GRAPHQL.name].base_url),
+        "raw_write": (RAW_WRITE, servers[RAW.name].base_url),
+    }
+    return WritePair(sides, dataset.access_token, owned, Ledger(env.variables["TASKQL_DATABASE_URL"]))
+
+
+def _owned_versions(writes: WritePair, versions: dict[int, int]) -> list[list[tuple[str, int]]]:
+    return [[(encode_id("Task", i), versions[i]) for i in tasks] for tasks in writes.owned]
+
+
+def verify_same_write_answers(writes: WritePair) -> None:
+    """One write on each side to the same task, one after the other: both go through, write what
+    they acknowledge, and answer alike (the GraphQL answer's extensions and the versions aside)."""
+    task_id = writes.owned[0][0]
+    answers: dict[str, Any] = {}
+    with httpx.Client(timeout=10.0) as client:
+        for name, (kind, base_url) in writes.sides.items():
+            before = writes.ledger.snapshot(writes.task_ids)
+            version = before.versions[task_id]
+            request = write_request(kind, encode_id("Task", task_id), version, f"Bench check {name}")
+            headers = {
+                "Authorization": f"Bearer {writes.token}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": f"bench-check-{uuid.uuid4().hex}",
+            }
+            response = client.post(base_url + request.path, content=request.body, headers=headers)
+            written = written_version(response.status_code, response.content)
+            assert written == version + 1, (name, response.status_code, response.text[:500])
+            writes.ledger.check(name, 1, before)
+            answer = orjson.loads(response.content)
+            answer.pop("extensions", None)
+            answer["data"]["taskUpdate"]["task"]["version"] = None
+            answers[name] = answer
+    assert answers["graphql_write"] == answers["raw_write"], answers
 
 
 def _send(client: httpx.Client, target: Target, request: HttpRequest) -> bytes:
@@ -179,24 +253,53 @@ def _measure_one(tool: str, target: Target, options: Options) -> LoadResult:
     )
 
 
-def measure(tool: str, targets: dict[str, Target], options: Options) -> list[Run]:
-    """Each pair back to back, one endpoint at a time; odd rounds start with the raw side."""
+def _measure_write(
+    name: str, writes: WritePair, options: Options, checks: list[dict[str, Any]]
+) -> LoadResult:
+    """The warm-up and the timed run, each from the versions the rows hold now and checked after."""
+    kind, base_url = writes.sides[name]
+    result = None
+    for timed, seconds in ((False, options.warmup), (True, options.seconds)):
+        before = writes.ledger.snapshot(writes.task_ids)
+        spec = WriteSpec(kind, base_url, writes.token, _owned_versions(writes, before.versions))
+        result = run_write_load(spec, seconds=seconds, cpus=options.load_cpus)
+        written = writes.ledger.check(name, result.succeeded, before, result.first_refusal)
+        checks.append({"endpoint": name, "timed": timed, "succeeded": result.succeeded, **asdict(written)})
+        if result.first_refusal is not None:
+            print(f"{name}: {result.load.errors} refused, the first: {result.first_refusal}", flush=True)
+    assert result is not None
+    return result.load
+
+
+def measure(
+    tool: str, targets: dict[str, Target], writes: WritePair, options: Options
+) -> tuple[list[Run], list[dict[str, Any]]]:
+    """Each pair back to back, one endpoint at a time, the write pair last; odd rounds start with the
+    GraphQL side, even rounds with the raw side. Also returns each write run's check."""
     runs: list[Run] = []
+    checks: list[dict[str, Any]] = []
+    pairs = (("graphql_list", "raw_list"), ("graphql_byid", "raw_byid"), ("graphql_write", "raw_write"))
     for number in range(1, options.rounds + 1):
-        for pair in (("graphql_list", "raw_list"), ("graphql_byid", "raw_byid")):
+        for pair in pairs:
             order = pair if number % 2 else pair[::-1]
             for name in order:
-                result = _measure_one(tool, targets[name], options)
+                if name in writes.sides:
+                    result = _measure_write(name, writes, options, checks)
+                    checks[-1]["round"] = number
+                else:
+                    result = _measure_one(tool, targets[name], options)
                 runs.append(Run(name, number, result))
                 print(
                     f"round {number} {name:13} {result.rps:8.0f} req/s  p50 {result.p50_us / 1000:6.2f} ms"
                     f"  p99 {result.p99_us / 1000:6.2f} ms  errors {result.errors}",
                     flush=True,
                 )
-    return runs
+    return runs, checks
 
 
-def _context(options: Options, tool: str, dataset: Dataset, statements: StatementCount) -> dict[str, Any]:
+def _context(
+    options: Options, tool: str, dataset: Dataset, statements: StatementCount, writes: WritePair
+) -> dict[str, Any]:
     return {
         "git": git_state(),
         "options": {**asdict(options), "viewer": options.viewer.value},
@@ -209,14 +312,15 @@ def _context(options: Options, tool: str, dataset: Dataset, statements: Statemen
             "by_id_tasks": len(dataset.task_ids),
         },
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
-        "queries": {"list": LIST_QUERY, "byid": BYID_QUERY},
+        "queries": {"list": LIST_QUERY, "byid": BYID_QUERY, "write": UPDATE_MUTATION},
+        "write_tasks": writes.owned,
     }
 
 
 def main() -> None:
     options = parse_options()
     env = config.BenchEnvironment.create().measuring(options.engine)
-    dataset, statements = asyncio.run(_prepare(env, options))
+    dataset, statements, owned = asyncio.run(_prepare(env, options))
     print(f"list request: {statements.warm} SQL statements (session cached), {statements.cold} cold")
     tool = load_tool(options.load_tool)
     logs = RESULTS / "logs"
@@ -224,11 +328,18 @@ def main() -> None:
         [GRAPHQL, RAW], env, workers=options.workers, cpus=options.server_cpus, logs=logs
     ) as servers:
         targets = _targets(servers, dataset)
+        writes = _write_pair(servers, env, dataset, owned)
         print(f"same JSON from both servers for {verify_same_json(targets)} requests", flush=True)
-        runs = measure(tool, targets, options)
+        try:
+            verify_same_write_answers(writes)
+            runs, checks = measure(tool, targets, writes, options)
+        except WriteMismatch as mismatch:
+            raise SystemExit(f"the write pair's rows do not match its answers: {mismatch.code}") from None
         verify_same_json(targets)  # still the same answers after the load
+    print(f"write runs checked against their rows: {len(checks)}, every write accounted for")
     summaries = summarize(runs)
-    path = write_results(runs, summaries, _context(options, tool, dataset, statements))
+    context = {**_context(options, tool, dataset, statements, writes), "write_checks": checks}
+    path = write_results(runs, summaries, context)
     print(table(summaries, runs))
     print(f"results: {path.relative_to(REPO)}")
     print(closing_line(runs, statements.warm, options.engine))

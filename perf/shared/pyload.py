@@ -36,8 +36,8 @@ def _encode(request: dict[str, Any], host: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    """Reads one response (servers under test always send Content-Length); returns its status."""
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Reads one response (servers under test always send Content-Length): its status and body."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
@@ -46,8 +46,7 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
         name, _, value = line.partition(":")
         if name.strip().lower() == "content-length":
             length = int(value.strip())
-    await reader.readexactly(length)
-    return status
+    return status, await reader.readexactly(length)
 
 
 async def _connection(host: str, port: int, requests: list[bytes], deadline: float, tally: Tally) -> None:
@@ -58,7 +57,7 @@ async def _connection(host: str, port: int, requests: list[bytes], deadline: flo
             started = time.perf_counter()
             writer.write(rng.choice(requests))
             try:
-                status = await _read_response(reader)
+                status, _ = await read_response(reader)
             except (asyncio.IncompleteReadError, ConnectionError):
                 tally.errors += 1
                 return
@@ -69,7 +68,7 @@ async def _connection(host: str, port: int, requests: list[bytes], deadline: flo
         writer.close()
 
 
-def _percentile(ordered: list[float], fraction: float) -> float:
+def percentile(ordered: list[float], fraction: float) -> float:
     if not ordered:
         return 0.0
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -89,8 +88,8 @@ async def run(spec: dict[str, Any], connections: int, seconds: float) -> dict[st
         "requests": len(ordered),
         "seconds": elapsed,
         "errors": tally.errors,
-        "p50_us": _percentile(ordered, 0.50),
-        "p99_us": _percentile(ordered, 0.99),
+        "p50_us": percentile(ordered, 0.50),
+        "p99_us": percentile(ordered, 0.99),
     }
 
 
