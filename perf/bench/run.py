@@ -254,7 +254,7 @@ def _measure_one(tool: str, target: Target, options: Options) -> LoadResult:
 
 
 def _measure_write(
-    name: str, writes: WritePair, options: Options, checks: list[dict[str, Any]]
+    name: str, number: int, writes: WritePair, options: Options, checks: list[dict[str, Any]]
 ) -> LoadResult:
     """The warm-up and the timed run, each from the versions the rows hold now and checked after."""
     kind, base_url = writes.sides[name]
@@ -264,7 +264,10 @@ def _measure_write(
         spec = WriteSpec(kind, base_url, writes.token, _owned_versions(writes, before.versions))
         result = run_write_load(spec, seconds=seconds, cpus=options.load_cpus)
         written = writes.ledger.check(name, result.succeeded, before, result.first_refusal)
-        checks.append({"endpoint": name, "timed": timed, "succeeded": result.succeeded, **asdict(written)})
+        checks.append(
+            {"endpoint": name, "round": number, "timed": timed, "succeeded": result.succeeded}
+            | asdict(written)
+        )
         if result.first_refusal is not None:
             print(f"{name}: {result.load.errors} refused, the first: {result.first_refusal}", flush=True)
     assert result is not None
@@ -284,8 +287,7 @@ def measure(
             order = pair if number % 2 else pair[::-1]
             for name in order:
                 if name in writes.sides:
-                    result = _measure_write(name, writes, options, checks)
-                    checks[-1]["round"] = number
+                    result = _measure_write(name, number, writes, options, checks)
                 else:
                     result = _measure_one(tool, targets[name], options)
                 runs.append(Run(name, number, result))

@@ -1,5 +1,6 @@
 """The raw app's write (perf/bench/raw_app.py), the baseline of `make bench`'s write pair: what it
-writes for one request, in one transaction, handed to the relay, and what it refuses to write."""
+writes for one request, in one transaction, handed to the relay, and what it refuses to write; and
+the bench's count of what writes left in the rows (perf/bench/write_check.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from perf.bench.raw_app import create_raw_app
+from perf.bench.write_check import Written, mismatch, snapshot, written_since
 from perf.bench.writes import RAW, write_request, written_version
 from persistence.models import Event, Task, User
 from persistence.pubsub import project_channel
@@ -151,3 +153,22 @@ async def test_the_update_and_its_event_commit_together_or_not_at_all(
     after = await _task(services, task_id)
     assert (after.version, after.title) == (version + 1, "Once")
     assert len(await _updates(services, task_id)) == 1
+
+
+async def test_the_bench_counts_what_the_writes_left_in_the_rows(
+    services: Services, raw: httpx.AsyncClient, gql: GraphQLClient, make_org: MakeOrg
+) -> None:
+    # Given a snapshot of two tasks, then three acknowledged writes to them
+    org = await make_org()
+    headers = await _signed_in(gql, raw, org)
+    first, second = org.task_ids[4], org.task_ids[5]
+    before = await snapshot(services.db.engine, [first, second])
+    for number, task_id in enumerate([first, second, first]):
+        version = (await _task(services, task_id)).version
+        response = await _post(raw, headers, task_id, version, f"Title {number}", f"count-{number}")
+        assert response.status_code == 200, response.text
+    # Then the rows show three version steps and three keyed, published events, and only 3 matches
+    written = await written_since(services.db.engine, before)
+    assert written == Written(version_steps=3, events=3, keyed_events=3, unpublished=0)
+    assert mismatch("raw_write", 3, written) is None
+    assert mismatch("raw_write", 2, written) is not None
