@@ -5,14 +5,18 @@
    subscriber of its project: one WebSocket connection (graphql-transport-ws) and one
    ``taskEvents`` subscription each, alternately on two uvicorn processes, so every event crosses
    processes through Redis.
-3. Warms up: one update per project, and waits until every subscriber has it (so every
+3. Before any subscriber connects, sends ``--alone-seconds`` of the same updates and measures the
+   servers' CPU per write (mutation, relay and derivation; no fan-out). Then connects the
+   subscribers and warms up: one update per project, until every subscriber has it (so every
    subscription is live before the clock starts).
 4. For ``--seconds``, the writer sends ``--rate`` ``taskUpdate`` mutations per second (open loop:
    on schedule, whether or not earlier ones have answered), round robin over the projects and
    alternately to each process; each puts a marker in the title that the subscribers read back.
-5. Waits for the stragglers, then reports deliveries (expected, received, lost, duplicated),
-   delivery latency (from the mutation's send to the subscriber's receipt) and the write path's
-   latency, with p50/p95/p99 beside the seed's targets, and writes everything as JSON.
+5. Waits for the stragglers, then reports deliveries (expected from the updates that committed,
+   received, lost, duplicated), delivery latency (from the mutation's send to the subscriber's
+   receipt) and the write path's latency, with p50/p95/p99 beside the seed's targets; the servers'
+   CPU per write (step 3) and per delivery (the timed phase's CPU less its writes' share, over the
+   deliveries); and writes everything as JSON.
 
 A benchmark, not a test: it prints figures and exits 0 when it ran; the bars are read, not asserted.
 """
@@ -50,6 +54,9 @@ PORTS = (18421, 18422)
 # The seed's "Write Operations" row (p50/p95/p99, ms) and the issue's delivery bar.
 WRITE_TARGETS_MS = (120.0, 300.0, 800.0)
 DELIVERY_P99_BAR_MS = 1000.0
+# The warm-up only shows every subscription is live: slowly enough that few updates are shed.
+WARMUP_RATE = 20.0
+WARMUP_ATTEMPTS = 5
 CONNECT_BATCH = 50  # subscribers connecting at once: a page load, not a thundering herd
 
 
@@ -61,6 +68,7 @@ class Options:
     seconds: float
     drain: float
     warmup_timeout: float
+    alone_seconds: float
 
 
 @dataclass
@@ -86,17 +94,28 @@ def _parse_options() -> Options:
     parser.add_argument("--projects", type=int, default=100)
     parser.add_argument("--per-project", type=int, default=10, help="subscribers per project")
     parser.add_argument("--rate", type=float, default=100.0, help="task updates per second (all projects)")
-    parser.add_argument("--seconds", type=float, default=30.0, help="timed duration")
+    parser.add_argument("--seconds", type=float, default=60.0, help="timed duration")
     parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for late deliveries")
     parser.add_argument("--warmup-timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--alone-seconds", type=float, default=10.0, help="writes without subscribers, for CPU per write"
+    )
     args = parser.parse_args()
-    return Options(args.projects, args.per_project, args.rate, args.seconds, args.drain, args.warmup_timeout)
+    return Options(
+        args.projects,
+        args.per_project,
+        args.rate,
+        args.seconds,
+        args.drain,
+        args.warmup_timeout,
+        args.alone_seconds,
+    )
 
 
 def _tasks_per_project(options: Options) -> int:
     """One task per update (the warm-up's and the timed ones), so no task is written twice in a run:
     an event's task then shows its own update's marker, never a later one's."""
-    return 1 + math.ceil(options.rate * options.seconds / options.projects)
+    return 1 + math.ceil(options.rate * (options.seconds + options.alone_seconds) / options.projects)
 
 
 async def _plan(services: Services, organization_id: int, options: Options) -> list[ProjectPlan]:
@@ -215,6 +234,8 @@ def _deliveries(
     latencies: list[float] = []
     first_arrival, last_arrival = float("inf"), 0.0
     for number, due in writes.due_at.items():
+        if number not in writes.succeeded:
+            continue  # refused: no event, nothing to deliver (counted among the failed writes)
         expected += subscribers_of[writes.project_of[number]]
         arrivals = tally.arrivals.get(number, [])
         distinct = {subscriber for subscriber, _ in arrivals}
@@ -270,9 +291,45 @@ def _cpu_now(servers: dict[str, Server]) -> dict[str, float]:
     return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
 
+async def _warm_up(urls: list[str], token: str, updates: list[Update]) -> Writes:
+    """Sends the updates, and again those refused (a 503 while the subscribers were still
+    connecting commits nothing), until each committed once."""
+    warm = Writes()
+    for _ in range(WARMUP_ATTEMPTS):
+        await write(urls, token, updates, warm)
+        updates = [update for update in updates if update.number not in warm.succeeded]
+        if not updates:
+            return warm
+        await asyncio.sleep(1.0)
+    raise SystemExit(f"warm-up: {len(updates)} updates refused {WARMUP_ATTEMPTS} times: {warm.failures[-3:]}")
+
+
+def _server_cpu(before: dict[str, float], after: dict[str, float], servers: dict[str, Server]) -> float:
+    return sum(after[name] - before[name] for name in servers)
+
+
+async def _writes_alone(
+    setup: Setup, servers: dict[str, Server], urls: list[str], options: Options
+) -> tuple[float, int]:
+    """The servers' CPU seconds over ``alone_seconds`` of updates with nobody subscribed, and how many
+    committed; the relay's publishing of the last of them is given a second to finish."""
+    count = int(options.rate * options.alone_seconds)
+    print(f"writes alone: {count} updates at {options.rate:g}/s, no subscriber...", flush=True)
+    alone = Writes()
+    before = _cpu_now(servers)
+    await write(
+        urls, setup.writer_token, _updates(setup.plans, first=0, count=count, rate=options.rate), alone
+    )
+    await asyncio.sleep(1.0)
+    return _server_cpu(before, _cpu_now(servers), servers), len(alone.succeeded)
+
+
 async def _measure(setup: Setup, servers: dict[str, Server], options: Options) -> dict[str, Any]:
     plans = setup.plans
     urls = [f"{s.base_url}/graphql" for s in servers.values()]
+    alone_cpu, alone_writes = await _writes_alone(setup, servers, urls, options)
+    cpu_per_write = alone_cpu / max(alone_writes, 1)
+    first = int(options.rate * options.alone_seconds)
     subscribers = [
         Subscriber(0, "", setup.tokens[user_id], encode_id("Project", plan.project_id))
         for plan in plans
@@ -288,20 +345,22 @@ async def _measure(setup: Setup, servers: dict[str, Server], options: Options) -
     clients = await _connect_all(subscribers, tally, options.warmup_timeout)
     try:
         print("warming up: one update per project, until every subscriber has it...", flush=True)
-        warm = Writes()
-        await write(
-            urls, setup.writer_token, _updates(plans, first=0, count=len(plans), rate=options.rate), warm
+        warm = await _warm_up(
+            urls, setup.writer_token, _updates(plans, first=first, count=len(plans), rate=WARMUP_RATE)
         )
         await _until_delivered(tally, warm, subscribers_of, options.warmup_timeout)
-        if (lost := _deliveries(tally, warm, subscribers_of)[0]["lost"]) or warm.failures:
-            raise SystemExit(f"warm-up: {lost} deliveries missing, failures {warm.failures[:3]}")
+        if lost := _deliveries(tally, warm, subscribers_of)[0]["lost"]:
+            raise SystemExit(f"warm-up: {lost} deliveries missing")
 
         count = int(options.rate * options.seconds)
         print(f"timed: {count} updates at {options.rate:g}/s ({options.seconds:g} s)...", flush=True)
         timed = Writes()
         cpu_before, started = _cpu_now(servers), time.perf_counter()
         await write(
-            urls, setup.writer_token, _updates(plans, first=len(plans), count=count, rate=options.rate), timed
+            urls,
+            setup.writer_token,
+            _updates(plans, first=first + len(plans), count=count, rate=options.rate),
+            timed,
         )
         await _until_delivered(tally, timed, subscribers_of, options.drain)
         wall = time.perf_counter() - started
@@ -311,7 +370,10 @@ async def _measure(setup: Setup, servers: dict[str, Server], options: Options) -
             client.cancel()
         await asyncio.gather(*clients, return_exceptions=True)
     deliveries, latencies = _deliveries(tally, timed, subscribers_of)
+    fan_out_cpu = sum(cpu[name] for name in servers) - cpu_per_write * len(timed.succeeded)
     return {
+        "cpu_per_write_ms": round(cpu_per_write * 1000, 2),
+        "cpu_per_delivery_ms": round(fan_out_cpu / max(deliveries["received"], 1) * 1000, 3),
         "options": asdict(options),
         "subscribers": len(subscribers),
         "processes": len(servers),
@@ -356,9 +418,13 @@ def _report(result: dict[str, Any]) -> str:
         f"| write (taskUpdate) | {w['p50']:6} | {w['p95']:6} | {w['p99']:6} | {w['max']:6} | {targets} |",
         "",
         f"CPU share over {result['wall_seconds']} s (1.0 = one core): {result['cpu_share']}",
+        f"server CPU per write (mutation, relay, derivation; none subscribed): "
+        f"{result['cpu_per_write_ms']} ms; "
+        f"per delivery (the rest of the timed phase's): {result['cpu_per_delivery_ms']} ms",
         f"delivered={d['received']}/{d['expected']} lost={d['lost']} rate={d['per_second']:g}/s "
         f"delivery_p99_ms={lat['p99']} write_p50_ms={w['p50']} write_p95_ms={w['p95']} "
-        f"write_p99_ms={w['p99']}",
+        f"write_p99_ms={w['p99']} cpu_per_write_ms={result['cpu_per_write_ms']} "
+        f"cpu_per_delivery_ms={result['cpu_per_delivery_ms']}",
     ]
     return "\n".join(lines)
 

@@ -47,6 +47,8 @@ class Writes:
     project_of: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # The markers whose update committed: only those make events to deliver.
+    succeeded: set[int] = field(default_factory=set)
 
 
 async def _send(connection: KeepAlive, update: Update, writes: Writes) -> None:
@@ -74,6 +76,7 @@ async def _send(connection: KeepAlive, update: Update, writes: Writes) -> None:
         writes.failures.append(f"{update.number}: {status} {raw[:300]!r}")
         return
     update.task.version = result["task"]["version"]
+    writes.succeeded.add(update.number)
 
 
 async def _worker(connection: KeepAlive, queue: asyncio.Queue[Update | None], writes: Writes) -> None:
