@@ -9,7 +9,7 @@ In the same unit of work, before the rows are marked, the events' notifications 
 crash leaves events and notifications to the sweep together, and the unique (event, recipient) key
 keeps a second derivation from inserting anything; the events' webhook deliveries are derived there
 too, the same way. Who is notified and which endpoint gets what are domain rules, which persistence
-does not import: the composition root passes them in as ``Derivation`` functions. After the
+does not import: the composition root passes them in as ``Derivation`` objects. After the
 commit each new notification goes to its recipient's channel (so a recipient acting on it at once
 finds the row), and the batch (events and notifications) to each ``on_committed`` hook (the
 composition root wires the jobs there; persistence does not import jobs). When every hook took a
@@ -17,6 +17,14 @@ batch, its notifications and webhook deliveries are marked ``jobs_enqueued_at``;
 (a hook failed: Redis was down just after the commit, or the process died in between) the sweep hands
 over again once it is older than the grace period. Job ids are deterministic and enqueued with
 ``unique=True``, so a job that did get enqueued is refused the second time, never run twice.
+
+Events committed close together go out together (``_drain`` merges what is queued), and a batch
+costs the same few statements and Redis round trips whatever its size (docs/performance.md): the
+claim; one PUBSUB NUMSUB; one read of all the derivations need and the listened projects' audiences
+(persistence/batch_reads.py); one read of who the comments mention, when they mention someone; one
+read of the listened events' tasks; one INSERT ... RETURNING per kind derived; the events' messages
+in one pipeline; the published mark; after the commit, the notifications' messages in one pipeline
+and one UPDATE per kind marked enqueued. Every statement is built once.
 """
 
 from __future__ import annotations
@@ -26,15 +34,16 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import select, update
+from sqlalchemy import Select, Table, Update, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from persistence.batch_reads import BatchNeeds, BatchReads, read_batch
 from persistence.db import Database
 from persistence.enums import NotificationKind
 from persistence.models import Event, Notification, WebhookDelivery
@@ -45,23 +54,78 @@ from persistence.snapshots import event_snapshots
 
 log = logging.getLogger("taskql.relay")
 
-_events = Event.__table__
-_notifications = Notification.__table__
-_deliveries = WebhookDelivery.__table__
+# Tables (the models declare a FromClause), which the statements below update.
+_events = cast(Table, Event.__table__)
+_notifications = cast(Table, Notification.__table__)
+_deliveries = cast(Table, WebhookDelivery.__table__)
 STOP_TIMEOUT_SECONDS = 5.0
 
 
-# Inserts, in the relay's unit of work, the rows the events make (each once, however often it runs
-# for them) and returns every such row of those events, in id order. The notifications' rows carry
-# NOTIFICATION_FIELDS (persistence/queries/notification_writes.py), the webhook deliveries'
-# DERIVED_DELIVERY_FIELDS (persistence/queries/delivery_writes.py).
-Derivation = Callable[[AsyncConnection, Sequence[AnyRow]], Awaitable[Sequence[AnyRow]]]
+# The most events a publish claims, and stragglers of each kind a sweep hands over.
+BATCH_LIMIT = 500
+# The batch's claim: its unpublished events, of those notified or (the sweep) older than the grace
+# period, oldest first; several processes sweep, and each takes the rows no other one holds.
+_UNPUBLISHED = (
+    select(_events).where(_events.c.published_at.is_(None)).order_by(_events.c.id).limit(BATCH_LIMIT)
+)
+_CLAIM_NOTIFIED = _UNPUBLISHED.where(_events.c.id.in_(bindparam("ids", expanding=True))).with_for_update(
+    skip_locked=True
+)
+_CLAIM_LEFT_BEHIND = _UNPUBLISHED.where(_events.c.created_at < bindparam("cutoff")).with_for_update(
+    skip_locked=True
+)
+_MARK_PUBLISHED = (
+    update(_events)
+    .where(_events.c.id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("now"))
+)
+
+
+def _mark_enqueued_of(table: Table) -> Update:
+    return (
+        update(table)
+        .where(table.c.id.in_(bindparam("ids", expanding=True)))
+        .values(jobs_enqueued_at=bindparam("now"))
+    )
+
+
+def _stragglers_of(table: Table) -> Select[Any]:
+    return (
+        select(table)
+        .where(table.c.jobs_enqueued_at.is_(None), table.c.created_at < bindparam("cutoff"))
+        .order_by(table.c.id)
+        .limit(BATCH_LIMIT)
+    )
+
+
+_MARK_NOTIFICATIONS_ENQUEUED = _mark_enqueued_of(_notifications)
+_MARK_DELIVERIES_ENQUEUED = _mark_enqueued_of(_deliveries)
+_NOTIFICATION_STRAGGLERS = _stragglers_of(_notifications)
+_DELIVERY_STRAGGLERS = _stragglers_of(_deliveries)
+
+
+class Derivation(Protocol):
+    """A domain rule that makes rows of a batch of events, in the relay's unit of work."""
+
+    def needs(self, events: Sequence[AnyRow]) -> BatchNeeds:
+        """What it must read about ``events``: the relay reads what every derivation needs in one
+        statement (persistence/batch_reads.py)."""
+        ...
+
+    async def derive(
+        self, conn: AsyncConnection, events: Sequence[AnyRow], reads: BatchReads
+    ) -> Sequence[AnyRow]:
+        """Inserts the rows ``events`` make (each once, however often it runs for them) and returns
+        each such row, new or not, in id order. The notifications' rows carry NOTIFICATION_FIELDS
+        (persistence/queries/notification_writes.py), the webhook deliveries'
+        DERIVED_DELIVERY_FIELDS (persistence/queries/delivery_writes.py)."""
+        ...
 
 
 @dataclass(frozen=True)
 class CommittedBatch:
     """What one publish committed: the event rows, the notifications and the webhook deliveries
-    derived from them (rows as the relay's ``Derivation`` functions return them)."""
+    derived from them (rows as the relay's ``Derivation`` objects return them)."""
 
     events: Sequence[Any]
     notifications: Sequence[Any]
@@ -161,7 +225,9 @@ class Relay:
                 await asyncio.sleep(self.publish_delay_seconds)
             while not self._queue.empty():
                 ids += self._queue.get_nowait()
-            await self.publish(ids)
+            # A burst above the claim's limit goes out in several batches now, not with the sweep.
+            for start in range(0, len(ids), BATCH_LIMIT):
+                await self.publish(ids[start : start + BATCH_LIMIT])
 
     async def _sweep(self) -> None:
         while True:
@@ -172,11 +238,11 @@ class Relay:
     async def hand_over_stragglers(self) -> int:
         """Hands the notifications and webhook deliveries older than the grace period whose jobs were
         never confirmed enqueued to the hooks again (at most 500 of each); how many."""
-        cutoff = utcnow() - timedelta(seconds=self.sweep_grace_seconds)
+        cutoff = {"cutoff": utcnow() - timedelta(seconds=self.sweep_grace_seconds)}
         try:
             async with self.db.read() as conn:
-                notifications = (await conn.execute(_stragglers(_notifications, cutoff))).all()
-                deliveries = (await conn.execute(_stragglers(_deliveries, cutoff))).all()
+                notifications = (await conn.execute(_NOTIFICATION_STRAGGLERS, cutoff)).all()
+                deliveries = (await conn.execute(_DELIVERY_STRAGGLERS, cutoff)).all()
         except SQLAlchemyError:
             log.warning("relay could not look for unenqueued jobs now; the next sweep does", exc_info=True)
             return 0
@@ -187,35 +253,35 @@ class Relay:
     async def publish(self, ids: list[int] | None) -> int:
         """Publishes the unpublished events among ``ids`` (None: every one older than the grace
         period, oldest first); returns how many went out. Failures leave rows for the next sweep."""
-        statement = select(_events).where(_events.c.published_at.is_(None)).order_by(_events.c.id).limit(500)
+        parameters: dict[str, Any]
         if ids is None:
-            statement = statement.where(
-                _events.c.created_at < utcnow() - timedelta(seconds=self.sweep_grace_seconds)
+            claim, parameters = (
+                _CLAIM_LEFT_BEHIND,
+                {"cutoff": utcnow() - timedelta(seconds=self.sweep_grace_seconds)},
             )
         else:
-            statement = statement.where(_events.c.id.in_(ids))
+            claim, parameters = _CLAIM_NOTIFIED, {"ids": ids}
+        derivations = (self.derive_notifications, self.derive_webhook_deliveries)
         try:
             async with self.db.unit_of_work() as conn:
-                # Several processes sweep: each takes the rows no other one holds.
-                rows = (await conn.execute(statement.with_for_update(skip_locked=True))).all()
-                notifications = await self.derive_notifications(conn, rows) if rows else []
-                deliveries = await self.derive_webhook_deliveries(conn, rows) if rows else []
-                snapshots = await event_snapshots(conn, await self._listened_to(rows)) if rows else {}
-                for row in rows:
-                    if row.project_id is not None:
-                        await self.redis.publish(
-                            project_channel(self.channel_prefix, row.project_id),
-                            event_message(row, snapshots.get(row.id)),
-                        )
-                if rows:
-                    published = update(Event).where(_events.c.id.in_([r.id for r in rows]))
-                    await conn.execute(published.values(published_at=utcnow()))
+                rows = (await conn.execute(claim, parameters)).all()
+                if not rows:
+                    return 0
+                listened = await self._listened_to(rows)
+                needs = BatchNeeds(audience_projects=frozenset(row.project_id for row in listened))
+                for derivation in derivations:
+                    needs |= derivation.needs(rows)
+                reads = await read_batch(conn, needs)
+                notifications = await self.derive_notifications.derive(conn, rows, reads)
+                deliveries = await self.derive_webhook_deliveries.derive(conn, rows, reads)
+                snapshots = await event_snapshots(conn, listened, reads.audiences)
+                await self._publish_events(rows, snapshots)
+                await conn.execute(_MARK_PUBLISHED, {"ids": [row.id for row in rows], "now": utcnow()})
         except (RedisError, OSError, SQLAlchemyError):
             log.warning("relay could not publish now; the sweep retries", exc_info=True)
             return 0
         await self._announce(notifications)
-        if rows:
-            await self._hand_over(CommittedBatch(rows, notifications, deliveries))
+        await self._hand_over(CommittedBatch(rows, notifications, deliveries))
         return len(rows)
 
     async def _listened_to(self, rows: Sequence[Any]) -> list[Any]:
@@ -233,16 +299,34 @@ class Relay:
         }
         return [row for row in rows if row.project_id in listened]
 
+    async def _publish_events(self, rows: Sequence[Any], snapshots: dict[int, dict[str, Any]]) -> None:
+        """Each event about a project to its channel, all in one round trip; before the published
+        mark, so that a failure leaves them to the sweep."""
+        about_projects = [row for row in rows if row.project_id is not None]
+        if not about_projects:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for row in about_projects:
+                pipe.publish(
+                    project_channel(self.channel_prefix, row.project_id),
+                    event_message(row, snapshots.get(row.id)),
+                )
+            await pipe.execute()
+
     async def _announce(self, notifications: Sequence[Any]) -> None:
         """After the commit, so a recipient who acts on the message at once (marks it read) finds the
-        row. Lost if Redis fails just now, like any pub/sub message: the row is in the recipient's
-        notifications, and a subscriber whose hub lost Redis gets a RESYNC."""
+        row; all in one round trip. Lost if Redis fails just now, like any pub/sub message: the row is
+        in the recipient's notifications, and a subscriber whose hub lost Redis gets a RESYNC."""
+        if not notifications:
+            return
         try:
-            for notification in notifications:
-                await self.redis.publish(
-                    user_channel(self.channel_prefix, notification.user_id),
-                    notification_message(notification),
-                )
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for notification in notifications:
+                    pipe.publish(
+                        user_channel(self.channel_prefix, notification.user_id),
+                        notification_message(notification),
+                    )
+                await pipe.execute()
         except (RedisError, OSError):
             log.warning("relay could not announce %d notification(s)", len(notifications), exc_info=True)
 
@@ -269,27 +353,20 @@ class Relay:
             await self._mark_enqueued(batch)
 
     async def _mark_enqueued(self, batch: CommittedBatch) -> None:
-        """One UPDATE per kind that the batch holds. A failure leaves them to the sweep, whose second
+        """One UPDATE per kind that the batch holds (two tables: one statement would need MariaDB's
+        multi-table UPDATE, which SQLite lacks). A failure leaves them to the sweep, whose second
         enqueue is refused (the job ids are unique)."""
         now = utcnow()
-        kinds: tuple[tuple[Any, Sequence[Any]], ...] = (
-            (Notification, batch.notifications),
-            (WebhookDelivery, batch.webhook_deliveries),
+        kinds = (
+            (_MARK_NOTIFICATIONS_ENQUEUED, batch.notifications),
+            (_MARK_DELIVERIES_ENQUEUED, batch.webhook_deliveries),
         )
+        if not any(rows for _, rows in kinds):
+            return
         try:
             async with self.db.unit_of_work() as conn:
-                for model, rows in kinds:
+                for marked, rows in kinds:
                     if rows:
-                        marked = update(model).where(model.id.in_([row.id for row in rows]))
-                        await conn.execute(marked.values(jobs_enqueued_at=now))
+                        await conn.execute(marked, {"ids": [row.id for row in rows], "now": now})
         except SQLAlchemyError:
             log.warning("relay could not mark jobs enqueued; the sweep hands them over again", exc_info=True)
-
-
-def _stragglers(table: Any, cutoff: Any) -> Any:
-    return (
-        select(table)
-        .where(table.c.jobs_enqueued_at.is_(None), table.c.created_at < cutoff)
-        .order_by(table.c.id)
-        .limit(500)
-    )

@@ -3,24 +3,23 @@
 Every process with subscribers to a project would otherwise read, for every event, who may see the
 project and the task as it is now: one checkout and two statements per process per event, more than
 half of what an update costs once two processes listen. The relay reads both for its whole batch in
-the transaction that claims the events (two statements, whatever the batch), so they are as fresh as a
-read on receipt, a few milliseconds earlier. It does so only for the events whose project channel has
-a subscriber (``Relay._listened_to``, one PUBSUB NUMSUB): an event nobody watches costs no read. Each
-subscriber still decides on its own principal whether it may see the project
-(``persistence.queries.scope.sees_project``).
+the transaction that claims the events, so they are as fresh as a read on receipt, a few
+milliseconds earlier: the projects' audiences with the batch's one read (persistence/batch_reads.py),
+the tasks in one statement here, whatever the batch and however many organizations it spans. It does
+so only for the events whose project channel has a subscriber (``Relay._listened_to``, one PUBSUB
+NUMSUB): an event nobody watches costs no read. Each subscriber still decides on its own principal
+whether it may see the project (``persistence.queries.scope.sees_project``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.queries.projects import project_audiences
-from persistence.queries.rows import AnyRow
-from persistence.queries.scope import Scope
-from persistence.queries.tasks import EVERYTHING, tasks_by_ids
+from persistence.queries.scope import ProjectAudience
+from persistence.queries.tasks import EVERYTHING, live_tasks_by_ids
 
 # A project with more members than this is not carried (the message would grow with it): its
 # subscribers read the audience themselves.
@@ -38,27 +37,23 @@ class EventRow(Protocol):
     def task_id(self) -> int | None: ...
 
 
-async def event_snapshots(conn: AsyncConnection, events: Sequence[EventRow]) -> dict[int, dict[str, Any]]:
-    """By event id, ``{"audience": {...}, "task": {...} | None}`` for the events about a project."""
-    project_ids = sorted({e.project_id for e in events if e.project_id is not None})
-    if not project_ids:
-        return {}
-    audiences = await project_audiences(conn, project_ids)
-    task_ids_of: dict[int, set[int]] = {}
-    for event in events:
-        if event.task_id is not None and event.project_id in audiences:
-            task_ids_of.setdefault(event.organization_id, set()).add(event.task_id)
-    tasks: dict[int, AnyRow] = {}
-    for organization_id, task_ids in task_ids_of.items():
-        # Every project of the organization: who may see it is the subscriber's decision.
-        organization_wide = Scope(organization_id, user_id=0, sees_all_projects=True)
-        for row in await tasks_by_ids(conn, organization_wide, sorted(task_ids), EVERYTHING):
-            tasks[row.id] = row
-    snapshots: dict[int, dict[str, Any]] = {}
+async def event_snapshots(
+    conn: AsyncConnection, events: Sequence[EventRow], audiences: Mapping[int, ProjectAudience]
+) -> dict[int, dict[str, Any]]:
+    """By event id, ``{"audience": {...}, "task": {...} | None}`` for the events about a project of
+    ``audiences`` (by project id) that is of the event's organization."""
+    carried: list[tuple[EventRow, ProjectAudience]] = []
     for event in events:
         audience = None if event.project_id is None else audiences.get(event.project_id)
-        if audience is None or len(audience.member_ids) > MAX_CARRIED_MEMBERS:
+        if audience is None or audience.organization_id != event.organization_id:
             continue
+        if len(audience.member_ids) <= MAX_CARRIED_MEMBERS:
+            carried.append((event, audience))
+    task_ids = sorted({event.task_id for event, _ in carried if event.task_id is not None})
+    # Every project of the organization: who may see it is the subscriber's decision.
+    tasks = {row.id: row for row in await live_tasks_by_ids(conn, task_ids, EVERYTHING)} if task_ids else {}
+    snapshots: dict[int, dict[str, Any]] = {}
+    for event, audience in carried:
         task = tasks.get(event.task_id) if event.task_id is not None else None
         snapshots[event.id] = {
             "audience": {

@@ -10,8 +10,9 @@ an active user of the task's organization who sees its project (owners and admin
 The relay derives inside the unit of work that marks the events published, before it marks them,
 so a crash leaves both to the sweep; the unique key (event, recipient) makes a second derivation
 insert nothing (persistence/queries/notification_writes.py). Per batch of events, whatever its size:
-one read of the new comments' bodies (when there are any), one read of who may be notified, one
-insert, one read back of the notifications.
+the comments' bodies and whether the assignees may read their tasks come with the relay's one read
+of the batch (persistence/batch_reads.py); one read of who of those mentioned may be notified (only
+when a comment mentions someone: the bodies must be read first), one insert that returns the rows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from persistence.batch_reads import BatchNeeds, BatchReads
 from persistence.enums import NotificationKind
 from persistence.queries import notification_writes as queries
 from persistence.queries.rows import AnyRow
@@ -65,53 +67,60 @@ def _new_comment(event: AnyRow) -> int | None:
     return _int(payload.get("comment_id"))
 
 
-async def derive_notifications(conn: AsyncConnection, events: Sequence[AnyRow]) -> Sequence[AnyRow]:
-    """Inserts the notifications ``events`` make (once per event and recipient, however often this
-    runs for them) and returns every notification of those events, oldest first, to publish."""
-    wanted: list[_Wanted] = []
-    commented: dict[int, AnyRow] = {}
-    for event in events:
-        if event.task_id is None:
-            continue
-        assignee = _assignee(event)
-        if assignee is not None:
-            wanted.append(_Wanted(event, NotificationKind.ASSIGNED, user_id=assignee))
-        comment_id = _new_comment(event)
-        if comment_id is not None:
-            commented[comment_id] = event
-    if commented:
-        task_of_comment = {comment_id: event.task_id for comment_id, event in commented.items()}
-        for comment_id, body in (await queries.live_comment_bodies(conn, task_of_comment)).items():
-            event = commented[comment_id]
-            wanted += [
-                _Wanted(event, NotificationKind.MENTIONED, email=email, comment_id=comment_id)
-                for email in mentioned_emails(body)
-            ]
-    if not wanted:
-        return []
-    readers = await queries.task_readers(
-        conn,
-        [(w.user_id, w.event.task_id) for w in wanted if w.user_id is not None],
-        [(w.email, w.event.task_id) for w in wanted if w.email is not None],
-    )
-    values = _values(wanted, readers)
-    if not values:
-        return []
-    return await queries.insert_notifications(conn, values)
+class NotificationDerivation:
+    """The relay's ``Derivation`` of notifications."""
+
+    def needs(self, events: Sequence[AnyRow]) -> BatchNeeds:
+        """The new comments' bodies, and whether each assignee may read the task."""
+        comments: set[tuple[int, int]] = set()
+        readers: set[tuple[int, int]] = set()
+        for event in events:
+            if event.task_id is None:
+                continue
+            assignee = _assignee(event)
+            if assignee is not None:
+                readers.add((assignee, event.task_id))
+            comment_id = _new_comment(event)
+            if comment_id is not None:
+                comments.add((comment_id, event.task_id))
+        return BatchNeeds(comments=frozenset(comments), readers=frozenset(readers))
+
+    async def derive(
+        self, conn: AsyncConnection, events: Sequence[AnyRow], reads: BatchReads
+    ) -> Sequence[AnyRow]:
+        """Inserts the notifications ``events`` make (once per event and recipient, however often
+        this runs for them) and returns each of them, new or not, oldest first, to publish."""
+        wanted: list[_Wanted] = []
+        for event in events:
+            if event.task_id is None:
+                continue
+            assignee = _assignee(event)
+            if assignee is not None and (assignee, event.task_id) in reads.readers:
+                wanted.append(_Wanted(event, NotificationKind.ASSIGNED, user_id=assignee))
+            comment_id = _new_comment(event)
+            body = reads.comment_bodies.get(comment_id) if comment_id is not None else None
+            if body is not None:
+                wanted += [
+                    _Wanted(event, NotificationKind.MENTIONED, email=email, comment_id=comment_id)
+                    for email in mentioned_emails(body)
+                ]
+        mentions = [(w.email, w.event.task_id) for w in wanted if w.email is not None]
+        readers = await queries.mentioned_readers(conn, mentions) if mentions else []
+        values = _values(wanted, {(row.email.lower(), row.task_id): row.user_id for row in readers})
+        if not values:
+            return []
+        return await queries.insert_notifications(conn, values)
 
 
-def _values(wanted: list[_Wanted], readers: list[AnyRow]) -> list[dict[str, Any]]:
-    """The notifications of those wanted who may read their task, but for the event's own actor, once
-    per event and recipient."""
-    by_id = {(row.user_id, row.task_id) for row in readers}
-    by_email = {(row.email.lower(), row.task_id): row.user_id for row in readers}
+def _values(wanted: list[_Wanted], mentioned: dict[tuple[str, int], int]) -> list[dict[str, Any]]:
+    """The notifications of those wanted (an assignee already known to read the task; a mention, if
+    its address is a reader's of the task), but for the event's own actor, once per event and
+    recipient."""
     values: list[dict[str, Any]] = []
     seen: set[tuple[int, int]] = set()
     for w in wanted:
         event = w.event
-        user_id = w.user_id if (w.user_id, event.task_id) in by_id else None
-        if w.email is not None:
-            user_id = by_email.get((w.email, event.task_id))
+        user_id = w.user_id if w.email is None else mentioned.get((w.email, event.task_id))
         if user_id is None or user_id == event.actor_id or (event.id, user_id) in seen:
             continue
         seen.add((event.id, user_id))

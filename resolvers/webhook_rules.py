@@ -5,8 +5,9 @@ An endpoint receives the event types it chose among ``WEBHOOK_EVENT_TYPES`` from
 organization, while it is active and not deleted. Like notifications (resolvers/notification_rules.py)
 the relay derives inside the unit of work that marks the events published, so a crash leaves both to
 the sweep, and the unique (endpoint, event) key makes a second derivation insert nothing
-(persistence/queries/delivery_writes.py). Per batch: one read of the endpoints (none when no event in
-it is a webhook's), and when one matches, one insert and one read back of the deliveries.
+(persistence/queries/delivery_writes.py). Per batch: the endpoints come with the relay's one read of
+the batch (persistence/batch_reads.py; asked for only when an event in it is a webhook's), and when
+one matches, one insert that returns the deliveries.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from persistence.batch_reads import BatchNeeds, BatchReads, Endpoint
 from persistence.enums import DeliveryStatus
 from persistence.queries import delivery_writes as queries
 from persistence.queries.rows import AnyRow
@@ -50,20 +52,27 @@ WEBHOOK_EVENT_TYPES = (
 TEST_EVENT_TYPE = "webhook.test"
 
 
-async def derive_webhook_deliveries(conn: AsyncConnection, events: Sequence[AnyRow]) -> Sequence[AnyRow]:
-    """Inserts the deliveries ``events`` make (once per event and endpoint, however often this runs
-    for them) and returns every delivery of those events and endpoints, in id order, to enqueue."""
-    deliverable = [event for event in events if event.type in WEBHOOK_EVENT_TYPES]
-    if not deliverable:
-        return []
-    endpoints = await queries.active_endpoints(conn, (event.organization_id for event in deliverable))
-    values = _values(deliverable, endpoints)
-    if not values:
-        return []
-    return await queries.insert_deliveries(conn, values)
+class WebhookDerivation:
+    """The relay's ``Derivation`` of webhook deliveries."""
+
+    def needs(self, events: Sequence[AnyRow]) -> BatchNeeds:
+        """The endpoints of the organizations of the events a webhook may want."""
+        organizations = {event.organization_id for event in events if event.type in WEBHOOK_EVENT_TYPES}
+        return BatchNeeds(endpoint_organizations=frozenset(organizations))
+
+    async def derive(
+        self, conn: AsyncConnection, events: Sequence[AnyRow], reads: BatchReads
+    ) -> Sequence[AnyRow]:
+        """Inserts the deliveries ``events`` make (once per event and endpoint, however often this
+        runs for them) and returns each of them, new or not, in id order, to enqueue."""
+        deliverable = [event for event in events if event.type in WEBHOOK_EVENT_TYPES]
+        values = _values(deliverable, reads.endpoints)
+        if not values:
+            return []
+        return await queries.insert_deliveries(conn, values)
 
 
-def _values(events: Sequence[AnyRow], endpoints: Sequence[AnyRow]) -> list[dict[str, Any]]:
+def _values(events: Sequence[AnyRow], endpoints: Sequence[Endpoint]) -> list[dict[str, Any]]:
     """A pending delivery for each event and each endpoint of its organization that chose its type."""
     values: list[dict[str, Any]] = []
     for event in events:

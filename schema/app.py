@@ -34,9 +34,9 @@ from persistence.relay import OnCommitted, Relay
 from persistence.seed import DEMO_SIZES, seed_demo_if_empty
 from persistence.settings import Settings, get_settings
 from resolvers.context import Services
-from resolvers.notification_rules import derive_notifications
+from resolvers.notification_rules import NotificationDerivation
 from resolvers.trusted_documents import TrustedDocuments
-from resolvers.webhook_rules import derive_webhook_deliveries
+from resolvers.webhook_rules import WebhookDerivation
 from schema.build import build_schema
 from schema.engine.compiler.coverage import judge_engine
 from schema.guard.documents import DocumentCache
@@ -78,8 +78,8 @@ def build_services(settings: Settings) -> Services:
         sweep_interval_seconds=settings.relay_sweep_interval_seconds,
         sweep_grace_seconds=settings.relay_sweep_grace_seconds,
         channel_prefix=settings.redis_channel_prefix,
-        derive_notifications=derive_notifications,
-        derive_webhook_deliveries=derive_webhook_deliveries,
+        derive_notifications=NotificationDerivation(),
+        derive_webhook_deliveries=WebhookDerivation(),
         publish_delay_seconds=settings.relay_publish_delay_seconds,
         on_committed=hooks,
     )

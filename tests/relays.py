@@ -8,8 +8,8 @@ from redis.asyncio import Redis
 
 from persistence.relay import OnCommitted, Relay
 from resolvers.context import Services
-from resolvers.notification_rules import derive_notifications
-from resolvers.webhook_rules import derive_webhook_deliveries
+from resolvers.notification_rules import NotificationDerivation
+from resolvers.webhook_rules import WebhookDerivation
 from tests import services as test_services
 
 
@@ -27,7 +27,7 @@ def own_relay(
         sweep_interval_seconds=3600,
         sweep_grace_seconds=grace_seconds,
         channel_prefix=test_services.CHANNEL_PREFIX,
-        derive_notifications=derive_notifications,
-        derive_webhook_deliveries=derive_webhook_deliveries,
+        derive_notifications=NotificationDerivation(),
+        derive_webhook_deliveries=WebhookDerivation(),
         on_committed=on_committed,
     )

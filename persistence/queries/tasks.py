@@ -169,6 +169,18 @@ async def tasks_by_ids(
     return rows
 
 
+async def live_tasks_by_ids(
+    conn: AsyncConnection, ids: Sequence[int], includes: TaskIncludes
+) -> Sequence[AnyRow]:
+    """The live tasks among ``ids``, whatever their organization (the relay's snapshots, which match
+    each to its event's organization): one statement for a batch that spans several."""
+    statement = _select(conn.dialect.name, includes).where(
+        _tasks.c.id.in_(ids), _tasks.c.deleted_at.is_(None)
+    )
+    rows: Sequence[AnyRow] = (await conn.execute(statement)).all()
+    return rows
+
+
 # Every join and aggregate a task selection can ask for: one row of this shape serves any selection.
 EVERYTHING = TaskIncludes(assignee=True, reporter=True, labels=True, comment_count=True)
 

@@ -15,6 +15,7 @@ from persistence import snapshots
 from persistence.enums import OrgRole
 from persistence.models import Project, Task, User
 from persistence.pubsub import Message
+from persistence.queries.projects import project_audiences
 from persistence.queries.scope import Scope, sees_project, visible_project
 from persistence.snapshots import event_snapshots
 from persistence.statements import count_statements
@@ -173,7 +174,8 @@ async def test_a_snapshot_the_relay_carried_costs_the_subscribers_no_read(
                 id=1, organization_id=org.organization_id, project_id=task.project_id, task_id=task.id
             )
         ]
-        carried = (await event_snapshots(conn, events))[1]
+        audiences = await project_audiences(conn, [task.project_id])
+        carried = (await event_snapshots(conn, events, audiences))[1]
     message = Message(
         orjson.loads(orjson.dumps({"project_id": task.project_id, "task_id": task.id, "snapshot": carried}))
     )
@@ -202,7 +204,8 @@ async def test_without_a_carried_snapshot_the_subscribers_read_it(
                 id=1, organization_id=org.organization_id, project_id=task.project_id, task_id=task.id
             )
         ]
-        assert await event_snapshots(conn, events) == {}
+        audiences = await project_audiences(conn, [task.project_id])
+        assert await event_snapshots(conn, events, audiences) == {}
     message = Message({"project_id": task.project_id, "task_id": task.id, "snapshot": None})
     with count_statements() as counter:
         snapshot = await event_reads(message, services).snapshot(

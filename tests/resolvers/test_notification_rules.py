@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
-from persistence.models import Comment, Event
+from persistence.models import Event
 from persistence.models.base import utcnow
 from persistence.pubsub import project_channel, user_channel
 from persistence.queries.events import NewEvent, insert_event
@@ -30,6 +30,7 @@ from tests.notification_crew import (
     until_published,
 )
 from tests.persistence.test_relay import messages
+from tests.relay_batches import unpublished_batch
 from tests.relays import own_relay
 
 ASSIGN = """
@@ -232,28 +233,6 @@ async def test_a_publish_that_fails_leaves_the_event_and_its_notifications_to_th
 # --- the relay's statements ---------------------------------------------------------------------
 
 
-async def _unpublished_batch(services: Services, crew: Crew, size: int) -> list[int]:
-    """``size`` assignments and ``size`` comments mentioning two readers each, all unpublished."""
-    ids = [await _unpublished_assignment(services, crew, "colleague") for _ in range(size)]
-    body = f"@{crew.emails['reader']} @{crew.emails['admin']} have a look"
-    async with services.db.unit_of_work() as conn:
-        for _ in range(size):
-            now = utcnow()
-            values = dict(task_id=crew.task_id, author_id=crew.ids["author"], body=body, created_at=now)
-            key = (await conn.execute(insert(Comment).values(**values, updated_at=now))).inserted_primary_key
-            assert key is not None
-            event = NewEvent(
-                crew.org.organization_id,
-                crew.project_id,
-                crew.task_id,
-                crew.ids["author"],
-                "task.commented",
-                {"comment_id": int(key[0]), "action": "created"},
-            )
-            ids.append((await insert_event(conn, event, now))[0])
-    return ids
-
-
 async def test_a_batch_costs_the_relay_the_same_few_statements_whatever_its_size(
     services: Services, crew: Crew
 ) -> None:
@@ -264,7 +243,7 @@ async def test_a_batch_costs_the_relay_the_same_few_statements_whatever_its_size
     counts = []
     for size in (1, 12):
         # Given a batch of assignments and comments with mentions
-        ids = await _unpublished_batch(services, crew, size)
+        ids = await unpublished_batch(services, crew, size, size)
         # When the relay publishes it
         with count_statements() as counter:
             assert await own_relay(services, grace_seconds=0).publish(ids) == 2 * size
@@ -273,10 +252,11 @@ async def test_a_batch_costs_the_relay_the_same_few_statements_whatever_its_size
         rows = await notifications_of_events(services, ids)
         assert len(rows) == 3 * size
     # Then the statements are the same for 1 and for 12 events, and few: the events (locked), the
-    # comments' bodies, who may read, the insert, the read back, the webhook endpoints that may want
-    # the events (resolvers/webhook_rules.py: none here, so no insert), the projects' audiences
-    # and the tasks carried to subscribers (persistence/snapshots.py), the published mark; then,
-    # after the commit and the hand-over, the notifications marked enqueued (one UPDATE)
-    assert counts[0] == counts[1] == 10, counts
+    # batch's one read (persistence/batch_reads.py: the comments' bodies, whether the assignee may
+    # read, the webhook endpoints that may want the events, none here, so no insert, the project's
+    # audience), who of those mentioned may read, the insert (which returns the rows), the task
+    # carried to subscribers (persistence/snapshots.py), the published mark; then, after the commit
+    # and the hand-over, the notifications marked enqueued (one UPDATE)
+    assert counts[0] == counts[1] == 7, counts
     await watcher.unsubscribe()
     await watcher.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
