@@ -4,6 +4,7 @@ deliveries, with subscribers listening), on MariaDB and on the embedded default'
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -11,12 +12,12 @@ from typing import Any
 
 import pytest
 from redis.asyncio.client import PubSub
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from persistence.enums import NotificationKind
 from persistence.models import Event, Notification, WebhookDelivery
 from persistence.pubsub import project_channel, user_channel
-from persistence.relay import CommittedBatch
+from persistence.relay import BATCH_LIMIT, CommittedBatch
 from persistence.seed import SeededOrganization, seed_organization
 from persistence.statements import count_statements
 from resolvers.context import Services
@@ -216,3 +217,28 @@ async def test_the_embedded_default_relays_a_batch_in_the_same_statements(tmp_pa
         assert [m["event_id"] for m in received] == ids
         for pubsub in opened:
             await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+
+
+async def test_a_burst_above_the_claims_limit_goes_out_at_once_in_several_batches(
+    services: Services, make_org: MakeOrg
+) -> None:
+    # Given more events notified at once than one claim takes
+    crew = await make_crew(services, None, make_org)
+    ids = await unpublished_batch(services, crew, BATCH_LIMIT + 1, 0)
+    hook = Recorder()
+    relay = own_relay(services, on_committed=[hook])
+    # When the relay's drain gets them (its sweep is an hour away)
+    relay.notify(ids)
+    await relay.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while sum(len(batch.events) for batch in hook.batches) < len(ids):
+            assert asyncio.get_running_loop().time() < deadline, "the burst was not published"
+            await asyncio.sleep(0.05)
+    finally:
+        await relay.stop()
+    # Then every one went out, in two batches
+    assert [len(batch.events) for batch in hook.batches] == [BATCH_LIMIT, 1]
+    async with services.db.read() as conn:
+        left = await conn.scalar(select(func.count()).where(Event.id.in_(ids), Event.published_at.is_(None)))
+    assert left == 0
