@@ -26,9 +26,9 @@ _deliveries = WebhookDelivery.__table__
 
 
 async def insert_deliveries(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> list[AnyRow]:
-    """Inserts the deliveries whose (endpoint, event) is not there yet, in one multi-row INSERT, and
-    returns the delivery of every (endpoint, event) of ``values`` (``DERIVED_DELIVERY_FIELDS``), new or
-    not, in id order."""
+    """Inserts the deliveries whose (endpoint, event) is not there yet, in one multi-row INSERT per
+    1,000 rows (SQLAlchemy's "insertmanyvalues" pages), and returns the delivery of every (endpoint,
+    event) of ``values`` (``DERIVED_DELIVERY_FIELDS``), new or not, in id order."""
     dialect = "sqlite" if conn.dialect.name == "sqlite" else "mysql"
     rows = (await conn.execute(_INSERT_ONCE[dialect], values)).all()
     return sorted(rows, key=lambda row: int(row.id))

@@ -65,9 +65,9 @@ async def mentioned_readers(conn: AsyncConnection, email_pairs: Iterable[tuple[s
 
 
 async def insert_notifications(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> list[AnyRow]:
-    """Inserts the notifications whose (event, recipient) is not there yet, in one multi-row INSERT,
-    and returns the notification of every (event, recipient) of ``values`` (``NOTIFICATION_FIELDS``),
-    new or not, in id order."""
+    """Inserts the notifications whose (event, recipient) is not there yet, in one multi-row INSERT
+    per 1,000 rows (SQLAlchemy's "insertmanyvalues" pages), and returns the notification of every
+    (event, recipient) of ``values`` (``NOTIFICATION_FIELDS``), new or not, in id order."""
     dialect = "sqlite" if conn.dialect.name == "sqlite" else "mysql"
     rows = (await conn.execute(_INSERT_ONCE[dialect], values)).all()
     return sorted(rows, key=lambda row: int(row.id))
