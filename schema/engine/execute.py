@@ -16,6 +16,7 @@ What the edges need around it is here too, so both transports answer alike:
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Hashable
 from contextlib import aclosing
 from functools import partial
@@ -177,8 +178,9 @@ class Execution:
         shared by several subscribers)."""
         if not result.errors:
             return result
-        errors = [self._coded_error(error) for error in result.errors]
-        return ExecutionResult(result.data, errors, result.extensions)
+        coded = copy.copy(result)  # of its own class: a compiled result keeps what it knows of its cost
+        coded.errors = [self._coded_error(error) for error in result.errors]
+        return coded
 
     def _coded_error(self, error: GraphQLError) -> GraphQLError:
         body = format_error(error, Phase.EXECUTE, expose_internal=self.expose_internal)
