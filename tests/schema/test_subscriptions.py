@@ -799,7 +799,9 @@ async def _executions(server: Server) -> dict[str, float]:
 
 
 VIEWER_ROLE_EVENTS = """
-subscription($projectId: ID!) { taskEvents(projectId: $projectId) { type task { title project { viewerRole } } } }"""
+subscription($projectId: ID!) {
+  taskEvents(projectId: $projectId) { type task { title project { viewerRole } } }
+}"""
 
 
 async def test_subscribers_with_the_same_selection_share_one_execution_of_an_event(
