@@ -79,6 +79,10 @@ bench: $(INSTALLED) ## GraphQL (ENGINE=compiled|resolvers, task-list cache off) 
 bench-cpu: $(INSTALLED) ## Server and MariaDB CPU per request of the load mix's reads, compiled engine against resolvers (see docs/performance.md)
 	$(PY) -m perf.cpu_bench
 
+.PHONY: bench-writes
+bench-writes: $(INSTALLED) ## Server CPU per taskUpdate, sequential at 100/s on its own database (see docs/performance.md)
+	$(PY) -m perf.write_cpu
+
 .PHONY: bench-subscriptions
 bench-subscriptions: $(INSTALLED) ## 1,000 WebSocket subscribers on 2 processes under 100 writes/s (see docs/performance.md)
 	$(PY) -m perf.subscriptions
