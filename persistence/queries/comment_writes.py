@@ -7,15 +7,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, insert, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.enums import ProjectRole
 from persistence.models import Comment, ProjectMember, Task, User
+from persistence.prepared import PreparedStatements
 from persistence.queries.comments import COMMENT_FIELDS
-from persistence.queries.guards import insert_guarded
+from persistence.queries.guards import guarded_id
 from persistence.queries.rows import AnyRow
-from persistence.queries.scope import Scope, may_edit_project, visible_project
+from persistence.queries.scope import (
+    Scope,
+    may_edit_project,
+    may_edit_project_of,
+    visible_project,
+    visible_project_of,
+)
 from persistence.queries.users import user_columns
 
 _comments = Comment.__table__
@@ -52,6 +71,34 @@ def _live_visible_task(scope: Scope) -> list[ColumnElement[bool]]:
     ]
 
 
+def _insert_statement(dialect: str, sees_all_projects: bool) -> Insert:
+    viewer = bindparam("viewer", type_=Integer)
+    now = bindparam("now", type_=_comments.c.created_at.type)
+    guarded_task = select(_tasks.c.id).where(
+        _tasks.c.id == bindparam("task", type_=Integer),
+        _tasks.c.organization_id == bindparam("organization", type_=Integer),
+        _tasks.c.deleted_at.is_(None),
+        visible_project_of(sees_all_projects, viewer, _tasks.c.project_id),
+        may_edit_project_of(sees_all_projects, viewer, _tasks.c.project_id),
+    )
+    return (
+        insert(Comment)
+        .values(
+            task_id=guarded_task.scalar_subquery(),
+            author_id=viewer,
+            body=bindparam("new_body", type_=_comments.c.body.type),
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(_comments.c.id)
+    )
+
+
+_INSERTS = PreparedStatements(
+    _insert_statement, frozenset(["viewer", "now", "task", "organization", "new_body"])
+)
+
+
 async def insert_comment(
     conn: AsyncConnection, scope: Scope, task_id: int, body: str, now: datetime
 ) -> int | None:
@@ -59,23 +106,17 @@ async def insert_comment(
 
     One INSERT ... VALUES (never INSERT ... SELECT: MariaDB's table-wide AUTO-INC lock deadlocks
     concurrent ones). The checks ride in the task_id value: the task's id when it is live, visible
-    and editable by the scope, NULL otherwise, which the NOT NULL column refuses.
+    and editable by the scope, NULL otherwise, which the NOT NULL column refuses. The statement is
+    prepared once per kind of viewer (persistence/prepared.py).
     """
-    guarded_task = select(_tasks.c.id).where(
-        _tasks.c.id == task_id, *_live_visible_task(scope), may_edit_project(scope, _tasks.c.project_id)
-    )
-    statement = (
-        insert(Comment)
-        .values(
-            task_id=guarded_task.scalar_subquery(),
-            author_id=scope.user_id,
-            body=body,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(_comments.c.id)
-    )
-    return await insert_guarded(conn, statement, "comments", "task_id")
+    values = {
+        "viewer": scope.user_id,
+        "organization": scope.organization_id,
+        "task": task_id,
+        "new_body": body,
+        "now": now,
+    }
+    return await guarded_id(_INSERTS.execute(conn, (scope.sees_all_projects,), values), "comments", "task_id")
 
 
 async def edit_comment(

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, func, insert, literal, select
+from sqlalchemy import ColumnElement, Insert, bindparam, func, insert, null, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from persistence.models import Event, Task
+from persistence.prepared import PreparedStatements
 from persistence.queries.pagination import SortKey, fetch_partitioned_pages
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope, visible_project
@@ -61,15 +62,48 @@ def _next_sequence(project_id: ColumnElement[Any]) -> ColumnElement[Any]:
     return highest.scalar_subquery()
 
 
-def _values(event: NewEvent, now: datetime) -> dict[str, Any]:
+_events = Event.__table__
+_tasks = Task.__table__
+# The columns every event gives, each its own bind parameter (named apart from the column).
+_GIVEN = ("task_id", "actor_id", "type", "payload", "created_at", "idempotency_key")
+_REQUEST = frozenset([f"new_{column}" for column in (*_GIVEN, "organization_id", "project_id")])
+
+
+def _new(column: str) -> Any:
+    return bindparam(f"new_{column}", type_=_events.c[column].type)
+
+
+def _given(event: NewEvent, now: datetime) -> dict[str, Any]:
     return {
-        "task_id": event.task_id,
-        "actor_id": event.actor_id,
-        "type": event.type,
-        "payload": event.payload,
-        "created_at": now,
-        "idempotency_key": event.idempotency_key,
+        "new_task_id": event.task_id,
+        "new_actor_id": event.actor_id,
+        "new_type": event.type,
+        "new_payload": event.payload,
+        "new_created_at": now,
+        "new_idempotency_key": event.idempotency_key,
     }
+
+
+def _event_statement(dialect: str, with_project: bool) -> Insert:
+    values: dict[str, Any] = {column: _new(column) for column in _GIVEN}
+    values["organization_id"] = _new("organization_id")
+    values["project_id"] = project = _new("project_id")
+    values["sequence"] = _next_sequence(project) if with_project else null()
+    return insert(Event).values(**values).returning(_events.c.id, _events.c.sequence)
+
+
+def _task_event_statement(dialect: str) -> Insert:
+    values: dict[str, Any] = {column: _new(column) for column in _GIVEN}
+    task = values["task_id"]
+    values["organization_id"] = select(_tasks.c.organization_id).where(_tasks.c.id == task).scalar_subquery()
+    project = select(_tasks.c.project_id).where(_tasks.c.id == task).scalar_subquery()
+    values["project_id"] = project
+    values["sequence"] = _next_sequence(project)
+    return insert(Event).values(**values).returning(_events.c.id, _events.c.sequence)
+
+
+_EVENT_INSERTS = PreparedStatements(_event_statement, _REQUEST)
+_TASK_EVENT_INSERTS = PreparedStatements(_task_event_statement, _REQUEST)
 
 
 async def insert_event(conn: AsyncConnection, event: NewEvent, now: datetime) -> tuple[int, int | None]:
@@ -80,33 +114,21 @@ async def insert_event(conn: AsyncConnection, event: NewEvent, now: datetime) ->
     sequence never has a gap or a duplicate. (INSERT ... VALUES, not INSERT ... SELECT: MariaDB
     holds a table-wide AUTO-INC lock through an INSERT ... SELECT, and concurrent writers deadlock.)
     """
-    values = _values(event, now)
-    values["organization_id"] = event.organization_id
-    values["project_id"] = event.project_id
-    if event.project_id is not None:
-        values["sequence"] = _next_sequence(literal(event.project_id, Integer()))
-    return await _insert(conn, values)
+    given = _given(event, now)
+    given.update(new_organization_id=event.organization_id, new_project_id=event.project_id)
+    inserted = await _EVENT_INSERTS.execute(conn, (event.project_id is not None,), given)
+    return _inserted(inserted.one())
 
 
 async def insert_task_event(conn: AsyncConnection, event: NewEvent, now: datetime) -> tuple[int, int | None]:
     """The same for an event about ``event.task_id``: its project comes from the task's row in the same
     statement (a writer that only updated the task need not read it first)."""
-    tasks = Task.__table__
-    project = select(tasks.c.project_id).where(tasks.c.id == event.task_id).scalar_subquery()
-    values = _values(event, now)
-    values["organization_id"] = (
-        select(tasks.c.organization_id).where(tasks.c.id == event.task_id).scalar_subquery()
-    )
-    values["project_id"] = project
-    values["sequence"] = _next_sequence(project)
-    return await _insert(conn, values)
+    inserted = await _TASK_EVENT_INSERTS.execute(conn, (), _given(event, now))
+    return _inserted(inserted.one())
 
 
-async def _insert(conn: AsyncConnection, values: dict[str, Any]) -> tuple[int, int | None]:
-    events = Event.__table__
-    statement = insert(Event).values(**values).returning(events.c.id, events.c.sequence)
-    inserted = (await conn.execute(statement)).one()
-    return int(inserted.id), inserted.sequence
+def _inserted(row: Any) -> tuple[int, int | None]:
+    return int(row.id), row.sequence
 
 
 async def event_by_idempotency_key(conn: AsyncConnection, key: str) -> AnyRow | None:

@@ -7,8 +7,10 @@ statement that fails, and nothing is read first. These helpers tell that refusal
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
+from sqlalchemy import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
@@ -24,8 +26,13 @@ async def insert_guarded(
     conn: AsyncConnection, statement: ReturningInsert[Any], table: str, column: str
 ) -> int | None:
     """Runs an ``INSERT ... RETURNING id`` whose ``column`` is the guard; None when it refused."""
+    return await guarded_id(conn.execute(statement), table, column)
+
+
+async def guarded_id(inserting: Awaitable[CursorResult[Any]], table: str, column: str) -> int | None:
+    """The id an ``INSERT ... RETURNING id`` being run returns, or None when its guard refused it."""
     try:
-        row = (await conn.execute(statement)).one()
+        row = (await inserting).one()
     except IntegrityError as error:
         if refused_by_guard(error, table, column):
             return None

@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy import ColumnElement, exists, literal, or_, select, true
 from sqlalchemy.sql import FromClause
 
 from persistence.enums import OrgRole, ProjectRole
-from persistence.models import ProjectMember, Task
+from persistence.models import ProjectMember, Task, User
 
 _tasks = Task.__table__
+_members = ProjectMember.__table__
+# The roles as SQL values, not Python ones: an IN list of Python values is expanded on every execution,
+# which a statement prepared once (persistence/prepared.py) cannot do.
+_SEES_ALL_PROJECTS = [literal(role, User.__table__.c.role.type) for role in (OrgRole.OWNER, OrgRole.ADMIN)]
+_EDITS = [literal(role, _members.c.role.type) for role in (ProjectRole.ADMIN, ProjectRole.EDITOR)]
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ def user_sees_project(users: Any, project_id: ColumnElement[int]) -> ColumnEleme
     apart)."""
     members = ProjectMember.__table__
     member = exists().where(members.c.project_id == project_id, members.c.user_id == users.c.id)
-    return or_(users.c.role.in_([OrgRole.OWNER, OrgRole.ADMIN]), member)
+    return or_(users.c.role.in_(_SEES_ALL_PROJECTS), member)
 
 
 @dataclass(frozen=True)
@@ -81,10 +86,15 @@ def sees_project(scope: Scope, audience: ProjectAudience) -> bool:
 
 def may_edit_project(scope: Scope, project_id: ColumnElement[int]) -> ColumnElement[bool]:
     """Owners and admins edit every project; others need the editor or admin role in it (viewers read)."""
-    if scope.sees_all_projects:
+    return may_edit_project_of(scope.sees_all_projects, scope.user_id, project_id)
+
+
+def may_edit_project_of(
+    sees_all_projects: bool, user_id: int | ColumnElement[int], project_id: ColumnElement[int]
+) -> ColumnElement[bool]:
+    """``may_edit_project`` with the editor's id as a value or as a bind parameter (a write prepared
+    once for every writer of a kind)."""
+    if sees_all_projects:
         return true()
-    editors = select(ProjectMember.project_id).where(
-        ProjectMember.user_id == scope.user_id,
-        ProjectMember.role.in_([ProjectRole.ADMIN, ProjectRole.EDITOR]),
-    )
+    editors = select(_members.c.project_id).where(_members.c.user_id == user_id, _members.c.role.in_(_EDITS))
     return project_id.in_(editors)
