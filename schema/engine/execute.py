@@ -37,6 +37,7 @@ from schema.core.errors import Phase, format_error
 from schema.core.request import RequestError
 from schema.engine.compiler.operations import RESOLVERS, CompiledRun, OperationCompiler
 from schema.engine.operation import Engine, Operation
+from schema.engine.payload_reads import CompiledPayloadReads
 from schema.engine.resolver_engine import ResolverEngine
 from schema.engine.shared_events import EventMemo, SharedAnswers
 from schema.subscriptions import SHARED_FIELDS
@@ -59,7 +60,10 @@ class Execution:
         self.expose_internal = settings.is_development
         # "Did you mean ...?" in a variable's error tells a stranger the schema's names.
         self.hide_suggestions = not settings.suggestions_enabled
-        self.resolvers = ResolverEngine(schema, hide_suggestions=self.hide_suggestions)
+        payload_reads = None if compiler is None else CompiledPayloadReads(schema, compiler.dialect)
+        self.resolvers = ResolverEngine(
+            schema, hide_suggestions=self.hide_suggestions, payload_reads=payload_reads
+        )
         self.shared_answers = SharedAnswers(schema, SHARED_FIELDS)
 
     def compiled_run(self, operation: Operation, context: RequestContext) -> CompiledRun | None:

@@ -16,6 +16,7 @@ from resolvers.mutations import MutationResult
 from schema.core.enums import TaskStatus
 from schema.core.ids import decode_id, encode_id
 from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_reads import Completed, compiled_read
 from schema.core.selection import child_names
 from schema.tasks.types import Task, task_includes
 
@@ -47,8 +48,14 @@ class TaskDeleteError(MutationError):
     pass
 
 
-async def _task(info: Ctx, task_id: int | None) -> Task | None:
-    """The touched task as the reader sees it now (after the commit)."""
+async def _task(info: Ctx, task_id: int | None) -> Task | Completed | None:
+    """The touched task as the reader sees it now (after the commit): the compiled engine's read of
+    ``task(id:)`` with this selection when it covers it, else the resolvers'."""
+    if task_id is None:
+        return None
+    compiled = await compiled_read(info, "task", task_id)
+    if compiled is not None:
+        return compiled
     includes = task_includes(child_names(info.selected_fields))
     found = await task_reads.task_or_none(info.context, task_id, includes)
     return None if found is None else Task.from_record(found)
@@ -59,8 +66,8 @@ class TaskCreatePayload:
     errors: list[TaskCreateError]
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
-    async def task(self, info: Ctx) -> Task | None:
+    @strawberry.field(graphql_type=Task | None)
+    async def task(self, info: Ctx) -> Task | Completed | None:
         return await _task(info, self._result.object_id)
 
 
@@ -69,8 +76,11 @@ class TaskUpdatePayload:
     errors: list[TaskUpdateError]
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field(description="The task after the change; on a version conflict, as it is now.")
-    async def task(self, info: Ctx) -> Task | None:
+    @strawberry.field(
+        graphql_type=Task | None,
+        description="The task after the change; on a version conflict, as it is now.",
+    )
+    async def task(self, info: Ctx) -> Task | Completed | None:
         return await _task(info, self._result.object_id)
 
 
@@ -79,8 +89,10 @@ class TaskMovePayload:
     errors: list[TaskMoveError]
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field(description="The task after the move; on a version conflict, as it is now.")
-    async def task(self, info: Ctx) -> Task | None:
+    @strawberry.field(
+        graphql_type=Task | None, description="The task after the move; on a version conflict, as it is now."
+    )
+    async def task(self, info: Ctx) -> Task | Completed | None:
         return await _task(info, self._result.object_id)
 
 
@@ -89,8 +101,11 @@ class TaskAssignPayload:
     errors: list[TaskAssignError]
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field(description="The task after the change; on a version conflict, as it is now.")
-    async def task(self, info: Ctx) -> Task | None:
+    @strawberry.field(
+        graphql_type=Task | None,
+        description="The task after the change; on a version conflict, as it is now.",
+    )
+    async def task(self, info: Ctx) -> Task | Completed | None:
         return await _task(info, self._result.object_id)
 
 

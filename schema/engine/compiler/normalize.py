@@ -110,8 +110,13 @@ class Planned:
 
 def directive_variables(document: DocumentNode) -> tuple[str, ...]:
     """The variables @skip/@include name anywhere in the document (the plan depends on their values)."""
+    return directive_variables_under(document.definitions)
+
+
+def directive_variables_under(nodes: Iterable[Any]) -> tuple[str, ...]:
+    """The same under some of a document's nodes (a field and the fragments it may spread)."""
     names: set[str] = set()
-    pending: list[Any] = list(document.definitions)
+    pending: list[Any] = list(nodes)
     while pending:
         node = pending.pop()
         for directive in getattr(node, "directives", None) or ():
@@ -328,3 +333,21 @@ def uncovered(
     if all(answered_by_session(root) for root in roots):
         return "the viewer's own user and organization (the session answers them)"
     return None
+
+
+def object_selection(
+    schema: GraphQLSchema,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    object_type: GraphQLObjectType,
+    nodes: list[FieldNode],
+) -> tuple[Selected, ...] | None:
+    """The selection of ``nodes`` (one response key, of ``object_type``) planned as a root's children
+    are; None when something of it has no spec or a connection in it takes arguments to bind per
+    request (a mutation payload's object: schema/engine/payload_reads.py)."""
+    normalizer = _Normalizer(schema, DocumentNode(definitions=tuple(fragments.values())), variables)
+    try:
+        children = normalizer.object_fields(object_type, nodes)
+    except NotCovered:
+        return None
+    return None if normalizer.sites else children
