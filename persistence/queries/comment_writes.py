@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Insert,
     Integer,
+    Select,
     and_,
     bindparam,
     exists,
     insert,
+    literal,
     or_,
     select,
     true,
@@ -28,47 +31,49 @@ from persistence.prepared import PreparedStatements
 from persistence.queries.comments import COMMENT_FIELDS
 from persistence.queries.guards import guarded_id
 from persistence.queries.rows import AnyRow
-from persistence.queries.scope import (
-    Scope,
-    may_edit_project,
-    may_edit_project_of,
-    visible_project,
-    visible_project_of,
-)
+from persistence.queries.scope import Scope, may_edit_project_of, visible_project_of, visible_tasks
 from persistence.queries.users import user_columns
 
 _comments = Comment.__table__
 _tasks = Task.__table__
 
 
-def may_admin_project(scope: Scope, project_id: ColumnElement[int]) -> ColumnElement[bool]:
-    """Organization owners and admins, and the project's own admins."""
-    if scope.sees_all_projects:
+_ADMIN = literal(ProjectRole.ADMIN, ProjectMember.__table__.c.role.type)
+Viewer = int | ColumnElement[int]
+
+
+def may_admin_project(
+    sees_all_projects: bool, user_id: Viewer, project_id: ColumnElement[int]
+) -> ColumnElement[bool]:
+    """Organization owners and admins, and the project's own admins. (Here and below, the viewer's id
+    is a value or a bind parameter: a statement prepared once for every viewer of a kind.)"""
+    if sees_all_projects:
         return true()
     admins = select(ProjectMember.project_id).where(
-        ProjectMember.user_id == scope.user_id, ProjectMember.role == ProjectRole.ADMIN
+        ProjectMember.user_id == user_id, ProjectMember.role == _ADMIN
     )
     return project_id.in_(admins)
 
 
 # The two policies below read ``tasks`` columns: they hold only inside a statement that has the
 # comment's task in its FROM (the guard's EXISTS, the state read's join).
-def may_edit_comment(scope: Scope) -> ColumnElement[bool]:
+def may_edit_comment(sees_all_projects: bool, user_id: Viewer) -> ColumnElement[bool]:
     """Only its author, and only while they may still write to the project (a viewer writes nothing)."""
-    return and_(_comments.c.author_id == scope.user_id, may_edit_project(scope, _tasks.c.project_id))
+    return and_(
+        _comments.c.author_id == user_id, may_edit_project_of(sees_all_projects, user_id, _tasks.c.project_id)
+    )
 
 
-def may_delete_comment(scope: Scope) -> ColumnElement[bool]:
+def may_delete_comment(sees_all_projects: bool, user_id: Viewer) -> ColumnElement[bool]:
     """Its author (as for an edit), or whoever administers the project."""
-    return or_(may_edit_comment(scope), may_admin_project(scope, _tasks.c.project_id))
+    return or_(
+        may_edit_comment(sees_all_projects, user_id),
+        may_admin_project(sees_all_projects, user_id, _tasks.c.project_id),
+    )
 
 
 def _live_visible_task(scope: Scope) -> list[ColumnElement[bool]]:
-    return [
-        _tasks.c.organization_id == scope.organization_id,
-        _tasks.c.deleted_at.is_(None),
-        visible_project(scope, _tasks.c.project_id),
-    ]
+    return visible_tasks(scope.organization_id, scope.sees_all_projects, scope.user_id)
 
 
 def _insert_statement(dialect: str, sees_all_projects: bool) -> Insert:
@@ -123,12 +128,14 @@ async def edit_comment(
     conn: AsyncConnection, scope: Scope, comment_id: int, body: str, now: datetime
 ) -> bool:
     """A new body, if the comment is live and the scope may edit it; False when nothing changed."""
-    return await _update_comment(conn, scope, comment_id, may_edit_comment(scope), body=body, updated_at=now)
+    may = may_edit_comment(scope.sees_all_projects, scope.user_id)
+    return await _update_comment(conn, scope, comment_id, may, body=body, updated_at=now)
 
 
 async def delete_comment(conn: AsyncConnection, scope: Scope, comment_id: int, now: datetime) -> bool:
     """Soft: the row stays (the task's activity points at it); every read skips it from now on."""
-    return await _update_comment(conn, scope, comment_id, may_delete_comment(scope), deleted_at=now)
+    may = may_delete_comment(scope.sees_all_projects, scope.user_id)
+    return await _update_comment(conn, scope, comment_id, may, deleted_at=now)
 
 
 async def _update_comment(
@@ -157,16 +164,17 @@ class CommentState:
     may_delete: bool
 
 
-async def comment_state(conn: AsyncConnection, scope: Scope, comment_id: int) -> CommentState | None:
-    """None when the comment does not exist or the scope may not see its task (the two read alike)."""
+def _state_statement(sees_all_projects: bool) -> Select[Any]:
     authors = User.__table__.alias("author")
-    statement = (
+    viewer = bindparam("viewer", type_=Integer)
+    organization = bindparam("organization", type_=Integer)
+    return (
         select(
             *[_comments.c[name] for name in COMMENT_FIELDS],
             _comments.c.deleted_at,
             *user_columns(authors, "author__"),
-            may_edit_comment(scope).label("may_edit"),
-            may_delete_comment(scope).label("may_delete"),
+            may_edit_comment(sees_all_projects, viewer).label("may_edit"),
+            may_delete_comment(sees_all_projects, viewer).label("may_delete"),
         )
         .select_from(
             _comments.join(_tasks, _tasks.c.id == _comments.c.task_id).outerjoin(
@@ -175,9 +183,22 @@ async def comment_state(conn: AsyncConnection, scope: Scope, comment_id: int) ->
                 & (authors.c.organization_id == _tasks.c.organization_id),
             )
         )
-        .where(_comments.c.id == comment_id, *_live_visible_task(scope))
+        .where(
+            _comments.c.id == bindparam("comment", type_=Integer),
+            *visible_tasks(organization, sees_all_projects, viewer),
+        )
     )
-    row = (await conn.execute(statement)).first()
+
+
+# Built once per kind of viewer and run through SQLAlchemy (its rows need the columns' result types):
+# the same statement object each time, so its cache key is computed once and the compiled form reused.
+_STATES = {sees_all: _state_statement(sees_all) for sees_all in (False, True)}
+
+
+async def comment_state(conn: AsyncConnection, scope: Scope, comment_id: int) -> CommentState | None:
+    """None when the comment does not exist or the scope may not see its task (the two read alike)."""
+    values = {"comment": comment_id, "organization": scope.organization_id, "viewer": scope.user_id}
+    row = (await conn.execute(_STATES[scope.sees_all_projects], values)).first()
     if row is None:
         return None
     return CommentState(
