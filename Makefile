@@ -81,7 +81,7 @@ bench-cpu: $(INSTALLED) ## Server and MariaDB CPU per request of the load mix's 
 
 .PHONY: bench-writes
 bench-writes: $(INSTALLED) ## Server CPU per taskUpdate, sequential at 100/s on its own database (see docs/performance.md)
-	$(PY) -m perf.write_cpu
+	$(PY) -m perf.write_cpu $(ARGS)
 
 .PHONY: bench-subscriptions
 bench-subscriptions: $(INSTALLED) ## 1,000 WebSocket subscribers on 2 processes under 100 writes/s (see docs/performance.md)

@@ -110,7 +110,7 @@ async def prepare(env: config.BenchEnvironment, options: Options) -> Subjects:
         await services.db.dispose()
 
 
-def _body(task_id: str, version: int, number: int) -> bytes:
+def update_body(task_id: str, version: int, number: int) -> bytes:
     variables = {
         "input": {"id": task_id, "version": version, "title": f"Write bench {number}", "priority": number % 5}
     }
@@ -130,7 +130,7 @@ async def send(url: str, subjects: Subjects, count: int, rate: float, start: int
             if wait > 0:
                 await asyncio.sleep(wait)
             task_id = task_ids[number % len(task_ids)]
-            status, answer = await client.post(_body(task_id, subjects.versions[task_id], number))
+            status, answer = await client.post(update_body(task_id, subjects.versions[task_id], number))
             payload = orjson.loads(answer)
             task = ((payload.get("data") or {}).get("taskUpdate") or {}).get("task")
             written = task is not None and task["title"] == f"Write bench {number}"
