@@ -63,9 +63,11 @@ def user_sees_project(users: Any, project_id: ColumnElement[int]) -> ColumnEleme
     """``visible_project`` for a user row of a statement (``users``: the users table or an alias):
     an owner or admin of the organization, or a member of the project (the organization is checked
     apart)."""
-    members = ProjectMember.__table__
-    member = exists().where(members.c.project_id == project_id, members.c.user_id == users.c.id)
-    return or_(users.c.role.in_(_SEES_ALL_PROJECTS), member)
+    # Correlated to whichever enclosing statement holds the user and the project, however deep: left
+    # to auto-correlation, a project two levels up (a write's guard: EXISTS(users ... EXISTS(members)))
+    # joined in the project's table anew, and membership of any project passed.
+    member = exists().where(_members.c.project_id == project_id, _members.c.user_id == users.c.id)
+    return or_(users.c.role.in_(_SEES_ALL_PROJECTS), member.correlate_except(_members))
 
 
 @dataclass(frozen=True)

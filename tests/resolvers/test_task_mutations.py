@@ -317,6 +317,32 @@ async def test_assign_checks_the_assignee(board: Board, services: Services) -> N
     assert body["data"]["taskAssign"]["task"]["assignee"] is None
 
 
+async def test_a_member_of_another_project_cannot_be_assigned(board: Board, services: Services) -> None:
+    # Given the outsider belongs to another project of the organization, not to the board's
+    other_project = next(p for p in board.org.project_ids if p != board.project_id)
+    async with services.db.unit_of_work() as conn:
+        await conn.execute(
+            insert(ProjectMember).values(
+                project_id=other_project, user_id=board.outsider_id, role=ProjectRole.EDITOR
+            )
+        )
+    outsider = encode_id("User", board.outsider_id)
+    task = await _create(board)
+    before = await _counts(services, board.org.organization_id)
+    # When the editor creates a task for them, or assigns one to them, both are refused
+    created = await board.editor.run(CREATE, {"input": _create_input(board, assigneeId=outsider)})
+    assigned = await board.editor.run(
+        ASSIGN, {"input": {"id": task["id"], "version": 1, "assigneeId": outsider}}
+    )
+    assert [(e["field"], e["code"]) for e in created["data"]["taskCreate"]["errors"]] == [
+        ("assigneeId", "INVALID")
+    ]
+    assert [(e["field"], e["code"]) for e in assigned["data"]["taskAssign"]["errors"]] == [
+        ("assigneeId", "INVALID")
+    ]
+    assert await _counts(services, board.org.organization_id) == before
+
+
 async def test_delete_is_soft_and_hides_the_task(board: Board, services: Services) -> None:
     task = await _create(board)
     body = await board.editor.run(DELETE, {"input": {"id": task["id"], "version": 1}})
