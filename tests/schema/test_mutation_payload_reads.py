@@ -8,17 +8,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import event
 
-from persistence.seed import SeededOrganization
+from persistence.seed import SeededOrganization, seed_organization
 from resolvers.context import Services
 from schema.app import create_app
 from schema.core.ids import encode_id
-from tests.conftest import GraphQLClient
+from tests.conftest import PASSWORD, SMALL, GraphQLClient, embedded_services
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
 
@@ -168,3 +169,39 @@ async def test_a_selection_the_compiled_read_leaves_alone_is_resolved(
     payload = (await owner.run(UPDATE_WITH_COMMENTS, variables))["data"]["taskUpdate"]
     assert payload["errors"] == []
     assert payload["task"] == (await owner.run(TASK_WITH_COMMENTS, {"id": task_id}))["data"]["task"]
+
+
+MOVE = """
+mutation($input: TaskMoveInput!) { taskMove(input: $input) { task { id status version } errors { code } } }"""
+DELETE = "mutation($input: TaskDeleteInput!) { taskDelete(input: $input) { deletedTaskId errors { code } } }"
+
+
+async def test_on_sqlite_the_writes_and_their_payloads_are_the_same(tmp_path: Path) -> None:
+    # The embedded default: SQLite's own statements (max() for GREATEST, json_object), prepared too
+    async with embedded_services(tmp_path / "writes.db", "writes") as services:
+        org = await seed_organization(
+            services.db,
+            services.passwords,
+            SMALL,
+            slug="writes",
+            owner_email="o@writes.test",
+            password=PASSWORD,
+        )
+        transport = httpx.ASGITransport(app=create_app(services=services), client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test") as http:
+            owner = await _as_owner(GraphQLClient(http), org)
+            with sent(services) as written:
+                created = (await owner.run(CREATE, {"input": _create_input(org, "On SQLite")}))["data"]
+            task_id = created["taskCreate"]["task"]["id"]
+            with sent(services) as read:
+                queried = await owner.run(TASK, {"id": task_id})
+            assert created["taskCreate"]["task"] == queried["data"]["task"]
+            assert written[-1:] == read  # the payload's read is task(id:)'s statement
+            update = {"input": {"id": task_id, "version": 1, "title": "Renamed", "dueDate": "2027-01-31"}}
+            updated = (await owner.run(UPDATE, update))["data"]["taskUpdate"]["task"]
+            assert (updated["title"], updated["dueDate"], updated["version"]) == ("Renamed", "2027-01-31", 2)
+            moved = await owner.run(MOVE, {"input": {"id": task_id, "version": 2, "status": "DONE"}})
+            assert moved["data"]["taskMove"]["task"] == {"id": task_id, "status": "DONE", "version": 3}
+            deleted = await owner.run(DELETE, {"input": {"id": task_id, "version": 3}})
+            assert deleted["data"]["taskDelete"] == {"deletedTaskId": task_id, "errors": []}
+            assert (await owner.run(TASK, {"id": task_id}))["data"]["task"] is None
