@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 from graphql import ExecutionResult, OperationType, get_operation_ast
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
@@ -43,6 +43,8 @@ from schema.http.transport import GRAPHQL_RESPONSE, params_from_get, params_from
 log = logging.getLogger("taskql.view")
 
 NO_STORE = {"Cache-Control": "no-store"}
+# What a request whose client went away before it was read is counted as (nginx's code for it).
+CLIENT_CLOSED_REQUEST = 499
 
 
 @dataclass
@@ -116,6 +118,12 @@ class GraphQLView:
             if error.response_extensions:
                 body["extensions"] = error.response_extensions
             return self._response(body, error.status, media_type, {**error.headers, **NO_STORE})
+        except ClientDisconnect:
+            # The client hung up before its request was read: not a server error, and no one is
+            # left to answer. 499, as nginx and the common proxies count it, so a client cannot trip
+            # the 5xx alert, and no traceback for what is not a bug.
+            log.info("the client went away before its request was read")
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         except Exception:
             # Outside execution (authentication against a failing database, say): still a GraphQL
             # error body with a code, never a bare 500 page.
