@@ -25,6 +25,7 @@ from graphql import (
 from schema.core.errors import Phase, error_body, format_error
 from schema.guard.limits import QueryLimits, check_limits, is_token_limit_error
 from schema.guard.protection import INTROSPECTION_DEPTH, uses_introspection
+from schema.guard.validation_errors import bounded_errors
 
 # Longer documents are parsed every time, so the cache's memory stays bounded.
 MAX_CACHED_LENGTH = 20_000
@@ -85,7 +86,7 @@ class DocumentCache:
         errors = validate(self.schema, document, specified_rules, hide_suggestions=self.hide_suggestions)
         if errors:
             return PreparedDocument(
-                None, [format_error(e, Phase.VALIDATE, expose_internal=False) for e in errors]
+                None, [format_error(e, Phase.VALIDATE, expose_internal=False) for e in bounded_errors(errors)]
             )
         return PreparedDocument(document, [], introspects)
 

@@ -17,6 +17,7 @@ from resolvers.engines import EngineJudge
 from resolvers.errors import BadUserInput
 from resolvers.trusted_documents import Prepare, PreparedOperation
 from schema.guard.cost import CostModel, operation_cost
+from schema.guard.validation_errors import bounded_errors
 
 
 def _bad(message: str) -> BadUserInput:
@@ -35,7 +36,7 @@ def preparer(schema: GraphQLSchema, settings: Settings, judge: EngineJudge | Non
             raise _bad(f"does not parse: {error.message}") from error
         errors = validate(schema, document, specified_rules)
         if errors:
-            raise _bad("does not validate: " + "; ".join(error.message for error in errors))
+            raise _bad("does not validate: " + "; ".join(error.message for error in bounded_errors(errors)))
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if len(operations) != 1:
             raise _bad(f"holds {len(operations)} operations; a trusted document holds exactly one")

@@ -289,6 +289,21 @@ async def test_an_invalid_document_is_a_validation_failure(client: httpx.AsyncCl
     assert "data" not in body
 
 
+async def test_one_error_per_unknown_directive_and_at_most_ten_in_all(client: httpx.AsyncClient) -> None:
+    # Ten uses of one unknown directive are one error
+    repeated = "{ viewer { user { " + " ".join(f"a{i}: id @nope" for i in range(10)) + " } } }"
+    response = await client.post("/graphql", content=_body(repeated), headers={"content-type": JSON})
+    body = assert_error(response, 200, "GRAPHQL_VALIDATION_FAILED")
+    assert [e["message"] for e in body["errors"]] == ["Unknown directive '@nope'."]
+    # Thirty unknown fields are nine errors and a tenth saying how many more were left out
+    many = "{ viewer { user { " + " ".join(f"f{i}" for i in range(30)) + " } } }"
+    response = await client.post("/graphql", content=_body(many), headers={"content-type": JSON})
+    errors = assert_error(response, 200, "GRAPHQL_VALIDATION_FAILED")["errors"]
+    assert len(errors) == 10
+    assert errors[-1]["message"] == "21 more validation errors were left out; fix these first"
+    assert errors[-1]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
 async def test_the_graphql_response_media_type_says_400_for_validation_errors(
     client: httpx.AsyncClient,
 ) -> None:
