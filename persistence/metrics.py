@@ -115,6 +115,10 @@ DB_POOL_WAIT = Histogram(
 
 RQ_JOBS = Counter("rq_jobs_total", "Jobs finished by the worker", ["queue", "outcome"])
 
+DATABASE_UNAVAILABLE = Counter(
+    "database_unavailable_total",
+    "Requests answered 503 SERVICE_UNAVAILABLE because MariaDB could not serve them",
+)
 WEBSOCKET_CONNECTIONS = Gauge(
     "websocket_connections", "Open GraphQL WebSocket connections", multiprocess_mode="livesum"
 )

@@ -13,6 +13,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from persistence.outages import database_unreachable, nothing_was_sent
 from resolvers.errors import BadUserInput, DomainError, RateLimited
 
 log = logging.getLogger("taskql.errors")
@@ -25,6 +26,15 @@ class Phase(StrEnum):
 
 
 INTERNAL_MESSAGE = "Internal server error"
+UNAVAILABLE_CODE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_RETRY_AFTER_SECONDS = 1
+UNAVAILABLE_MESSAGE = f"the database is unavailable just now; retry in {UNAVAILABLE_RETRY_AFTER_SECONDS} s"
+
+
+def unavailable_body(*, retryable: bool) -> dict[str, Any]:
+    """The error of a request the database could not serve. ``retryable``: nothing was applied, or
+    the caller knows a retry is safe (a read; a write under an Idempotency-Key)."""
+    return error_body(UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE, retryable=retryable)
 
 
 def error_body(code: str, message: str, **extensions: Any) -> dict[str, Any]:
@@ -47,6 +57,12 @@ def format_error(error: GraphQLError, phase: Phase, *, expose_internal: bool) ->
         extensions["code"] = "GRAPHQL_PARSE_FAILED"
     elif phase is Phase.VALIDATE:
         extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+    elif original is not None and database_unreachable(original):
+        # An outage, not a bug: the client may retry (the view decides when that is safe).
+        log.warning("the database could not serve %s: %s", error.path, original)
+        formatted["message"] = UNAVAILABLE_MESSAGE
+        extensions["code"] = UNAVAILABLE_CODE
+        extensions["retryable"] = nothing_was_sent(original)
     elif not error.path and (original is None or isinstance(original, GraphQLError)):
         # Raised while coercing the request's variables, before any resolver ran: graphql-core keeps
         # the scalar's or enum's own GraphQLError as the cause (a bug's exception is masked below).
@@ -61,5 +77,6 @@ def format_error(error: GraphQLError, phase: Phase, *, expose_internal: bool) ->
 
 
 def failed_unexpectedly(payload: dict[str, Any]) -> bool:
-    """An answer holding a bug or an outage (INTERNAL_SERVER_ERROR), not a client's mistake."""
-    return any(e["extensions"]["code"] == "INTERNAL_SERVER_ERROR" for e in payload.get("errors", ()))
+    """An answer holding a bug or an outage, not a client's mistake."""
+    unexpected = ("INTERNAL_SERVER_ERROR", UNAVAILABLE_CODE)
+    return any(e["extensions"]["code"] in unexpected for e in payload.get("errors", ()))

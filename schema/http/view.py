@@ -19,12 +19,21 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
+from persistence.metrics import DATABASE_UNAVAILABLE
+from persistence.outages import database_unreachable
 from persistence.ratelimit import CostLimiter
 from persistence.statements import count_statements
 from resolvers.context import RequestContext, Services
 from resolvers.principal import Principal
 from resolvers.trusted_documents import TrustedDocuments
-from schema.core.errors import INTERNAL_MESSAGE, error_body, failed_unexpectedly
+from schema.core.errors import (
+    INTERNAL_MESSAGE,
+    UNAVAILABLE_CODE,
+    UNAVAILABLE_RETRY_AFTER_SECONDS,
+    error_body,
+    failed_unexpectedly,
+    unavailable_body,
+)
 from schema.core.request import GraphQLParams, RequestError
 from schema.engine.compiler.operations import CompiledResult, OperationCompiler
 from schema.engine.execute import Execution
@@ -54,6 +63,16 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
     # The document never ran: it did not parse or validate, or broke a static limit.
     refused: bool = False
+    # The database could not serve it: answered 503 with Retry-After.
+    unavailable: bool = False
+
+
+def _mark_unavailable(payload: dict[str, Any], safe_to_retry: bool) -> bool:
+    """Whether an error says the database was out; each such error says whether a retry is safe."""
+    outages = [e for e in payload.get("errors", ()) if e["extensions"]["code"] == UNAVAILABLE_CODE]
+    for error in outages:
+        error["extensions"]["retryable"] = error["extensions"].get("retryable") or safe_to_retry
+    return bool(outages)
 
 
 # Refusals that are a normal step of a well-behaved client: APQ's first hashed request.
@@ -124,7 +143,11 @@ class GraphQLView:
             # the 5xx alert, and no traceback for what is not a bug.
             log.info("the client went away before its request was read")
             return Response(status_code=CLIENT_CLOSED_REQUEST)
-        except Exception:
+        except Exception as error:
+            if database_unreachable(error):
+                # Before execution (the session's read, say): nothing was written, a retry is safe.
+                log.warning("the database could not serve a request: %s", error)
+                return self._unavailable({"errors": [unavailable_body(retryable=True)]}, media_type, {})
             # Outside execution (authentication against a failing database, say): still a GraphQL
             # error body with a code, never a bare 500 page.
             log.exception("request failed before or around execution")
@@ -137,6 +160,12 @@ class GraphQLView:
             and "query" not in request.query_params
             and "text/html" in request.headers.get("accept", "")
         )
+
+    def _unavailable(self, payload: dict[str, Any], media_type: str, headers: dict[str, str]) -> Response:
+        """503 with Retry-After, for either media type: the database is out, not the request wrong."""
+        DATABASE_UNAVAILABLE.inc()
+        retry = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
+        return self._response(payload, 503, media_type, {**headers, **retry, **NO_STORE})
 
     @staticmethod
     def _response(payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str]) -> Response:
@@ -161,6 +190,8 @@ class GraphQLView:
             observed.payload = outcome.payload
         if self.settings.statement_count_exposed:
             outcome.payload.setdefault("extensions", {})["sqlStatements"] = counter.count
+        if outcome.unavailable:
+            return self._unavailable(outcome.payload, media_type, outcome.headers)
         if request.method == "GET" and outcome.status == 200 and "errors" not in outcome.payload:
             return self._cacheable(request, outcome, media_type)
         return self._response(outcome.payload, outcome.status, media_type, {**outcome.headers, **NO_STORE})
@@ -295,7 +326,9 @@ class GraphQLView:
             await store_answer(
                 self.services.cache, idempotency, answer, self.settings.idempotency_ttl_seconds
             )
-        return Outcome(status, payload, headers)
+        # A read, or a write its key guards, is safe to send again whatever the outage did to it.
+        safe_to_retry = operation.operation is not OperationType.MUTATION or idempotency is not None
+        return Outcome(status, payload, headers, unavailable=_mark_unavailable(payload, safe_to_retry))
 
     def _result_payload(
         self, result: ExecutionResult, request_error_status: int

@@ -46,12 +46,13 @@ from strawberry.subscriptions.protocols.graphql_ws import types as legacy
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from persistence.metrics import WEBSOCKET_CONNECTIONS, WEBSOCKET_MESSAGES
+from persistence.outages import database_unreachable
 from persistence.pubsub import PubSubHub
 from resolvers import subscriptions
 from resolvers.context import Services
 from resolvers.errors import Forbidden, Unauthenticated
 from resolvers.subscriptions import ConnectionContext
-from schema.core.errors import INTERNAL_MESSAGE, error_body
+from schema.core.errors import INTERNAL_MESSAGE, error_body, unavailable_body
 from schema.engine.execute import Execution
 from schema.guard.documents import DocumentCache
 from schema.ws.execution import HandlerSchema
@@ -65,6 +66,7 @@ INIT_TIMEOUT_CODE = 4408
 TOO_MANY_INITS_CODE = 4429
 MESSAGE_TOO_BIG_CODE = 1009
 POLICY_VIOLATION_CODE = 1008
+TRY_AGAIN_LATER_CODE = 1013  # the database is unavailable at connection_init: graphql-ws clients retry
 # How long a closing message waits for the frames queued before it (and a close for its socket).
 CLOSE_FLUSH_SECONDS = 1.0
 
@@ -310,7 +312,11 @@ class WebSocketView(GraphQL[ConnectionContext, None]):
             return Refusal(4401, "Unauthorized", error_body(error.code, error.message))
         except Forbidden as error:
             return Refusal(4403, "Forbidden", error_body(error.code, error.message))
-        except Exception:
+        except Exception as error:
+            if database_unreachable(error):
+                # An outage, as over HTTP: the client may connect again shortly.
+                log.warning("connection_init met the database unavailable: %s", error)
+                return Refusal(TRY_AGAIN_LATER_CODE, "Try Again Later", unavailable_body(retryable=True))
             log.exception("connection_init failed")
             return Refusal(1011, "Internal error", error_body("INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE))
         return None
