@@ -175,7 +175,9 @@ async def roomy_gql(services: Services) -> AsyncIterator[GraphQLClient]:
         yield GraphQLClient(http)
 
 
-def _org_maker(services: Services) -> Any:
+def org_maker(services: Services) -> Any:
+    """A maker of fresh organizations in ``services``' database (MariaDB or the embedded SQLite)."""
+
     async def make(sizes: SeedSizes = SMALL) -> SeededOrganization:
         number = next(_org_numbers)
         slug = f"org{number}-{id(sizes) % 10_000}"
@@ -195,10 +197,10 @@ def _org_maker(services: Services) -> Any:
 @pytest.fixture
 async def make_org(services: Services) -> Any:
     """Makes a fresh organization per call; tenancy keeps tests apart without truncating."""
-    return _org_maker(services)
+    return org_maker(services)
 
 
 @pytest.fixture(scope="module")
 async def make_org_module(services: Services) -> Any:
     """The same, for a module that shares one (larger) organization across its tests."""
-    return _org_maker(services)
+    return org_maker(services)

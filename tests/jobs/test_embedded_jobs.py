@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,11 @@ from persistence.enums import TaskStatus
 from persistence.migrate import upgrade_to_head
 from persistence.models import Task
 from persistence.redis import embedded_server
-from persistence.seed import SeededOrganization, seed_organization
+from persistence.seed import seed_organization
 from resolvers.context import Services
 from schema.app import build_services, create_app
 from schema.core.ids import encode_id
-from tests.conftest import PASSWORD, SMALL, GraphQLClient, make_settings
+from tests.conftest import PASSWORD, SMALL, GraphQLClient, make_settings, org_maker
 from tests.jobs.gateway import Gateway, running_gateway
 from tests.jobs.sink import Sink, running_sink
 from tests.notification_crew import make_crew, notifications_of
@@ -84,29 +83,11 @@ async def embedded(
     await services.db.dispose()
 
 
-def _org_maker(services: Services) -> Callable[[], Awaitable[SeededOrganization]]:
-    numbers = itertools.count(1)
-
-    async def make_org() -> SeededOrganization:
-        number = next(numbers)
-        return await seed_organization(
-            services.db,
-            services.passwords,
-            SMALL,
-            slug=f"embedded-jobs{number}",
-            owner_email=f"owner{number}@embedded-jobs.test",
-            password=PASSWORD,
-            rng_seed=number,
-        )
-
-    return make_org
-
-
 async def test_an_assignment_is_emailed_in_process_after_a_retry(
     embedded: tuple[Services, GraphQLClient, EmbeddedJobs], sink: Sink
 ) -> None:
     services, gql, jobs = embedded
-    crew = await make_crew(services, gql, _org_maker(services))
+    crew = await make_crew(services, gql, org_maker(services))
     colleague = crew.emails["colleague"]
     # The job bodies run with the app's settings (SQLite here), not the environment's
     assert job_settings().database_url == services.settings.database_url
@@ -140,7 +121,7 @@ async def test_an_assignment_is_pushed_in_process_when_a_gateway_is_set(
     embedded: tuple[Services, GraphQLClient, EmbeddedJobs], gateway: Gateway
 ) -> None:
     services, gql, jobs = embedded
-    crew = await make_crew(services, gql, _org_maker(services))
+    crew = await make_crew(services, gql, org_maker(services))
     # Given a colleague with a registered phone, and a gateway that fails its first attempt
     token = "embedded-phone-0123456789abcdef"
     register = {"i": {"token": token, "platform": "ANDROID"}}

@@ -3,7 +3,6 @@ them once, the connection lists them and marking them read works, with SQLite's 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,10 @@ import pytest
 from sqlalchemy import update
 
 from persistence.models import Event
-from persistence.seed import SeededOrganization, seed_organization
 from resolvers.context import Services
 from schema.app import create_app
 from schema.core.ids import encode_id
-from tests.conftest import PASSWORD, SMALL, GraphQLClient, embedded_services
+from tests.conftest import GraphQLClient, embedded_services, org_maker
 from tests.notification_crew import last_event_id, make_crew, notifications_of_events, until_published
 
 LIST = "{ viewer { notifications { totalCount unreadCount nodes { kind task { id } comment { body } } } } }"
@@ -40,21 +38,7 @@ async def embedded(tmp_path: Path) -> AsyncIterator[tuple[Services, GraphQLClien
 async def test_notifications_work_on_sqlite(embedded: tuple[Services, GraphQLClient]) -> None:
     services, gql = embedded
 
-    numbers = itertools.count(1)
-
-    async def make_org() -> SeededOrganization:
-        number = next(numbers)
-        return await seed_organization(
-            services.db,
-            services.passwords,
-            SMALL,
-            slug=f"embedded{number}",
-            owner_email=f"owner{number}@embedded.test",
-            password=PASSWORD,
-            rng_seed=number,
-        )
-
-    crew = await make_crew(services, gql, make_org)
+    crew = await make_crew(services, gql, org_maker(services))
     task_gid, author = encode_id("Task", crew.task_id), crew.clients["author"]
     # Given an assignment and a mention of the colleague (and of the outsider, who cannot see the task)
     version = (await author.run(VERSION, {"id": task_gid}))["data"]["node"]["version"]

@@ -5,7 +5,6 @@ deliveries, with subscribers listening), on MariaDB and on the embedded default'
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,10 @@ from persistence.enums import NotificationKind
 from persistence.models import Event, Notification, WebhookDelivery
 from persistence.pubsub import project_channel, user_channel
 from persistence.relay import BATCH_LIMIT, CommittedBatch
-from persistence.seed import SeededOrganization, seed_organization
 from persistence.statements import count_statements
 from resolvers.context import Services
 from tests import services as test_services
-from tests.conftest import PASSWORD, SMALL, embedded_services
+from tests.conftest import embedded_services, org_maker
 from tests.notification_crew import Crew, MakeOrg, make_crew
 from tests.persistence.test_relay import messages
 from tests.relay_batches import unpublished_batch
@@ -188,21 +186,7 @@ async def test_a_batch_published_again_makes_nothing_new_and_hands_the_same_rows
 
 async def test_the_embedded_default_relays_a_batch_in_the_same_statements(tmp_path: Path) -> None:
     async with embedded_services(tmp_path / "embedded.db", "embedded-batch") as services:
-        numbers = itertools.count(1)
-
-        async def make_org() -> SeededOrganization:
-            number = next(numbers)
-            return await seed_organization(
-                services.db,
-                services.passwords,
-                SMALL,
-                slug=f"batch{number}",
-                owner_email=f"owner{number}@batch.test",
-                password=PASSWORD,
-                rng_seed=number,
-            )
-
-        crew = await make_crew(services, None, make_org)
+        crew = await make_crew(services, None, org_maker(services))
         endpoint_id = await add_endpoint(services, crew.org, URL, "s", ["task.assigned", "task.commented"])
         opened: list[PubSub] = []
         channel = project_channel(test_services.CHANNEL_PREFIX, crew.project_id)
