@@ -140,3 +140,14 @@ SUBSCRIPTION_ANSWERS = Counter(
     "Subscription event answers handed to subscribers, by whether their execution was shared",
     ["mode"],
 )
+SUBSCRIPTION_REPLAYED = Counter(
+    "graphql_subscription_replayed_total",
+    "Events and notifications a subscriber was sent from the database rather than pub/sub: a resume "
+    "(afterSequence, afterId), a gap filled, or what a Redis reconnect or a full queue skipped",
+    ["subscription", "reason"],
+)
+SUBSCRIPTION_RESYNCS = Counter(
+    "graphql_subscription_resyncs_total",
+    "RESYNC events sent: what a subscriber missed could not be replayed (too many, or purged)",
+    ["subscription", "reason"],
+)

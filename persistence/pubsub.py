@@ -4,12 +4,12 @@ Why one connection: a Redis connection per GraphQL subscription does not scale (
 would hold 1,000 connections). The hub subscribes a channel while at least one local listener wants
 it, decodes each message once and copies it into every listener's own bounded queue.
 
-Why RESYNC: pub/sub is at-most-once. What is published while the connection is down is lost, so
+Why ``Resync``: pub/sub is at-most-once. What is published while the connection is down is lost, so
 when the hub reconnects (a Redis restart, a cut network, a frozen server noticed by its keepalive)
-it re-subscribes every wanted channel and hands each listener a ``Resync``: the client refetches.
-A listener that falls behind is treated the same way: when its queue is full its backlog is dropped
-and one ``Resync`` takes its place, so a slow consumer never blocks the others and never holds
-memory without bound.
+it re-subscribes every wanted channel and hands each listener a ``Resync``: the subscription reads
+what it missed from the events table (resolvers/event_replay.py). A listener that falls behind is
+treated the same way: when its queue is full its backlog is dropped and one ``Resync`` takes its
+place, so a slow consumer never blocks the others and never holds memory without bound.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import fakeredis
@@ -59,9 +59,15 @@ def client_name() -> str:
 
 @dataclass(frozen=True)
 class Resync:
-    """Messages may have been lost ("reconnected" or "overflow"): the client must refetch."""
+    """Messages may have been lost ("reconnected" or "overflow"): what the listener missed is read
+    again from the database where it can be, and the client told to refetch where it cannot.
+
+    One object reaches every listener after a reconnect; ``memo`` is where they share the reads that
+    fill the same gap (resolvers/event_replay.py).
+    """
 
     reason: str
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 class Message(dict[str, Any]):

@@ -135,38 +135,42 @@ class CommittedBatch:
 OnCommitted = Callable[[CommittedBatch], Awaitable[None]]
 
 
+def event_fields(row: Any) -> dict[str, Any]:
+    """An event row as subscribers get it (also what a resuming subscriber is replayed)."""
+    return {
+        "event_id": row.id,
+        "type": row.type,
+        "organization_id": row.organization_id,
+        "project_id": row.project_id,
+        "task_id": row.task_id,
+        "actor_id": row.actor_id,
+        "sequence": row.sequence,
+        "created_at": row.created_at.isoformat(),
+        "payload": row.payload,
+    }
+
+
 def event_message(row: Any, snapshot: dict[str, Any] | None = None) -> bytes:
-    """The event as subscribers get it; ``snapshot`` (see persistence/snapshots.py) when read."""
-    return orjson.dumps(
-        {
-            "event_id": row.id,
-            "type": row.type,
-            "organization_id": row.organization_id,
-            "project_id": row.project_id,
-            "task_id": row.task_id,
-            "actor_id": row.actor_id,
-            "sequence": row.sequence,
-            "created_at": row.created_at.isoformat(),
-            "payload": row.payload,
-            "snapshot": snapshot,
-        }
-    )
+    """The event's message; ``snapshot`` (see persistence/snapshots.py) when read."""
+    return orjson.dumps({**event_fields(row), "snapshot": snapshot})
+
+
+def notification_fields(row: Any) -> dict[str, Any]:
+    """What ``notificationAdded`` reads from the recipient's channel, or is replayed."""
+    return {
+        "notification_id": row.id,
+        "user_id": row.user_id,
+        "kind": NotificationKind(row.kind).value,
+        "event_id": row.event_id,
+        "task_id": row.task_id,
+        "comment_id": row.comment_id,
+        "actor_id": row.actor_id,
+        "created_at": row.created_at.isoformat(),
+    }
 
 
 def notification_message(row: Any) -> bytes:
-    """What ``notificationAdded`` reads from the recipient's channel."""
-    return orjson.dumps(
-        {
-            "notification_id": row.id,
-            "user_id": row.user_id,
-            "kind": NotificationKind(row.kind).value,
-            "event_id": row.event_id,
-            "task_id": row.task_id,
-            "comment_id": row.comment_id,
-            "actor_id": row.actor_id,
-            "created_at": row.created_at.isoformat(),
-        }
-    )
+    return orjson.dumps(notification_fields(row))
 
 
 class Relay:

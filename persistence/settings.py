@@ -288,7 +288,8 @@ class Settings(BaseSettings):
     pubsub_queue_size: int = Field(
         default=256,
         ge=2,
-        description="events a slow subscriber may fall behind before it loses its backlog and gets a RESYNC",
+        description="events a subscription's queue holds; a full one drops its backlog, which is read "
+        "again from the events table",
     )
     pubsub_keepalive_seconds: float = Field(
         default=1.0,

@@ -1,8 +1,10 @@
 """Live updates out: the generators behind `taskEvents` and `notificationAdded`.
 
 Strawberry builds one context per WebSocket connection (at the handshake) and runs every event of
-every subscription on that connection with it. So nothing that must be fresh lives there. For each
-message the generator authenticates the connection's token again (a logout, a deactivated account or
+every subscription on that connection with it. So nothing that must be fresh lives there. Each
+message passes the subscription's cursor first (resolvers/event_replay.py: a duplicate is dropped, a
+gap or a reconnect brings the missed events from the events table). For each batch the generator
+authenticates the connection's token again (a logout, a deactivated account or
 an expired token ends the subscription with UNAUTHENTICATED), builds a new ``RequestContext`` (new
 loaders, the principal just read), checks that the project is still visible and yields the event
 with that context; the schema runs the event's selection with it.
@@ -29,8 +31,9 @@ from persistence.values import ProjectIncludes, TaskIncludes
 from resolvers import projects
 from resolvers.auth import authenticate_claims
 from resolvers.context import RequestContext, Services
-from resolvers.errors import NotFound, Unauthenticated
+from resolvers.errors import BadUserInput, NotFound, Unauthenticated
 from resolvers.event_reads import EventReads, event_reads
+from resolvers.event_replay import NotificationCursor, ProjectCursor
 from resolvers.principal import Principal
 from resolvers.tokens import AccessClaims, read_access_token
 
@@ -164,29 +167,55 @@ def _task_change(
     )
 
 
-async def task_events(conn: ConnectionContext, project_id: int) -> AsyncGenerator[TaskChange, None]:
-    """Checks the project at subscribe time (NOT_FOUND as for a query), then streams its events."""
+async def task_events(
+    conn: ConnectionContext, project_id: int, after_sequence: int | None = None
+) -> AsyncGenerator[TaskChange, None]:
+    """Checks the project at subscribe time (NOT_FOUND as for a query), then streams its events: those
+    committed after ``after_sequence`` first when it is given, else those after the current head."""
+    if after_sequence is not None and after_sequence < 0:
+        raise BadUserInput("afterSequence cannot be negative", argument="afterSequence")
     ctx = await event_context(conn)
     await projects.project(ctx, project_id, _PLAIN_PROJECT)
-    return _task_changes(conn, project_id)
+    if after_sequence is None:
+        # Read before listening: what commits in between is then in the catch-up read below.
+        cursor = await ProjectCursor.at_head(conn.services, project_id)
+    else:
+        cursor = ProjectCursor(conn.services, project_id, after_sequence)
+    return _task_changes(conn, cursor)
 
 
-async def _task_changes(conn: ConnectionContext, project_id: int) -> AsyncGenerator[TaskChange, None]:
+async def _task_changes(conn: ConnectionContext, cursor: ProjectCursor) -> AsyncGenerator[TaskChange, None]:
+    project_id = cursor.project_id
     async with conn.hub.listen(
         project_channel(conn.services.settings.redis_channel_prefix, project_id)
     ) as listener:
-        async for delivery in listener:
-            reads = _reads_of(delivery, conn.services)
-            ctx = await event_context(conn, reads)
-            change = _task_change(delivery, ctx, reads, project_id)
-            if change is None:
-                continue
-            principal = ctx.require_principal()
-            snapshot = await change.reads.snapshot(principal.organization_id, project_id, change.task_id)
-            # NOT_FOUND once the subscriber may no longer see the project: the stream ends.
-            if snapshot.audience is None or not sees_project(principal.scope, snapshot.audience):
-                raise NotFound("project")
+        # Listening first: what commits during the read also arrives live, and the cursor drops it.
+        for change in await _task_batch(conn, await cursor.catch_up("resume"), project_id):
             yield change
+        async for delivery in listener:
+            for change in await _task_batch(conn, await cursor.admit(delivery), project_id):
+                yield change
+
+
+async def _task_batch(conn: ConnectionContext, batch: list[Delivery], project_id: int) -> list[TaskChange]:
+    """The subscriber's events of a batch (one live message, or what the log replayed before it), each
+    checked against the subscriber's sight of the project: authenticated once per batch."""
+    if not batch:
+        return []
+    ctx = await event_context(conn, _reads_of(batch[-1], conn.services))
+    principal = ctx.require_principal()
+    changes = []
+    for delivery in batch:
+        reads = _reads_of(delivery, conn.services)
+        change = _task_change(delivery, ctx, reads, project_id)
+        if change is None:
+            continue
+        snapshot = await change.reads.snapshot(principal.organization_id, project_id, change.task_id)
+        # NOT_FOUND once the subscriber may no longer see the project: the stream ends.
+        if snapshot.audience is None or not sees_project(principal.scope, snapshot.audience):
+            raise NotFound("project")
+        changes.append(change)
+    return changes
 
 
 async def event_task(change: TaskChange, includes: TaskIncludes) -> TaskRecord | None:
@@ -238,25 +267,53 @@ def _notification(delivery: Mapping[str, Any], user_id: int) -> NotificationMess
     )
 
 
-async def notifications(conn: ConnectionContext) -> AsyncGenerator[NotificationChange, None]:
-    """The viewer's own notifications, as the relay publishes them to the viewer's channel."""
+async def notifications(
+    conn: ConnectionContext, after_id: int | None = None
+) -> AsyncGenerator[NotificationChange, None]:
+    """The viewer's own notifications, as the relay publishes them to the viewer's channel: those
+    after ``after_id`` first when it is given."""
+    if after_id is not None and after_id < 0:
+        raise BadUserInput("afterId cannot be negative", argument="afterId")
     ctx = await event_context(conn)
-    return _notification_changes(conn, ctx.require_principal().user_id)
+    user_id = ctx.require_principal().user_id
+    # Without afterId: the head read before listening, so what commits in between is caught up below.
+    head = None if after_id is not None else await NotificationCursor.at_head(conn.services, user_id)
+    return _notification_changes(conn, user_id, head, after_id or 0)
 
 
 async def _notification_changes(
-    conn: ConnectionContext, user_id: int
+    conn: ConnectionContext, user_id: int, cursor: NotificationCursor | None, after_id: int
 ) -> AsyncGenerator[NotificationChange, None]:
-    async with conn.hub.listen(
-        user_channel(conn.services.settings.redis_channel_prefix, user_id)
-    ) as listener:
+    services = conn.services
+    async with conn.hub.listen(user_channel(services.settings.redis_channel_prefix, user_id)) as listener:
+        # Listening first: what commits during the read also arrives live, and the cursor drops it.
+        if cursor is None:
+            cursor, batch = await NotificationCursor.resume(services, user_id, after_id)
+        else:
+            batch = await cursor.catch_up("resume")
+        for change in await _notification_batch(conn, batch, user_id):
+            yield change
         async for delivery in listener:
-            ctx = await event_context(conn, _reads_of(delivery, conn.services))
-            if ctx.require_principal().user_id != user_id:
-                return  # cannot happen with one token per connection; never hand over another's
-            if isinstance(delivery, Resync):
-                yield NotificationChange(ctx, _now(), None)
-                continue
-            notification = _notification(delivery, user_id)
-            if notification is not None:
-                yield NotificationChange(ctx, notification.created_at, notification)
+            for change in await _notification_batch(conn, await cursor.admit(delivery), user_id):
+                yield change
+
+
+async def _notification_batch(
+    conn: ConnectionContext, batch: list[Delivery], user_id: int
+) -> list[NotificationChange]:
+    """The batch's notifications for their recipient, authenticated once per batch."""
+    if not batch:
+        return []
+    ctx = await event_context(conn, _reads_of(batch[-1], conn.services))
+    if ctx.require_principal().user_id != user_id:
+        # Cannot happen with one token per connection; never hand over another's.
+        raise Unauthenticated("the connection's user changed")
+    changes = []
+    for delivery in batch:
+        if isinstance(delivery, Resync):
+            changes.append(NotificationChange(ctx, _now(), None))
+            continue
+        notification = _notification(delivery, user_id)
+        if notification is not None:
+            changes.append(NotificationChange(ctx, notification.created_at, notification))
+    return changes

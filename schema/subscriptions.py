@@ -6,7 +6,7 @@ import enum
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from datetime import datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -25,11 +25,14 @@ from schema.tasks.types import Task, task_includes
 strawberry.enum(
     TaskEventKind,
     name="TaskEventType",
-    description="What happened. RESYNC: events may have been missed (a restart, a slow client): refetch.",
+    description="What happened. RESYNC: events were missed that cannot be replayed (more than 1,000, or "
+    "purged by the cleanup): refetch; the stream goes on after what you refetch.",
 )
 
 
-@strawberry.enum(description="ADDED: a new notification. RESYNC: some may have been missed: refetch.")
+@strawberry.enum(
+    description="ADDED: a new notification. RESYNC: some were missed that cannot be replayed: refetch."
+)
 class NotificationEventType(enum.Enum):
     ADDED = "added"
     RESYNC = "resync"
@@ -39,7 +42,9 @@ class NotificationEventType(enum.Enum):
 class TaskEvent:
     type: TaskEventKind
     sequence: int | None = strawberry.field(
-        description="Per project and gapless: a gap means missed events. Null for RESYNC."
+        description="The event's place in the project's order: increasing, without duplicates. Events "
+        "that are not about tasks (labels, members) take numbers too, so it may skip. Pass the last "
+        "one you received as `afterSequence` to resume. Null for RESYNC."
     )
     event_id: strawberry.ID | None = strawberry.field(description="The ActivityEvent's id; null for RESYNC.")
     task_id: strawberry.ID | None = strawberry.field(description="Also given for a deleted task.")
@@ -144,22 +149,45 @@ async def _mapped(source: AsyncGenerator[C, None], convert: Callable[[C], T]) ->
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="Changes to the project's tasks. NOT_FOUND for a project you cannot see, and "
-        "later, once you no longer may: the subscription then ends."
+        description="Changes to the project's tasks, in order. With `afterSequence`, the events "
+        "committed after it come first (at most 1,000; further behind, one RESYNC), then live ones, "
+        "with no gap and no duplicate. NOT_FOUND for a project you cannot see, and later, once you "
+        "no longer may: the subscription then ends."
     )
     async def task_events(
-        self, info: Info[ConnectionContext, None], project_id: strawberry.ID
+        self,
+        info: Info[ConnectionContext, None],
+        project_id: strawberry.ID,
+        after_sequence: Annotated[
+            int | None,
+            strawberry.argument(
+                description="The last `sequence` you received: resume after it (0: from the start). "
+                "Beyond the newest event nothing is replayed: the stream waits for what comes after it."
+            ),
+        ] = None,
     ) -> AsyncIterator[TaskEvent]:
         changes = await resolvers.task_events(
-            info.context, decode_id(project_id, "Project", argument="projectId")
+            info.context, decode_id(project_id, "Project", argument="projectId"), after_sequence
         )
         return _mapped(changes, TaskEvent.from_change)
 
-    @strawberry.subscription(description="Your own notifications as they are made.")
+    @strawberry.subscription(
+        description="Your own notifications as they are made. With `afterId`, the ones made after it "
+        "come first (at most 1,000; further behind, one RESYNC), then live ones, without duplicates."
+    )
     async def notification_added(
-        self, info: Info[ConnectionContext, None]
+        self,
+        info: Info[ConnectionContext, None],
+        after_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="The id of the last notification you received: resume after it. RESYNC "
+                "first when it is no longer kept."
+            ),
+        ] = None,
     ) -> AsyncIterator[NotificationEvent]:
-        changes = await resolvers.notifications(info.context)
+        after = None if after_id is None else decode_id(after_id, "Notification", argument="afterId")
+        changes = await resolvers.notifications(info.context, after)
         return _mapped(changes, NotificationEvent.from_change)
 
     @strawberry.subscription(

@@ -33,7 +33,7 @@ async def _a_task(services: Services, organization_id: int) -> Any:
     async with services.db.read() as conn:
         return (
             await conn.execute(
-                select(tasks.c.id, tasks.c.project_id)
+                select(tasks.c.id, tasks.c.project_id, tasks.c.organization_id)
                 .where(tasks.c.organization_id == organization_id, tasks.c.deleted_at.is_(None))
                 .limit(1)
             )

@@ -1,12 +1,14 @@
-"""Fixtures of the live-ops tests (the opsMetrics subscription and the /ops page): a real server
-process per module, and an operator and a member signed in to it."""
+"""Fixtures of the schema's process tests: a plain client of the suite's Redis (what the relay would
+publish, who is subscribed), and for the live-ops tests (the opsMetrics subscription and the /ops
+page) a real server process per module, and an operator and a member signed in to it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
@@ -15,6 +17,13 @@ from tests.schema.ops_helpers import People, operator_and_member, server_environ
 from tests.server_process import ServerProcess, start_server
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -32,13 +32,6 @@ def server(database: str, redis_url: str, tmp_path_factory: pytest.TempPathFacto
     running = _start_server(tmp_path_factory.mktemp("notify-ws"), redis_url)
     yield running
     running.stop()
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-    yield client
-    await client.aclose()
 
 
 async def _post(server: Server, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:

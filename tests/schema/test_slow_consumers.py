@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -64,13 +64,6 @@ async def member(services: Services, gql: GraphQLClient, make_org: MakeOrg) -> M
     return await make_member(services, gql, await make_org())
 
 
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-    yield client
-    await client.aclose()
-
-
 async def _slow_consumers(server: Server) -> float:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", trust_env=False) as http:
         metrics = (await http.get("/metrics")).text
@@ -125,7 +118,7 @@ async def test_a_connection_that_stops_reading_is_closed_and_the_others_get_ever
         await keeping_up.subscribe("1", SMALL_EVENTS, variables)
         await wait_for_subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id))
         for _ in range(EVENTS):
-            await publish_task_event(redis, member)
+            await publish_task_event(services, redis, member)
         # The one that reads gets every event, in time, whatever the stalled one does.
         received = [await keeping_up.next_data("1") for _ in range(EVENTS)]
         assert len({r["data"]["taskEvents"]["sequence"] for r in received}) == EVENTS

@@ -36,10 +36,13 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin, Subprotocol
 
 from persistence.enums import OrgRole, ProjectRole
+from persistence.models import Event as EventRow
 from persistence.models import ProjectMember, User
 from persistence.models import Task as TaskRow
 from persistence.models.base import utcnow
 from persistence.pubsub import client_name, project_channel, user_channel
+from persistence.queries.events import NewEvent, insert_task_event
+from persistence.relay import event_message
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from resolvers.tokens import issue_access_token, read_access_token
@@ -158,13 +161,6 @@ def second_server(
     running.stop()
 
 
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-    yield client
-    await client.aclose()
-
-
 # --- a GraphQL WebSocket client, either protocol --------------------------------------------------
 
 
@@ -270,24 +266,29 @@ async def wait_for_subscribers(redis: Redis, channel: str, count: int = 1, withi
 
 
 async def publish_task_event(
-    redis: Redis, member: Member, *, kind: str = "task.updated", task_id: int | None = None
+    services: Services, redis: Redis | None, member: Member, *, kind: str = "task.updated"
 ) -> int:
-    event_id = next(_event_ids)
-    message = {
-        "event_id": event_id,
-        "type": kind,
-        "organization_id": member.org.organization_id,
-        "project_id": member.project_id,
-        "task_id": member.task_id if task_id is None else task_id,
-        "actor_id": None,
-        "sequence": event_id % 1000,
-        "created_at": datetime.now(UTC).isoformat(),
-        "payload": {},
-    }
-    await redis.publish(
-        project_channel(test_services.CHANNEL_PREFIX, member.project_id), orjson.dumps(message)
-    )
+    """Appends a real event about the member's task (its sequence the project's next) and publishes
+    the relay's message for it; marked published, so the server's relay does not send it again.
+    ``redis`` None: published into a Redis that is down, so the message reached nobody."""
+    now = utcnow()
+    event = NewEvent(member.org.organization_id, None, member.task_id, None, kind, {})
+    async with services.db.unit_of_work() as conn:
+        event_id, _ = await insert_task_event(conn, event, now)
+        await conn.execute(update(EventRow).where(EventRow.id == event_id).values(published_at=now))
+        row = (await conn.execute(select(EventRow.__table__).where(EventRow.id == event_id))).one()
+    if redis is not None:
+        await redis.publish(
+            project_channel(test_services.CHANNEL_PREFIX, member.project_id), event_message(row)
+        )
     return event_id
+
+
+async def sequence_of(services: Services, event_id: int) -> int:
+    async with services.db.read() as conn:
+        sequence = await conn.scalar(select(EventRow.sequence).where(EventRow.id == event_id))
+    assert isinstance(sequence, int)
+    return sequence
 
 
 # --- who subscribes ------------------------------------------------------------------------------
@@ -376,23 +377,23 @@ async def test_an_event_reaches_the_subscriber_with_the_task_read_fresh(
         await wait_for_subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id))
         # When the relay publishes a change to a task
         title = await _rename(services, member.task_id)
-        event_id = await publish_task_event(redis, member)
+        event_id = await publish_task_event(services, redis, member)
         # Then the subscriber gets the event with the task as it is
         payload = await client.next_data("1")
         assert "errors" not in payload, payload
         event = payload["data"]["taskEvents"]
         assert event["type"] == "UPDATED"
         assert event["eventId"] == encode_id("ActivityEvent", event_id)
-        assert event["sequence"] == event_id % 1000
+        assert event["sequence"] == await sequence_of(services, event_id)
         assert event["taskId"] == encode_id("Task", member.task_id)
         assert event["task"] == {"id": encode_id("Task", member.task_id), "title": title}
         # And the next event reads the task again (loaders are per event, not per connection)
         renamed = await _rename(services, member.task_id)
-        await publish_task_event(redis, member, kind="task.moved")
+        await publish_task_event(services, redis, member, kind="task.moved")
         moved = (await client.next_data("1"))["data"]["taskEvents"]
         assert (moved["type"], moved["task"]["title"]) == ("MOVED", renamed)
         # And a deleted task's event names the task but carries none
-        await publish_task_event(redis, member, kind="task.deleted")
+        await publish_task_event(services, redis, member, kind="task.deleted")
         deleted = (await client.next_data("1"))["data"]["taskEvents"]
         assert (deleted["type"], deleted["taskId"], deleted["task"]) == (
             "DELETED",
@@ -511,7 +512,7 @@ async def test_a_member_removed_from_the_project_stops_receiving_its_events(
     async with subscribed(server, protocol, member.token) as client:
         await client.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
         await wait_for_subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id))
-        await publish_task_event(redis, member)
+        await publish_task_event(services, redis, member)
         assert (await client.next_data("1"))["data"]["taskEvents"]["type"] == "UPDATED"
         # When they are removed from the project
         async with services.db.unit_of_work() as conn:
@@ -521,7 +522,7 @@ async def test_a_member_removed_from_the_project_stops_receiving_its_events(
                 )
             )
         # Then the next event is not delivered: the subscription ends with NOT_FOUND
-        await publish_task_event(redis, member, kind="task.created")
+        await publish_task_event(services, redis, member, kind="task.created")
         ended = await client.next_data("1")
         assert ended["data"] is None
         assert _error_codes(ended["errors"]) == ["NOT_FOUND"]
@@ -539,7 +540,7 @@ async def _until_unsubscribed(redis: Redis, channel: str) -> None:
 
 
 async def test_a_logged_out_session_stops_receiving(
-    server: Server, redis: Redis, gql: GraphQLClient, member: Member
+    server: Server, redis: Redis, services: Services, gql: GraphQLClient, member: Member
 ) -> None:
     async with subscribed(server, TRANSPORT, member.token) as client:
         await client.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
@@ -548,7 +549,7 @@ async def test_a_logged_out_session_stops_receiving(
         body = await gql.as_user(member.token).run("mutation { authLogout { ok } }")
         assert body["data"] == {"authLogout": {"ok": True}}, body
         # Then the next event ends the subscription with UNAUTHENTICATED instead
-        await publish_task_event(redis, member)
+        await publish_task_event(services, redis, member)
         ended = await client.next_data("1")
         assert ended["data"] is None
         assert _error_codes(ended["errors"]) == ["UNAUTHENTICATED"]
@@ -559,7 +560,7 @@ async def test_a_logged_out_session_stops_receiving(
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_an_eleventh_subscription_is_refused_and_the_connection_stays(
-    server: Server, redis: Redis, member: Member, protocol: str
+    server: Server, redis: Redis, services: Services, member: Member, protocol: str
 ) -> None:
     async with subscribed(server, protocol, member.token) as client:
         # Given ten subscriptions on one connection
@@ -571,7 +572,7 @@ async def test_an_eleventh_subscription_is_refused_and_the_connection_stays(
         assert await _subscription_error(client, "10") == ["LIMIT_EXCEEDED"]
         # And the ten still receive
         await asyncio.sleep(0.2)  # the last of the ten has joined the process's listeners
-        await publish_task_event(redis, member)
+        await publish_task_event(services, redis, member)
         received = {(await client.receive())["id"] for _ in range(10)}
         assert received == {str(n) for n in range(10)}
 
@@ -622,7 +623,7 @@ async def test_a_browser_page_from_an_unlisted_origin_is_refused(server: Server,
 
 
 async def test_a_message_reaches_subscribers_on_every_process(
-    server: Server, second_server: Server, redis: Redis, member: Member
+    server: Server, second_server: Server, redis: Redis, services: Services, member: Member
 ) -> None:
     # Given the member subscribed on two server processes
     async with (
@@ -635,7 +636,7 @@ async def test_a_message_reaches_subscribers_on_every_process(
             redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id), count=2
         )
         # When one event is published once (a relay runs in any one process)
-        event_id = await publish_task_event(redis, member)
+        event_id = await publish_task_event(services, redis, member)
         # Then both processes deliver it
         for client, op_id in ((on_a, "a"), (on_b, "b")):
             event = (await client.next_data(op_id))["data"]["taskEvents"]
@@ -721,33 +722,35 @@ def restartable_redis(private_redis: PrivateRedis) -> Iterator[PrivateRedis]:
         private_redis.kill()
 
 
-async def test_after_a_redis_restart_subscribers_resync_within_5_s_and_receive_again(
-    database: str, restartable_redis: PrivateRedis, member: Member, tmp_path: Path
+async def test_after_a_redis_restart_what_was_relayed_meanwhile_is_filled_in_without_resync(
+    database: str, services: Services, restartable_redis: PrivateRedis, member: Member, tmp_path: Path
 ) -> None:
     # Given a server whose Redis is a private redis-server, and a subscriber
     private = _start_server(tmp_path, restartable_redis.url)
     publisher = Redis.from_url(restartable_redis.url, socket_timeout=1, socket_connect_timeout=1)
+    channel = project_channel(test_services.CHANNEL_PREFIX, member.project_id)
     try:
         async with subscribed(private, TRANSPORT, member.token) as client:
             await client.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
-            await wait_for_subscribers(
-                publisher, project_channel(test_services.CHANNEL_PREFIX, member.project_id)
-            )
-            # When Redis is killed and started again on the same port
+            await wait_for_subscribers(publisher, channel)
+            # When Redis is killed, an event is relayed while the server is not subscribed (its
+            # message reaches nobody), and Redis is started again on the same port
             restartable_redis.kill()
+            missed = await publish_task_event(services, None, member)
             started = time.monotonic()
             _restart(restartable_redis)
-            # Then within 5 s the subscriber is told to resync
-            resync = (await client.next_data("1", within=5.0))["data"]["taskEvents"]
+            # Then within 5 s the subscriber gets the missed event from the log, and no RESYNC
+            event = (await client.next_data("1", within=5.0))["data"]["taskEvents"]
             assert time.monotonic() - started < 5.0
-            assert resync == {**resync, "type": "RESYNC", "sequence": None, "eventId": None, "task": None}
-            # And new events are delivered again
-            await wait_for_subscribers(
-                publisher, project_channel(test_services.CHANNEL_PREFIX, member.project_id)
-            )
-            event_id = await publish_task_event(publisher, member)
+            assert (event["type"], event["eventId"]) == ("UPDATED", encode_id("ActivityEvent", missed))
+            assert event["sequence"] == await sequence_of(services, missed)
+            # And live events follow it, in order, without a duplicate
+            await wait_for_subscribers(publisher, channel)
+            event_id = await publish_task_event(services, publisher, member)
             event = (await client.next_data("1"))["data"]["taskEvents"]
             assert event["eventId"] == encode_id("ActivityEvent", event_id)
+            assert event["sequence"] == await sequence_of(services, missed) + 1
+            await client.nothing()
     finally:
         await publisher.aclose()
         private.stop()
@@ -767,7 +770,7 @@ async def test_subscribers_of_one_event_are_each_judged_on_their_own(
         await owner.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
         await wait_for_subscribers(redis, channel)
         # Both listening (one hub subscription serves both: the first event shows each is in).
-        await publish_task_event(redis, member)
+        await publish_task_event(services, redis, member)
         for client in (removed, owner):
             assert (await client.next_data("1"))["data"]["taskEvents"]["type"] == "UPDATED"
         async with services.db.unit_of_work() as conn:
@@ -777,7 +780,7 @@ async def test_subscribers_of_one_event_are_each_judged_on_their_own(
                 )
             )
         title = await _rename(services, member.task_id)
-        await publish_task_event(redis, member)
+        await publish_task_event(services, redis, member)
         delivered = (await owner.next_data("1"))["data"]["taskEvents"]
         assert delivered["task"]["title"] == title
         ended = await removed.next_data("1")
@@ -805,7 +808,7 @@ subscription($projectId: ID!) {
 
 
 async def test_subscribers_with_the_same_selection_share_one_execution_of_an_event(
-    server: Server, redis: Redis, gql: GraphQLClient, member: Member
+    server: Server, redis: Redis, services: Services, gql: GraphQLClient, member: Member
 ) -> None:
     """Three subscribers of one project on one process, two documents: the one whose every field is the
     same for all who may see the event runs once for its two subscribers, and both get the same bytes;
@@ -823,7 +826,7 @@ async def test_subscribers_with_the_same_selection_share_one_execution_of_an_eve
         await role_owner.subscribe("1", VIEWER_ROLE_EVENTS, variables)
         await wait_for_subscribers(redis, channel)
         before = await _executions(server)
-        await publish_task_event(redis, member)
+        await publish_task_event(services, redis, member)
         answers = [await client.next_data("1") for client in (plain_member, plain_owner)]
         role = await role_owner.next_data("1")
         after = await _executions(server)
@@ -855,7 +858,7 @@ async def test_a_viewer_dependent_field_is_answered_for_each_subscriber(
         await as_owner.subscribe("1", VIEWER_ROLE_EVENTS, variables)
         await as_viewer.subscribe("1", VIEWER_ROLE_EVENTS, variables)
         await wait_for_subscribers(redis, channel)
-        await publish_task_event(redis, member)
+        await publish_task_event(services, redis, member)
         owner_role = (await as_owner.next_data("1"))["data"]["taskEvents"]["task"]["project"]["viewerRole"]
         viewer_role = (await as_viewer.next_data("1"))["data"]["taskEvents"]["task"]["project"]["viewerRole"]
     assert (owner_role, viewer_role) == ("ADMIN", "VIEWER")
