@@ -16,7 +16,7 @@ cannot see, and an end the client can tell from silence.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -65,6 +65,13 @@ class ConnectionContext:
     principal: Principal | None = None
     # Strawberry stores the connection_init payload here.
     connection_params: dict[str, object] | None = None
+    # Waits until the connection's outgoing queue has room (schema/ws/outbox.py): a replay of many
+    # events waits between them instead of overrunning the slow-consumer bound.
+    room: Callable[[], Awaitable[None]] | None = None
+
+    async def wait_for_room(self) -> None:
+        if self.room is not None:
+            await self.room()
 
 
 def token_from_params(params: Mapping[str, object]) -> str | None:
@@ -191,9 +198,13 @@ async def _task_changes(conn: ConnectionContext, cursor: ProjectCursor) -> Async
     ) as listener:
         # Listening first: what commits during the read also arrives live, and the cursor drops it.
         for change in await _task_batch(conn, await cursor.catch_up("resume"), project_id):
+            await conn.wait_for_room()
             yield change
         async for delivery in listener:
-            for change in await _task_batch(conn, await cursor.admit(delivery), project_id):
+            changes = await _task_batch(conn, await cursor.admit(delivery), project_id)
+            for change in changes:
+                if len(changes) > 1:  # a gap or a reconnect replayed: paced like a resume
+                    await conn.wait_for_room()
                 yield change
 
 
@@ -292,9 +303,13 @@ async def _notification_changes(
         else:
             batch = await cursor.catch_up("resume")
         for change in await _notification_batch(conn, batch, user_id):
+            await conn.wait_for_room()
             yield change
         async for delivery in listener:
-            for change in await _notification_batch(conn, await cursor.admit(delivery), user_id):
+            changes = await _notification_batch(conn, await cursor.admit(delivery), user_id)
+            for change in changes:
+                if len(changes) > 1:  # replayed after a reconnect: paced like a resume
+                    await conn.wait_for_room()
                 yield change
 
 

@@ -189,6 +189,8 @@ class _BoundedAdapter(ASGIWebSocketAdapter):
         self.outbox = Outbox(
             response.send_text, max_frames=ours.send_queue_frames, max_lag_seconds=ours.send_lag_seconds
         )
+        # For the connection's context, which strawberry builds next from the same request.
+        request.state.outbox = self.outbox
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         frame = self.view.encode_json(message)
@@ -293,7 +295,10 @@ class WebSocketView(GraphQL[ConnectionContext, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> ConnectionContext:
         client = request.client.host if request.client else None
-        return ConnectionContext(self.services, self.hub, client_address=client)
+        outbox: Outbox | None = getattr(request.state, "outbox", None)
+        return ConnectionContext(
+            self.services, self.hub, client_address=client, room=None if outbox is None else outbox.room
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         # orjson bounds nesting (a JSONDecodeError, where json.loads would raise RecursionError).

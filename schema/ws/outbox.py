@@ -38,6 +38,9 @@ class Outbox:
         self._frames: deque[tuple[float, str]] = deque()
         self._queued = asyncio.Event()
         self._sent = asyncio.Event()
+        # Set while at most half the bound is queued: a replay waits for it between events.
+        self._roomy = asyncio.Event()
+        self._roomy.set()
         # Set once the connection fell behind: what reads the client's messages ends the connection.
         self.fell_behind = asyncio.Event()
         self._sender: asyncio.Task[None] | None = None
@@ -53,9 +56,12 @@ class Outbox:
         ):
             self._frames.clear()
             self.fell_behind.set()
+            self._roomy.set()
             WEBSOCKET_SLOW_CONSUMERS.inc()
             return
         self._frames.append((now, frame))
+        if len(self._frames) > self.max_frames // 2:
+            self._roomy.clear()
         self._sent.clear()
         self._queued.set()
         if self._sender is None:
@@ -75,9 +81,27 @@ class Outbox:
                 self._gone = True
                 self._frames.clear()
                 self._sent.set()
+                self._roomy.set()
                 return
             if self._frames:  # emptied meanwhile when the connection fell behind
                 self._frames.popleft()
+            if len(self._frames) <= self.max_frames // 2:
+                self._roomy.set()
+
+    async def room(self) -> None:
+        """Until at most half the bound is queued. What produces many frames at once (a subscription
+        replaying what its client missed) waits here between them, so a client that reads at its own
+        pace gets them all rather than being taken for one that fell behind. Returns at once for a
+        connection that is gone or fell behind: its frames are dropped anyway."""
+        if self.fell_behind.is_set() or self._gone:
+            return
+        roomy = asyncio.ensure_future(self._roomy.wait())
+        behind = asyncio.ensure_future(self.fell_behind.wait())
+        try:
+            await asyncio.wait((roomy, behind), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            roomy.cancel()
+            behind.cancel()
 
     async def flush(self, within: float) -> None:
         """Until every queued frame went out (a closing message must not overtake them), or ``within``."""

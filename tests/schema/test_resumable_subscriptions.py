@@ -47,9 +47,14 @@ NOTIFICATIONS = """
 subscription($after: ID) { notificationAdded(afterId: $after) { type notification { id kind } } }"""
 
 
+# A small bound on a connection's unsent frames: a replay must pace itself to it.
+QUEUE_FRAMES = 16
+
+
 @pytest.fixture(scope="module")
 def server(database: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = _start_server(tmp_path_factory.mktemp("resume-ws"), redis_url)
+    settings = {"TASKQL_WS_SEND_QUEUE_FRAMES": str(QUEUE_FRAMES)}
+    running = _start_server(tmp_path_factory.mktemp("resume-ws"), redis_url, settings)
     yield running
     running.stop()
 
@@ -129,15 +134,32 @@ async def test_a_cursor_beyond_the_newest_event_replays_nothing_and_waits(
         await client.nothing()
 
 
+async def test_a_long_replay_is_paced_to_the_connection_and_arrives_whole(
+    server: Server, services: Services, member: Member
+) -> None:
+    start = await sequence_of(services, await publish_task_event(services, None, member))
+    count = QUEUE_FRAMES * 20
+    await _append_events(services, member, count)
+    async with subscribed(server, TRANSPORT, member.token) as client:
+        await _resume(client, member, start)
+        # Every one arrives, in order: the replay waited for the socket rather than being cut off
+        assert await _sequences(client, count) == list(range(start + 1, start + count + 1))
+        await client.nothing()
+
+
+async def _append_events(services: Services, member: Member, count: int) -> None:
+    now = utcnow()
+    async with services.db.unit_of_work() as conn:
+        for _ in range(count):
+            event = NewEvent(member.org.organization_id, None, member.task_id, None, "task.updated", {})
+            await insert_task_event(conn, event, now)
+
+
 async def test_too_far_behind_is_one_resync_then_live(
     server: Server, redis: Redis, services: Services, member: Member
 ) -> None:
     start = await sequence_of(services, await publish_task_event(services, None, member))
-    now = utcnow()
-    async with services.db.unit_of_work() as conn:
-        for _ in range(REPLAY_LIMIT + 1):
-            event = NewEvent(member.org.organization_id, None, member.task_id, None, "task.updated", {})
-            await insert_task_event(conn, event, now)
+    await _append_events(services, member, REPLAY_LIMIT + 1)
     async with subscribed(server, TRANSPORT, member.token) as client:
         await _resume(client, member, start)
         assert await _sequences(client, 1) == [None]  # RESYNC
