@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from jobs.enqueue import ReportJobs, report_job_id
 from jobs.queues import use_settings
 from jobs.reports import GONE, SUCCEEDED, build_report
+from perf.shared.private_redis import PrivateRedis
 from persistence.enums import ReportStatus
 from persistence.models import Event, Project, Report, User
 from persistence.report_files import ReportStore, report_key
@@ -28,7 +29,6 @@ from schema.app import create_app
 from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient, make_settings
 from tests.jobs.waiting import until_true
-from tests.redis_server import PrivateRedis
 from tests.report_data import ReportWorld, insert_report, report_world
 
 REQUEST = """

@@ -30,6 +30,7 @@ from jobs.due_soon import scan_due_soon
 from jobs.embedded import EmbeddedJobs
 from jobs.queues import DEFAULT, queue
 from jobs.schedule import PeriodicJob, build_schedule, periodic_jobs
+from perf.shared.private_redis import PrivateRedis
 from persistence.migrate import upgrade_to_head
 from persistence.redis import embedded_server
 from schema.app import build_services
@@ -38,7 +39,6 @@ from tests.jobs.people import office
 from tests.jobs.sink import Sink
 from tests.jobs.waiting import finished, until
 from tests.jobs.worker_process import ROOT
-from tests.redis_server import PrivateRedis
 
 ENQUEUED = re.compile(r"enqueued (cron-due-soon-scan-\d+)")
 REFUSED = re.compile(r"(cron-due-soon-scan-\d+) exists already")

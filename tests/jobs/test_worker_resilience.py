@@ -23,13 +23,13 @@ from rq.serializers import JSONSerializer
 
 from jobs.enqueue import NOTIFICATION_EMAIL, NotificationEmails
 from jobs.queues import HIGH, connect, queue
+from perf.shared.private_redis import PrivateRedis
 from resolvers.context import Services
 from tests.conftest import make_settings
 from tests.jobs.sink import Sink
 from tests.jobs.waiting import finished, until
 from tests.jobs.worker_process import start_worker, stop_worker
 from tests.notification_crew import MakeOrg, add_notifications, make_crew
-from tests.redis_server import PrivateRedis
 
 JOB_TIMEOUT_SECONDS = 4
 FAST_MAINTENANCE = {"worker_maintenance_interval_seconds": "1", "worker_abandoned_grace_seconds": "1"}

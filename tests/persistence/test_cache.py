@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from perf.shared.private_redis import PrivateRedis
 from persistence.cache import Cache, CircuitBreaker
 from persistence.redis import create_redis
 from tests.conftest import make_settings
-from tests.redis_server import PrivateRedis
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from perf.shared.private_mariadb import PrivateMariaDB
+from perf.shared.private_redis import PrivateRedis
+from perf.shared.server_process import ServerProcess, start_server
 from persistence.migrate import upgrade_to_head
 from persistence.seed import SeededOrganization, seed_organization
 from schema.app import build_services
 from tests.conftest import PASSWORD, SMALL, make_settings
-from tests.mariadb_server import PrivateMariaDB
-from tests.redis_server import PrivateRedis
-from tests.server_process import ServerProcess, start_server
 
 TASKS = "query { tasks(first: 10) { totalCount nodes { title } } }"
 LOGIN = "mutation($e: String!, $p: String!) { authLogin(input: {email: $e, password: $p}) { accessToken } }"

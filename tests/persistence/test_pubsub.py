@@ -16,9 +16,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from perf.shared.private_redis import PrivateRedis, wait_until_listening
 from persistence.pubsub import Delivery, Listener, PubSubHub, Resync, client_name, create_pubsub_redis
 from tests.conftest import make_settings
-from tests.redis_server import PrivateRedis, _wait_until_listening
 
 WAIT = 5.0
 
@@ -172,7 +172,7 @@ def _restart(server: PrivateRedis) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    _wait_until_listening(server)
+    wait_until_listening(server)
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import fakeredis
 import pytest
 from redis.asyncio import Redis
 
+from perf.shared.private_redis import PrivateRedis
 from persistence.ratelimit import REFUND_DELAY_SECONDS, CostLimiter
 from persistence.redis import create_redis
 from tests import services as test_services
 from tests.conftest import make_settings
-from tests.redis_server import PrivateRedis
 
 
 @pytest.fixture

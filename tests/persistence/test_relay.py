@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from sqlalchemy import select
 
+from perf.shared.server_process import start_server
 from persistence.models import Event
 from persistence.models.base import utcnow
 from persistence.pubsub import project_channel
@@ -32,7 +33,6 @@ from schema.tasks.types import Task
 from tests import services as test_services
 from tests.conftest import PASSWORD
 from tests.relays import own_relay
-from tests.server_process import start_server
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
 _events = Event.__table__

@@ -15,6 +15,7 @@ import jwt
 import pytest
 from sqlalchemy import func, select, update
 
+from perf.shared.private_redis import PrivateRedis
 from persistence.models import AuthSession, User
 from persistence.models.base import utcnow
 from persistence.passwords import Passwords
@@ -26,7 +27,6 @@ from resolvers.tokens import issue_access_token, new_session_id
 from schema.app import build_services, create_app
 from schema.core.ids import encode_id
 from tests.conftest import PASSWORD, GraphQLClient, make_settings
-from tests.redis_server import PrivateRedis
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
 

@@ -17,6 +17,7 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
 from jobs.enqueue import PASSWORD_RESET_EMAIL
+from perf.shared.private_redis import PrivateRedis
 from persistence.attempts import AttemptCounters
 from persistence.cache import CircuitBreaker
 from persistence.models import AuthSession, PasswordReset, User
@@ -25,7 +26,6 @@ from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.app import create_app
 from tests.conftest import PASSWORD, GraphQLClient, make_settings
-from tests.redis_server import PrivateRedis
 
 MakeOrg = Callable[[], Awaitable[SeededOrganization]]
 # A client of its own for every test (the suite's other tests log in from 127.0.0.1).

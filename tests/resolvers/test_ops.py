@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 from rq import Queue
 
+from perf.shared.local_processes import free_port
 from persistence.cache import Cache, CircuitBreaker
 from persistence.ops_publisher import OpsPublisher, process_key, publish, read_snapshots
 from persistence.ops_window import OpsWindow
@@ -26,7 +27,6 @@ from resolvers.ops_thresholds import (
     queue_status,
 )
 from tests.conftest import make_settings
-from tests.server_process import free_port
 
 _prefixes = itertools.count()
 TTL = 5

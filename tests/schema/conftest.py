@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from perf.shared.server_process import ServerProcess, start_server
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from tests.conftest import GraphQLClient
 from tests.schema.ops_helpers import People, operator_and_member, server_environment
-from tests.server_process import ServerProcess, start_server
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
 

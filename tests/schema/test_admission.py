@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
+from perf.shared.server_process import ServerProcess, start_server
 from persistence.models import Task
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
@@ -22,7 +23,6 @@ from schema.guard.admission import Admission
 from tests.conftest import PASSWORD
 from tests.schema.ops_helpers import server_environment
 from tests.scrape import sample
-from tests.server_process import ServerProcess, start_server
 
 # --- the slots ------------------------------------------------------------------------------------
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 
+from perf.shared.private_redis import PrivateRedis
+from perf.shared.server_process import ServerProcess, start_server
 from persistence.seed import SeededOrganization
 from schema.core.ids import encode_id
 from tests import services as test_services
 from tests.conftest import PASSWORD
-from tests.redis_server import PrivateRedis
-from tests.server_process import ServerProcess, start_server
 
 TASKS = "query { tasks(first: 100) { totalCount nodes { id title } } }"
 CREATE = (

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from perf.shared.server_process import ServerProcess, start_server
 from tests.schema.test_metrics_processes import server_environment
 from tests.scrape import label_values, sample
-from tests.server_process import ServerProcess, start_server
 
 HANGUPS = 50
 WAIT_SECONDS = 10.0

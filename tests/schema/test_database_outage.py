@@ -15,11 +15,11 @@ from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from perf.shared.private_mariadb import PrivateMariaDB
+from perf.shared.private_redis import PrivateRedis
 from persistence.outages import database_unreachable, nothing_was_sent
 from tests.conftest import PASSWORD
-from tests.mariadb_server import PrivateMariaDB
 from tests.persistence.test_db_restart import LOGIN, TASKS, _seeded, _server
-from tests.redis_server import PrivateRedis
 from tests.scrape import sample
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from perf.shared.local_processes import free_port
 from schema.app import build_services, create_app
 from tests import services as test_services
 from tests.conftest import make_settings
-from tests.server_process import free_port
 
 EMPTY_DATABASE = f"{test_services.MARIADB_DATABASE}_unmigrated"
 

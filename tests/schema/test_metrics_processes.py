@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from perf.shared.server_process import ServerProcess, start_server
 from tests import services as test_services
 from tests.scrape import sample
-from tests.server_process import ServerProcess, start_server
 
 GRAPHQL = {"route": "/graphql", "method": "POST"}
 

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from perf.shared.server_process import ServerProcess
 from persistence.models import User
 from persistence.seed import SeededOrganization
 from resolvers.auth import session_cache_key
 from resolvers.context import Services
 from resolvers.tokens import read_access_token
 from tests.schema.ops_helpers import People, signed_in, traffic
-from tests.server_process import ServerProcess
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
 

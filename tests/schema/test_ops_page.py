@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from perf.shared.server_process import ServerProcess
 from persistence.seed import SeededOrganization
 from tests.schema.headless import page_dom
 from tests.schema.ops_helpers import People, traffic
-from tests.server_process import ServerProcess
 from tests.services import in_ci
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]

@@ -35,6 +35,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin, Subprotocol
 
+from perf.shared.private_redis import PrivateRedis, wait_until_listening
 from persistence.enums import OrgRole, ProjectRole
 from persistence.models import Event as EventRow
 from persistence.models import ProjectMember, User
@@ -49,7 +50,6 @@ from resolvers.tokens import issue_access_token, read_access_token
 from schema.core.ids import encode_id
 from tests import services as test_services
 from tests.conftest import GraphQLClient
-from tests.redis_server import PrivateRedis, _wait_until_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSPORT, LEGACY = "graphql-transport-ws", "graphql-ws"
@@ -710,7 +710,7 @@ def _restart(redis_server: PrivateRedis) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    _wait_until_listening(redis_server)
+    wait_until_listening(redis_server)
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""A real server process (`python -m schema serve`) for tests about processes: crashes, restarts,
-several servers side by side. Started on a free port, waited on /healthz, stopped in a finalizer."""
+"""A real server process (`python -m schema serve`) for whatever is about processes: crashes,
+restarts, several servers side by side. Started on a free port (or a given one, to come back where a
+killed one was), waited on /healthz; the caller stops it."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from perf.shared.local_processes import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
 class ServerProcess:
     base_url: str
+    port: int
     process: subprocess.Popen[bytes]
     log: Path
 
@@ -42,29 +44,27 @@ class ServerProcess:
                 self.kill()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start_server(
-    log: Path, environment: dict[str, str], startup_seconds: float = 60, arguments: Sequence[str] = ()
+    log: Path,
+    environment: dict[str, str],
+    startup_seconds: float = 60,
+    arguments: Sequence[str] = (),
+    port: int | None = None,
 ) -> ServerProcess:
     """``environment`` holds the TASKQL_ settings (and any other variable the process should see);
-    the caller's own TASKQL_ variables are not inherited. ``arguments`` follow ``serve``."""
-    port = free_port()
+    the caller's own TASKQL_ variables are not inherited. ``arguments`` follow ``serve``. Raises
+    RuntimeError, with the server's output, when it exits or is not healthy in time."""
+    port = free_port() if port is None else port
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKQL_")}
     env |= {"TASKQL_HOST": "127.0.0.1", "TASKQL_PORT": str(port), **environment}
     with log.open("ab") as out:
         command = [sys.executable, "-m", "schema", "serve", *arguments]
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603 - our interpreter, no shell
-    server = ServerProcess(f"http://127.0.0.1:{port}", process, log)
+    server = ServerProcess(f"http://127.0.0.1:{port}", port, process, log)
     deadline = time.monotonic() + startup_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{server.output()}")
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{server.output()}")
         try:
             if httpx.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
                 return server
@@ -72,4 +72,4 @@ def start_server(
             pass
         time.sleep(0.1)
     server.kill()
-    pytest.fail(f"not healthy within {startup_seconds} s:\n{server.output()}")
+    raise RuntimeError(f"not healthy within {startup_seconds} s:\n{server.output()}")
