@@ -99,6 +99,10 @@ load: $(INSTALLED) ## Seed's load scenario with its SLO report: make load SCENAR
 bench-attack: $(INSTALLED) ## A normal load alone, then beside attackers (costly, over-limit, logins, free text) (see docs/performance.md)
 	$(PY) -m perf.attack $(ARGS)
 
+.PHONY: chaos
+chaos: $(INSTALLED) ## Fault drill: private MariaDB and Redis, a production server under load, five faults; lost writes, duplicates, missed events (see docs/operations.md)
+	$(PY) -m perf.chaos $(ARGS)
+
 .PHONY: lock
 lock: $(INSTALLED) ## Re-pin requirements.lock from pyproject.toml's ranges
 	$(VENV)/bin/pip install --quiet --upgrade '.[dev]'

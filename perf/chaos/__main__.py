@@ -1,0 +1,3 @@
+from perf.chaos.run import main
+
+main()
