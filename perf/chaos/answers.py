@@ -1,6 +1,7 @@
 """What one request got back, in a word the report can count: ``ok``, ``503`` (an outage told as the
-contract says: SERVICE_UNAVAILABLE with Retry-After), any other 5xx by its status, a transport error by
-its exception, or a refusal by its code. Anything 5xx but a proper 503 is the server misbehaving."""
+contract says: SERVICE_UNAVAILABLE with Retry-After), ``503 OVERLOADED`` (shed by admission control, with
+Retry-After: docs/api.md), any other 5xx by its status, a transport error by its exception, or a
+refusal by its code. A 5xx that is neither of the two documented 503s is the server misbehaving."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 
 OK = "ok"
 OUTAGE = "503"
+SHED = "503 OVERLOADED"
 INTERNAL = "INTERNAL_SERVER_ERROR"
 
 
@@ -37,8 +39,9 @@ def outcome_of(response: httpx.Response) -> str:
         body = {}
     codes = _codes(body) if isinstance(body, dict) else []
     if status == 503:
-        proper = response.headers.get("retry-after") and codes == ["SERVICE_UNAVAILABLE"]
-        return OUTAGE if proper else f"503 {','.join(codes) or 'unexplained'}"
+        if response.headers.get("retry-after") and codes in (["SERVICE_UNAVAILABLE"], ["OVERLOADED"]):
+            return OUTAGE if codes == ["SERVICE_UNAVAILABLE"] else SHED
+        return f"503 {','.join(codes) or 'unexplained'} without Retry-After"
     if status >= 500:
         return str(status)
     if status != 200:
@@ -59,5 +62,5 @@ def retryable(outcome: str) -> bool:
 
 
 def misbehaved(outcome: str) -> bool:
-    """A server error that is not the documented outage answer."""
-    return (outcome.startswith("5") and outcome != OUTAGE) or INTERNAL in outcome
+    """A server error that is not one of the documented 503s."""
+    return (outcome.startswith("5") and outcome not in (OUTAGE, SHED)) or INTERNAL in outcome
