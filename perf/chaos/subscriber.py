@@ -15,7 +15,10 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
-SUBSCRIPTION = "subscription ($projectId: ID!) { taskEvents(projectId: $projectId) { type sequence } }"
+SUBSCRIPTION = (
+    "subscription ($projectId: ID!, $afterSequence: Int) "
+    "{ taskEvents(projectId: $projectId, afterSequence: $afterSequence) { type sequence } }"
+)
 OPEN_TIMEOUT = 10.0
 FIRST_BACKOFF = 0.2
 MAX_BACKOFF = 2.0
@@ -78,7 +81,8 @@ class Subscriber:
         ack = orjson.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
         if ack.get("type") != "connection_ack":
             raise Refused(f"no connection_ack but {ack}")
-        variables = {"projectId": self._project_id}
+        # 0 the first time: the project's whole history, so the ledger can ask for every sequence.
+        variables = {"projectId": self._project_id, "afterSequence": self.last or 0}
         await self._send(
             ws, {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": variables}}
         )
