@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -34,7 +34,7 @@ from persistence.decoders import MYSQL_DECODERS
 from persistence.metrics import DB_POOL_WAIT
 from persistence.settings import Settings
 from persistence.slow_queries import SlowQueryThresholds, install_slow_query_log
-from persistence.statements import install_statement_counter
+from persistence.statements import install_statement_counter, waiting_on_database
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,9 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         started = time.perf_counter()
-        async with _ReadConnection(self.read_engine) as conn:
+        async with AsyncExitStack() as stack:
+            with waiting_on_database():  # the checkout: a pool wait, a connect, an idle ping
+                conn = await stack.enter_async_context(_ReadConnection(self.read_engine))
             DB_POOL_WAIT.observe(time.perf_counter() - started)
             yield conn
 
@@ -193,9 +195,19 @@ class Database:
     async def unit_of_work(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: everything inside commits together or not at all."""
         started = time.perf_counter()
-        async with self.engine.begin() as conn:
+        async with AsyncExitStack() as stack:
+            with waiting_on_database():
+                conn = await stack.enter_async_context(self.engine.connect())
             DB_POOL_WAIT.observe(time.perf_counter() - started)
-            yield conn
+            transaction = await conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                if transaction.is_active:
+                    await transaction.rollback()
+                raise
+            with waiting_on_database():
+                await transaction.commit()
 
     async def dispose(self) -> None:
         for engine in self.engines:

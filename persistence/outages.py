@@ -17,6 +17,12 @@ NOT_CONNECTED = frozenset({2002, 2003, 2005})
 CONNECTION_LOST = frozenset({2006, 2013, 2055})
 
 
+class DatabaseTimedOut(Exception):
+    """The request's deadline passed while it waited on the database (a statement, a checkout or a
+    commit in flight): MariaDB frozen or swamped, not a slow request. Whether it applied a write is
+    unknown."""
+
+
 def _chain(error: BaseException) -> list[BaseException]:
     found: list[BaseException] = []
     current: BaseException | None = error
@@ -35,7 +41,7 @@ def _errno(error: BaseException) -> int | None:
 def database_unreachable(error: BaseException) -> bool:
     """Whether ``error`` (or what caused it) says the database could not be used just now."""
     for cause in _chain(error):
-        if isinstance(cause, PoolTimeout):
+        if isinstance(cause, PoolTimeout | DatabaseTimedOut):
             return True
         if isinstance(cause, DBAPIError) and (
             cause.connection_invalidated or _errno(cause) in NOT_CONNECTED | CONNECTION_LOST

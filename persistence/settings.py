@@ -243,7 +243,10 @@ class Settings(BaseSettings):
         default=200, ge=0, description="how long a request waits for a slot before 503 `OVERLOADED`"
     )
     execution_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="one operation's execution may take this long (504 `TIMEOUT` after)"
+        default=10.0,
+        gt=0,
+        description="one operation's execution may take this long: 504 `TIMEOUT` after, or 503 "
+        "`SERVICE_UNAVAILABLE` when it is waiting on the database then",
     )
     execution_engine: Literal["compiled", "resolvers"] = Field(
         default="compiled",

@@ -18,6 +18,7 @@ from typing import Any
 
 from persistence.db import Database
 from persistence.models.base import utcnow
+from persistence.outages import database_unreachable
 from persistence.queries import trusted_documents as queries
 from persistence.queries.rows import AnyRow
 from resolvers.context import RequestContext
@@ -267,6 +268,9 @@ class TrustedDocuments:
         while True:
             try:
                 await self.refresh()
-            except Exception:
-                log.exception("refreshing the trusted documents failed")
+            except Exception as error:
+                if not database_unreachable(error):
+                    log.exception("refreshing the trusted documents failed")
+                else:  # an outage, told by /readyz and its own metric: no traceback for it
+                    log.warning("refreshing the trusted documents failed: the database is unreachable")
             await asyncio.sleep(interval_seconds)

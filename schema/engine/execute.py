@@ -6,7 +6,8 @@ resolvers' engine every other operation, and every subscription and its events (
 no events yet). ``graphql_engine_operations_total{engine}`` counts which ran.
 
 What the edges need around it is here too, so both transports answer alike:
-- a query or mutation runs under the execution timeout (504 TIMEOUT past it);
+- a query or mutation runs under the execution timeout (504 TIMEOUT past it; 503
+  SERVICE_UNAVAILABLE when it was waiting on the database then);
 - each subscription event runs with the ``RequestContext`` its generator built for it (fresh loaders,
   the principal checked again; see resolvers/subscriptions.py), not the connection's;
 - errors reach clients with their ``extensions.code``, bugs masked outside development
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Hashable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Hashable
 from contextlib import aclosing
 from functools import partial
 from inspect import isawaitable
@@ -30,7 +31,9 @@ from graphql.pyutils import AwaitableOrValue
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from persistence.metrics import SUBSCRIPTION_ANSWERS, SUBSCRIPTION_EXECUTIONS
+from persistence.outages import DatabaseTimedOut
 from persistence.settings import Settings
+from persistence.statements import is_waiting_on_database
 from resolvers.context import RequestContext
 from resolvers.subscriptions import ConnectionContext
 from schema.core.errors import Phase, format_error
@@ -87,7 +90,7 @@ class Execution:
             RESOLVERS.inc()
             result = self.resolvers.execute(operation, context)
         if isawaitable(result):
-            result = await self._within_timeout(result)
+            result = await within_deadline(result, self.timeout_seconds)
         return self._coded(result)
 
     async def subscribe(
@@ -152,16 +155,6 @@ class Execution:
         data: Any = orjson.Fragment(orjson.dumps(result.data))
         return ExecutionResult(data, None)
 
-    async def _within_timeout(self, result: Any) -> ExecutionResult:
-        limit = self.timeout_seconds
-        try:
-            async with asyncio.timeout(limit):
-                executed: ExecutionResult = await result
-        except TimeoutError as error:
-            # Cancelled mid-way: a unit of work that had not committed rolled back with it.
-            raise RequestError(504, "TIMEOUT", f"the operation ran longer than {limit:g} s") from error
-        return executed
-
     async def _events(
         self, results: AsyncGenerator[ExecutionResult, None]
     ) -> AsyncGenerator[ExecutionResult, None]:
@@ -205,3 +198,18 @@ def _run_event(engine: Engine, event: Executor[Any]) -> AwaitableOrValue[Executi
     if isinstance(context, RequestContext):
         event.context_value = context
     return engine.execute_event(event)
+
+
+async def within_deadline(result: Awaitable[ExecutionResult], limit: float) -> ExecutionResult:
+    """``result`` awaited for at most ``limit`` seconds. Past it: SERVICE_UNAVAILABLE (503, as an
+    outage) when the operation was waiting on the database then, since MariaDB's own statement
+    timeout is shorter and a statement still in flight means it is not answering; else 504 TIMEOUT."""
+    try:
+        async with asyncio.timeout(limit):
+            return await result
+    except TimeoutError as error:
+        # Cancelled mid-way: a unit of work that had not committed rolled back with it.
+        if is_waiting_on_database():
+            timed_out = DatabaseTimedOut(f"no answer from the database within {limit:g} s")
+            return ExecutionResult(None, errors=[GraphQLError(str(timed_out), original_error=timed_out)])
+        raise RequestError(504, "TIMEOUT", f"the operation ran longer than {limit:g} s") from error

@@ -41,7 +41,10 @@ async def _seeded(url: str, redis_url: str) -> SeededOrganization:
         await services.db.dispose()
 
 
-def _server(tmp_path: Path, url: str, redis_url: str, ping_idle_seconds: float) -> ServerProcess:
+def _server(
+    tmp_path: Path, url: str, redis_url: str, ping_idle_seconds: float, **settings: str
+) -> ServerProcess:
+    """``settings``: more TASKQL_ variables, by their names without the prefix."""
     return start_server(
         tmp_path / "server.log",
         {
@@ -53,6 +56,7 @@ def _server(tmp_path: Path, url: str, redis_url: str, ping_idle_seconds: float) 
             "TASKQL_RELAY_SWEEP_INTERVAL_SECONDS": "3600",
             "TASKQL_DB_PING_IDLE_SECONDS": str(ping_idle_seconds),
             "TASKQL_ANONYMOUS_COST_BUCKET_CAPACITY": "1000000",
+            **{f"TASKQL_{name.upper()}": value for name, value in settings.items()},
         },
     )
 

@@ -3,6 +3,9 @@ registry learning of documents another process registered, and the command line.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -13,7 +16,9 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from persistence.db import Database
 from persistence.models import TrustedDocument as TrustedDocumentRow
 from persistence.statements import count_statements
 from resolvers.context import Services
@@ -253,3 +258,21 @@ async def test_the_command_line_refuses_a_bad_manifest(services: Services, tmp_p
         assert ran.returncode == 1
         assert message in ran.stderr
     assert await _count(services) == before
+
+
+async def test_a_refresh_that_meets_a_database_outage_logs_a_warning_not_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    unreachable = Database(
+        create_async_engine("mysql+aiomysql://root@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
+    )
+    documents = TrustedDocuments(unreachable)
+    with caplog.at_level(logging.WARNING, logger="taskql"), contextlib.suppress(TimeoutError):
+        # The first refresh fails at once (nothing listens there); the run then waits for the next.
+        async with asyncio.timeout(1.0):
+            await documents.run(interval_seconds=3600)
+    await unreachable.dispose()
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None
+    assert "database is unreachable" in record.getMessage()

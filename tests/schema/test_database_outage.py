@@ -82,6 +82,66 @@ async def test_mariadb_down_is_a_503_the_client_may_retry(
         server.stop()
 
 
+CREATE = "mutation($i: TaskCreateInput!) { taskCreate(input: $i) { task { id } errors { code } } }"
+EXECUTION_TIMEOUT_SECONDS = 1.0
+
+
+async def test_mariadb_frozen_is_a_503_within_the_deadline_not_a_504(
+    private_mariadb: PrivateMariaDB, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    private_mariadb.create_database("taskql")
+    url = private_mariadb.url("taskql")
+    org = await _seeded(url, private_redis.url)
+    server = _server(
+        tmp_path, url, private_redis.url, 3600.0, execution_timeout_seconds=str(EXECUTION_TIMEOUT_SECONDS)
+    )
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+            login = await http.post(
+                "/graphql", json={"query": LOGIN, "variables": {"e": org.owner_email, "p": PASSWORD}}
+            )
+            auth = {"authorization": f"Bearer {login.json()['data']['authLogin']['accessToken']}"}
+            project = await http.post(
+                "/graphql", json={"query": "{ projects(first: 1) { nodes { id } } }"}, headers=auth
+            )
+            project_id = project.json()["data"]["projects"]["nodes"][0]["id"]
+            create = {"query": CREATE, "variables": {"i": {"projectId": project_id, "title": "frozen"}}}
+
+            # When MariaDB stops answering (its sockets open: SIGSTOP)
+            private_mariadb.freeze()
+            try:
+                started = time.monotonic()
+                read = await http.post("/graphql", json={"query": TASKS}, headers=auth)
+                # Then a read gets the outage when its deadline passes: the client may retry it
+                assert _outage(read)["retryable"] is True
+                assert time.monotonic() - started < EXECUTION_TIMEOUT_SECONDS + 2
+                # A write under an Idempotency-Key may be retried; one without: its outcome is unknown
+                keyed = await http.post("/graphql", json=create, headers={**auth, "idempotency-key": "k-1"})
+                assert _outage(keyed)["retryable"] is True
+                assert _outage(await http.post("/graphql", json=create, headers=auth))["retryable"] is False
+                # And /readyz fails promptly rather than hanging
+                started = time.monotonic()
+                assert (await http.get("/readyz")).status_code == 503
+                assert time.monotonic() - started < 5
+                metrics = (await http.get("/metrics")).text
+                assert sample(metrics, "http_requests_total", route="/graphql", status="504") == 0
+            finally:
+                private_mariadb.thaw()
+            # Once it answers again, the keyed write is safe to send again: it applies once
+            deadline = time.monotonic() + READY_WITHIN_SECONDS
+            while (
+                retried := await http.post(
+                    "/graphql", json=create, headers={**auth, "idempotency-key": "k-1"}
+                )
+            ).status_code != 200:
+                assert time.monotonic() < deadline, retried.text
+                await asyncio.sleep(0.2)
+            assert retried.json()["data"]["taskCreate"]["errors"] == []
+        assert "INTERNAL_SERVER_ERROR" not in server.output()
+    finally:
+        server.stop()
+
+
 def _driver_error(errno: int) -> OperationalError:
     return OperationalError("SELECT 1", {}, pymysql.err.OperationalError(errno, "lost"))
 
