@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import redis
 from rq.exceptions import DuplicateJobError
@@ -41,10 +42,12 @@ from jobs.queues import (
 )
 from jobs.reports import build_report
 from jobs.webhooks import deliver_webhook
+from persistence.redis_breaker import BreakerView
 from persistence.relay import CommittedBatch
 from persistence.settings import Settings
 
 log = logging.getLogger("taskql.jobs")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -96,12 +99,31 @@ REPORT = JobKind(
 
 
 class Enqueuer:
-    """Enqueues jobs of any kind, each on its kind's queue."""
+    """Enqueues jobs of any kind, each on its kind's queue. ``breaker``: the server process's Redis
+    breaker, which the asynchronous enqueues (``off_loop``) heed; a worker or a command has none."""
 
-    def __init__(self, settings: Settings, connection: redis.Redis | None = None) -> None:
+    def __init__(
+        self, settings: Settings, connection: redis.Redis | None = None, breaker: BreakerView | None = None
+    ) -> None:
         self.settings = settings
         self.connection = connection or connect(settings)
+        self.breaker = breaker
         self._queues = {name: queue(name, self.connection) for name in (HIGH, DEFAULT, LOW)}
+
+    async def off_loop(self, enqueue: Callable[[], T]) -> T:
+        """Runs ``enqueue`` in a thread (RQ is synchronous). While the breaker is open it fails at once,
+        as a failed enqueue would after its timeout: the caller's fallback is the same."""
+        if self.breaker is not None and not self.breaker.allows():
+            raise redis.ConnectionError("Redis is unavailable (the process's Redis breaker is open)")
+        try:
+            result = await asyncio.to_thread(enqueue)
+        except (redis.RedisError, OSError):
+            if self.breaker is not None:
+                self.breaker.record_failure()
+            raise
+        if self.breaker is not None:
+            self.breaker.record_success()
+        return result
 
     def enqueue(self, kind: JobKind, object_id: int, job_id: str | None = None) -> bool:
         """Whether a job was enqueued (False: one of that id exists already). Redis errors raise.
@@ -133,7 +155,7 @@ class NotificationJobs(Enqueuer):
     async def __call__(self, batch: CommittedBatch) -> None:
         ids = [int(notification.id) for notification in batch.notifications]
         if ids:
-            await asyncio.to_thread(self.enqueue_all, ids)
+            await self.off_loop(lambda: self.enqueue_all(ids))
 
     def enqueue_all(self, notification_ids: Iterable[int]) -> int:
         """Enqueues a job per id that has none yet; how many were enqueued. Redis errors raise."""
@@ -159,8 +181,10 @@ class ScheduledEmails(Enqueuer):
     waiting for Redis (so a known email in ``passwordResetRequest`` does not answer measurably later
     than an unknown one, which enqueues nothing). A failed enqueue is logged; the user asks again."""
 
-    def __init__(self, settings: Settings, connection: redis.Redis | None = None) -> None:
-        super().__init__(settings, connection)
+    def __init__(
+        self, settings: Settings, connection: redis.Redis | None = None, breaker: BreakerView | None = None
+    ) -> None:
+        super().__init__(settings, connection, breaker)
         self._pending: set[asyncio.Task[None]] = set()
 
     def schedule(self, kind: JobKind, object_id: int) -> None:
@@ -175,7 +199,7 @@ class ScheduledEmails(Enqueuer):
 
     async def _enqueue_logged(self, kind: JobKind, object_id: int) -> None:
         try:
-            await asyncio.to_thread(self.enqueue, kind, object_id)
+            await self.off_loop(lambda: self.enqueue(kind, object_id))
         except Exception:
             log.exception("could not enqueue the %s %d", kind.description, object_id)
 
@@ -194,7 +218,7 @@ class WebhookDeliveries(Enqueuer):
     async def __call__(self, batch: CommittedBatch) -> None:
         ids = [int(delivery.id) for delivery in batch.webhook_deliveries]
         if ids:
-            await asyncio.to_thread(self.enqueue_deliveries, ids)
+            await self.off_loop(lambda: self.enqueue_deliveries(ids))
 
     def enqueue_deliveries(self, delivery_ids: Iterable[int], redelivery: int = 0) -> int:
         """Enqueues a job per id that has none yet; how many were enqueued. Redis errors raise."""
@@ -216,7 +240,7 @@ class ReportJobs(Enqueuer):
     async def submit(self, report_id: int) -> bool:
         """Whether a job was enqueued now; False when it existed already or Redis failed (logged)."""
         try:
-            return await asyncio.to_thread(self.enqueue, REPORT, report_id)
+            return await self.off_loop(lambda: self.enqueue(REPORT, report_id))
         except Exception:
             log.exception("could not enqueue the job of report %d; it stays queued", report_id)
             return False

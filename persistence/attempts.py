@@ -6,7 +6,7 @@ in one Lua script: either every counter is under its limit and each counts one m
 counted and the caller learns how long until the longest refusing window ends. Checking and counting
 at once means concurrent attempts cannot all slip under a limit before any of them is counted.
 
-The counters fail open: with Redis away (a circuit breaker stops asking it for a while) every
+The counters fail open: with Redis away (the process's Redis breaker stops asking it for a while) every
 attempt is let through uncounted, since refusing every login while Redis is away would be worse.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from persistence.cache import CircuitBreaker
+from persistence.redis_breaker import BreakerView
 
 # KEYS: the counters; ARGV: each counter's limit, window (milliseconds) and whether this attempt counts
 # on it (1) or is only checked against it (0), in KEYS' order.
@@ -68,7 +68,7 @@ class AttemptLimit:
 
 
 class AttemptCounters:
-    def __init__(self, redis: Redis, breaker: CircuitBreaker, *, key_prefix: str = "attempts") -> None:
+    def __init__(self, redis: Redis, breaker: BreakerView, *, key_prefix: str = "attempts") -> None:
         self.redis = redis
         self.breaker = breaker
         self.key_prefix = key_prefix
@@ -100,10 +100,11 @@ class AttemptCounters:
         return f"{self.key_prefix}:{key}"
 
     async def _call(self, command: Callable[[], Awaitable[Any]]) -> Any:
-        if self.breaker.is_open:
+        if not self.breaker.allows():
             return None
         try:
-            result = await command()
+            async with self.breaker.waiting():
+                result = await command()
         except (RedisError, OSError):
             self.breaker.record_failure()
             return None

@@ -1,15 +1,14 @@
-"""A Redis cache that fails open: short timeouts, no retries, and a circuit breaker.
+"""A Redis cache that fails open: short timeouts, no retries, and the process's Redis breaker.
 
 With Redis down every read is a miss and every write is dropped, so callers fall back to
-MariaDB; the breaker stops a dead server from costing a timeout on every request.
+MariaDB; the breaker (persistence/redis_breaker.py) stops a dead server from costing a timeout on
+every request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -18,8 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from persistence.metrics import CACHE_ERRORS, CACHE_HITS, CACHE_MISSES
-
-log = logging.getLogger(__name__)
+from persistence.redis_breaker import BreakerView
 
 # Part of every versioned key (persistence/versioned_cache.py): moved when a process reaches Redis again
 # after losing it, so nothing cached before an outage is read after it.
@@ -32,47 +30,8 @@ def new_version() -> str:
     return secrets.token_hex(6)
 
 
-class CircuitBreaker:
-    """Opens on a failure; while open, calls are skipped until the cooldown has passed.
-
-    An outage is logged twice, whatever its length: a warning at its first failure and an info at
-    the first success after it (not a line per request, nor one per cooldown).
-    """
-
-    def __init__(
-        self,
-        cooldown_seconds: float,
-        *,
-        subject: str = "cache",
-        fallback: str = "serving from the database",
-    ) -> None:
-        self.cooldown_seconds = cooldown_seconds
-        self.subject = subject
-        self.fallback = fallback
-        self._open_until = 0.0
-        self._in_outage = False
-
-    @property
-    def is_open(self) -> bool:
-        return time.monotonic() < self._open_until
-
-    def record_failure(self) -> None:
-        if not self._in_outage:
-            self._in_outage = True
-            log.warning("%s unavailable; %s until it answers again", self.subject, self.fallback)
-        self._open_until = time.monotonic() + self.cooldown_seconds
-
-    def record_success(self) -> None:
-        if self._in_outage:
-            self._in_outage = False
-            log.info("%s available again", self.subject)
-        self._open_until = 0.0
-
-
 class Cache:
-    def __init__(
-        self, redis: Redis, breaker: CircuitBreaker, *, version_ttl_seconds: int = 24 * 3600
-    ) -> None:
+    def __init__(self, redis: Redis, breaker: BreakerView, *, version_ttl_seconds: int = 24 * 3600) -> None:
         self.redis = redis
         self.breaker = breaker
         # How long a version key lives unmoved (the epoch's too); see persistence/versioned_cache.py.
@@ -81,7 +40,7 @@ class Cache:
         # stale entry written before the outage cannot outlive the write that replaced it.
         self._pending: dict[str, tuple[bytes, int]] = {}
         # Version keys a write could not move while Redis was away (with their TTL), moved first when
-        # it answers again; and whether a call failed since the last success (see _recover).
+        # it answers again; and whether a call failed or was skipped since the last success (see _recover).
         self._pending_bumps: dict[str, int] = {}
         self._lost_contact = False
         self._retry: asyncio.Task[None] | None = None
@@ -202,13 +161,17 @@ class Cache:
         return await self._run(operation, lambda: getattr(self.redis, operation)(*args, **kwargs))
 
     async def _run(self, operation: str, make: Callable[[], Awaitable[Any]]) -> Any:
-        if self.breaker.is_open:
+        if not self.breaker.allows():
             CACHE_ERRORS.labels(operation).inc()
+            # Another user of Redis may have met the outage: whatever this process cached before it
+            # is distrusted after it all the same (see _recover).
+            self._lost_contact = True
             return None
         try:
-            if self._lost_contact or self._pending or self._pending_bumps:
-                await self._recover()
-            result = await make()
+            async with self.breaker.waiting():
+                if self._lost_contact or self._pending or self._pending_bumps:
+                    await self._recover()
+                result = await make()
         except (RedisError, OSError):
             CACHE_ERRORS.labels(operation).inc()
             self.breaker.record_failure()

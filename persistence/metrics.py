@@ -151,3 +151,13 @@ SUBSCRIPTION_RESYNCS = Counter(
     "RESYNC events sent: what a subscriber missed could not be replayed (too many, or purged)",
     ["subscription", "reason"],
 )
+REDIS_BREAKER_OPENINGS = Counter(
+    "redis_breaker_openings_total",
+    "Redis outages this process noticed (its one Redis breaker opened), by the user of Redis that noticed",
+    ["subject"],
+)
+REDIS_BREAKER_OPEN = Gauge(
+    "redis_breaker_open",
+    "Processes skipping Redis now (their Redis breaker open or waiting for its probe): 1 per process",
+    multiprocess_mode="livesum",
+)

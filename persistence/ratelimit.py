@@ -5,7 +5,7 @@ second. One Lua script reads, refills, charges and writes the bucket, timed by t
 clock so that every server process agrees on how much has refilled. A bucket's key expires once it
 would be full again: an idle principal leaves nothing behind.
 
-The limiter fails open. When Redis errs or times out, a circuit breaker stops asking it for a while
+The limiter fails open. When Redis errs or times out, the process's Redis breaker stops asking it for a while
 and each key is charged in a bucket of this process instead (the same arithmetic on the monotonic
 clock). With N server processes that fallback lets a principal spend N times its budget; refusing
 every request while Redis is away would be worse.
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from persistence.cache import CircuitBreaker
+from persistence.redis_breaker import BreakerView
 
 # How long a refund may wait for the principal's next charge before it is sent on its own.
 REFUND_DELAY_SECONDS = 0.05
@@ -129,18 +129,14 @@ class CostLimiter:
     def __init__(
         self,
         redis: Redis,
+        breaker: BreakerView,
         *,
         key_prefix: str = "ratelimit",
-        breaker_cooldown_seconds: float = 5.0,
         local_max_keys: int = 100_000,
     ) -> None:
         self.key_prefix = key_prefix
         self._script = redis.register_script(_SCRIPT)
-        self.breaker = CircuitBreaker(
-            breaker_cooldown_seconds,
-            subject="rate limiter's Redis",
-            fallback="charging the budgets of this process alone",
-        )
+        self.breaker = breaker
         self._local = _LocalBuckets(local_max_keys)
         # Refunds waiting for their principal's next charge, by bucket key; and the timer that sends
         # them on their own.
@@ -161,15 +157,16 @@ class CostLimiter:
     ) -> tuple[BucketState, bytes | None] | None:
         """``charge``, and ``key``'s value read in the same round trip; None, with nothing charged,
         when Redis cannot be asked (the caller then charges and reads the usual way)."""
-        if self.breaker.is_open:
+        if not self.breaker.allows():
             return None
         bucket = self._bucket_key(principal_key, capacity, restore_rate)
         waiting = self._refunds.pop(bucket, None)
         refunded = waiting.points if waiting else 0
         try:
-            allowed, points, value = await self._script(
-                keys=[bucket, key], args=[capacity, restore_rate, cost, refunded]
-            )
+            async with self.breaker.waiting():
+                allowed, points, value = await self._script(
+                    keys=[bucket, key], args=[capacity, restore_rate, cost, refunded]
+                )
         except (RedisError, OSError):
             self.breaker.record_failure()
             if waiting is not None:
@@ -215,18 +212,14 @@ class CostLimiter:
     async def _send_refunds(self, refunds: dict[str, _Refund]) -> None:
         for key, refund in refunds.items():
             args = (key, 0, refund.points, refund.capacity, refund.restore_rate)
-            if self.breaker.is_open or await self._run_script(*args) is None:
+            if await self._run_script(*args) is None:
                 self._local.change(key, -refund.points, refund.capacity, refund.restore_rate)
 
     async def _change(self, principal_key: str, cost: int, capacity: int, restore_rate: float) -> BucketState:
         key = self._bucket_key(principal_key, capacity, restore_rate)
         waiting = self._refunds.pop(key, None)
         refunded = waiting.points if waiting else 0
-        answer = (
-            None
-            if self.breaker.is_open
-            else await self._run_script(key, cost, refunded, capacity, restore_rate)
-        )
+        answer = await self._run_script(key, cost, refunded, capacity, restore_rate)
         if answer is None:
             if refunded:
                 self._local.change(key, -refunded, capacity, restore_rate)
@@ -238,8 +231,14 @@ class CostLimiter:
     async def _run_script(
         self, key: str, cost: int, refunded: int, capacity: int, restore_rate: float
     ) -> tuple[bool, float] | None:
+        """The script's answer; None when Redis is skipped (the breaker open) or fails."""
+        if not self.breaker.allows():
+            return None
         try:
-            allowed, points = await self._script(keys=[key], args=[capacity, restore_rate, cost, refunded])
+            async with self.breaker.waiting():
+                allowed, points = await self._script(
+                    keys=[key], args=[capacity, restore_rate, cost, refunded]
+                )
         except (RedisError, OSError):
             self.breaker.record_failure()
             return None

@@ -50,6 +50,7 @@ from persistence.models import Event, Notification, WebhookDelivery
 from persistence.models.base import utcnow
 from persistence.pubsub import project_channel, user_channel
 from persistence.queries.rows import AnyRow
+from persistence.redis_breaker import BreakerView
 from persistence.snapshots import event_snapshots
 
 log = logging.getLogger("taskql.relay")
@@ -178,6 +179,7 @@ class Relay:
         self,
         db: Database,
         redis: Redis,
+        breaker: BreakerView,
         *,
         sweep_interval_seconds: float,
         sweep_grace_seconds: float,
@@ -189,6 +191,7 @@ class Relay:
     ) -> None:
         self.db = db
         self.redis = redis
+        self.breaker = breaker
         self.sweep_interval_seconds = sweep_interval_seconds
         self.sweep_grace_seconds = sweep_grace_seconds
         self.channel_prefix = channel_prefix
@@ -266,6 +269,8 @@ class Relay:
         else:
             claim, parameters = _CLAIM_NOTIFIED, {"ids": ids}
         derivations = (self.derive_notifications, self.derive_webhook_deliveries)
+        if not await self._redis_answers():
+            return 0  # the rows wait for a sweep after the outage
         try:
             async with self.db.unit_of_work() as conn:
                 rows = (await conn.execute(claim, parameters)).all()
@@ -281,12 +286,31 @@ class Relay:
                 snapshots = await event_snapshots(conn, listened, reads.audiences)
                 await self._publish_events(rows, snapshots)
                 await conn.execute(_MARK_PUBLISHED, {"ids": [row.id for row in rows], "now": utcnow()})
-        except (RedisError, OSError, SQLAlchemyError):
+        except (RedisError, OSError, SQLAlchemyError) as error:
+            if not isinstance(error, SQLAlchemyError):
+                self.breaker.record_failure()
             log.warning("relay could not publish now; the sweep retries", exc_info=True)
             return 0
         await self._announce(notifications)
         await self._hand_over(CommittedBatch(rows, notifications, deliveries))
         return len(rows)
+
+    async def _redis_answers(self) -> bool:
+        """Whether to publish now. The claim's row locks are held while Redis is asked (and writes
+        inserting events wait on them): during an outage only the breaker's probe asks, with a PING
+        before the claim, so a Redis still frozen costs the writes nothing."""
+        if self.breaker.is_closed:
+            return True
+        if not self.breaker.allows():
+            return False
+        try:
+            async with self.breaker.waiting():
+                await self.redis.ping()
+        except (RedisError, OSError):
+            self.breaker.record_failure()
+            return False
+        self.breaker.record_success()
+        return True
 
     async def _listened_to(self, rows: Sequence[Any]) -> list[Any]:
         """The events whose project channel has a subscriber now (one PUBSUB NUMSUB): only those are
@@ -295,7 +319,8 @@ class Relay:
         channels.pop(None, None)
         if not channels:
             return []
-        counts = dict(await self.redis.pubsub_numsub(*channels.values()))
+        async with self.breaker.waiting():
+            counts = dict(await self.redis.pubsub_numsub(*channels.values()))
         listened = {
             project_id
             for project_id, channel in channels.items()
@@ -309,7 +334,7 @@ class Relay:
         about_projects = [row for row in rows if row.project_id is not None]
         if not about_projects:
             return
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with self.breaker.waiting(), self.redis.pipeline(transaction=False) as pipe:
             for row in about_projects:
                 pipe.publish(
                     project_channel(self.channel_prefix, row.project_id),
@@ -323,8 +348,13 @@ class Relay:
         in the recipient's notifications, and a subscriber whose hub lost Redis gets a RESYNC."""
         if not notifications:
             return
+        if not self.breaker.allows():
+            log.warning(
+                "relay skipped announcing %d notification(s): Redis is unavailable", len(notifications)
+            )
+            return
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
+            async with self.breaker.waiting(), self.redis.pipeline(transaction=False) as pipe:
                 for notification in notifications:
                     pipe.publish(
                         user_channel(self.channel_prefix, notification.user_id),
@@ -332,11 +362,18 @@ class Relay:
                     )
                 await pipe.execute()
         except (RedisError, OSError):
+            self.breaker.record_failure()
             log.warning("relay could not announce %d notification(s)", len(notifications), exc_info=True)
+            return
+        self.breaker.record_success()
 
     async def _hand_over(self, batch: CommittedBatch) -> None:
         """After the commit, to each ``on_committed`` hook; a failure is logged, never raised, and
-        does not keep the other hooks from their share. Marked enqueued only if every hook took it."""
+        does not keep the other hooks from their share. Marked enqueued only if every hook took it.
+        While Redis is unavailable (the hooks enqueue there, and report to the breaker what they meet)
+        nothing is handed over: the sweep does it once Redis answers."""
+        if self.on_committed and not self.breaker.is_closed:
+            return
         taken = True
         for hook in self.on_committed:
             try:

@@ -11,6 +11,7 @@ from persistence.attempts import AttemptCounters
 from persistence.cache import Cache
 from persistence.db import Database
 from persistence.passwords import Passwords
+from persistence.redis_breaker import RedisBreaker
 from persistence.relay import Relay
 from persistence.settings import Settings
 from persistence.versioned_cache import VersionedCache
@@ -44,6 +45,8 @@ class Services:
     report_jobs: ReportJobs
     # Counts logins and password reset requests for their throttling (resolvers/login_throttle.py).
     attempts: AttemptCounters
+    # The process's Redis breaker, which every user of Redis above shares (persistence/redis_breaker.py).
+    redis_breaker: RedisBreaker
     # Which engine runs a trusted document, reported when it is registered.
     operation_engine: EngineJudge | None = None
 

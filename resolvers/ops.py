@@ -211,10 +211,13 @@ async def current_figures(services: Services, window: OpsWindow | None = None) -
     prefix = settings.redis_channel_prefix
     local = window.snapshot()
     breaker = services.cache.breaker
-    if not breaker.is_open:
+    if breaker.allows():
         try:
-            published = await read_snapshots(services.cache.redis, prefix, settings.ops_snapshot_ttl_seconds)
-            depths = await _queue_depths(services)
+            async with breaker.waiting():
+                published = await read_snapshots(
+                    services.cache.redis, prefix, settings.ops_snapshot_ttl_seconds
+                )
+                depths = await _queue_depths(services)
         except (RedisError, OSError):
             breaker.record_failure()
         else:

@@ -184,7 +184,7 @@ def _enqueue(ctx: RequestContext, delivery_id: int, redelivery: int) -> None:
 
 async def _enqueue_after_commit(ctx: RequestContext, delivery_id: int, redelivery: int) -> None:
     try:
-        await asyncio.to_thread(_enqueue, ctx, delivery_id, redelivery)
+        await ctx.services.webhook_deliveries.off_loop(lambda: _enqueue(ctx, delivery_id, redelivery))
     except Exception as exc:
         log.exception("could not enqueue webhook delivery %d", delivery_id)
         raise JobsUnavailable(

@@ -21,7 +21,7 @@ from jobs.enqueue import (
 )
 from jobs.queues import is_embedded
 from persistence.attempts import AttemptCounters
-from persistence.cache import Cache, CircuitBreaker
+from persistence.cache import Cache
 from persistence.db import Database, create_engine, split_pool
 from persistence.metrics_export import mark_this_process_dead
 from persistence.migrate import upgrade_to_head
@@ -30,6 +30,7 @@ from persistence.passwords import Passwords
 from persistence.pool_metrics import install_pool_metrics
 from persistence.pubsub import PubSubHub
 from persistence.redis import create_redis
+from persistence.redis_breaker import RedisBreaker
 from persistence.relay import OnCommitted, Relay
 from persistence.seed import DEMO_SIZES, seed_demo_if_empty
 from persistence.settings import Settings, get_settings
@@ -66,15 +67,19 @@ def build_services(settings: Settings) -> Services:
     for engine in db.engines:
         install_pool_metrics(engine)
     redis = create_redis(settings)
+    # One for the process: whichever user of Redis meets an outage first, every other skips Redis too.
+    breaker = RedisBreaker(settings.cache_breaker_cooldown_seconds)
     # Email, push and webhook jobs: run by `make worker`, or in the embedded default by a thread of
     # the server. Push only with a gateway to push to.
-    webhook_deliveries = WebhookDeliveries(settings)
-    hooks: list[OnCommitted] = [NotificationEmails(settings), webhook_deliveries]
+    enqueues = breaker.view("job enqueue")
+    webhook_deliveries = WebhookDeliveries(settings, breaker=enqueues)
+    hooks: list[OnCommitted] = [NotificationEmails(settings, breaker=enqueues), webhook_deliveries]
     if settings.push_gateway_url:
-        hooks.append(NotificationPushes(settings))
+        hooks.append(NotificationPushes(settings, breaker=enqueues))
     relay = Relay(
         db,
         redis,
+        breaker.view("relay"),
         sweep_interval_seconds=settings.relay_sweep_interval_seconds,
         sweep_grace_seconds=settings.relay_sweep_grace_seconds,
         channel_prefix=settings.redis_channel_prefix,
@@ -86,25 +91,15 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         db=db,
-        cache=Cache(
-            redis,
-            CircuitBreaker(settings.cache_breaker_cooldown_seconds),
-            version_ttl_seconds=settings.cache_version_ttl_seconds,
-        ),
+        cache=Cache(redis, breaker.view("cache"), version_ttl_seconds=settings.cache_version_ttl_seconds),
         passwords=Passwords(settings),
         relay=relay,
-        emails=ScheduledEmails(settings),
+        emails=ScheduledEmails(settings, breaker=enqueues),
         webhook_deliveries=webhook_deliveries,
-        report_jobs=ReportJobs(settings),
+        report_jobs=ReportJobs(settings, breaker=enqueues),
         operation_engine=judge_engine,
-        attempts=AttemptCounters(
-            redis,
-            CircuitBreaker(
-                settings.cache_breaker_cooldown_seconds,
-                subject="login throttling's Redis",
-                fallback="logins and reset requests go unthrottled",
-            ),
-        ),
+        attempts=AttemptCounters(redis, breaker.view("login throttling")),
+        redis_breaker=breaker,
     )
 
 

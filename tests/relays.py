@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
+from persistence.redis_breaker import RedisBreaker
 from persistence.relay import OnCommitted, Relay
 from resolvers.context import Services
 from resolvers.notification_rules import NotificationDerivation
@@ -20,10 +21,12 @@ def own_relay(
     grace_seconds: float = 30,
     on_committed: Sequence[OnCommitted] = (),
 ) -> Relay:
-    """``grace_seconds``: how old an unpublished event must be before ``publish(None)`` takes it."""
+    """``grace_seconds``: how old an unpublished event must be before ``publish(None)`` takes it. A
+    breaker of its own: an outage it meets (or a failing hook fakes) is not the suite's."""
     return Relay(
         services.db,
         redis or services.cache.redis,
+        RedisBreaker(services.settings.cache_breaker_cooldown_seconds).view("relay"),
         sweep_interval_seconds=3600,
         sweep_grace_seconds=grace_seconds,
         channel_prefix=test_services.CHANNEL_PREFIX,

@@ -118,9 +118,7 @@ class GraphQLView:
             Protection(
                 settings,
                 documents.schema,
-                CostLimiter(
-                    services.cache.redis, breaker_cooldown_seconds=settings.cache_breaker_cooldown_seconds
-                ),
+                CostLimiter(services.cache.redis, services.redis_breaker.view("rate limiter")),
             ),
         )
 

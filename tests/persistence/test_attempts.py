@@ -10,8 +10,8 @@ import pytest
 from redis.asyncio import Redis
 
 from persistence.attempts import AttemptCounters, AttemptLimit
-from persistence.cache import CircuitBreaker
 from persistence.redis import create_redis
+from persistence.redis_breaker import RedisBreaker
 from tests import services as test_services
 from tests.conftest import make_settings
 
@@ -28,7 +28,9 @@ async def redis(request: pytest.FixtureRequest, redis_url: str) -> AsyncIterator
 
 async def test_a_refusal_counts_on_no_counter(redis: Redis) -> None:
     # Given two counters, the first allowing 2 attempts a minute and the second 5 an hour
-    counters = AttemptCounters(redis, CircuitBreaker(1.0), key_prefix=f"attempts-{uuid.uuid4().hex}")
+    counters = AttemptCounters(
+        redis, RedisBreaker(1.0).view("login throttling"), key_prefix=f"attempts-{uuid.uuid4().hex}"
+    )
     limits = [AttemptLimit("email:a", 2, 60), AttemptLimit("address:b", 5, 3600)]
     # When three attempts are made
     waits = [await counters.take(limits) for _ in range(3)]
@@ -45,7 +47,9 @@ async def test_a_refusal_counts_on_no_counter(redis: Redis) -> None:
 
 async def test_given_back_and_cleared_attempts_no_longer_count(redis: Redis) -> None:
     # Given a counter allowing 2 attempts, both taken
-    counters = AttemptCounters(redis, CircuitBreaker(1.0), key_prefix=f"attempts-{uuid.uuid4().hex}")
+    counters = AttemptCounters(
+        redis, RedisBreaker(1.0).view("login throttling"), key_prefix=f"attempts-{uuid.uuid4().hex}"
+    )
     limit = [AttemptLimit("k", 2, 60)]
     assert [await counters.take(limit), await counters.take(limit)] == [0, 0]
     # When one is given back, one more fits

@@ -8,15 +8,16 @@ import pytest
 from redis.asyncio import Redis
 
 from perf.shared.private_redis import PrivateRedis
-from persistence.cache import Cache, CircuitBreaker
+from persistence.cache import Cache
 from persistence.redis import create_redis
+from persistence.redis_breaker import RedisBreaker
 from tests.conftest import make_settings
 
 
 @pytest.fixture
 async def cache(private_redis: PrivateRedis) -> AsyncIterator[Cache]:
     client: Redis = create_redis(make_settings(redis_url=private_redis.url, redis_socket_timeout=0.2))
-    yield Cache(client, CircuitBreaker(cooldown_seconds=0.05))
+    yield Cache(client, RedisBreaker(0.05).view("cache"))
     await client.aclose()
 
 

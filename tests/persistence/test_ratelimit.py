@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from perf.shared.private_redis import PrivateRedis
 from persistence.ratelimit import REFUND_DELAY_SECONDS, CostLimiter
 from persistence.redis import create_redis
+from persistence.redis_breaker import BreakerView, RedisBreaker
 from tests import services as test_services
 from tests.conftest import make_settings
 
@@ -25,6 +26,10 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+def _breaker() -> BreakerView:
+    return RedisBreaker(5.0).view("rate limiter")
+
+
 @pytest.fixture
 def principal() -> str:
     """A bucket of this test's own on the shared server (which keeps what earlier runs left)."""
@@ -33,7 +38,7 @@ def principal() -> str:
 
 async def test_charges_drain_the_bucket_until_one_is_refused(redis: Redis, principal: str) -> None:
     # Given a bucket of 10 points that refills slowly (one point a minute)
-    limiter = CostLimiter(redis)
+    limiter = CostLimiter(redis, _breaker())
     rate = 1 / 60
     # When 3 points are charged three times
     states = [await limiter.charge(principal, 3, capacity=10, restore_rate=rate) for _ in range(3)]
@@ -54,7 +59,7 @@ async def test_charges_drain_the_bucket_until_one_is_refused(redis: Redis, princ
 
 async def test_the_bucket_refills_over_time(redis: Redis, principal: str) -> None:
     # Given an emptied bucket that refills at 1000 points a second
-    limiter = CostLimiter(redis)
+    limiter = CostLimiter(redis, _breaker())
     drained = await limiter.charge(principal, 100, capacity=100, restore_rate=1000)
     assert drained.allowed
     assert drained.remaining == 0
@@ -67,7 +72,7 @@ async def test_the_bucket_refills_over_time(redis: Redis, principal: str) -> Non
 
 async def test_a_refund_gives_points_back_up_to_the_capacity(redis: Redis, principal: str) -> None:
     # Given a bucket charged 8 of 10 points
-    limiter = CostLimiter(redis)
+    limiter = CostLimiter(redis, _breaker())
     rate = 1 / 3600
     await limiter.charge(principal, 8, capacity=10, restore_rate=rate)
     # When 5 are refunded
@@ -84,7 +89,7 @@ async def test_a_refund_gives_points_back_up_to_the_capacity(redis: Redis, princ
 
 async def test_a_bucket_key_expires_when_the_bucket_would_be_full(redis: Redis, principal: str) -> None:
     # Given a bucket charged 5 of 10 points at 1 point a second
-    limiter = CostLimiter(redis, key_prefix="rl-test")
+    limiter = CostLimiter(redis, _breaker(), key_prefix="rl-test")
     state = await limiter.charge(principal, 5, capacity=10, restore_rate=1)
     # Then its key expires in about the 5 s the bucket needs to be full again
     ttl_ms = await redis.pttl(f"rl-test:{principal}")
@@ -94,7 +99,7 @@ async def test_a_bucket_key_expires_when_the_bucket_would_be_full(redis: Redis, 
 
 async def test_two_limiters_share_one_bucket(redis: Redis, principal: str) -> None:
     # Given two limiters, as two server processes hold them, on one Redis
-    first, second = CostLimiter(redis), CostLimiter(redis)
+    first, second = CostLimiter(redis, _breaker()), CostLimiter(redis, _breaker())
     rate = 1 / 60
     # When one charges 6 of 10 points
     await first.charge(principal, 6, capacity=10, restore_rate=rate)
@@ -106,7 +111,7 @@ async def test_two_limiters_share_one_bucket(redis: Redis, principal: str) -> No
 
 async def test_a_later_refund_goes_with_the_next_charge_or_on_its_own(redis: Redis, principal: str) -> None:
     # Given a bucket of 10 points charged 8, and 5 of them refunded later
-    limiter, other = CostLimiter(redis), CostLimiter(redis)
+    limiter, other = CostLimiter(redis, _breaker()), CostLimiter(redis, _breaker())
     rate = 1 / 60
     charged = await limiter.charge(principal, 8, capacity=10, restore_rate=rate)
     answered = limiter.refund_later(principal, 5, charged)
@@ -126,7 +131,7 @@ async def test_a_later_refund_goes_with_the_next_charge_or_on_its_own(redis: Red
 async def test_the_script_runs_on_the_embedded_stand_in() -> None:
     # Given the embedded default's in-process Redis
     client = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
-    limiter = CostLimiter(client)
+    limiter = CostLimiter(client, _breaker())
     # When a bucket is drained, refused and refunded
     assert (await limiter.charge("apikey:7", 4, capacity=5, restore_rate=0.01)).remaining == 1
     refused = await limiter.charge("apikey:7", 2, capacity=5, restore_rate=0.01)
@@ -144,12 +149,12 @@ async def test_with_redis_down_buckets_of_the_process_answer_and_the_outage_is_l
 ) -> None:
     # Given a limiter on a Redis of its own with a short breaker cooldown, and a charge made there
     client: Redis = create_redis(make_settings(redis_url=private_redis.url, redis_socket_timeout=0.2))
-    limiter = CostLimiter(client, breaker_cooldown_seconds=0.05)
+    limiter = CostLimiter(client, RedisBreaker(0.05).view("rate limiter"))
     rate = 1 / 60
     assert (await limiter.charge("user:1", 2, capacity=5, restore_rate=rate)).remaining == 3
     # When the server is stopped
     private_redis.kill()
-    with caplog.at_level(logging.INFO, logger="persistence.cache"):
+    with caplog.at_level(logging.INFO, logger="persistence.redis_breaker"):
         # Then charges still answer, from a bucket of this process (full: it never saw Redis's)
         states = []
         for _ in range(3):
@@ -159,7 +164,7 @@ async def test_with_redis_down_buckets_of_the_process_answer_and_the_outage_is_l
         # And one warning told of the outage, however many charges failed over
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warnings) == 1
-        assert "charging the budgets of this process alone" in warnings[0].getMessage()
+        assert "noticed by rate limiter" in warnings[0].getMessage()
         # When the server is back (empty, as after a crash) and the cooldown has passed
         private_redis.restart()
         await asyncio.sleep(0.06)
@@ -169,14 +174,15 @@ async def test_with_redis_down_buckets_of_the_process_answer_and_the_outage_is_l
     assert back.remaining == 4
     assert await client.exists("ratelimit:user:1") == 1
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-    assert infos == ["rate limiter's Redis available again"]
+    assert len(infos) == 1
+    assert infos[0].startswith("Redis available again (noticed by rate limiter)")
     await client.aclose()
 
 
 async def test_a_bucket_without_capacity_or_restore_rate_is_a_programming_error(
     redis: Redis, principal: str
 ) -> None:
-    limiter = CostLimiter(redis)
+    limiter = CostLimiter(redis, _breaker())
     for capacity, rate in ((0, 1.0), (10, 0.0)):
         with pytest.raises(ValueError, match="positive capacity and restore rate"):
             await limiter.charge(principal, 1, capacity=capacity, restore_rate=rate)

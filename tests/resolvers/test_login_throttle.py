@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from jobs.enqueue import PASSWORD_RESET_EMAIL
 from perf.shared.private_redis import PrivateRedis
 from persistence.attempts import AttemptCounters
-from persistence.cache import CircuitBreaker
 from persistence.models import AuthSession, PasswordReset, User
 from persistence.redis import create_redis
+from persistence.redis_breaker import RedisBreaker
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.app import create_app
@@ -237,10 +237,10 @@ async def test_with_redis_down_logins_go_unthrottled_and_the_outage_is_logged_on
     org = await make_org()
     dead = create_redis(make_settings(redis_url=private_redis.url, redis_socket_timeout=0.2))
     private_redis.kill()
-    attempts = AttemptCounters(dead, CircuitBreaker(0.0, subject="login throttling's Redis"))
+    attempts = AttemptCounters(dead, RedisBreaker(0.0).view("login throttling"))
     clients.services = dataclasses.replace(services, attempts=attempts)
     gql = await clients.at(next(_addresses))
-    with caplog.at_level(logging.WARNING, logger="persistence.cache"):
+    with caplog.at_level(logging.WARNING, logger="persistence.redis_breaker"):
         # When a user fails more often than the limit, then gives the right password
         for _ in range(6):
             assert _code(await _login(gql, org.owner_email, WRONG)) == "UNAUTHENTICATED"
@@ -248,7 +248,9 @@ async def test_with_redis_down_logins_go_unthrottled_and_the_outage_is_logged_on
     # Then the login works: the throttle fails open
     assert _code(body) is None
     # And the outage was logged once, not once per login
-    outages = [r for r in caplog.records if "login throttling's Redis unavailable" in r.getMessage()]
+    outages = [
+        r for r in caplog.records if "Redis unavailable (noticed by login throttling)" in r.getMessage()
+    ]
     assert len(outages) == 1
     await dead.aclose()
 

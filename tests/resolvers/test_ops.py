@@ -13,9 +13,10 @@ from redis.asyncio import Redis
 from rq import Queue
 
 from perf.shared.local_processes import free_port
-from persistence.cache import Cache, CircuitBreaker
+from persistence.cache import Cache
 from persistence.ops_publisher import OpsPublisher, process_key, publish, read_snapshots
 from persistence.ops_window import OpsWindow
+from persistence.redis_breaker import RedisBreaker
 from resolvers.context import Services
 from resolvers.ops import current_figures
 from resolvers.ops_thresholds import (
@@ -126,7 +127,7 @@ async def test_with_redis_down_the_figures_are_this_process_s_alone_and_say_so(s
     dead = Redis.from_url(
         f"redis://127.0.0.1:{free_port()}/0", socket_timeout=0.2, socket_connect_timeout=0.2
     )
-    down = replace(services, cache=Cache(dead, CircuitBreaker(5.0)))
+    down = replace(services, cache=Cache(dead, RedisBreaker(5.0).view("cache")))
     try:
         # When the figures are read
         figures = await current_figures(down, _window([("auth", 0.05, False)] * 3))
