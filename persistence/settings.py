@@ -118,12 +118,16 @@ class Settings(BaseSettings):
     argon2_memory_cost_kib: int = Field(default=19456, description="argon2id memory per hash, KiB")
     argon2_parallelism: int = Field(default=2, description="argon2id lanes")
 
-    # The cache fails open: a fraction of a second, then MariaDB answers alone.
+    # The cache fails open: a fraction of a second, then MariaDB answers alone. Local Redis answers in
+    # well under a millisecond, so 0.25 s is a slow command's or a fork's pause with room to spare, and
+    # what a frozen Redis costs the requests that meet it first (the process's breaker then opens).
     redis_socket_timeout: float = Field(
         default=0.25, description="seconds before a Redis call gives up and the cache fails open"
     )
     cache_breaker_cooldown_seconds: float = Field(
-        default=5.0, description="after a Redis failure, how long the circuit breaker skips Redis"
+        default=5.0,
+        description="after a Redis failure, how long every user of Redis in the process skips it before "
+        "one call probes it",
     )
     session_cache_ttl_seconds: int = Field(default=300, description="how long a session is cached in Redis")
 
