@@ -32,6 +32,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from persistence.redis import EMBEDDED_URL, create_redis
+from persistence.redis_breaker import BreakerView
 from persistence.settings import Settings
 
 log = logging.getLogger("taskql.pubsub")
@@ -137,8 +138,12 @@ class PubSubHub:
         queue_size: int = 256,
         keepalive_seconds: float = 1.0,
         reconnect_max_seconds: float = 1.0,
+        breaker: BreakerView | None = None,
     ) -> None:
         self.redis = redis
+        # The process's Redis breaker: a connection lost or a keepalive unanswered opens it for every
+        # user of Redis here, so requests skip a frozen Redis without each waiting out a timeout first.
+        self.breaker = breaker
         self._in_memory = isinstance(redis, fakeredis.FakeAsyncRedis)
         self.queue_size = queue_size
         self.keepalive_seconds = keepalive_seconds
@@ -153,12 +158,13 @@ class PubSubHub:
         self._ready = asyncio.Event()  # set once the first connection is up
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> PubSubHub:
+    def from_settings(cls, settings: Settings, breaker: BreakerView | None = None) -> PubSubHub:
         return cls(
             create_pubsub_redis(settings),
             queue_size=settings.pubsub_queue_size,
             keepalive_seconds=settings.pubsub_keepalive_seconds,
             reconnect_max_seconds=settings.pubsub_reconnect_max_seconds,
+            breaker=breaker,
         )
 
     @property
@@ -237,6 +243,8 @@ class PubSubHub:
                 await self._read(pubsub)
             except (RedisError, OSError, TimeoutError) as error:
                 log.warning("pub/sub connection lost (%s); reconnecting in %.2f s", error, delay)
+                if self.breaker is not None:
+                    self.breaker.record_failure()
             except Exception:
                 # A bug must not end live updates for the whole process: log it and reconnect.
                 log.exception("pub/sub reader failed; reconnecting in %.2f s", delay)
@@ -257,6 +265,8 @@ class PubSubHub:
             self._pubsub, self._subscribed = pubsub, wanted
             self.connections_opened += 1
             self._ready.set()
+        if self.breaker is not None:
+            self.breaker.record_success()
         log.info("pub/sub connected; %d channel(s) subscribed", len(wanted))
 
     async def _read(self, pubsub: PubSub) -> None:

@@ -119,7 +119,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     trusted = TrustedDocuments(services.db)
     view = GraphQLView.for_schema(services, documents, trusted)
-    hub = PubSubHub.from_settings(settings)  # one Redis pub/sub connection for this process
+    # One Redis pub/sub connection for this process; what it notices of Redis, every user hears.
+    hub = PubSubHub.from_settings(settings, services.redis_breaker.view("pub/sub"))
     # One entry point for both edges: HTTP and WebSocket operations run through the view's.
     websocket_view = WebSocketView(services, hub, documents, view.execution)
     embedded_jobs = EmbeddedJobs(settings) if is_embedded(settings) else None

@@ -18,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from perf.shared.private_redis import PrivateRedis, wait_until_listening
 from persistence.pubsub import Delivery, Listener, PubSubHub, Resync, client_name, create_pubsub_redis
+from persistence.redis_breaker import RedisBreaker
 from tests.conftest import make_settings
 
 WAIT = 5.0
@@ -189,7 +190,7 @@ def restartable_redis(private_redis: PrivateRedis) -> Iterator[PrivateRedis]:
 @pytest.fixture
 async def private_hub(private_redis: PrivateRedis) -> AsyncIterator[tuple[PubSubHub, Redis]]:
     settings = make_settings(redis_url=private_redis.url, pubsub_keepalive_seconds=0.2)
-    hub = PubSubHub.from_settings(settings)
+    hub = PubSubHub.from_settings(settings, RedisBreaker(cooldown_seconds=60).view("pub/sub"))
     publisher = Redis.from_url(private_redis.url, socket_timeout=1, socket_connect_timeout=1)
     await hub.start()
     await _eventually(_async(lambda: hub.connected))
@@ -227,9 +228,13 @@ async def test_a_frozen_server_is_noticed_by_the_keepalive(
         # When the server stops answering (SIGSTOP) for longer than three keepalive periods
         private_redis.freeze()
         await _eventually(_async(lambda: not hub.connected))
+        # Then every user of Redis in the process skips it from now on: the hub opened the breaker
+        assert hub.breaker is not None
+        assert hub.breaker.is_open
         private_redis.thaw()
-        # Then the hub reconnects by itself and the listener is told to resync
+        # And the hub reconnects by itself, closes the breaker, and the listener is told to resync
         assert await _next(listener) == Resync("reconnected")
+        assert hub.breaker.is_closed
         await _eventually(lambda: _has_subscribers(publisher, "c1"))
         await publisher.publish("c1", orjson.dumps({"after": True}))
         assert await _next(listener) == {"after": True}
