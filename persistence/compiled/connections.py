@@ -300,7 +300,12 @@ class ConnectionBuilder:
             return select(func.count()).select_from(ranked()).scalar_subquery()
 
         def total() -> ColumnElement[Any]:
-            # A page past the end (or of no row) holds no row to carry the total: then it is counted.
+            # A page past the end holds no row to carry the total: then it is counted. A first page
+            # holds the best matches, so without a row there is no match: 0, and no second copy of the
+            # search in the statement (each MATCH makes InnoDB run the word search once more, whether
+            # or not the copy is ever evaluated).
+            if not shape.started:
+                return func.coalesce(func.max(picked.c.total), self.b.number(0))
             return func.coalesce(func.max(picked.c.total), counted())
 
         past_page = bindparam(names.past_page, type_=Integer)

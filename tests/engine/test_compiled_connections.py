@@ -4,9 +4,11 @@ a task (comments, activity, subtasks, its parent), on MariaDB."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from persistence.models import Label, Task
 from persistence.seed import SeededOrganization
@@ -190,6 +192,51 @@ async def test_search_pages_agree(services: Services, engines: Engines, org: See
     # No word at all: the resolvers' empty page; a cursor that is not a rank: their error.
     await engines.same(SEARCH, {"q": "  ?! "}, compiled=False)
     await engines.same(SEARCH, {"q": "x", "after": "nope"}, compiled=False)
+
+
+@contextmanager
+def _statements_sent(services: Services) -> Iterator[list[str]]:
+    """Every statement the engines send meanwhile (each request counts its own: an outer counter
+    would see none of them)."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    engines = [engine.sync_engine for engine in services.db.engines]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def _matches(statements: list[str]) -> list[int]:
+    """How many MATCH ... AGAINST each statement that searches holds."""
+    return [count for statement in statements if (count := statement.upper().count(" AGAINST "))]
+
+
+async def test_a_first_search_page_runs_the_word_search_once(
+    services: Services, engines: Engines, org: SeededOrganization
+) -> None:
+    """Each MATCH in a statement makes InnoDB run the word search over the whole index, evaluated or
+    not: a first page's total needs no count of its own (no row means no match), so it has one."""
+    for variables in ({"q": "zzqx nomatch", "first": 2}, {"q": "a", "first": 0}):
+        answer = await engines.same(SEARCH, variables)
+        assert answer["data"]["searchTasks"]["totalCount"] == 0
+    term = (await search_terms(services, org))[0]
+    with _statements_sent(services) as first:
+        page = await engines.same(SEARCH, {"q": term, "first": 2})
+    later = page["data"]["searchTasks"]["pageInfo"]["endCursor"]
+    with _statements_sent(services) as second:
+        await engines.same(SEARCH, {"q": term, "first": 2, "after": later})
+    # The resolvers' statement and the compiled one: as many MATCH (an owner's search names its score
+    # in WHERE too, which MariaDB runs as the same search).
+    assert len(set(_matches(first))) == 1, _matches(first)
+    # A later page keeps a count for the page past the end, which holds no row to carry the total.
+    assert max(_matches(second)) > min(_matches(second))
 
 
 async def test_a_member_searches_their_projects_only(services: Services, org: SeededOrganization) -> None:
