@@ -34,6 +34,9 @@ DEFAULT_UPLOAD_CONTENT_TYPES = (
     "application/vnd.oasis.opendocument.presentation",
 )
 
+# A front end's dev server (Vite's http://localhost:5173, say): loopback only, plain HTTP, any port.
+LOCAL_ORIGIN_PATTERN = r"http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
+
 
 class Settings(BaseSettings):
     """Every setting, read from ``TASKQL_<NAME>`` (or ``.env``). Each field's description is what
@@ -270,6 +273,11 @@ class Settings(BaseSettings):
         description="browser origins allowed by CORS (JSON list or comma-separated); development adds the "
         "server's own address",
     )
+    local_origins: bool | None = Field(
+        default=None,
+        description="also allow every `http://localhost:<port>` and `http://127.0.0.1:<port>` origin (a "
+        "front end's dev server) for CORS and WebSockets; unset: on in development; refused in production",
+    )
 
     # Live updates over WebSockets (graphql-transport-ws and the legacy graphql-ws).
     ws_allowed_origins: Annotated[list[str], NoDecode] = Field(
@@ -456,6 +464,11 @@ class Settings(BaseSettings):
         default=1000.0, ge=0, description="a statement slower than this logs a critical line"
     )
     log_level: str = Field(default="INFO", description="the server's log level")
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        description="log lines as JSON objects or as readable text, for the server, the worker and cron; "
+        "unset: `text` in development, `json` elsewhere",
+    )
     worker_metrics_host: str = Field(
         default="127.0.0.1", description="where the job worker serves `/metrics`"
     )
@@ -534,6 +547,9 @@ class Settings(BaseSettings):
             raise ValueError("TASKQL_JWT_SECRET must be set in production")
         if len(self.jwt_secret) < 32:
             raise ValueError("TASKQL_JWT_SECRET must be at least 32 characters")
+        if self.environment == "production" and self.local_origins:
+            # Any local page (a browser extension's, another app's dev server) would be trusted.
+            raise ValueError("TASKQL_LOCAL_ORIGINS is for development: list production's origins")
         return self
 
     @property
@@ -567,6 +583,18 @@ class Settings(BaseSettings):
             return list(self.ws_allowed_origins)
         own = [f"http://{self.host}:{self.port}", f"http://localhost:{self.port}"]
         return [*self.ws_allowed_origins, *own]
+
+    @property
+    def local_origin_pattern(self) -> str | None:
+        """The pattern of the local dev-server origins allowed beside the listed ones, or None."""
+        allowed = self.local_origins if self.local_origins is not None else self.is_development
+        return LOCAL_ORIGIN_PATTERN if allowed else None
+
+    @property
+    def resolved_log_format(self) -> Literal["json", "text"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "text" if self.is_development else "json"
 
     @property
     def trusted_documents_mode(self) -> Literal["off", "log", "enforce"]:

@@ -4,7 +4,8 @@ schema/http/edge.py).
 - Headers: together at most ``max_header_bytes`` (431), refused before any handler reads them;
   uvicorn's httptools parser bounds single header lines only loosely, so a client could otherwise
   send hundreds of kilobytes of headers that every request pays to parse and carry.
-- CORS: browsers may call from the listed origins only; the headers a client sends (the API key,
+- CORS: browsers may call from the listed origins only (and, in development, from any local dev
+  server: ``local_origins``); the headers a client sends (the API key,
   the idempotency key, the CSRF preflight headers of schema/http/multipart.py) and reads (the budget)
   are named.
 """
@@ -44,6 +45,8 @@ def cors(app: ASGIApp, settings: Settings) -> CORSMiddleware:
     return CORSMiddleware(
         app,
         allow_origins=settings.cors_origins,
+        # Matched whole (fullmatch): http://localhost.evil.example is not a local origin.
+        allow_origin_regex=settings.local_origin_pattern,
         allow_methods=["GET", "POST"],
         allow_headers=[
             "Authorization",

@@ -1,7 +1,8 @@
 """GraphQL over WebSockets on /graphql: strawberry's graphql-transport-ws and graphql-ws handlers, with
 this service's rules around them.
 
-- Origin: a browser (it always sends ``Origin``) must come from a listed origin. Same-origin is not
+- Origin: a browser (it always sends ``Origin``) must come from a listed origin (or, in development,
+  a local dev server: ``local_origins``). Same-origin is not
   implied, as strawberry would: a DNS-rebinding page is "same origin" with the host it rebinds. No
   ``Origin`` means no browser, so no ambient credentials to abuse: allowed.
 - ``connection_init`` carries the token; missing, bad or expired closes with 4401, refused with 4403
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -269,6 +271,8 @@ class WebSocketView(GraphQL[ConnectionContext, None]):
         self.services = services
         self.hub = hub
         self.documents = documents
+        pattern = settings.local_origin_pattern
+        self.local_origin = None if pattern is None else re.compile(pattern)
         self.init_timeout_seconds = settings.ws_connection_init_timeout_seconds
         self.max_subscriptions = settings.ws_max_subscriptions
         self.max_message_bytes = settings.ws_max_message_bytes
@@ -279,7 +283,7 @@ class WebSocketView(GraphQL[ConnectionContext, None]):
         websocket = WebSocket(scope, receive=receive, send=send)
         origin = websocket.headers.get("origin")
         if origin is not None and not self._origin_listed(origin):
-            log.warning("refused a WebSocket from origin %r (not in TASKQL_WS_ALLOWED_ORIGINS)", origin)
+            log.warning("refused a WebSocket from origin %r (not an allowed origin)", origin)
             await websocket.close(code=POLICY_VIOLATION_CODE)  # before accept: the handshake gets 403
             return
         WEBSOCKET_CONNECTIONS.inc()
@@ -289,7 +293,13 @@ class WebSocketView(GraphQL[ConnectionContext, None]):
             WEBSOCKET_CONNECTIONS.dec()
 
     def _origin_listed(self, origin: str) -> bool:
-        return "*" in self.allowed_origins or normalize_origin(origin) in self.allowed_origins
+        if "*" in self.allowed_origins or normalize_origin(origin) in self.allowed_origins:
+            return True
+        return self.local_origin is not None and self.local_origin.fullmatch(origin) is not None
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """Strawberry's own check after ours: the same rule, local dev servers included."""
+        return self._origin_listed(origin)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
