@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.config
 import sys
 import time
 
@@ -18,6 +19,7 @@ from rq.exceptions import StopRequested
 
 from jobs.queues import connect, is_embedded
 from jobs.schedule import build_schedule
+from persistence.logs import logging_config
 from persistence.settings import get_settings
 
 log = logging.getLogger("taskql.jobs.cron")
@@ -28,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.cron", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
     arguments = parser.parse_args(argv)
-    logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = get_settings()
+    logging.config.dictConfig(logging_config(arguments.log_level, settings.resolved_log_format))
     if is_embedded(settings):
         parser.error("the embedded default (memory://) schedules inside the server: set TASKQL_REDIS_URL")
     if not settings.cron_enabled:

@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cron", action="store_true", help="do not start the cron scheduler beside it")
     parser.add_argument("--log-level", default="INFO")
     arguments = parser.parse_args(argv)
-    logging.config.dictConfig(logging_config(arguments.log_level))
     settings = get_settings()
+    logging.config.dictConfig(logging_config(arguments.log_level, settings.resolved_log_format))
     if is_embedded(settings):
         parser.error("the embedded default (memory://) runs its jobs inside the server: set TASKQL_REDIS_URL")
     connection = connect(settings, for_worker=True)

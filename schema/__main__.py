@@ -63,7 +63,7 @@ def main() -> None:
         # Open subscriptions would otherwise hold a graceful shutdown forever.
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         log_level="info",
-        log_config=logging_config(settings.log_level),
+        log_config=logging_config(settings.log_level, settings.resolved_log_format),
     )
     if metrics_dir is not None:
         shutil.rmtree(metrics_dir, ignore_errors=True)
