@@ -6,7 +6,7 @@ thread may install them), ``TimerDeathPenalty`` for job timeouts (the default on
 no scheduler process (a fork would get a copy of the in-process Redis): every poll the thread moves
 the retries that are due from the scheduled registries to their queues itself, enqueues the periodic
 jobs whose time has come (jobs/schedule.py, the same cron schedule ``make worker`` runs), then works
-off what is queued in burst mode. Stopping lets the current job finish.
+off what is queued in burst mode. Stopping lets the current job finish, and no other start.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from persistence.settings import Settings
 
 log = logging.getLogger("taskql.jobs")
 POLL_SECONDS = 0.25
-STOP_TIMEOUT_SECONDS = 10.0
+# A stopping server waits this long for the job in hand; a longer one is left to die with the process
+# (the thread is a daemon), so that Ctrl-C or SIGTERM ends `make run` within seconds.
+STOP_TIMEOUT_SECONDS = 3.0
 
 
 class ThreadWorker(SimpleWorker):
@@ -52,11 +54,15 @@ class EmbeddedJobs:
     def start(self) -> None:
         use_settings(self.settings)
         self._stop.clear()
+        self.worker._stop_requested = False
         self._thread = threading.Thread(target=self._run, name="taskql-jobs", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        # RQ's own flag, checked between jobs: a burst ends after the job in hand instead of working
+        # off the whole queue (a due-soon scan may have queued hundreds of emails).
+        self.worker._stop_requested = True
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT_SECONDS)
             if self._thread.is_alive():

@@ -80,12 +80,17 @@ class OpsPublisher:
         self.key = process_key(prefix)
         self._task: asyncio.Task[None] | None = None
         self._failing = False
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         if self._task is not None:
+            # The event as well as the cancel: the embedded Redis stand-in swallows a cancel that
+            # arrives mid-command, and the loop would then tick on and hold the shutdown forever.
+            self._stopping.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -95,7 +100,7 @@ class OpsPublisher:
             await self.redis.delete(self.key)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await publish(self.redis, self.prefix, self.window, self.ttl_seconds, self.key)
             except (RedisError, OSError):
@@ -111,7 +116,8 @@ class OpsPublisher:
                 if self._failing:
                     log.info("ops figures published again")
                 self._failing = False
-            await asyncio.sleep(self.interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval_seconds)
 
 
 def process_publisher(redis: Redis, settings: Settings, engines: Sequence[AsyncEngine]) -> OpsPublisher:

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -27,6 +28,19 @@ async def _migrate() -> None:
     await engine.dispose()
 
 
+def listen_refusal(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` (a port taken, say), or None."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: a port whose last connections are in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return (error.strerror or str(error)).lower()
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m schema")
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "documents"])
@@ -42,6 +56,12 @@ def main() -> None:
         if args.file is None or not args.client:
             parser.error("documents needs FILE and --client NAME")
         sys.exit(register_documents.main(args.file, args.client))
+    refusal = listen_refusal(settings.host, settings.port)
+    if refusal is not None:
+        # Before anything starts: uvicorn binds only after the lifespan (migrations, seeding, the job
+        # thread) and would log the error among their lines.
+        print(f"taskql: cannot listen on {settings.host}:{settings.port}: {refusal}", file=sys.stderr)
+        sys.exit(1)
     if settings.uses_sqlite:
         Path("var").mkdir(exist_ok=True)
     # Several workers share their metrics through files: the directory must be in the environment
