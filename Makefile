@@ -21,8 +21,12 @@ $(INSTALLED): requirements.lock pyproject.toml
 .PHONY: install
 install: $(INSTALLED) ## Install the locked dependencies into .venv
 
+.PHONY: graphiql
+graphiql: $(INSTALLED) ## Fetch GraphiQL's pinned files from the npm registry into var/graphiql/ (once; make run and make test run it)
+	$(PY) -m schema.http.graphiql_assets
+
 .PHONY: run
-run: $(INSTALLED) ## Serve the embedded default (SQLite + in-process Redis) with demo data on 127.0.0.1:8000
+run: $(INSTALLED) graphiql ## Serve the embedded default (SQLite + in-process Redis) with demo data on 127.0.0.1:8000
 	TASKQL_EMAIL_TRANSPORT=$${TASKQL_EMAIL_TRANSPORT:-log} $(PY) -m schema serve
 
 .PHONY: worker
@@ -52,7 +56,7 @@ system-deps: ## Debian packages the suite needs beyond MariaDB and Redis: chromi
 	}
 
 .PHONY: test
-test: $(INSTALLED) system-deps ## Run the whole suite against MariaDB and Redis on 127.0.0.1 (plus lint and types)
+test: $(INSTALLED) system-deps graphiql ## Run the whole suite against MariaDB and Redis on 127.0.0.1 (plus lint and types)
 	$(VENV)/bin/mypy .
 	$(PY) -m pytest
 

@@ -44,6 +44,7 @@ from schema.guard.documents import DocumentCache
 from schema.guard.protection import query_limits
 from schema.http.downloads import AttachmentDownloads
 from schema.http.edge import Edge
+from schema.http.graphiql_page import graphiql_routes
 from schema.http.health import Health
 from schema.http.metrics_endpoint import MetricsEndpoint
 from schema.http.ops_page import ops_page_routes
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
             *ops_page_routes(),
+            *(graphiql_routes() if settings.graphiql_enabled else []),
             *([Route("/metrics", MetricsEndpoint(settings).handle)] if settings.metrics_enabled else []),
         ],
         lifespan=lifespan,

@@ -16,8 +16,7 @@ from typing import Any
 import orjson
 from graphql import ExecutionResult, OperationType, get_operation_ast
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import Response
 
 from persistence.metrics import DATABASE_UNAVAILABLE
 from persistence.outages import database_unreachable
@@ -45,6 +44,7 @@ from schema.guard.operation_metrics import note_operation, observe_operation
 from schema.guard.persisted import PersistedDocuments
 from schema.guard.protection import Budget, Precharge, Protection, budget_for
 from schema.http.first_trip import FirstTrip
+from schema.http.graphiql_page import graphiql_response
 from schema.http.multipart import is_multipart, read_upload_request, require_preflight
 from schema.http.principals import request_principal
 from schema.http.transport import GRAPHQL_RESPONSE, params_from_get, params_from_post, response_media_type
@@ -124,7 +124,7 @@ class GraphQLView:
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET" and self._wants_ide(request):
-            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+            return graphiql_response()
         media_type = response_media_type(request)
         try:
             return await self._handle(request, media_type)

@@ -4,6 +4,7 @@ page) a real server process per module, and an operator and a member signed in t
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from tests.conftest import GraphQLClient
 from tests.schema.ops_helpers import People, operator_and_member, server_environment
+from tests.services import in_ci
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
 
@@ -24,6 +26,17 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's `chromium`, for the pages' tests (the /ops page, GraphiQL)."""
+    found = shutil.which("chromium")
+    if found is None:
+        if in_ci():
+            pytest.fail("chromium is not installed (make system-deps)", pytrace=False)
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ import asyncio
 import itertools
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +39,43 @@ class _DevTools:
         return result["result"].get("value")
 
 
-async def page_dom(chromium: str, url: str, profile: Path, until: str, within: float = 15.0) -> str:
-    """The DOM of ``url`` once the JavaScript expression ``until`` is true (or ``within`` ran out)."""
+class Page:
+    """One tab: evaluate JavaScript in it, wait for a condition."""
+
+    def __init__(self, tools: _DevTools, session: str) -> None:
+        self.tools = tools
+        self.session = session
+
+    async def evaluate(self, expression: str) -> Any:
+        return await self.tools.evaluate(self.session, expression)
+
+    async def wait_until(self, condition: str, within: float = 15.0) -> bool:
+        """Whether the JavaScript expression ``condition`` became true within ``within`` seconds."""
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            if await self.evaluate(f"Boolean({condition})"):
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+
+# Every request but those to this machine goes to a proxy that is not there, and no name but
+# 127.0.0.1 resolves: a page that needs the internet fails as it would offline.
+OFFLINE = [
+    "--proxy-server=http://127.0.0.1:9",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+@asynccontextmanager
+async def opened_page(
+    chromium: str, url: str, profile: Path, *, offline: bool = False
+) -> AsyncIterator[Page]:
+    """``url`` in a new headless Chromium (``offline``: with no network beyond 127.0.0.1)."""
     arguments = [chromium, "--headless=new", "--disable-gpu", "--no-sandbox", "--no-first-run"]
-    arguments += ["--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"]
+    arguments += [*(OFFLINE if offline else []), "--remote-debugging-port=0", f"--user-data-dir={profile}"]
     browser = await asyncio.create_subprocess_exec(
-        *arguments, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        *arguments, "about:blank", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )
     try:
         assert browser.stderr is not None
@@ -58,14 +91,15 @@ async def page_dom(chromium: str, url: str, profile: Path, until: str, within: f
             tools = _DevTools(ws)
             target = await tools.call("Target.createTarget", url=url)
             attached = await tools.call("Target.attachToTarget", targetId=target["targetId"], flatten=True)
-            session = attached["sessionId"]
-            deadline = asyncio.get_running_loop().time() + within
-            while asyncio.get_running_loop().time() < deadline:
-                if await tools.evaluate(session, f"Boolean({until})"):
-                    break
-                await asyncio.sleep(0.1)
-            dom: str = await tools.evaluate(session, "document.documentElement.outerHTML")
-            return dom
+            yield Page(tools, attached["sessionId"])
     finally:
         browser.kill()
         await browser.wait()
+
+
+async def page_dom(chromium: str, url: str, profile: Path, until: str, within: float = 15.0) -> str:
+    """The DOM of ``url`` once the JavaScript expression ``until`` is true (or ``within`` ran out)."""
+    async with opened_page(chromium, url, profile) as page:
+        await page.wait_until(until, within)
+        dom: str = await page.evaluate("document.documentElement.outerHTML")
+        return dom

@@ -4,35 +4,22 @@ an operator, the refusal for a member, read from the DOM as the page renders it.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 from perf.shared.server_process import ServerProcess
 from persistence.seed import SeededOrganization
 from tests.schema.headless import page_dom
 from tests.schema.ops_helpers import People, traffic
-from tests.services import in_ci
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
-CHROMIUM = shutil.which("chromium")
 # The page has rendered a tick that counted the traffic's read.
 LIVE_WITH_TRAFFIC = (
     "document.body.dataset.state === 'live' && "
     "Number((document.getElementById('classes-read') || {dataset: {}}).dataset.count) > 0"
 )
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if CHROMIUM is None:
-        if in_ci():
-            pytest.fail("chromium is not installed (make system-deps)", pytrace=False)
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return CHROMIUM
 
 
 def _row(dom: str, row_id: str) -> str:
