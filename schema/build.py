@@ -6,7 +6,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema.auth.api_key_mutations import ApiKeyMutation
+from schema.auth.api_key_mutations import ApiKeyMutation, ApiKeyPayloadMutation
 from schema.auth.mutations import AuthMutation
 from schema.auth.password_reset import PasswordResetMutation
 from schema.notifications.mutations import NotificationMutation
@@ -25,6 +25,7 @@ from schema.users.mutations import UserMutation
 from schema.users.push_device_mutations import PushDeviceMutation
 from schema.users.types import User
 from schema.webhooks.mutations import WebhookMutation
+from schema.webhooks.payload_mutations import WebhookPayloadMutation
 from schema.webhooks.types import Webhook
 
 Mutation = merge_types(
@@ -41,8 +42,10 @@ Mutation = merge_types(
         PasswordResetMutation,
         PushDeviceMutation,
         WebhookMutation,
+        WebhookPayloadMutation,
         ReportMutation,
         ApiKeyMutation,
+        ApiKeyPayloadMutation,
         TrustedDocumentMutation,
     ),
 )

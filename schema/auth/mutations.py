@@ -11,6 +11,7 @@ from resolvers import auth as resolvers
 from resolvers.auth import AuthResult
 from resolvers.context import RequestContext
 from resolvers.errors import Unauthenticated
+from schema.core.payload_errors import MutationError
 from schema.users.organizations import Organization
 from schema.users.types import User
 
@@ -28,8 +29,18 @@ class AuthRefreshInput:
     refresh_token: str
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of authLogin or authRefresh.")
+class AuthError(MutationError):
+    pass
+
+
+@strawberry.type(description="A session's tokens, with the user and organization they act for.")
 class AuthPayload:
+    errors: list[AuthError] = strawberry.field(
+        description="Always empty: a wrong login or refresh token is UNAUTHENTICATED, and too many "
+        "attempts RATE_LIMITED, top-level errors as every authentication failure. Kept for the "
+        "convention every mutation's payload follows.",
+    )
     access_token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
     access_token_expires_at: datetime
     refresh_token: str = strawberry.field(description="Single use: each refresh returns a new one.")
@@ -39,6 +50,7 @@ class AuthPayload:
     @classmethod
     def from_result(cls, result: AuthResult) -> AuthPayload:
         return cls(
+            errors=[],
             access_token=result.access_token,
             access_token_expires_at=result.access_token_expires_at,
             refresh_token=result.refresh_token,

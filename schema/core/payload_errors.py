@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 
-from resolvers.mutations import ErrorCode, MutationResult
+from resolvers.mutations import ErrorCode, MutationResult, Outcome
 
 strawberry.enum(ErrorCode, name="MutationErrorCode")
 
@@ -23,6 +23,6 @@ class MutationError:
 E = TypeVar("E", bound=MutationError)
 
 
-def errors_as(error_type: type[E], result: MutationResult) -> list[E]:
+def errors_as(error_type: type[E], result: MutationResult | Outcome[Any]) -> list[E]:
     """The result's expected failures as the mutation's own error type."""
     return [error_type(field=e.field, code=e.code, message=e.message) for e in result.errors]

@@ -9,7 +9,9 @@ from strawberry.types import Info
 from resolvers import trusted_documents as resolvers
 from resolvers.context import RequestContext
 from resolvers.engines import EngineChoice
+from resolvers.mutations import Outcome, outcome_of
 from schema.core.ids import encode_id
+from schema.core.payload_errors import MutationError, errors_as
 from schema.guard.registration import preparer
 
 Ctx = Info[RequestContext, None]
@@ -64,25 +66,78 @@ class TrustedDocumentsRegisterPayload:
     unchanged: int = strawberry.field(description="Documents registered before with the same body.")
     documents: list[TrustedDocument]
 
+    @classmethod
+    def of(cls, result: resolvers.RegisterResult) -> TrustedDocumentsRegisterPayload:
+        return cls(
+            registered=result.registered,
+            unchanged=result.unchanged,
+            documents=_documents(result),
+        )
+
+
+def _documents(result: resolvers.RegisterResult) -> list[TrustedDocument]:
+    return [TrustedDocument.of(d, result.engines.get(d.document_id)) for d in result.documents]
+
+
+@strawberry.type(description="An expected failure of trustedDocumentsRegisterV2.")
+class TrustedDocumentsRegisterV2Error(MutationError):
+    pass
+
+
+@strawberry.type(description="What trustedDocumentsRegisterV2 answers: counts and documents, or errors.")
+class TrustedDocumentsRegisterV2Payload:
+    errors: list[TrustedDocumentsRegisterV2Error] = strawberry.field(
+        description="Empty when the manifest was registered; else nothing was."
+    )
+    registered: int | None = strawberry.field(description="Documents stored by this request.")
+    unchanged: int | None = strawberry.field(description="Documents registered before with the same body.")
+    documents: list[TrustedDocument] | None = strawberry.field(
+        description="Every document of the manifest, as registered; null on errors."
+    )
+
+    @classmethod
+    def of(cls, outcome: Outcome[resolvers.RegisterResult]) -> TrustedDocumentsRegisterV2Payload:
+        result = outcome.value
+        return cls(
+            errors=errors_as(TrustedDocumentsRegisterV2Error, outcome),
+            registered=None if result is None else result.registered,
+            unchanged=None if result is None else result.unchanged,
+            documents=None if result is None else _documents(result),
+        )
+
 
 @strawberry.type
 class TrustedDocumentMutation:
     @strawberry.mutation(
         description="Registers a manifest's documents, all or none: each must validate against the schema, "
-        "and an id registered before must keep its body. Platform operators only."
+        "and an id registered before must keep its body. Platform operators only.",
+        deprecation_reason="Use `trustedDocumentsRegisterV2`: the same, with a refused manifest in the "
+        "payload's `errors`.",
     )
     async def trusted_documents_register(
         self,
         info: Ctx,
         input: TrustedDocumentsRegisterInput,  # noqa: A002
     ) -> TrustedDocumentsRegisterPayload:
-        services = info.context.services
-        prepare = preparer(info.schema._schema, services.settings, services.operation_engine)
-        result = await resolvers.register_manifest(
-            info.context, input.manifest, client_name=input.client_name, prepare=prepare
-        )
-        return TrustedDocumentsRegisterPayload(
-            registered=result.registered,
-            unchanged=result.unchanged,
-            documents=[TrustedDocument.of(d, result.engines.get(d.document_id)) for d in result.documents],
-        )
+        return TrustedDocumentsRegisterPayload.of(await _register(info, input))
+
+    @strawberry.mutation(
+        description="Registers a manifest's documents, all or none: each must validate against the schema, "
+        "and an id registered before must keep its body; a manifest refused is INVALID on `manifest` or "
+        "`clientName`, and nothing is registered. Platform operators only (FORBIDDEN, top-level)."
+    )
+    async def trusted_documents_register_v2(
+        self,
+        info: Ctx,
+        input: TrustedDocumentsRegisterInput,  # noqa: A002
+    ) -> TrustedDocumentsRegisterV2Payload:
+        outcome = await outcome_of(_register(info, input), missing_field=None)
+        return TrustedDocumentsRegisterV2Payload.of(outcome)
+
+
+async def _register(info: Ctx, input: TrustedDocumentsRegisterInput) -> resolvers.RegisterResult:  # noqa: A002
+    services = info.context.services
+    prepare = preparer(info.schema._schema, services.settings, services.operation_engine)
+    return await resolvers.register_manifest(
+        info.context, input.manifest, client_name=input.client_name, prepare=prepare
+    )

@@ -59,7 +59,9 @@ class WebhookDeliveryPayload:
 @strawberry.type
 class WebhookMutation:
     @strawberry.mutation(
-        description="A webhook endpoint for your organization; the payload shows its secret once."
+        description="A webhook endpoint for your organization; the payload shows its secret once.",
+        deprecation_reason="Use `webhookCreateV2`: the same, with expected failures in the payload's "
+        "`errors`.",
     )
     async def webhook_create(self, info: Ctx, input: WebhookCreateInput) -> WebhookPayload:  # noqa: A002
         result = await resolvers.create_endpoint(
@@ -67,7 +69,10 @@ class WebhookMutation:
         )
         return WebhookPayload.of(result)
 
-    @strawberry.mutation(description="Changes a webhook; `rotateSecret` returns the new secret once.")
+    @strawberry.mutation(
+        description="Changes a webhook; `rotateSecret` returns the new secret once.",
+        deprecation_reason="Use `webhookUpdateV2`: the id inside `input`, expected failures in `errors`.",
+    )
     async def webhook_update(
         self,
         info: Ctx,
@@ -85,19 +90,27 @@ class WebhookMutation:
             await resolvers.update_endpoint(info.context, decode_id(id, "Webhook"), change)
         )
 
-    @strawberry.mutation(description="Deletes a webhook: nothing more is sent to it.")
+    @strawberry.mutation(
+        description="Deletes a webhook: nothing more is sent to it.",
+        deprecation_reason="Use `webhookDeleteV2`: the id inside `input`, expected failures in `errors`.",
+    )
     async def webhook_delete(self, info: Ctx, id: strawberry.ID) -> WebhookDeletePayload:  # noqa: A002
         await resolvers.delete_endpoint(info.context, decode_id(id, "Webhook"))
         return WebhookDeletePayload(deleted_id=id)
 
-    @strawberry.mutation(description="Sends a `webhook.test` delivery to the webhook.")
+    @strawberry.mutation(
+        description="Sends a `webhook.test` delivery to the webhook.",
+        deprecation_reason="Use `webhookTestV2`: the id inside `input`, expected failures in `errors`.",
+    )
     async def webhook_test(self, info: Ctx, id: strawberry.ID) -> WebhookDeliveryPayload:  # noqa: A002
         sent = await resolvers.test_endpoint(info.context, decode_id(id, "Webhook"))
         return WebhookDeliveryPayload(delivery=WebhookDelivery.from_record(sent))
 
     @strawberry.mutation(
         description="Sends a delivery again (a dead letter, say) under the same delivery id, with a fresh "
-        "set of retries."
+        "set of retries.",
+        deprecation_reason="Use `webhookDeliveryRedeliverV2`: the id inside `input`, expected failures in "
+        "`errors`.",
     )
     async def webhook_delivery_redeliver(
         self, info: Ctx, delivery_id: strawberry.ID
