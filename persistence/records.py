@@ -190,6 +190,13 @@ class ApiKeyRecord(NamedTuple):
     created_at: datetime
 
 
+class InvitationRecord(NamedTuple):
+    id: int
+    email: str
+    role: OrgRole
+    expires_at: datetime
+
+
 class PushDeviceRecord(NamedTuple):
     id: int
     platform: PushPlatform

@@ -18,7 +18,6 @@ from persistence.queries.rows import AnyRow
 from persistence.records import NotificationRecord
 from persistence.values import NotificationIncludes, NotificationPage, PageRequest
 from resolvers.context import RequestContext
-from resolvers.errors import NotFound
 from resolvers.mutations import ErrorCode, FieldError, MutationResult
 from resolvers.writes import Write, run_write
 
@@ -48,18 +47,6 @@ async def notifications(
         )
     records = page_of(found.page, lambda row: notification_record(row, includes))
     return NotificationPage(records, found.total, found.unread)
-
-
-async def notification(
-    ctx: RequestContext, notification_id: int, includes: NotificationIncludes
-) -> NotificationRecord:
-    """The viewer's own notification; NOT_FOUND for anyone else's, as for a missing one."""
-    scope = ctx.require_principal().scope
-    async with ctx.db.read() as conn:
-        row = await queries.notification_by_id(conn, scope, notification_id, includes)
-    if row is None:
-        raise NotFound("notification")
-    return notification_record(row, includes)
 
 
 @dataclass(frozen=True)

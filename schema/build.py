@@ -9,10 +9,10 @@ from strawberry.tools import merge_types
 from schema.auth.api_key_mutations import ApiKeyMutation, ApiKeyPayloadMutation
 from schema.auth.mutations import AuthMutation
 from schema.auth.password_reset import PasswordResetMutation
+from schema.nodes import NODE_TYPES
 from schema.notifications.mutations import NotificationMutation
 from schema.ops.trusted_documents import TrustedDocumentMutation
 from schema.projects.mutations import ProjectMutation
-from schema.projects.types import Project
 from schema.query import Query
 from schema.reports.types import ReportMutation
 from schema.subscriptions import Subscription
@@ -20,13 +20,10 @@ from schema.tasks.attachment_mutations import AttachmentMutation
 from schema.tasks.comment_mutations import CommentMutation
 from schema.tasks.label_mutations import LabelMutation
 from schema.tasks.mutations import TaskMutation
-from schema.tasks.types import Task
 from schema.users.mutations import UserMutation
 from schema.users.push_device_mutations import PushDeviceMutation
-from schema.users.types import User
 from schema.webhooks.mutations import WebhookMutation
 from schema.webhooks.payload_mutations import WebhookPayloadMutation
-from schema.webhooks.types import Webhook
 
 Mutation = merge_types(
     "Mutation",
@@ -57,6 +54,6 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Task, Project, User, Webhook],
+        types=list(NODE_TYPES),
         config=StrawberryConfig(auto_camel_case=True),
     )

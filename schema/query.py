@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -13,14 +13,15 @@ from resolvers import tasks as task_resolvers
 from resolvers import users as user_resolvers
 from resolvers import webhooks as webhook_resolvers
 from resolvers.context import RequestContext
-from resolvers.errors import BadUserInput, NotFound
+from resolvers.errors import BadUserInput
+from resolvers.nodes import MAX_NODE_IDS
+from schema import nodes as node_reads
 from schema.auth.api_keys import ApiKey
 from schema.core.cursors import CursorOrder
-from schema.core.ids import decode_any_id, decode_id
+from schema.core.ids import decode_id
 from schema.core.node import Node
 from schema.core.paging import ConnectionRequest
 from schema.core.selection import child_names
-from schema.notifications.types import notification_node
 from schema.projects.types import Project, ProjectConnection, project_includes
 from schema.reports.types import Report, report_node
 from schema.tasks.types import (
@@ -58,29 +59,6 @@ async def _user(info: Ctx, user_id: int) -> User:
     return User.from_record(await user_resolvers.user(info.context, user_id))
 
 
-def _organization(info: Ctx, organization_id: int) -> Organization:
-    principal = info.context.require_principal()
-    if organization_id != principal.organization_id:
-        raise NotFound("organization")
-    return Organization.from_entry(principal.organization)
-
-
-async def _organization_node(info: Ctx, organization_id: int) -> Organization:
-    return _organization(info, organization_id)
-
-
-# How ``node(id:)`` reads each type a global id may name.
-_NODE_READERS: dict[str, Callable[[Ctx, int], Awaitable[Node]]] = {
-    "Task": _task,
-    "Project": _project,
-    "User": _user,
-    "Organization": _organization_node,
-    "Notification": notification_node,
-    "Webhook": webhook_node,
-    "Report": report_node,
-}
-
-
 @strawberry.type
 class Query:
     @strawberry.field
@@ -92,14 +70,22 @@ class Query:
             _user_id=principal.user_id,
         )
 
-    @strawberry.field(description="Refetches any object by its global id.")
+    @strawberry.field(
+        description="Refetches any object by its global id: null and NOT_FOUND when it is unknown or "
+        "hidden from you."
+    )
     async def node(self, info: Ctx, id: strawberry.ID) -> Node | None:  # noqa: A002
-        info.context.require_principal()
-        type_name, database_id = decode_any_id(id)
-        reader = _NODE_READERS.get(type_name)
-        if reader is None:
-            raise NotFound("node")
-        return await reader(info, database_id)
+        return await node_reads.node(info, id)
+
+    @strawberry.field(
+        description=f"Refetches up to {MAX_NODE_IDS} objects by their global ids, of any types, answered "
+        "in the ids' order: each one unknown or hidden from you is null, with a NOT_FOUND error whose "
+        "path ends at its position. More ids: BAD_USER_INPUT."
+    )
+    async def nodes(self, info: Ctx, ids: list[strawberry.ID]) -> list[Node | None]:
+        # NotFound items become null with their error (see schema/nodes.py).
+        found: list[Any] = await node_reads.nodes(info, ids)
+        return found
 
     @strawberry.field(description="A project report, while its project is visible to the viewer.")
     async def report(self, info: Ctx, id: strawberry.ID) -> Report:  # noqa: A002

@@ -41,6 +41,14 @@ async def key(
     return (await conn.execute(statement)).one_or_none()
 
 
+async def keys_by_ids(
+    conn: AsyncConnection, organization_id: int, key_ids: Sequence[int]
+) -> Sequence[AnyRow]:
+    """The organization's keys among these ids (revoked ones too), in one statement."""
+    statement = select(*_columns()).where(_keys.c.id.in_(key_ids), _keys.c.organization_id == organization_id)
+    return (await conn.execute(statement)).all()
+
+
 async def revoke_key(conn: AsyncConnection, organization_id: int, key_id: int, now: datetime) -> None:
     """Revokes it if it is the organization's and not revoked yet (a second revocation keeps the first
     time)."""

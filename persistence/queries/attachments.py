@@ -42,16 +42,23 @@ async def attachments_by_task_ids(
 async def attachment_by_id(conn: AsyncConnection, scope: Scope, attachment_id: int) -> AnyRow | None:
     """One attachment with its storage key, if its task is live and visible to the scope (else None:
     hidden and missing read alike)."""
+    found = await attachments_by_ids(conn, scope, [attachment_id])
+    return found[0] if found else None
+
+
+async def attachments_by_ids(
+    conn: AsyncConnection, scope: Scope, attachment_ids: Sequence[int]
+) -> Sequence[AnyRow]:
+    """``attachment_by_id`` for many ids in one statement: the visible ones."""
     attachments, tasks = Attachment.__table__, Task.__table__
     statement = (
         select(*[attachments.c[name] for name in ATTACHMENT_FIELDS], attachments.c.storage_key)
         .select_from(attachments.join(tasks, tasks.c.id == attachments.c.task_id))
         .where(
-            attachments.c.id == attachment_id,
+            attachments.c.id.in_(attachment_ids),
             tasks.c.organization_id == scope.organization_id,
             tasks.c.deleted_at.is_(None),
             visible_project(scope, tasks.c.project_id),
         )
     )
-    row: AnyRow | None = (await conn.execute(statement)).first()
-    return row
+    return (await conn.execute(statement)).all()

@@ -49,3 +49,27 @@ async def comments_by_task_ids(
     return await fetch_partitioned_pages(
         conn, statement, comments.c.task_id, task_ids, key, page, with_total=with_total
     )
+
+
+async def comments_by_ids(
+    conn: AsyncConnection, scope: Scope, comment_ids: Sequence[int]
+) -> Sequence[AnyRow]:
+    """The live comments among these ids on live tasks the scope sees, with their authors
+    (``author__`` columns, as ``comments_by_task_ids`` joins them): one statement."""
+    comments, tasks, authors = Comment.__table__, Task.__table__, User.__table__.alias("author")
+    source = comments.join(tasks, tasks.c.id == comments.c.task_id).outerjoin(
+        authors,
+        (authors.c.id == comments.c.author_id) & (authors.c.organization_id == tasks.c.organization_id),
+    )
+    statement = (
+        select(*[comments.c[name] for name in COMMENT_FIELDS], *user_columns(authors, "author__"))
+        .select_from(source)
+        .where(
+            comments.c.id.in_(comment_ids),
+            comments.c.deleted_at.is_(None),
+            tasks.c.organization_id == scope.organization_id,
+            tasks.c.deleted_at.is_(None),
+            visible_project(scope, tasks.c.project_id),
+        )
+    )
+    return (await conn.execute(statement)).all()

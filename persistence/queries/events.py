@@ -43,6 +43,24 @@ async def activity_by_task_ids(
     )
 
 
+async def events_by_ids(conn: AsyncConnection, scope: Scope, event_ids: Sequence[int]) -> Sequence[AnyRow]:
+    """The task events among these ids whose task is live and visible to the scope (an event is
+    shown as part of its task's activity): one statement."""
+    events, tasks = Event.__table__, Task.__table__
+    statement = (
+        select(*[events.c[name] for name in EVENT_FIELDS])
+        .select_from(events.join(tasks, tasks.c.id == events.c.task_id))
+        .where(
+            events.c.id.in_(event_ids),
+            events.c.organization_id == scope.organization_id,
+            tasks.c.organization_id == scope.organization_id,
+            tasks.c.deleted_at.is_(None),
+            visible_project(scope, tasks.c.project_id),
+        )
+    )
+    return (await conn.execute(statement)).all()
+
+
 @dataclass(frozen=True)
 class NewEvent:
     organization_id: int

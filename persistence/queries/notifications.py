@@ -78,13 +78,13 @@ def _select(scope: Scope, includes: NotificationIncludes) -> Select[Any]:
     return select(*columns).select_from(source)
 
 
-async def notification_by_id(
-    conn: AsyncConnection, scope: Scope, notification_id: int, includes: NotificationIncludes
-) -> AnyRow | None:
-    """One of the scope's own notifications; None for anyone else's."""
-    statement = _select(scope, includes).where(*_mine(scope), _notifications.c.id == notification_id)
-    row: AnyRow | None = (await conn.execute(statement)).first()
-    return row
+async def own_notifications(
+    conn: AsyncConnection, scope: Scope, notification_ids: Sequence[int], includes: NotificationIncludes
+) -> Sequence[AnyRow]:
+    """The scope's own notifications among these ids, in one statement, in no particular order."""
+    statement = _select(scope, includes).where(*_mine(scope), _notifications.c.id.in_(notification_ids))
+    rows: Sequence[AnyRow] = (await conn.execute(statement)).all()
+    return rows
 
 
 async def notification_page(

@@ -205,6 +205,17 @@ async def labels_by_project_ids(
     return (await conn.execute(statement)).all()
 
 
+async def labels_by_ids(conn: AsyncConnection, scope: Scope, label_ids: Sequence[int]) -> Sequence[AnyRow]:
+    """The labels among these ids whose project the scope sees: one statement."""
+    labels, projects = Label.__table__, Project.__table__
+    statement = (
+        select(labels.c.id, labels.c.project_id, labels.c.name, labels.c.color)
+        .select_from(labels.join(projects, projects.c.id == labels.c.project_id))
+        .where(labels.c.id.in_(label_ids), *_visible(scope, projects))
+    )
+    return (await conn.execute(statement)).all()
+
+
 _PROJECT_TYPES = python_types(project_columns(Project.__table__))
 
 

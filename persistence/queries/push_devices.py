@@ -66,6 +66,12 @@ async def devices_of(conn: AsyncConnection, user_id: int) -> Sequence[AnyRow]:
     return (await conn.execute(statement)).all()
 
 
+async def devices_by_ids(conn: AsyncConnection, user_id: int, device_ids: Sequence[int]) -> Sequence[AnyRow]:
+    """The user's own devices among these ids, in one statement."""
+    statement = select(_devices).where(_devices.c.id.in_(device_ids), _devices.c.user_id == user_id)
+    return (await conn.execute(statement)).all()
+
+
 async def prune_devices(conn: AsyncConnection, devices: Sequence[tuple[int, str]]) -> int:
     """Deletes the named (id, token) devices; a row whose token changed since is kept."""
     pruned = 0

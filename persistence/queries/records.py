@@ -20,6 +20,7 @@ from persistence.enums import (
     AttemptOutcome,
     DeliveryStatus,
     NotificationKind,
+    OrgRole,
     ProjectRole,
     PushPlatform,
     ReportKind,
@@ -30,6 +31,7 @@ from persistence.records import (
     ApiKeyRecord,
     AttachmentRecord,
     CommentRecord,
+    InvitationRecord,
     LabelRecord,
     NotificationRecord,
     ProjectMemberRecord,
@@ -244,6 +246,28 @@ def webhook_delivery_record(row: Any, attempts: Sequence[Any] = ()) -> WebhookDe
         row.updated_at,
         tuple(webhook_attempt_record(attempt) for attempt in attempts),
     )
+
+
+def joined_delivery_record(rows: Sequence[Any]) -> WebhookDeliveryRecord:
+    """A delivery from its rows with the attempts outer-joined (``attempt__`` columns; one row with
+    NULL ones when it has none)."""
+    attempts = [
+        WebhookAttemptRecord(
+            row.attempt__number,
+            row.attempt__started_at,
+            row.attempt__duration_ms,
+            row.attempt__response_code,
+            AttemptOutcome(row.attempt__outcome),
+            row.attempt__error,
+        )
+        for row in rows
+        if row.attempt__id is not None
+    ]
+    return webhook_delivery_record(rows[0])._replace(attempt_log=tuple(attempts))
+
+
+def invitation_record(row: Any) -> InvitationRecord:
+    return InvitationRecord(row.id, row.email, OrgRole(row.role), row.expires_at)
 
 
 def api_key_record(row: Any) -> ApiKeyRecord:

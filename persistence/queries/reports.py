@@ -47,6 +47,12 @@ REPORT_FIELDS = (
 async def report_by_id(conn: AsyncConnection, scope: Scope, report_id: int) -> AnyRow | None:
     """The report if its project is in the scope's organization and visible to it, else None; with
     its project (``project__`` columns) and requester (``requester__``), so a payload costs one read."""
+    found = await reports_by_ids(conn, scope, [report_id])
+    return found[0] if found else None
+
+
+async def reports_by_ids(conn: AsyncConnection, scope: Scope, report_ids: Sequence[int]) -> Sequence[AnyRow]:
+    """``report_by_id`` for many ids in one statement: the visible ones, in no particular order."""
     statement = (
         select(
             *[_reports.c[name] for name in REPORT_FIELDS],
@@ -59,13 +65,13 @@ async def report_by_id(conn: AsyncConnection, scope: Scope, report_id: int) -> A
             )
         )
         .where(
-            _reports.c.id == report_id,
+            _reports.c.id.in_(report_ids),
             _reports.c.organization_id == scope.organization_id,
             _projects.c.organization_id == scope.organization_id,
             visible_project(scope, _reports.c.project_id),
         )
     )
-    return (await conn.execute(statement)).one_or_none()
+    return (await conn.execute(statement)).all()
 
 
 async def report_for_job(conn: AsyncConnection, report_id: int) -> AnyRow | None:

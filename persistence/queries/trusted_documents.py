@@ -31,6 +31,12 @@ async def by_document_ids(conn: AsyncConnection, document_ids: Sequence[str]) ->
     return (await conn.execute(statement)).all()
 
 
+async def by_ids(conn: AsyncConnection, ids: Sequence[int]) -> Sequence[AnyRow]:
+    """Documents by their row ids (a TrustedDocument's global id names the row), in one statement."""
+    statement = select(*_columns()).where(_documents.c.id.in_(ids))
+    return (await conn.execute(statement)).all()
+
+
 async def find(conn: AsyncConnection, *, document_id: str | None, sha256: str | None) -> AnyRow | None:
     """One document by its id or its hash (the first given; of several ids with one body, the first
     registered)."""

@@ -47,10 +47,40 @@ async def insert_endpoint(conn: AsyncConnection, values: dict[str, Any]) -> AnyR
 
 
 async def endpoint(conn: AsyncConnection, organization_id: int, endpoint_id: int) -> AnyRow | None:
+    found = await endpoints_by_ids(conn, organization_id, [endpoint_id])
+    return found[0] if found else None
+
+
+async def endpoints_by_ids(
+    conn: AsyncConnection, organization_id: int, endpoint_ids: Sequence[int]
+) -> Sequence[AnyRow]:
+    """The organization's live endpoints among these ids, in one statement."""
     statement = select(*[_endpoints.c[name] for name in ENDPOINT_FIELDS]).where(
-        _endpoints.c.id == endpoint_id, _live(organization_id)
+        _endpoints.c.id.in_(endpoint_ids), _live(organization_id)
     )
-    return (await conn.execute(statement)).one_or_none()
+    return (await conn.execute(statement)).all()
+
+
+async def deliveries_by_ids(
+    conn: AsyncConnection, organization_id: int, delivery_ids: Sequence[int]
+) -> dict[int, list[AnyRow]]:
+    """The deliveries among these ids whose endpoint is one of the organization's live ones: one
+    statement, the attempts outer-joined (``attempt__`` columns), a delivery's rows in attempt order."""
+    attempt_columns = [column.label(f"attempt__{column.name}") for column in _attempts.c]
+    statement = (
+        select(*[_deliveries.c[name] for name in DELIVERY_FIELDS], *attempt_columns)
+        .select_from(
+            _deliveries.join(_endpoints, _endpoints.c.id == _deliveries.c.endpoint_id).outerjoin(
+                _attempts, _attempts.c.delivery_id == _deliveries.c.id
+            )
+        )
+        .where(_deliveries.c.id.in_(delivery_ids), _live(organization_id))
+        .order_by(_deliveries.c.id, _attempts.c.number)
+    )
+    found: dict[int, list[AnyRow]] = {}
+    for row in (await conn.execute(statement)).all():
+        found.setdefault(row.id, []).append(row)
+    return found
 
 
 async def endpoints(conn: AsyncConnection, organization_id: int) -> Sequence[AnyRow]:

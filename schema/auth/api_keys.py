@@ -9,6 +9,7 @@ import strawberry
 from persistence.enums import ApiKeyScope
 from persistence.records import ApiKeyRecord
 from schema.core.ids import encode_id
+from schema.core.node import Node
 
 strawberry.enum(
     ApiKeyScope,
@@ -18,8 +19,7 @@ strawberry.enum(
 
 
 @strawberry.type(description="A key third parties send as `X-Api-Key`; it acts as the user who made it.")
-class ApiKey:
-    id: strawberry.ID
+class ApiKey(Node):
     name: str
     prefix: str = strawberry.field(description="The key's public part: `tq_<prefix>_...`.")
     scope: ApiKeyScope

@@ -124,12 +124,6 @@ def includes_of(names: set[str]) -> NotificationIncludes:
     return NotificationIncludes(actor="actor" in names or "comment" in names, comment="comment" in names)
 
 
-async def notification_node(info: Ctx, notification_id: int) -> Notification:
-    """``node(id:)`` for one of the viewer's own notifications."""
-    includes = includes_of(child_names(info.selected_fields))
-    return Notification.from_record(await resolvers.notification(info.context, notification_id, includes))
-
-
 async def notification_connection(
     info: Ctx,
     first: int | None,

@@ -11,6 +11,7 @@ from resolvers.context import RequestContext
 from resolvers.engines import EngineChoice
 from resolvers.mutations import Outcome, outcome_of
 from schema.core.ids import encode_id
+from schema.core.node import Node
 from schema.core.payload_errors import MutationError, errors_as
 from schema.guard.registration import preparer
 
@@ -18,8 +19,7 @@ Ctx = Info[RequestContext, None]
 
 
 @strawberry.type(description="An operation API-key clients may run, by `documentId` or by `sha256`.")
-class TrustedDocument:
-    id: strawberry.ID
+class TrustedDocument(Node):
     document_id: str
     sha256: str = strawberry.field(description="Hex SHA-256 of the body's UTF-8 text.")
     name: str | None

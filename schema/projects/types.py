@@ -24,9 +24,8 @@ if TYPE_CHECKING:
 _NOT_READ: Any = object()
 
 
-@strawberry.type
-class Label:
-    id: strawberry.ID
+@strawberry.type(description="A project's label, put on its tasks.")
+class Label(Node):
     name: str
     color: str
 

@@ -53,9 +53,8 @@ def task_includes(names: set[str]) -> TaskIncludes:
     )
 
 
-@strawberry.type
-class Comment:
-    id: strawberry.ID
+@strawberry.type(description="A comment on a task; deleted ones are gone from every read.")
+class Comment(Node):
     body: str
     created_at: datetime
     updated_at: datetime
@@ -72,9 +71,8 @@ class Comment:
         )
 
 
-@strawberry.type
-class Attachment:
-    id: strawberry.ID
+@strawberry.type(description="A file attached to a task.")
+class Attachment(Node):
     filename: str
     content_type: str
     size_bytes: int
@@ -98,9 +96,8 @@ class Attachment:
         )
 
 
-@strawberry.type
-class ActivityEvent:
-    id: strawberry.ID
+@strawberry.type(description="One change to a task, as its activity log records it.")
+class ActivityEvent(Node):
     type: str
     sequence: int | None
     payload: JSON

@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from persistence.records import InvitationRecord
 from resolvers import signup
 from resolvers import user_mutations as resolvers
 from resolvers import users as user_reads
@@ -15,6 +16,7 @@ from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
 from schema.core.enums import OrgRole
 from schema.core.ids import decode_id, encode_id
+from schema.core.node import Node
 from schema.core.payload_errors import MutationError, errors_as
 from schema.users.organizations import Organization
 from schema.users.types import User
@@ -58,11 +60,19 @@ class PasswordChangeError(MutationError):
 
 
 @strawberry.type(description="An invitation to join the organization; accepting it creates the user.")
-class Invitation:
-    id: strawberry.ID
+class Invitation(Node):
     email: str
     role: OrgRole
     expires_at: datetime
+
+    @classmethod
+    def from_record(cls, record: InvitationRecord) -> Invitation:
+        return cls(
+            id=strawberry.ID(encode_id("Invitation", record.id)),
+            email=record.email,
+            role=record.role,
+            expires_at=record.expires_at,
+        )
 
 
 async def _user(info: Ctx, result: MutationResult) -> User | None:

@@ -9,13 +9,13 @@ import strawberry
 from persistence.enums import PushPlatform
 from persistence.records import PushDeviceRecord
 from schema.core.ids import encode_id
+from schema.core.node import Node
 
 strawberry.enum(PushPlatform, name="PushPlatform")
 
 
 @strawberry.type(description="A device of yours that receives push notifications.")
-class PushDevice:
-    id: strawberry.ID
+class PushDevice(Node):
     platform: PushPlatform
     created_at: datetime
     last_seen_at: datetime = strawberry.field(description="When its token was last registered.")

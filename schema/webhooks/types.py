@@ -52,8 +52,7 @@ class WebhookAttempt:
 
 
 @strawberry.type(description="One event (or test ping) for one webhook, with every attempt to send it.")
-class WebhookDelivery:
-    id: strawberry.ID
+class WebhookDelivery(Node):
     delivery_id: str = strawberry.field(
         description="What the receiver sees as `Taskql-Delivery` and the body's `id`: the same on every "
         "attempt and redelivery, so a receiver can drop a duplicate."
