@@ -17,6 +17,7 @@ from resolvers.errors import BadUserInput
 from resolvers.nodes import MAX_NODE_IDS
 from schema import nodes as node_reads
 from schema.auth.api_keys import ApiKey
+from schema.core.connections import After, Before, First, Last
 from schema.core.cursors import CursorOrder
 from schema.core.ids import decode_id
 from schema.core.node import Node
@@ -113,10 +114,10 @@ class Query:
     async def users(
         self,
         info: Ctx,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         include_deactivated: bool = False,
     ) -> UserConnection:
         asked = ConnectionRequest(info, USERS_BY_NAME, first=first, after=after, last=last, before=before)
@@ -137,10 +138,10 @@ class Query:
     async def projects(
         self,
         info: Ctx,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         archived: bool | None = None,
     ) -> ProjectConnection:
         return await project_connection(info, first, after, last, before, archived)
@@ -166,10 +167,10 @@ class Query:
     async def tasks(
         self,
         info: Ctx,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: TaskFilterInput | None = None,  # noqa: A002
         order_by: TaskOrderInput | None = None,
     ) -> TaskConnection:
@@ -201,8 +202,8 @@ class Query:
         self,
         info: Ctx,
         query: str,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         filter: TaskFilterInput | None = None,  # noqa: A002
     ) -> TaskConnection:
         info.context.require_principal()

@@ -6,6 +6,7 @@ from strawberry.types import Info
 from resolvers import projects as project_resolvers
 from resolvers import push_devices as push_device_reads
 from resolvers.context import RequestContext
+from schema.core.connections import After, Before, First, Last
 from schema.core.paging import ConnectionRequest
 from schema.notifications.types import NotificationConnection, notification_connection
 from schema.projects.types import PROJECTS_BY_NAME, Project, ProjectConnection, project_includes
@@ -25,10 +26,10 @@ class Viewer:
     async def projects(
         self,
         info: Info[RequestContext, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         archived: bool | None = False,
     ) -> ProjectConnection:
         return await project_connection(info, first, after, last, before, archived)
@@ -37,10 +38,10 @@ class Viewer:
     async def assigned_tasks(
         self,
         info: Info[RequestContext, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: TaskFilterInput | None = None,  # noqa: A002
         order_by: TaskOrderInput | None = None,
     ) -> TaskConnection:
@@ -56,10 +57,10 @@ class Viewer:
     async def notifications(
         self,
         info: Info[RequestContext, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         unread_only: bool = False,
     ) -> NotificationConnection:
         return await notification_connection(info, first, after, last, before, unread_only)

@@ -20,12 +20,12 @@ from resolvers.context import RequestContext
 from resolvers.mutations import outcome_of
 from schema.auth.api_keys import ApiKey
 from schema.core.ids import decode_id
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.input
+@strawberry.input(description="What `apiKeyCreate` and `apiKeyCreateV2` take.")
 class ApiKeyCreateInput:
     name: str = strawberry.field(description=f"1 to {resolvers.MAX_NAME} characters, for people.")
     scope: ApiKeyScope
@@ -34,18 +34,18 @@ class ApiKeyCreateInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="What `apiKeyRevoke` and `apiKeyRevokeV2` take.")
 class ApiKeyRevokeInput:
     id: strawberry.ID
 
 
-@strawberry.type
+@strawberry.type(description="What `apiKeyCreate` answers.")
 class ApiKeyCreatePayload:
     api_key: ApiKey
     key: str = strawberry.field(description="The key to send as `X-Api-Key`: shown now, never again.")
 
 
-@strawberry.type
+@strawberry.type(description="What `apiKeyRevoke` answers.")
 class ApiKeyRevokePayload:
     api_key: ApiKey
 
@@ -57,7 +57,11 @@ class ApiKeyMutation:
         deprecation_reason="Use `apiKeyCreateV2`: the same, with expected failures in the payload's "
         "`errors`.",
     )
-    async def api_key_create(self, info: Ctx, input: ApiKeyCreateInput) -> ApiKeyCreatePayload:  # noqa: A002
+    async def api_key_create(
+        self,
+        info: Ctx,
+        input: MutationInput[ApiKeyCreateInput],  # noqa: A002
+    ) -> ApiKeyCreatePayload:
         created = await resolvers.create_api_key(
             info.context, name=input.name, scope=ApiKeyScope(input.scope), expires_at=input.expires_at
         )
@@ -68,7 +72,11 @@ class ApiKeyMutation:
         deprecation_reason="Use `apiKeyRevokeV2`: the same, with expected failures in the payload's "
         "`errors`.",
     )
-    async def api_key_revoke(self, info: Ctx, input: ApiKeyRevokeInput) -> ApiKeyRevokePayload:  # noqa: A002
+    async def api_key_revoke(
+        self,
+        info: Ctx,
+        input: MutationInput[ApiKeyRevokeInput],  # noqa: A002
+    ) -> ApiKeyRevokePayload:
         revoked = await resolvers.revoke_api_key(info.context, api_key_id=decode_id(input.id, "ApiKey"))
         return ApiKeyRevokePayload(api_key=ApiKey.from_record(revoked))
 
@@ -101,7 +109,11 @@ class ApiKeyRevokeV2Payload:
 @strawberry.type
 class ApiKeyPayloadMutation:
     @strawberry.mutation(description="An API key acting as you; the payload shows it once.")
-    async def api_key_create_v2(self, info: Ctx, input: ApiKeyCreateInput) -> ApiKeyCreateV2Payload:  # noqa: A002
+    async def api_key_create_v2(
+        self,
+        info: Ctx,
+        input: MutationInput[ApiKeyCreateInput],  # noqa: A002
+    ) -> ApiKeyCreateV2Payload:
         outcome = await outcome_of(
             resolvers.create_api_key(
                 info.context, name=input.name, scope=ApiKeyScope(input.scope), expires_at=input.expires_at
@@ -116,7 +128,11 @@ class ApiKeyPayloadMutation:
         )
 
     @strawberry.mutation(description="Revokes an API key at once; revoking it again changes nothing.")
-    async def api_key_revoke_v2(self, info: Ctx, input: ApiKeyRevokeInput) -> ApiKeyRevokeV2Payload:  # noqa: A002
+    async def api_key_revoke_v2(
+        self,
+        info: Ctx,
+        input: MutationInput[ApiKeyRevokeInput],  # noqa: A002
+    ) -> ApiKeyRevokeV2Payload:
         api_key_id = decode_id(input.id, "ApiKey", argument="input.id")
         outcome = await outcome_of(
             resolvers.revoke_api_key(info.context, api_key_id=api_key_id), missing_field="id"

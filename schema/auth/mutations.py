@@ -11,20 +11,20 @@ from resolvers import auth as resolvers
 from resolvers.auth import AuthResult
 from resolvers.context import RequestContext
 from resolvers.errors import Unauthenticated
-from schema.core.payload_errors import MutationError
+from schema.core.payload_errors import MutationError, MutationInput
 from schema.users.organizations import Organization
 from schema.users.types import User
 
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.input
+@strawberry.input(description="What `authLogin` takes.")
 class AuthLoginInput:
     email: str
     password: str
 
 
-@strawberry.input
+@strawberry.input(description="What `authRefresh` takes.")
 class AuthRefreshInput:
     refresh_token: str
 
@@ -59,7 +59,7 @@ class AuthPayload:
         )
 
 
-@strawberry.type
+@strawberry.type(description="What `authLogout` answers.")
 class AuthLogoutPayload:
     ok: bool
 
@@ -67,7 +67,11 @@ class AuthLogoutPayload:
 @strawberry.type
 class AuthMutation:
     @strawberry.mutation(description="Exchanges email and password for an access and a refresh token.")
-    async def auth_login(self, info: Ctx, input: AuthLoginInput) -> AuthPayload:  # noqa: A002
+    async def auth_login(
+        self,
+        info: Ctx,
+        input: MutationInput[AuthLoginInput],  # noqa: A002
+    ) -> AuthPayload:
         if len(input.email) > 320 or len(input.password) > 1024:
             raise Unauthenticated("invalid email or password")
         return AuthPayload.from_result(
@@ -75,7 +79,11 @@ class AuthMutation:
         )
 
     @strawberry.mutation(description="Exchanges a refresh token for new tokens; the old one stops working.")
-    async def auth_refresh(self, info: Ctx, input: AuthRefreshInput) -> AuthPayload:  # noqa: A002
+    async def auth_refresh(
+        self,
+        info: Ctx,
+        input: MutationInput[AuthRefreshInput],  # noqa: A002
+    ) -> AuthPayload:
         return AuthPayload.from_result(
             await resolvers.refresh(info.context, refresh_token=input.refresh_token)
         )

@@ -7,41 +7,45 @@ from strawberry.types import Info
 
 from resolvers import password_resets as resolvers
 from resolvers.context import RequestContext
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `passwordResetRequest`.")
 class PasswordResetRequestError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `passwordResetConfirm`.")
 class PasswordResetConfirmError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="What `passwordResetRequest` answers.")
 class PasswordResetRequestPayload:
     accepted: bool = strawberry.field(
         description="True for every well-formed email, whether or not it has an account."
     )
-    errors: list[PasswordResetRequestError]
+    errors: list[PasswordResetRequestError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What `passwordResetConfirm` answers.")
 class PasswordResetConfirmPayload:
     password_changed: bool
-    errors: list[PasswordResetConfirmError]
+    errors: list[PasswordResetConfirmError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
 
 
-@strawberry.input
+@strawberry.input(description="What `passwordResetRequest` takes.")
 class PasswordResetRequestInput:
     email: str
 
 
-@strawberry.input
+@strawberry.input(description="What `passwordResetConfirm` takes.")
 class PasswordResetConfirmInput:
     token: str = strawberry.field(description="The token from the reset email.")
     new_password: str = strawberry.field(description="At least 10 characters.")
@@ -56,7 +60,7 @@ class PasswordResetMutation:
     async def password_reset_request(
         self,
         info: Ctx,
-        input: PasswordResetRequestInput,  # noqa: A002
+        input: MutationInput[PasswordResetRequestInput],  # noqa: A002
     ) -> PasswordResetRequestPayload:
         result = await resolvers.request_reset(info.context, input.email)
         errors = errors_as(PasswordResetRequestError, result)
@@ -69,7 +73,7 @@ class PasswordResetMutation:
     async def password_reset_confirm(
         self,
         info: Ctx,
-        input: PasswordResetConfirmInput,  # noqa: A002
+        input: MutationInput[PasswordResetConfirmInput],  # noqa: A002
     ) -> PasswordResetConfirmPayload:
         result = await resolvers.confirm_reset(info.context, input.token, input.new_password)
         errors = errors_as(PasswordResetConfirmError, result)

@@ -9,18 +9,18 @@ from resolvers import notifications as resolvers
 from resolvers.context import RequestContext
 from resolvers.notifications import MarkReadOutcome
 from schema.core.ids import decode_ids
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 from schema.notifications.types import Notification
 
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `notificationMarkRead`.")
 class NotificationMarkReadError(MutationError):
     pass
 
 
-@strawberry.input
+@strawberry.input(description="What `notificationMarkRead` takes.")
 class NotificationMarkReadInput:
     ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="1 to 100 of your notifications."
@@ -28,9 +28,11 @@ class NotificationMarkReadInput:
     all: bool = strawberry.field(default=False, description="Every one of your unread notifications.")
 
 
-@strawberry.type
+@strawberry.type(description="What `notificationMarkRead` answers.")
 class NotificationMarkReadPayload:
-    errors: list[NotificationMarkReadError]
+    errors: list[NotificationMarkReadError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _outcome: strawberry.Private[MarkReadOutcome]
 
     @strawberry.field(description="The named notifications as they are now, newest first (none for `all`).")
@@ -55,7 +57,7 @@ class NotificationMutation:
     async def notification_mark_read(
         self,
         info: Ctx,
-        input: NotificationMarkReadInput,  # noqa: A002
+        input: MutationInput[NotificationMarkReadInput],  # noqa: A002
     ) -> NotificationMarkReadPayload:
         info.context.require_principal()
         ids = decode_ids(input.ids, "Notification", argument="input.ids")

@@ -12,7 +12,7 @@ from resolvers.engines import EngineChoice
 from resolvers.mutations import Outcome, outcome_of
 from schema.core.ids import encode_id
 from schema.core.node import Node
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 from schema.guard.registration import preparer
 
 Ctx = Info[RequestContext, None]
@@ -50,7 +50,7 @@ class TrustedDocument(Node):
         )
 
 
-@strawberry.input
+@strawberry.input(description="What `trustedDocumentsRegister` and `trustedDocumentsRegisterV2` take.")
 class TrustedDocumentsRegisterInput:
     client_name: str = strawberry.field(description=f"1 to {resolvers.MAX_CLIENT_NAME} characters.")
     manifest: JSON = strawberry.field(
@@ -60,7 +60,7 @@ class TrustedDocumentsRegisterInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="What `trustedDocumentsRegister` answers.")
 class TrustedDocumentsRegisterPayload:
     registered: int = strawberry.field(description="Documents stored by this request.")
     unchanged: int = strawberry.field(description="Documents registered before with the same body.")
@@ -117,7 +117,7 @@ class TrustedDocumentMutation:
     async def trusted_documents_register(
         self,
         info: Ctx,
-        input: TrustedDocumentsRegisterInput,  # noqa: A002
+        input: MutationInput[TrustedDocumentsRegisterInput],  # noqa: A002
     ) -> TrustedDocumentsRegisterPayload:
         return TrustedDocumentsRegisterPayload.of(await _register(info, input))
 
@@ -129,7 +129,7 @@ class TrustedDocumentMutation:
     async def trusted_documents_register_v2(
         self,
         info: Ctx,
-        input: TrustedDocumentsRegisterInput,  # noqa: A002
+        input: MutationInput[TrustedDocumentsRegisterInput],  # noqa: A002
     ) -> TrustedDocumentsRegisterV2Payload:
         outcome = await outcome_of(_register(info, input), missing_field=None)
         return TrustedDocumentsRegisterV2Payload.of(outcome)

@@ -13,7 +13,7 @@ from resolvers.errors import NotFound
 from resolvers.mutations import MutationResult
 from schema.core.enums import ProjectRole
 from schema.core.ids import decode_id
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 from schema.core.selection import child_names
 from schema.projects.types import Project, ProjectMember, project_includes
 from schema.users.types import User
@@ -21,32 +21,32 @@ from schema.users.types import User
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `projectCreate`.")
 class ProjectCreateError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `projectUpdate`.")
 class ProjectUpdateError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `projectArchive`.")
 class ProjectArchiveError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `projectMemberAdd`.")
 class ProjectMemberAddError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `projectMemberRemove`.")
 class ProjectMemberRemoveError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `projectMemberRoleChange`.")
 class ProjectMemberRoleChangeError(MutationError):
     pass
 
@@ -71,9 +71,11 @@ def _member(result: MutationResult) -> ProjectMember | None:
     return None if member is None else ProjectMember(user=User.from_record(member.user), role=member.role)
 
 
-@strawberry.type
+@strawberry.type(description="What `projectCreate` answers.")
 class ProjectCreatePayload:
-    errors: list[ProjectCreateError]
+    errors: list[ProjectCreateError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field(description="The new project; its creator is its admin.")
@@ -81,9 +83,11 @@ class ProjectCreatePayload:
         return await _project(info, self._result)
 
 
-@strawberry.type
+@strawberry.type(description="What `projectUpdate` answers.")
 class ProjectUpdatePayload:
-    errors: list[ProjectUpdateError]
+    errors: list[ProjectUpdateError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -91,9 +95,11 @@ class ProjectUpdatePayload:
         return await _project(info, self._result)
 
 
-@strawberry.type
+@strawberry.type(description="What `projectArchive` answers.")
 class ProjectArchivePayload:
-    errors: list[ProjectArchiveError]
+    errors: list[ProjectArchiveError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -101,9 +107,11 @@ class ProjectArchivePayload:
         return await _project(info, self._result)
 
 
-@strawberry.type
+@strawberry.type(description="What `projectMemberAdd` answers.")
 class ProjectMemberAddPayload:
-    errors: list[ProjectMemberAddError]
+    errors: list[ProjectMemberAddError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -115,9 +123,11 @@ class ProjectMemberAddPayload:
         return await _project(info, self._result)
 
 
-@strawberry.type
+@strawberry.type(description="What `projectMemberRemove` answers.")
 class ProjectMemberRemovePayload:
-    errors: list[ProjectMemberRemoveError]
+    errors: list[ProjectMemberRemoveError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -125,9 +135,11 @@ class ProjectMemberRemovePayload:
         return await _project(info, self._result)
 
 
-@strawberry.type
+@strawberry.type(description="What `projectMemberRoleChange` answers.")
 class ProjectMemberRoleChangePayload:
-    errors: list[ProjectMemberRoleChangeError]
+    errors: list[ProjectMemberRoleChangeError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -139,7 +151,7 @@ class ProjectMemberRoleChangePayload:
         return await _project(info, self._result)
 
 
-@strawberry.input
+@strawberry.input(description="What `projectCreate` takes.")
 class ProjectCreateInput:
     key: str = strawberry.field(description="A letter and 1 to 9 letters or digits; unique here.")
     name: str
@@ -153,26 +165,26 @@ class ProjectUpdateInput:
     description: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="What `projectArchive` takes.")
 class ProjectArchiveInput:
     id: strawberry.ID
     archived: bool
 
 
-@strawberry.input
+@strawberry.input(description="What `projectMemberAdd` takes.")
 class ProjectMemberAddInput:
     project_id: strawberry.ID
     user_id: strawberry.ID
     role: ProjectRole
 
 
-@strawberry.input
+@strawberry.input(description="What `projectMemberRemove` takes.")
 class ProjectMemberRemoveInput:
     project_id: strawberry.ID
     user_id: strawberry.ID
 
 
-@strawberry.input
+@strawberry.input(description="What `projectMemberRoleChange` takes.")
 class ProjectMemberRoleChangeInput:
     project_id: strawberry.ID
     user_id: strawberry.ID
@@ -189,20 +201,32 @@ def _ids(project_id: strawberry.ID, user_id: strawberry.ID) -> tuple[int, int]:
 @strawberry.type
 class ProjectMutation:
     @strawberry.mutation(description="Organization owners, admins and members; not guests.")
-    async def project_create(self, info: Ctx, input: ProjectCreateInput) -> ProjectCreatePayload:  # noqa: A002
+    async def project_create(
+        self,
+        info: Ctx,
+        input: MutationInput[ProjectCreateInput],  # noqa: A002
+    ) -> ProjectCreatePayload:
         info.context.require_principal()
         result = await resolvers.create_project(info.context, input.key, input.name, input.description)
         return ProjectCreatePayload(errors=errors_as(ProjectCreateError, result), _result=result)
 
     @strawberry.mutation(description="The project's admins and organization owners and admins.")
-    async def project_update(self, info: Ctx, input: ProjectUpdateInput) -> ProjectUpdatePayload:  # noqa: A002
+    async def project_update(
+        self,
+        info: Ctx,
+        input: MutationInput[ProjectUpdateInput],  # noqa: A002
+    ) -> ProjectUpdatePayload:
         info.context.require_principal()
         project_id = decode_id(input.id, "Project", argument="input.id")
         result = await resolvers.update_project(info.context, project_id, input.name, input.description)
         return ProjectUpdatePayload(errors=errors_as(ProjectUpdateError, result), _result=result)
 
     @strawberry.mutation(description="Archives (or restores) a project; its tasks stay readable.")
-    async def project_archive(self, info: Ctx, input: ProjectArchiveInput) -> ProjectArchivePayload:  # noqa: A002
+    async def project_archive(
+        self,
+        info: Ctx,
+        input: MutationInput[ProjectArchiveInput],  # noqa: A002
+    ) -> ProjectArchivePayload:
         info.context.require_principal()
         project_id = decode_id(input.id, "Project", argument="input.id")
         result = await resolvers.archive_project(info.context, project_id, input.archived)
@@ -212,7 +236,7 @@ class ProjectMutation:
     async def project_member_add(
         self,
         info: Ctx,
-        input: ProjectMemberAddInput,  # noqa: A002
+        input: MutationInput[ProjectMemberAddInput],  # noqa: A002
     ) -> ProjectMemberAddPayload:
         info.context.require_principal()
         project_id, user_id = _ids(input.project_id, input.user_id)
@@ -223,7 +247,7 @@ class ProjectMutation:
     async def project_member_remove(
         self,
         info: Ctx,
-        input: ProjectMemberRemoveInput,  # noqa: A002
+        input: MutationInput[ProjectMemberRemoveInput],  # noqa: A002
     ) -> ProjectMemberRemovePayload:
         info.context.require_principal()
         project_id, user_id = _ids(input.project_id, input.user_id)
@@ -234,7 +258,7 @@ class ProjectMutation:
     async def project_member_role_change(
         self,
         info: Ctx,
-        input: ProjectMemberRoleChangeInput,  # noqa: A002
+        input: MutationInput[ProjectMemberRoleChangeInput],  # noqa: A002
     ) -> ProjectMemberRoleChangePayload:
         info.context.require_principal()
         project_id, user_id = _ids(input.project_id, input.user_id)

@@ -11,7 +11,7 @@ from persistence.records import LabelRecord, ProjectRecord
 from persistence.values import ProjectIncludes
 from resolvers import projects as resolvers
 from resolvers.context import RequestContext
-from schema.core.connections import Connection
+from schema.core.connections import After, Before, Connection, First, Last
 from schema.core.cursors import CursorOrder
 from schema.core.enums import ProjectRole
 from schema.core.ids import encode_id
@@ -103,10 +103,10 @@ class Project(Node):
     async def tasks(
         self,
         info: Info[RequestContext, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: Annotated[TaskFilterInput, strawberry.lazy("schema.tasks.types")] | None = None,  # noqa: A002
         order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.tasks.types")] | None = None,
     ) -> Annotated[TaskConnection, strawberry.lazy("schema.tasks.types")]:

@@ -14,7 +14,7 @@ from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
 from schema.core.ids import decode_id, encode_id
 from schema.core.node import Node
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 from schema.projects.types import Project
 from schema.users.types import User
 
@@ -64,20 +64,22 @@ async def report_node(info: Ctx, report_id: int) -> Report:
     return Report.from_record(await resolvers.report(info.context, report_id))
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `reportRequest`.")
 class ReportRequestError(MutationError):
     pass
 
 
-@strawberry.input
+@strawberry.input(description="What `reportRequest` takes.")
 class ReportRequestInput:
     project_id: strawberry.ID
     kind: ReportKind = ReportKind.STATUS
 
 
-@strawberry.type
+@strawberry.type(description="What `reportRequest` answers.")
 class ReportRequestPayload:
-    errors: list[ReportRequestError]
+    errors: list[ReportRequestError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field(description="The report as it is now (queued, unless its job was very quick).")
@@ -97,7 +99,7 @@ class ReportMutation:
     async def report_request(
         self,
         info: Ctx,
-        input: ReportRequestInput,  # noqa: A002
+        input: MutationInput[ReportRequestInput],  # noqa: A002
     ) -> ReportRequestPayload:
         project_id = decode_id(input.project_id, "Project", argument="projectId")
         result = await resolvers.request_report(info.context, project_id, ReportKind(input.kind))

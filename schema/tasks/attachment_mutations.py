@@ -11,20 +11,22 @@ from resolvers import attachments as attachment_reads
 from resolvers.attachment_mutations import AttachmentOutcome
 from resolvers.context import RequestContext
 from schema.core.ids import decode_id
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 from schema.tasks.types import Attachment
 
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `attachmentUpload`.")
 class AttachmentUploadError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="What `attachmentUpload` answers.")
 class AttachmentUploadPayload:
-    errors: list[AttachmentUploadError]
+    errors: list[AttachmentUploadError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _outcome: strawberry.Private[AttachmentOutcome]
 
     @strawberry.field
@@ -39,7 +41,7 @@ class AttachmentUploadPayload:
         return None if found is None else Attachment.from_record(found)
 
 
-@strawberry.input
+@strawberry.input(description="What `attachmentUpload` takes.")
 class AttachmentUploadInput:
     task_id: strawberry.ID
     file: Upload = strawberry.field(
@@ -55,7 +57,11 @@ class AttachmentMutation:
         "request with an `Apollo-Require-Preflight` header; TOO_LARGE and UNSUPPORTED_MEDIA_TYPE are "
         "payload errors on `file`."
     )
-    async def attachment_upload(self, info: Ctx, input: AttachmentUploadInput) -> AttachmentUploadPayload:  # noqa: A002
+    async def attachment_upload(
+        self,
+        info: Ctx,
+        input: MutationInput[AttachmentUploadInput],  # noqa: A002
+    ) -> AttachmentUploadPayload:
         info.context.require_principal()
         task_id = decode_id(input.task_id, "Task", argument="input.taskId")
         outcome = await resolvers.upload_attachment(info.context, task_id, input.file)

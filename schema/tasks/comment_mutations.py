@@ -9,23 +9,23 @@ from resolvers import comment_mutations as resolvers
 from resolvers.comment_mutations import CommentOutcome
 from resolvers.context import RequestContext
 from schema.core.ids import decode_id, encode_id
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 from schema.tasks.types import Comment
 
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `commentCreate`.")
 class CommentCreateError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `commentUpdate`.")
 class CommentUpdateError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `commentDelete`.")
 class CommentDeleteError(MutationError):
     pass
 
@@ -38,9 +38,11 @@ async def _comment(info: Ctx, outcome: CommentOutcome) -> Comment | None:
     return None if found is None else Comment.from_record(found)
 
 
-@strawberry.type
+@strawberry.type(description="What `commentCreate` answers.")
 class CommentCreatePayload:
-    errors: list[CommentCreateError]
+    errors: list[CommentCreateError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _outcome: strawberry.Private[CommentOutcome]
 
     @strawberry.field
@@ -48,9 +50,11 @@ class CommentCreatePayload:
         return await _comment(info, self._outcome)
 
 
-@strawberry.type
+@strawberry.type(description="What `commentUpdate` answers.")
 class CommentUpdatePayload:
-    errors: list[CommentUpdateError]
+    errors: list[CommentUpdateError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _outcome: strawberry.Private[CommentOutcome]
 
     @strawberry.field
@@ -58,9 +62,11 @@ class CommentUpdatePayload:
         return await _comment(info, self._outcome)
 
 
-@strawberry.type
+@strawberry.type(description="What `commentDelete` answers.")
 class CommentDeletePayload:
-    errors: list[CommentDeleteError]
+    errors: list[CommentDeleteError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _outcome: strawberry.Private[CommentOutcome]
 
     @strawberry.field
@@ -71,19 +77,19 @@ class CommentDeletePayload:
         return strawberry.ID(encode_id("Comment", result.object_id))
 
 
-@strawberry.input
+@strawberry.input(description="What `commentCreate` takes.")
 class CommentCreateInput:
     task_id: strawberry.ID
     body: str = strawberry.field(description="1 to 10,000 characters; surrounding whitespace is dropped.")
 
 
-@strawberry.input
+@strawberry.input(description="What `commentUpdate` takes.")
 class CommentUpdateInput:
     id: strawberry.ID
     body: str = strawberry.field(description="1 to 10,000 characters; surrounding whitespace is dropped.")
 
 
-@strawberry.input
+@strawberry.input(description="What `commentDelete` takes.")
 class CommentDeleteInput:
     id: strawberry.ID
 
@@ -91,14 +97,22 @@ class CommentDeleteInput:
 @strawberry.type
 class CommentMutation:
     @strawberry.mutation(description="Editors and admins of the task's project may comment; viewers may not.")
-    async def comment_create(self, info: Ctx, input: CommentCreateInput) -> CommentCreatePayload:  # noqa: A002
+    async def comment_create(
+        self,
+        info: Ctx,
+        input: MutationInput[CommentCreateInput],  # noqa: A002
+    ) -> CommentCreatePayload:
         info.context.require_principal()
         task_id = decode_id(input.task_id, "Task", argument="input.taskId")
         outcome = await resolvers.create_comment(info.context, task_id, input.body)
         return CommentCreatePayload(errors=errors_as(CommentCreateError, outcome.result), _outcome=outcome)
 
     @strawberry.mutation(description="Only the comment's author may edit it.")
-    async def comment_update(self, info: Ctx, input: CommentUpdateInput) -> CommentUpdatePayload:  # noqa: A002
+    async def comment_update(
+        self,
+        info: Ctx,
+        input: MutationInput[CommentUpdateInput],  # noqa: A002
+    ) -> CommentUpdatePayload:
         info.context.require_principal()
         comment_id = decode_id(input.id, "Comment", argument="input.id")
         outcome = await resolvers.update_comment(info.context, comment_id, input.body)
@@ -107,7 +121,11 @@ class CommentMutation:
     @strawberry.mutation(
         description="Soft delete, by the author, a project admin or an organization owner or admin."
     )
-    async def comment_delete(self, info: Ctx, input: CommentDeleteInput) -> CommentDeletePayload:  # noqa: A002
+    async def comment_delete(
+        self,
+        info: Ctx,
+        input: MutationInput[CommentDeleteInput],  # noqa: A002
+    ) -> CommentDeletePayload:
         info.context.require_principal()
         comment_id = decode_id(input.id, "Comment", argument="input.id")
         outcome = await resolvers.delete_comment(info.context, comment_id)

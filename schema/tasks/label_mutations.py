@@ -11,7 +11,7 @@ from resolvers.context import RequestContext
 from resolvers.label_mutations import LabelOutcome
 from resolvers.mutations import MutationResult
 from schema.core.ids import decode_id, encode_id
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 from schema.core.selection import child_names
 from schema.projects.types import Label
 from schema.tasks.types import Task, task_includes
@@ -19,27 +19,27 @@ from schema.tasks.types import Task, task_includes
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `labelCreate`.")
 class LabelCreateError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `labelUpdate`.")
 class LabelUpdateError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `labelDelete`.")
 class LabelDeleteError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `taskLabelAdd`.")
 class TaskLabelAddError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `taskLabelRemove`.")
 class TaskLabelRemoveError(MutationError):
     pass
 
@@ -61,9 +61,11 @@ async def _task(info: Ctx, result: MutationResult) -> Task | None:
     return None if found is None else Task.from_record(found)
 
 
-@strawberry.type
+@strawberry.type(description="What `labelCreate` answers.")
 class LabelCreatePayload:
-    errors: list[LabelCreateError]
+    errors: list[LabelCreateError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _outcome: strawberry.Private[LabelOutcome]
 
     @strawberry.field
@@ -71,9 +73,11 @@ class LabelCreatePayload:
         return await _label(info, self._outcome)
 
 
-@strawberry.type
+@strawberry.type(description="What `labelUpdate` answers.")
 class LabelUpdatePayload:
-    errors: list[LabelUpdateError]
+    errors: list[LabelUpdateError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _outcome: strawberry.Private[LabelOutcome]
 
     @strawberry.field
@@ -81,9 +85,11 @@ class LabelUpdatePayload:
         return await _label(info, self._outcome)
 
 
-@strawberry.type
+@strawberry.type(description="What `labelDelete` answers.")
 class LabelDeletePayload:
-    errors: list[LabelDeleteError]
+    errors: list[LabelDeleteError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _outcome: strawberry.Private[LabelOutcome]
 
     @strawberry.field
@@ -94,9 +100,11 @@ class LabelDeletePayload:
         return strawberry.ID(encode_id("Label", result.object_id))
 
 
-@strawberry.type
+@strawberry.type(description="What `taskLabelAdd` answers.")
 class TaskLabelAddPayload:
-    errors: list[TaskLabelAddError]
+    errors: list[TaskLabelAddError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -104,9 +112,11 @@ class TaskLabelAddPayload:
         return await _task(info, self._result)
 
 
-@strawberry.type
+@strawberry.type(description="What `taskLabelRemove` answers.")
 class TaskLabelRemovePayload:
-    errors: list[TaskLabelRemoveError]
+    errors: list[TaskLabelRemoveError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -114,7 +124,7 @@ class TaskLabelRemovePayload:
         return await _task(info, self._result)
 
 
-@strawberry.input
+@strawberry.input(description="What `labelCreate` takes.")
 class LabelCreateInput:
     project_id: strawberry.ID
     name: str = strawberry.field(description="1 to 64 characters, unique in the project.")
@@ -128,7 +138,7 @@ class LabelUpdateInput:
     color: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="What `labelDelete` takes.")
 class LabelDeleteInput:
     id: strawberry.ID
 
@@ -139,7 +149,7 @@ class TaskLabelAddInput:
     label_id: strawberry.ID
 
 
-@strawberry.input
+@strawberry.input(description="What `taskLabelRemove` takes.")
 class TaskLabelRemoveInput:
     task_id: strawberry.ID
     label_id: strawberry.ID
@@ -155,34 +165,54 @@ def _task_and_label(data: TaskLabelAddInput | TaskLabelRemoveInput) -> tuple[int
 @strawberry.type
 class LabelMutation:
     @strawberry.mutation(description="Editors and admins of the project (and org owners and admins).")
-    async def label_create(self, info: Ctx, input: LabelCreateInput) -> LabelCreatePayload:  # noqa: A002
+    async def label_create(
+        self,
+        info: Ctx,
+        input: MutationInput[LabelCreateInput],  # noqa: A002
+    ) -> LabelCreatePayload:
         info.context.require_principal()
         project_id = decode_id(input.project_id, "Project", argument="input.projectId")
         outcome = await resolvers.create_label(info.context, project_id, input.name, input.color)
         return LabelCreatePayload(errors=errors_as(LabelCreateError, outcome.result), _outcome=outcome)
 
     @strawberry.mutation
-    async def label_update(self, info: Ctx, input: LabelUpdateInput) -> LabelUpdatePayload:  # noqa: A002
+    async def label_update(
+        self,
+        info: Ctx,
+        input: MutationInput[LabelUpdateInput],  # noqa: A002
+    ) -> LabelUpdatePayload:
         info.context.require_principal()
         label_id = decode_id(input.id, "Label", argument="input.id")
         outcome = await resolvers.update_label(info.context, label_id, input.name, input.color)
         return LabelUpdatePayload(errors=errors_as(LabelUpdateError, outcome.result), _outcome=outcome)
 
     @strawberry.mutation(description="The label is removed from every task that had it.")
-    async def label_delete(self, info: Ctx, input: LabelDeleteInput) -> LabelDeletePayload:  # noqa: A002
+    async def label_delete(
+        self,
+        info: Ctx,
+        input: MutationInput[LabelDeleteInput],  # noqa: A002
+    ) -> LabelDeletePayload:
         info.context.require_principal()
         label_id = decode_id(input.id, "Label", argument="input.id")
         outcome = await resolvers.delete_label(info.context, label_id)
         return LabelDeletePayload(errors=errors_as(LabelDeleteError, outcome.result), _outcome=outcome)
 
     @strawberry.mutation(description="Adding a label the task already has changes nothing.")
-    async def task_label_add(self, info: Ctx, input: TaskLabelAddInput) -> TaskLabelAddPayload:  # noqa: A002
+    async def task_label_add(
+        self,
+        info: Ctx,
+        input: MutationInput[TaskLabelAddInput],  # noqa: A002
+    ) -> TaskLabelAddPayload:
         info.context.require_principal()
         result = await resolvers.add_task_label(info.context, *_task_and_label(input))
         return TaskLabelAddPayload(errors=errors_as(TaskLabelAddError, result), _result=result)
 
     @strawberry.mutation(description="Removing a label the task does not have changes nothing.")
-    async def task_label_remove(self, info: Ctx, input: TaskLabelRemoveInput) -> TaskLabelRemovePayload:  # noqa: A002
+    async def task_label_remove(
+        self,
+        info: Ctx,
+        input: MutationInput[TaskLabelRemoveInput],  # noqa: A002
+    ) -> TaskLabelRemovePayload:
         info.context.require_principal()
         result = await resolvers.remove_task_label(info.context, *_task_and_label(input))
         return TaskLabelRemovePayload(errors=errors_as(TaskLabelRemoveError, result), _result=result)

@@ -15,7 +15,7 @@ from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
 from schema.core.enums import TaskStatus
 from schema.core.ids import decode_id, encode_id
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 from schema.core.payload_reads import Completed, compiled_read
 from schema.core.selection import child_names
 from schema.tasks.types import Task, task_includes
@@ -23,27 +23,27 @@ from schema.tasks.types import Task, task_includes
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `taskCreate`.")
 class TaskCreateError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `taskUpdate`.")
 class TaskUpdateError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `taskMove`.")
 class TaskMoveError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `taskAssign`.")
 class TaskAssignError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `taskDelete`.")
 class TaskDeleteError(MutationError):
     pass
 
@@ -61,9 +61,11 @@ async def _task(info: Ctx, task_id: int | None) -> Task | Completed | None:
     return None if found is None else Task.from_record(found)
 
 
-@strawberry.type
+@strawberry.type(description="What `taskCreate` answers.")
 class TaskCreatePayload:
-    errors: list[TaskCreateError]
+    errors: list[TaskCreateError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field(graphql_type=Task | None)
@@ -71,9 +73,11 @@ class TaskCreatePayload:
         return await _task(info, self._result.object_id)
 
 
-@strawberry.type
+@strawberry.type(description="What `taskUpdate` answers.")
 class TaskUpdatePayload:
-    errors: list[TaskUpdateError]
+    errors: list[TaskUpdateError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field(
@@ -84,9 +88,11 @@ class TaskUpdatePayload:
         return await _task(info, self._result.object_id)
 
 
-@strawberry.type
+@strawberry.type(description="What `taskMove` answers.")
 class TaskMovePayload:
-    errors: list[TaskMoveError]
+    errors: list[TaskMoveError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field(
@@ -96,9 +102,11 @@ class TaskMovePayload:
         return await _task(info, self._result.object_id)
 
 
-@strawberry.type
+@strawberry.type(description="What `taskAssign` answers.")
 class TaskAssignPayload:
-    errors: list[TaskAssignError]
+    errors: list[TaskAssignError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field(
@@ -109,9 +117,11 @@ class TaskAssignPayload:
         return await _task(info, self._result.object_id)
 
 
-@strawberry.type
+@strawberry.type(description="What `taskDelete` answers.")
 class TaskDeletePayload:
-    errors: list[TaskDeleteError]
+    errors: list[TaskDeleteError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -121,7 +131,7 @@ class TaskDeletePayload:
         return strawberry.ID(encode_id("Task", self._result.object_id))
 
 
-@strawberry.input
+@strawberry.input(description="What `taskCreate` takes.")
 class TaskCreateInput:
     project_id: strawberry.ID
     title: str
@@ -144,7 +154,7 @@ class TaskUpdateInput:
     parent_id: strawberry.ID | None = strawberry.UNSET
 
 
-@strawberry.input
+@strawberry.input(description="What `taskMove` takes.")
 class TaskMoveInput:
     id: strawberry.ID
     version: int
@@ -154,14 +164,14 @@ class TaskMoveInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="What `taskAssign` takes.")
 class TaskAssignInput:
     id: strawberry.ID
     version: int
     assignee_id: strawberry.ID | None = strawberry.field(default=None, description="null unassigns.")
 
 
-@strawberry.input
+@strawberry.input(description="What `taskDelete` takes.")
 class TaskDeleteInput:
     id: strawberry.ID
     version: int
@@ -187,7 +197,11 @@ def _update_values(data: TaskUpdateInput) -> dict[str, Any]:
 @strawberry.type
 class TaskMutation:
     @strawberry.mutation
-    async def task_create(self, info: Ctx, input: TaskCreateInput) -> TaskCreatePayload:  # noqa: A002
+    async def task_create(
+        self,
+        info: Ctx,
+        input: MutationInput[TaskCreateInput],  # noqa: A002
+    ) -> TaskCreatePayload:
         info.context.require_principal()
         draft = TaskDraft(
             project_id=decode_id(input.project_id, "Project", argument="input.projectId"),
@@ -203,14 +217,22 @@ class TaskMutation:
         return TaskCreatePayload(errors=errors_as(TaskCreateError, result), _result=result)
 
     @strawberry.mutation
-    async def task_update(self, info: Ctx, input: TaskUpdateInput) -> TaskUpdatePayload:  # noqa: A002
+    async def task_update(
+        self,
+        info: Ctx,
+        input: MutationInput[TaskUpdateInput],  # noqa: A002
+    ) -> TaskUpdatePayload:
         info.context.require_principal()
         task_id = decode_id(input.id, "Task", argument="input.id")
         result = await resolvers.update_task(info.context, task_id, input.version, _update_values(input))
         return TaskUpdatePayload(errors=errors_as(TaskUpdateError, result), _result=result)
 
     @strawberry.mutation(description="A new status and/or position on the board.")
-    async def task_move(self, info: Ctx, input: TaskMoveInput) -> TaskMovePayload:  # noqa: A002
+    async def task_move(
+        self,
+        info: Ctx,
+        input: MutationInput[TaskMoveInput],  # noqa: A002
+    ) -> TaskMovePayload:
         info.context.require_principal()
         task_id = decode_id(input.id, "Task", argument="input.id")
         status = None if input.status is None else TaskStatus(input.status)
@@ -218,7 +240,11 @@ class TaskMutation:
         return TaskMovePayload(errors=errors_as(TaskMoveError, result), _result=result)
 
     @strawberry.mutation
-    async def task_assign(self, info: Ctx, input: TaskAssignInput) -> TaskAssignPayload:  # noqa: A002
+    async def task_assign(
+        self,
+        info: Ctx,
+        input: MutationInput[TaskAssignInput],  # noqa: A002
+    ) -> TaskAssignPayload:
         info.context.require_principal()
         task_id = decode_id(input.id, "Task", argument="input.id")
         assignee = _optional_id(input.assignee_id, "User", "input.assigneeId")
@@ -226,7 +252,11 @@ class TaskMutation:
         return TaskAssignPayload(errors=errors_as(TaskAssignError, result), _result=result)
 
     @strawberry.mutation(description="Soft delete: the task leaves every list; its history stays.")
-    async def task_delete(self, info: Ctx, input: TaskDeleteInput) -> TaskDeletePayload:  # noqa: A002
+    async def task_delete(
+        self,
+        info: Ctx,
+        input: MutationInput[TaskDeleteInput],  # noqa: A002
+    ) -> TaskDeletePayload:
         info.context.require_principal()
         task_id = decode_id(input.id, "Task", argument="input.id")
         result = await resolvers.delete_task(info.context, task_id, input.version)

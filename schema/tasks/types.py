@@ -15,7 +15,7 @@ from resolvers import users as user_resolvers
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.pagination import page_request
-from schema.core.connections import Connection
+from schema.core.connections import After, Before, Connection, First, Last
 from schema.core.cursors import CursorOrder
 from schema.core.enums import OrderDirection, TaskOrderField, TaskStatus
 from schema.core.ids import decode_id, decode_ids, encode_id
@@ -211,10 +211,10 @@ class Task(Node):
     async def comments(
         self,
         info: Info[RequestContext, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> CommentConnection:
         asked = ConnectionRequest(info, COMMENTS_BY_TIME, first=first, after=after, last=last, before=before)
         with_author = "author" in asked.selection.node_names
@@ -231,10 +231,10 @@ class Task(Node):
     async def activity(
         self,
         info: Info[RequestContext, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> ActivityEventConnection:
         asked = ConnectionRequest(info, ACTIVITY_BY_ID, first=first, after=after, last=last, before=before)
         result, total = await resolvers.activity(

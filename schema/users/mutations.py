@@ -17,44 +17,44 @@ from resolvers.mutations import MutationResult
 from schema.core.enums import OrgRole
 from schema.core.ids import decode_id, encode_id
 from schema.core.node import Node
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 from schema.users.organizations import Organization
 from schema.users.types import User
 
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `organizationCreate`.")
 class OrganizationCreateError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `invitationAccept`.")
 class InvitationAcceptError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `userInvite`.")
 class UserInviteError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `userDeactivate`.")
 class UserDeactivateError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `userRoleChange`.")
 class UserRoleChangeError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `userProfileUpdate`.")
 class UserProfileUpdateError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `passwordChange`.")
 class PasswordChangeError(MutationError):
     pass
 
@@ -84,9 +84,11 @@ async def _user(info: Ctx, result: MutationResult) -> User | None:
     return None if found is None else User.from_record(found)
 
 
-@strawberry.type
+@strawberry.type(description="What `organizationCreate` answers.")
 class OrganizationCreatePayload:
-    errors: list[OrganizationCreateError]
+    errors: list[OrganizationCreateError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field(description="The new organization; its owner signs in with authLogin next.")
@@ -96,9 +98,11 @@ class OrganizationCreatePayload:
         return None
 
 
-@strawberry.type
+@strawberry.type(description="What `invitationAccept` answers.")
 class InvitationAcceptPayload:
-    errors: list[InvitationAcceptError]
+    errors: list[InvitationAcceptError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field(description="The new user; they sign in with authLogin next.")
@@ -107,9 +111,11 @@ class InvitationAcceptPayload:
         return None if joined is None else User.from_record(joined)
 
 
-@strawberry.type
+@strawberry.type(description="What `userInvite` answers.")
 class UserInvitePayload:
-    errors: list[UserInviteError]
+    errors: list[UserInviteError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -135,9 +141,11 @@ class UserInvitePayload:
         return self._result.token if isinstance(self._result, resolvers.Invited) else None
 
 
-@strawberry.type
+@strawberry.type(description="What `userDeactivate` answers.")
 class UserDeactivatePayload:
-    errors: list[UserDeactivateError]
+    errors: list[UserDeactivateError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -145,9 +153,11 @@ class UserDeactivatePayload:
         return await _user(info, self._result)
 
 
-@strawberry.type
+@strawberry.type(description="What `userRoleChange` answers.")
 class UserRoleChangePayload:
-    errors: list[UserRoleChangeError]
+    errors: list[UserRoleChangeError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -155,9 +165,11 @@ class UserRoleChangePayload:
         return await _user(info, self._result)
 
 
-@strawberry.type
+@strawberry.type(description="What `userProfileUpdate` answers.")
 class UserProfileUpdatePayload:
-    errors: list[UserProfileUpdateError]
+    errors: list[UserProfileUpdateError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -165,9 +177,11 @@ class UserProfileUpdatePayload:
         return await _user(info, self._result)
 
 
-@strawberry.type
+@strawberry.type(description="What `passwordChange` answers.")
 class PasswordChangePayload:
-    errors: list[PasswordChangeError]
+    errors: list[PasswordChangeError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -175,7 +189,7 @@ class PasswordChangePayload:
         return await _user(info, self._result)
 
 
-@strawberry.input
+@strawberry.input(description="What `organizationCreate` takes.")
 class OrganizationCreateInput:
     slug: str = strawberry.field(description="3 to 64 lowercase letters, digits and dashes; unique.")
     name: str
@@ -184,36 +198,36 @@ class OrganizationCreateInput:
     password: str = strawberry.field(description="At least 10 characters.")
 
 
-@strawberry.input
+@strawberry.input(description="What `invitationAccept` takes.")
 class InvitationAcceptInput:
     token: str
     name: str
     password: str = strawberry.field(description="At least 10 characters.")
 
 
-@strawberry.input
+@strawberry.input(description="What `userInvite` takes.")
 class UserInviteInput:
     email: str
     role: OrgRole
 
 
-@strawberry.input
+@strawberry.input(description="What `userDeactivate` takes.")
 class UserDeactivateInput:
     id: strawberry.ID
 
 
-@strawberry.input
+@strawberry.input(description="What `userRoleChange` takes.")
 class UserRoleChangeInput:
     id: strawberry.ID
     role: OrgRole
 
 
-@strawberry.input
+@strawberry.input(description="What `userProfileUpdate` takes.")
 class UserProfileUpdateInput:
     name: str
 
 
-@strawberry.input
+@strawberry.input(description="What `passwordChange` takes.")
 class PasswordChangeInput:
     current_password: str
     new_password: str = strawberry.field(description="At least 10 characters.")
@@ -225,7 +239,7 @@ class UserMutation:
     async def organization_create(
         self,
         info: Ctx,
-        input: OrganizationCreateInput,  # noqa: A002
+        input: MutationInput[OrganizationCreateInput],  # noqa: A002
     ) -> OrganizationCreatePayload:
         result = await signup.create_organization(
             info.context,
@@ -241,7 +255,7 @@ class UserMutation:
     async def invitation_accept(
         self,
         info: Ctx,
-        input: InvitationAcceptInput,  # noqa: A002
+        input: MutationInput[InvitationAcceptInput],  # noqa: A002
     ) -> InvitationAcceptPayload:
         result = await signup.accept_invitation(
             info.context, token=input.token, name=input.name, password=input.password
@@ -249,7 +263,11 @@ class UserMutation:
         return InvitationAcceptPayload(errors=errors_as(InvitationAcceptError, result), _result=result)
 
     @strawberry.mutation(description="Organization owners and admins; only owners invite owners.")
-    async def user_invite(self, info: Ctx, input: UserInviteInput) -> UserInvitePayload:  # noqa: A002
+    async def user_invite(
+        self,
+        info: Ctx,
+        input: MutationInput[UserInviteInput],  # noqa: A002
+    ) -> UserInvitePayload:
         info.context.require_principal()
         result = await resolvers.invite_user(info.context, input.email, OrgRole(input.role))
         return UserInvitePayload(errors=errors_as(UserInviteError, result), _result=result)
@@ -261,7 +279,7 @@ class UserMutation:
     async def user_deactivate(
         self,
         info: Ctx,
-        input: UserDeactivateInput,  # noqa: A002
+        input: MutationInput[UserDeactivateInput],  # noqa: A002
     ) -> UserDeactivatePayload:
         info.context.require_principal()
         user_id = decode_id(input.id, "User", argument="input.id")
@@ -274,7 +292,7 @@ class UserMutation:
     async def user_role_change(
         self,
         info: Ctx,
-        input: UserRoleChangeInput,  # noqa: A002
+        input: MutationInput[UserRoleChangeInput],  # noqa: A002
     ) -> UserRoleChangePayload:
         info.context.require_principal()
         user_id = decode_id(input.id, "User", argument="input.id")
@@ -285,7 +303,7 @@ class UserMutation:
     async def user_profile_update(
         self,
         info: Ctx,
-        input: UserProfileUpdateInput,  # noqa: A002
+        input: MutationInput[UserProfileUpdateInput],  # noqa: A002
     ) -> UserProfileUpdatePayload:
         info.context.require_principal()
         result = await resolvers.update_profile(info.context, input.name)
@@ -295,7 +313,7 @@ class UserMutation:
     async def password_change(
         self,
         info: Ctx,
-        input: PasswordChangeInput,  # noqa: A002
+        input: MutationInput[PasswordChangeInput],  # noqa: A002
     ) -> PasswordChangePayload:
         info.context.require_principal()
         result = await resolvers.change_password(info.context, input.current_password, input.new_password)

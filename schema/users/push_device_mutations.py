@@ -10,23 +10,23 @@ from resolvers import push_devices as resolvers
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
 from schema.core.ids import encode_id
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 from schema.users.push_devices import PushDevice
 
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `pushDeviceRegister`.")
 class PushDeviceRegisterError(MutationError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="An expected failure of `pushDeviceUnregister`.")
 class PushDeviceUnregisterError(MutationError):
     pass
 
 
-@strawberry.input
+@strawberry.input(description="What `pushDeviceRegister` takes.")
 class PushDeviceRegisterInput:
     token: str = strawberry.field(
         description=f"The platform's token for the device: {resolvers.TOKEN_MIN} to {resolvers.TOKEN_MAX} "
@@ -35,14 +35,16 @@ class PushDeviceRegisterInput:
     platform: PushPlatform
 
 
-@strawberry.input
+@strawberry.input(description="What `pushDeviceUnregister` takes.")
 class PushDeviceUnregisterInput:
     token: str
 
 
-@strawberry.type
+@strawberry.type(description="What `pushDeviceRegister` answers.")
 class PushDeviceRegisterPayload:
-    errors: list[PushDeviceRegisterError]
+    errors: list[PushDeviceRegisterError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field
@@ -60,9 +62,11 @@ class PushDeviceRegisterPayload:
         )
 
 
-@strawberry.type
+@strawberry.type(description="What `pushDeviceUnregister` answers.")
 class PushDeviceUnregisterPayload:
-    errors: list[PushDeviceUnregisterError]
+    errors: list[PushDeviceUnregisterError] = strawberry.field(
+        description=("Expected failures, empty on success; a write with errors changed nothing.")
+    )
     _result: strawberry.Private[MutationResult]
 
     @strawberry.field(description="The device that no longer receives pushes.")
@@ -81,7 +85,7 @@ class PushDeviceMutation:
     async def push_device_register(
         self,
         info: Ctx,
-        input: PushDeviceRegisterInput,  # noqa: A002
+        input: MutationInput[PushDeviceRegisterInput],  # noqa: A002
     ) -> PushDeviceRegisterPayload:
         info.context.require_principal()
         result = await resolvers.register_device(info.context, input.token, PushPlatform(input.platform))
@@ -94,7 +98,7 @@ class PushDeviceMutation:
     async def push_device_unregister(
         self,
         info: Ctx,
-        input: PushDeviceUnregisterInput,  # noqa: A002
+        input: MutationInput[PushDeviceUnregisterInput],  # noqa: A002
     ) -> PushDeviceUnregisterPayload:
         info.context.require_principal()
         result = await resolvers.unregister_device(info.context, input.token)

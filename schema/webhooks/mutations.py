@@ -13,19 +13,20 @@ from resolvers import webhooks as resolvers
 from resolvers.context import RequestContext
 from resolvers.webhooks import EndpointChange, EndpointResult
 from schema.core.ids import decode_id
+from schema.core.payload_errors import MutationInput
 from schema.webhooks.types import Webhook, WebhookDelivery
 
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.input
+@strawberry.input(description="What `webhookCreate` and `webhookCreateV2` take.")
 class WebhookCreateInput:
     url: str = strawberry.field(description="http or https; it must not resolve to a private address.")
     event_types: list[str] = strawberry.field(description="The event types to receive (e.g. task.created).")
     description: str = ""
 
 
-@strawberry.input
+@strawberry.input(description="What `webhookUpdate` takes.")
 class WebhookUpdateInput:
     url: str | None = None
     event_types: list[str] | None = None
@@ -34,7 +35,7 @@ class WebhookUpdateInput:
     rotate_secret: bool = strawberry.field(default=False, description="Makes a new secret, shown once.")
 
 
-@strawberry.type
+@strawberry.type(description="What `webhookCreate` and `webhookUpdate` answer.")
 class WebhookPayload:
     webhook: Webhook
     secret: str | None = strawberry.field(
@@ -46,12 +47,12 @@ class WebhookPayload:
         return cls(webhook=Webhook.from_record(result.webhook), secret=result.secret)
 
 
-@strawberry.type
+@strawberry.type(description="What `webhookDelete` answers.")
 class WebhookDeletePayload:
     deleted_id: strawberry.ID
 
 
-@strawberry.type
+@strawberry.type(description="What `webhookTest` and `webhookDeliveryRedeliver` answer.")
 class WebhookDeliveryPayload:
     delivery: WebhookDelivery
 
@@ -63,7 +64,11 @@ class WebhookMutation:
         deprecation_reason="Use `webhookCreateV2`: the same, with expected failures in the payload's "
         "`errors`.",
     )
-    async def webhook_create(self, info: Ctx, input: WebhookCreateInput) -> WebhookPayload:  # noqa: A002
+    async def webhook_create(
+        self,
+        info: Ctx,
+        input: MutationInput[WebhookCreateInput],  # noqa: A002
+    ) -> WebhookPayload:
         result = await resolvers.create_endpoint(
             info.context, url=input.url, event_types=input.event_types, description=input.description
         )
@@ -77,7 +82,7 @@ class WebhookMutation:
         self,
         info: Ctx,
         id: strawberry.ID,  # noqa: A002
-        input: WebhookUpdateInput,  # noqa: A002
+        input: MutationInput[WebhookUpdateInput],  # noqa: A002
     ) -> WebhookPayload:
         change = EndpointChange(
             url=input.url,

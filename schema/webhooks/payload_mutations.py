@@ -18,7 +18,7 @@ from resolvers.errors import DomainError
 from resolvers.mutations import outcome_of
 from resolvers.webhooks import EndpointChange, WebhookUrlNotAllowed
 from schema.core.ids import decode_id
-from schema.core.payload_errors import MutationError, errors_as
+from schema.core.payload_errors import MutationError, MutationInput, errors_as
 from schema.webhooks.mutations import WebhookCreateInput
 from schema.webhooks.types import Webhook, WebhookDelivery
 
@@ -119,7 +119,11 @@ class WebhookPayloadMutation:
     @strawberry.mutation(
         description="A webhook endpoint for your organization; the payload shows its secret once."
     )
-    async def webhook_create_v2(self, info: Ctx, input: WebhookCreateInput) -> WebhookCreateV2Payload:  # noqa: A002
+    async def webhook_create_v2(
+        self,
+        info: Ctx,
+        input: MutationInput[WebhookCreateInput],  # noqa: A002
+    ) -> WebhookCreateV2Payload:
         outcome = await outcome_of(
             resolvers.create_endpoint(
                 info.context, url=input.url, event_types=input.event_types, description=input.description
@@ -135,7 +139,11 @@ class WebhookPayloadMutation:
         )
 
     @strawberry.mutation(description="Changes a webhook; `rotateSecret` returns the new secret once.")
-    async def webhook_update_v2(self, info: Ctx, input: WebhookUpdateV2Input) -> WebhookUpdateV2Payload:  # noqa: A002
+    async def webhook_update_v2(
+        self,
+        info: Ctx,
+        input: MutationInput[WebhookUpdateV2Input],  # noqa: A002
+    ) -> WebhookUpdateV2Payload:
         endpoint_id = decode_id(input.id, "Webhook", argument="input.id")
         change = EndpointChange(
             url=input.url,
@@ -157,7 +165,11 @@ class WebhookPayloadMutation:
         )
 
     @strawberry.mutation(description="Deletes a webhook: nothing more is sent to it.")
-    async def webhook_delete_v2(self, info: Ctx, input: WebhookIdInput) -> WebhookDeleteV2Payload:  # noqa: A002
+    async def webhook_delete_v2(
+        self,
+        info: Ctx,
+        input: MutationInput[WebhookIdInput],  # noqa: A002
+    ) -> WebhookDeleteV2Payload:
         endpoint_id = decode_id(input.id, "Webhook", argument="input.id")
         outcome = await outcome_of(resolvers.delete_endpoint(info.context, endpoint_id), missing_field="id")
         return WebhookDeleteV2Payload(
@@ -166,7 +178,11 @@ class WebhookPayloadMutation:
         )
 
     @strawberry.mutation(description="Sends a `webhook.test` delivery to the webhook.")
-    async def webhook_test_v2(self, info: Ctx, input: WebhookIdInput) -> WebhookTestV2Payload:  # noqa: A002
+    async def webhook_test_v2(
+        self,
+        info: Ctx,
+        input: MutationInput[WebhookIdInput],  # noqa: A002
+    ) -> WebhookTestV2Payload:
         endpoint_id = decode_id(input.id, "Webhook", argument="input.id")
         outcome = await outcome_of(resolvers.test_endpoint(info.context, endpoint_id), missing_field="id")
         sent = outcome.value
@@ -182,7 +198,7 @@ class WebhookPayloadMutation:
     async def webhook_delivery_redeliver_v2(
         self,
         info: Ctx,
-        input: WebhookDeliveryRedeliverInput,  # noqa: A002
+        input: MutationInput[WebhookDeliveryRedeliverInput],  # noqa: A002
     ) -> WebhookDeliveryRedeliverV2Payload:
         delivery_id = decode_id(input.delivery_id, "WebhookDelivery", argument="input.deliveryId")
         outcome = await outcome_of(resolvers.redeliver(info.context, delivery_id), missing_field="deliveryId")

@@ -12,7 +12,7 @@ from persistence.enums import AttemptOutcome, DeliveryStatus
 from persistence.records import WebhookAttemptRecord, WebhookDeliveryRecord, WebhookRecord
 from resolvers import webhooks as resolvers
 from resolvers.context import RequestContext
-from schema.core.connections import Connection
+from schema.core.connections import After, Connection, First
 from schema.core.cursors import CursorOrder
 from schema.core.ids import encode_id
 from schema.core.node import Node
@@ -118,8 +118,8 @@ class Webhook(Node):
     async def deliveries(
         self,
         info: Ctx,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         status: DeliveryStatus | None = None,
     ) -> WebhookDeliveryConnection:
         asked = ConnectionRequest(info, _NEWEST_FIRST, first=first, after=after)
