@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 
 from schema.auth.api_key_mutations import ApiKeyMutation, ApiKeyPayloadMutation
 from schema.auth.mutations import AuthMutation
@@ -25,26 +24,33 @@ from schema.users.push_device_mutations import PushDeviceMutation
 from schema.webhooks.mutations import WebhookMutation
 from schema.webhooks.payload_mutations import WebhookPayloadMutation
 
-Mutation = merge_types(
-    "Mutation",
-    (
-        AuthMutation,
-        TaskMutation,
-        UserMutation,
-        ProjectMutation,
-        CommentMutation,
-        LabelMutation,
-        AttachmentMutation,
-        NotificationMutation,
-        PasswordResetMutation,
-        PushDeviceMutation,
-        WebhookMutation,
-        WebhookPayloadMutation,
-        ReportMutation,
-        ApiKeyMutation,
-        ApiKeyPayloadMutation,
-        TrustedDocumentMutation,
-    ),
+# The domains' mutations as one root type (what strawberry.tools.merge_types does, with a description).
+Mutation = strawberry.type(
+    description="What may be changed. Each mutation takes one `input` and answers a payload whose "
+    "`errors` lists its expected failures (docs/api.md#mutations-input-and-payload-errors)."
+)(
+    type(
+        "Mutation",
+        (
+            AuthMutation,
+            TaskMutation,
+            UserMutation,
+            ProjectMutation,
+            CommentMutation,
+            LabelMutation,
+            AttachmentMutation,
+            NotificationMutation,
+            PasswordResetMutation,
+            PushDeviceMutation,
+            WebhookMutation,
+            WebhookPayloadMutation,
+            ReportMutation,
+            ApiKeyMutation,
+            ApiKeyPayloadMutation,
+            TrustedDocumentMutation,
+        ),
+        {},
+    )
 )
 
 

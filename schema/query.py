@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -60,9 +60,17 @@ async def _user(info: Ctx, user_id: int) -> User:
     return User.from_record(await user_resolvers.user(info.context, user_id))
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "What may be read. Everything but sign-in needs a principal and is scoped to its organization."
+    )
+)
 class Query:
-    @strawberry.field
+    @strawberry.field(
+        description=(
+            "You: your user, organization, projects, assigned tasks, notifications and push devices."
+        )
+    )
     def viewer(self, info: Ctx) -> Viewer:
         principal = info.context.require_principal()
         return Viewer(
@@ -75,7 +83,11 @@ class Query:
         description="Refetches any object by its global id: null and NOT_FOUND when it is unknown or "
         "hidden from you."
     )
-    async def node(self, info: Ctx, id: strawberry.ID) -> Node | None:  # noqa: A002
+    async def node(
+        self,
+        info: Ctx,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Any object's global id.")],  # noqa: A002
+    ) -> Node | None:
         return await node_reads.node(info, id)
 
     @strawberry.field(
@@ -83,13 +95,25 @@ class Query:
         "in the ids' order: each one unknown or hidden from you is null, with a NOT_FOUND error whose "
         "path ends at its position. More ids: BAD_USER_INPUT."
     )
-    async def nodes(self, info: Ctx, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self,
+        info: Ctx,
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="Global ids of any types, at most 100.")
+        ],
+    ) -> list[Node | None]:
         # NotFound items become null with their error (see schema/nodes.py).
         found: list[Any] = await node_reads.nodes(info, ids)
         return found
 
     @strawberry.field(description="A project report, while its project is visible to the viewer.")
-    async def report(self, info: Ctx, id: strawberry.ID) -> Report:  # noqa: A002
+    async def report(
+        self,
+        info: Ctx,
+        id: Annotated[  # noqa: A002
+            strawberry.ID, strawberry.argument(description="The report's id (from `reportRequest`).")
+        ],
+    ) -> Report:
         return await report_node(info, decode_id(id, "Report"))
 
     @strawberry.field(description="The viewer's organization.")
@@ -101,7 +125,11 @@ class Query:
         return [Webhook.from_record(found) for found in await webhook_resolvers.endpoints(info.context)]
 
     @strawberry.field(description="One of the organization's webhooks (owners and admins only).")
-    async def webhook(self, info: Ctx, id: strawberry.ID) -> Webhook:  # noqa: A002
+    async def webhook(
+        self,
+        info: Ctx,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The webhook's id.")],  # noqa: A002
+    ) -> Webhook:
         return await webhook_node(info, decode_id(id, "Webhook"))
 
     @strawberry.field(
@@ -118,7 +146,9 @@ class Query:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        include_deactivated: bool = False,
+        include_deactivated: Annotated[
+            bool, strawberry.argument(description="True lists deactivated users too.")
+        ] = False,
     ) -> UserConnection:
         asked = ConnectionRequest(info, USERS_BY_NAME, first=first, after=after, last=last, before=before)
         result, total = await user_resolvers.list_users(
@@ -129,8 +159,12 @@ class Query:
         )
         return asked.connection(UserConnection, result, total, User.from_record)
 
-    @strawberry.field
-    async def user(self, info: Ctx, id: strawberry.ID) -> User | None:  # noqa: A002
+    @strawberry.field(description="A user of your organization; null and NOT_FOUND for anyone else.")
+    async def user(
+        self,
+        info: Ctx,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The user's id.")],  # noqa: A002
+    ) -> User | None:
         info.context.require_principal()
         return await _user(info, decode_id(id, "User"))
 
@@ -142,7 +176,10 @@ class Query:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        archived: bool | None = None,
+        archived: Annotated[
+            bool | None,
+            strawberry.argument(description="True: archived ones only; false: active ones only; null: both."),
+        ] = None,
     ) -> ProjectConnection:
         return await project_connection(info, first, after, last, before, archived)
 
@@ -150,8 +187,12 @@ class Query:
     async def project(
         self,
         info: Ctx,
-        id: strawberry.ID | None = None,  # noqa: A002
-        key: str | None = None,
+        id: Annotated[  # noqa: A002
+            strawberry.ID | None, strawberry.argument(description="The project's global id.")
+        ] = None,
+        key: Annotated[
+            str | None, strawberry.argument(description="The project's key, like OPS (case does not matter).")
+        ] = None,
     ) -> Project | None:
         info.context.require_principal()
         if (id is None) == (key is None):
@@ -171,8 +212,15 @@ class Query:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: TaskFilterInput | None = None,  # noqa: A002
-        order_by: TaskOrderInput | None = None,
+        filter: Annotated[  # noqa: A002
+            TaskFilterInput | None,
+            strawberry.argument(
+                description=("Which tasks: by project, status, priority, assignee, label, due date, parent.")
+            ),
+        ] = None,
+        order_by: Annotated[
+            TaskOrderInput | None, strawberry.argument(description="The order; newest first by default.")
+        ] = None,
     ) -> TaskConnection:
         info.context.require_principal()
         args = TaskListArguments(info, first, after, last, before, filter, order_by, direct=True)
@@ -186,13 +234,23 @@ class Query:
         )
         return args.connection(result, total)
 
-    @strawberry.field
-    async def task(self, info: Ctx, id: strawberry.ID) -> Task | None:  # noqa: A002
+    @strawberry.field(description="A task you can see; null and NOT_FOUND for any other.")
+    async def task(
+        self,
+        info: Ctx,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The task's id.")],  # noqa: A002
+    ) -> Task | None:
         info.context.require_principal()
         return await _task(info, decode_id(id, "Task"))
 
     @strawberry.field(description='A task by its key, like "OPS-42".')
-    async def task_by_key(self, info: Ctx, key: str) -> Task | None:
+    async def task_by_key(
+        self,
+        info: Ctx,
+        key: Annotated[
+            str, strawberry.argument(description="The task's key: its project's key, a dash and its number.")
+        ],
+    ) -> Task | None:
         info.context.require_principal()
         includes = task_includes(_own_names(info))
         return Task.from_record(await task_resolvers.task_by_key(info.context, key, includes))
@@ -201,10 +259,18 @@ class Query:
     async def search_tasks(
         self,
         info: Ctx,
-        query: str,
+        query: Annotated[
+            str,
+            strawberry.argument(
+                description="The words to find (on MariaDB, words under 3 letters are ignored)."
+            ),
+        ],
         first: First = None,
         after: After = None,
-        filter: TaskFilterInput | None = None,  # noqa: A002
+        filter: Annotated[  # noqa: A002
+            TaskFilterInput | None,
+            strawberry.argument(description="Narrows the matches, as `tasks` filters."),
+        ] = None,
     ) -> TaskConnection:
         info.context.require_principal()
         # Ranked results page by position: the cursor holds the offset of the row, known once it is read.

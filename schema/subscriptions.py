@@ -16,17 +16,29 @@ from resolvers import subscriptions as resolvers
 from resolvers.context import RequestContext
 from resolvers.event_reads import EventReads
 from resolvers.subscriptions import ConnectionContext, TaskEventKind
+from schema.core.described import graphql_enum
 from schema.core.ids import decode_id, encode_id
 from schema.core.selection import child_names
 from schema.notifications.types import Notification
 from schema.ops.metrics import OpsMetrics
 from schema.tasks.types import Task, task_includes
 
-strawberry.enum(
+graphql_enum(
     TaskEventKind,
     name="TaskEventType",
     description="What happened. RESYNC: events were missed that cannot be replayed (more than 1,000, or "
     "purged by the cleanup): refetch; the stream goes on after what you refetch.",
+    values={
+        "CREATED": "A task was made.",
+        "UPDATED": "A task's fields changed.",
+        "MOVED": "A task changed status or place on the board.",
+        "ASSIGNED": "A task's assignee changed.",
+        "DELETED": "A task was deleted.",
+        "COMMENTED": "A comment was written, edited or deleted.",
+        "LABELLED": "A label was put on or taken off a task.",
+        "ATTACHED": "A file was attached to a task.",
+        "RESYNC": "Events were missed that cannot be replayed: refetch.",
+    },
 )
 
 
@@ -34,13 +46,13 @@ strawberry.enum(
     description="ADDED: a new notification. RESYNC: some were missed that cannot be replayed: refetch."
 )
 class NotificationEventType(enum.Enum):
-    ADDED = "added"
-    RESYNC = "resync"
+    ADDED = strawberry.enum_value("added", description="A new notification.")
+    RESYNC = strawberry.enum_value("resync", description="Some were missed that cannot be replayed: refetch.")
 
 
 @strawberry.type(description="A change to a task of the project, in the project's order.")
 class TaskEvent:
-    type: TaskEventKind
+    type: TaskEventKind = strawberry.field(description="What happened to the task, or RESYNC.")
     sequence: int | None = strawberry.field(
         description="The event's place in the project's order: increasing, without duplicates. Events "
         "that are not about tasks (labels, members) take numbers too, so it may skip. Pass the last "
@@ -48,7 +60,7 @@ class TaskEvent:
     )
     event_id: strawberry.ID | None = strawberry.field(description="The ActivityEvent's id; null for RESYNC.")
     task_id: strawberry.ID | None = strawberry.field(description="Also given for a deleted task.")
-    occurred_at: datetime
+    occurred_at: datetime = strawberry.field(description="When the change was committed.")
     # The subscriber's context for this event alone (see schema/engine/execute.py).
     context: strawberry.Private[RequestContext]
     # What the event's subscribers in this process share, their answer among it when
@@ -80,10 +92,14 @@ class TaskEvent:
         return None if found is None else Task.from_record(found)
 
 
-@strawberry.type
+@strawberry.type(description="A notification of yours as it is made, or a RESYNC.")
 class NotificationEvent:
-    type: NotificationEventType
-    occurred_at: datetime
+    type: NotificationEventType = strawberry.field(
+        description=(
+            "ADDED: a new notification; RESYNC: some could not be sent, read `viewer.notifications` again."
+        )
+    )
+    occurred_at: datetime = strawberry.field(description="When the notification was made.")
     notification: Notification | None = strawberry.field(description="Null for RESYNC.")
     context: strawberry.Private[RequestContext]
 
@@ -146,7 +162,9 @@ async def _mapped(source: AsyncGenerator[C, None], convert: Callable[[C], T]) ->
             yield convert(item)
 
 
-@strawberry.type
+@strawberry.type(
+    description=("What may be followed live, over WebSocket (graphql-transport-ws or graphql-ws).")
+)
 class Subscription:
     @strawberry.subscription(
         description="Changes to the project's tasks, in order. With `afterSequence`, the events "
@@ -157,7 +175,7 @@ class Subscription:
     async def task_events(
         self,
         info: Info[ConnectionContext, None],
-        project_id: strawberry.ID,
+        project_id: Annotated[strawberry.ID, strawberry.argument(description="The project to follow.")],
         after_sequence: Annotated[
             int | None,
             strawberry.argument(
@@ -196,7 +214,9 @@ class Subscription:
         "FORBIDDEN otherwise, and at the next tick once the account is no longer an operator."
     )
     async def ops_metrics(
-        self, info: Info[ConnectionContext, None], interval_seconds: int = 5
+        self,
+        info: Info[ConnectionContext, None],
+        interval_seconds: Annotated[int, strawberry.argument(description="Seconds between two answers.")] = 5,
     ) -> AsyncIterator[OpsMetrics]:
         figures = await ops.ops_metrics(info.context, interval_seconds)
         return _mapped(figures, OpsMetrics.from_figures)

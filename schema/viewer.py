@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -18,8 +20,8 @@ from schema.users.types import User
 
 @strawberry.type(description="The authenticated user's own view: who they are and their work.")
 class Viewer:
-    user: User
-    organization: Organization
+    user: User = strawberry.field(description="Your user.")
+    organization: Organization = strawberry.field(description="Your organization.")
     _user_id: strawberry.Private[int]
 
     @strawberry.field(description="Projects the viewer can see, by name.")
@@ -30,7 +32,12 @@ class Viewer:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        archived: bool | None = False,
+        archived: Annotated[
+            bool | None,
+            strawberry.argument(
+                description=("False (the default): active ones only; true: archived ones only; null: both.")
+            ),
+        ] = False,
     ) -> ProjectConnection:
         return await project_connection(info, first, after, last, before, archived)
 
@@ -42,8 +49,13 @@ class Viewer:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: TaskFilterInput | None = None,  # noqa: A002
-        order_by: TaskOrderInput | None = None,
+        filter: Annotated[  # noqa: A002
+            TaskFilterInput | None,
+            strawberry.argument(description="Which of your tasks, as `tasks` filters."),
+        ] = None,
+        order_by: Annotated[
+            TaskOrderInput | None, strawberry.argument(description="The order; newest first by default.")
+        ] = None,
     ) -> TaskConnection:
         return await nested_task_connection(
             info, "assignee_id", self._user_id, first, after, last, before, filter, order_by
@@ -61,7 +73,7 @@ class Viewer:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        unread_only: bool = False,
+        unread_only: Annotated[bool, strawberry.argument(description="True lists unread ones only.")] = False,
     ) -> NotificationConnection:
         return await notification_connection(info, first, after, last, before, unread_only)
 

@@ -28,7 +28,7 @@ Ctx = Info[RequestContext, None]
 @strawberry.input(description="What `apiKeyCreate` and `apiKeyCreateV2` take.")
 class ApiKeyCreateInput:
     name: str = strawberry.field(description=f"1 to {resolvers.MAX_NAME} characters, for people.")
-    scope: ApiKeyScope
+    scope: ApiKeyScope = strawberry.field(description="READ (queries only) or READ_WRITE.")
     expires_at: datetime | None = strawberry.field(
         default=None, description="When it stops working; null: until revoked."
     )
@@ -36,18 +36,18 @@ class ApiKeyCreateInput:
 
 @strawberry.input(description="What `apiKeyRevoke` and `apiKeyRevokeV2` take.")
 class ApiKeyRevokeInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The key's id.")
 
 
 @strawberry.type(description="What `apiKeyCreate` answers.")
 class ApiKeyCreatePayload:
-    api_key: ApiKey
+    api_key: ApiKey = strawberry.field(description="The new key's record (never its secret).")
     key: str = strawberry.field(description="The key to send as `X-Api-Key`: shown now, never again.")
 
 
 @strawberry.type(description="What `apiKeyRevoke` answers.")
 class ApiKeyRevokePayload:
-    api_key: ApiKey
+    api_key: ApiKey = strawberry.field(description="The key, revoked.")
 
 
 @strawberry.type

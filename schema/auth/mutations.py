@@ -20,13 +20,13 @@ Ctx = Info[RequestContext, None]
 
 @strawberry.input(description="What `authLogin` takes.")
 class AuthLoginInput:
-    email: str
-    password: str
+    email: str = strawberry.field(description="The account's email address.")
+    password: str = strawberry.field(description="The account's password.")
 
 
 @strawberry.input(description="What `authRefresh` takes.")
 class AuthRefreshInput:
-    refresh_token: str
+    refresh_token: str = strawberry.field(description="The refresh token the last login or refresh returned.")
 
 
 @strawberry.type(description="An expected failure of authLogin or authRefresh.")
@@ -42,10 +42,12 @@ class AuthPayload:
         "convention every mutation's payload follows.",
     )
     access_token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
-    access_token_expires_at: datetime
+    access_token_expires_at: datetime = strawberry.field(
+        description=("When the access token stops working (15 minutes by default): refresh before.")
+    )
     refresh_token: str = strawberry.field(description="Single use: each refresh returns a new one.")
-    viewer: User
-    organization: Organization
+    viewer: User = strawberry.field(description="The signed-in user.")
+    organization: Organization = strawberry.field(description="The user's organization.")
 
     @classmethod
     def from_result(cls, result: AuthResult) -> AuthPayload:
@@ -61,7 +63,7 @@ class AuthPayload:
 
 @strawberry.type(description="What `authLogout` answers.")
 class AuthLogoutPayload:
-    ok: bool
+    ok: bool = strawberry.field(description="True once the session is revoked.")
 
 
 @strawberry.type

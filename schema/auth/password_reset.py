@@ -28,21 +28,21 @@ class PasswordResetRequestPayload:
         description="True for every well-formed email, whether or not it has an account."
     )
     errors: list[PasswordResetRequestError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
 
 
 @strawberry.type(description="What `passwordResetConfirm` answers.")
 class PasswordResetConfirmPayload:
-    password_changed: bool
+    password_changed: bool = strawberry.field(description="True when the password was set.")
     errors: list[PasswordResetConfirmError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
 
 
 @strawberry.input(description="What `passwordResetRequest` takes.")
 class PasswordResetRequestInput:
-    email: str
+    email: str = strawberry.field(description="The account's email address.")
 
 
 @strawberry.input(description="What `passwordResetConfirm` takes.")

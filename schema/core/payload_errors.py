@@ -7,8 +7,20 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 
 from resolvers.mutations import ErrorCode, MutationResult, Outcome
+from schema.core.described import graphql_enum
 
-strawberry.enum(ErrorCode, name="MutationErrorCode")
+graphql_enum(
+    ErrorCode,
+    name="MutationErrorCode",
+    description="What kind of expected failure a payload error is.",
+    values={
+        "INVALID": "The input breaks a rule (its message says which).",
+        "NOT_FOUND": "An object the input names does not exist or is hidden from you.",
+        "CONFLICT": "A stale `version`: the object changed since you read it.",
+        "TOO_LARGE": "An upload over the size limit.",
+        "UNSUPPORTED_MEDIA_TYPE": "An upload of a type not allowed.",
+    },
+)
 
 
 @strawberry.interface(

@@ -31,7 +31,7 @@ class NotificationMarkReadInput:
 @strawberry.type(description="What `notificationMarkRead` answers.")
 class NotificationMarkReadPayload:
     errors: list[NotificationMarkReadError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _outcome: strawberry.Private[MarkReadOutcome]
 

@@ -20,6 +20,7 @@ from resolvers.context import RequestContext
 from resolvers.subscriptions import NotificationMessage
 from schema.core.connections import Connection
 from schema.core.cursors import CursorOrder
+from schema.core.described import graphql_enum
 from schema.core.ids import encode_id
 from schema.core.node import Node
 from schema.core.paging import ConnectionRequest
@@ -28,19 +29,23 @@ from schema.tasks.types import Comment, Task, task_includes
 from schema.users.types import User
 
 Ctx = Info[RequestContext, None]
-strawberry.enum(
+graphql_enum(
     NotificationKind,
     name="NotificationKind",
     description="ASSIGNED: someone made you a task's assignee. MENTIONED: someone mentioned you in a "
     "comment (`@` and your email address).",
+    values={
+        "ASSIGNED": "Someone made you a task's assignee.",
+        "MENTIONED": "Someone mentioned you in a comment.",
+    },
 )
 _NEWEST_FIRST = CursorOrder("notification", "int", attrgetter("id"))
 
 
 @strawberry.type(description="One of your notifications.")
 class Notification(Node):
-    kind: NotificationKind
-    created_at: datetime
+    kind: NotificationKind = strawberry.field(description="Why you were notified.")
+    created_at: datetime = strawberry.field(description="When it was made.")
     read_at: datetime | None = strawberry.field(description="When you first marked it read.")
     _task_id: strawberry.Private[int | None]
     _actor_id: strawberry.Private[int | None]
@@ -83,7 +88,7 @@ class Notification(Node):
             _comment=None,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Whether you marked it read.")
     def read(self) -> bool:
         return self.read_at is not None
 
@@ -113,7 +118,7 @@ class Notification(Node):
         return None if found is None else Comment.from_record(found)
 
 
-@strawberry.type
+@strawberry.type(description="A page of your notifications, newest first.")
 class NotificationConnection(Connection[Notification]):
     unread_count: int = strawberry.field(
         description="All your unread notifications, whatever the filter (counted only when asked for)."

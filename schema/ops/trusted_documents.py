@@ -20,10 +20,12 @@ Ctx = Info[RequestContext, None]
 
 @strawberry.type(description="An operation API-key clients may run, by `documentId` or by `sha256`.")
 class TrustedDocument(Node):
-    document_id: str
+    document_id: str = strawberry.field(
+        description="The id clients send as `documentId`, unique and immutable."
+    )
     sha256: str = strawberry.field(description="Hex SHA-256 of the body's UTF-8 text.")
-    name: str | None
-    client_name: str
+    name: str | None = strawberry.field(description="The operation's name, if it has one.")
+    client_name: str = strawberry.field(description="The client that registered it.")
     operation_type: str = strawberry.field(description="query, mutation or subscription.")
     cost: int = strawberry.field(description="The operation's cost with every page at the cap.")
     engine: str | None = strawberry.field(
@@ -64,7 +66,9 @@ class TrustedDocumentsRegisterInput:
 class TrustedDocumentsRegisterPayload:
     registered: int = strawberry.field(description="Documents stored by this request.")
     unchanged: int = strawberry.field(description="Documents registered before with the same body.")
-    documents: list[TrustedDocument]
+    documents: list[TrustedDocument] = strawberry.field(
+        description="Every document of the manifest, as registered."
+    )
 
     @classmethod
     def of(cls, result: resolvers.RegisterResult) -> TrustedDocumentsRegisterPayload:

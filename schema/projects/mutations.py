@@ -74,7 +74,7 @@ def _member(result: MutationResult) -> ProjectMember | None:
 @strawberry.type(description="What `projectCreate` answers.")
 class ProjectCreatePayload:
     errors: list[ProjectCreateError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
@@ -86,11 +86,11 @@ class ProjectCreatePayload:
 @strawberry.type(description="What `projectUpdate` answers.")
 class ProjectUpdatePayload:
     errors: list[ProjectUpdateError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The project as changed; null on errors.")
     async def project(self, info: Ctx) -> Project | None:
         return await _project(info, self._result)
 
@@ -98,11 +98,11 @@ class ProjectUpdatePayload:
 @strawberry.type(description="What `projectArchive` answers.")
 class ProjectArchivePayload:
     errors: list[ProjectArchiveError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The project as it is now; null on errors.")
     async def project(self, info: Ctx) -> Project | None:
         return await _project(info, self._result)
 
@@ -110,15 +110,15 @@ class ProjectArchivePayload:
 @strawberry.type(description="What `projectMemberAdd` answers.")
 class ProjectMemberAddPayload:
     errors: list[ProjectMemberAddError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The new membership; null on errors.")
     def member(self) -> ProjectMember | None:
         return _member(self._result)
 
-    @strawberry.field
+    @strawberry.field(description="The project as it is now; null on errors.")
     async def project(self, info: Ctx) -> Project | None:
         return await _project(info, self._result)
 
@@ -126,11 +126,11 @@ class ProjectMemberAddPayload:
 @strawberry.type(description="What `projectMemberRemove` answers.")
 class ProjectMemberRemovePayload:
     errors: list[ProjectMemberRemoveError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The project as it is now; null on errors.")
     async def project(self, info: Ctx) -> Project | None:
         return await _project(info, self._result)
 
@@ -138,15 +138,15 @@ class ProjectMemberRemovePayload:
 @strawberry.type(description="What `projectMemberRoleChange` answers.")
 class ProjectMemberRoleChangePayload:
     errors: list[ProjectMemberRoleChangeError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The membership as changed; null on errors.")
     def member(self) -> ProjectMember | None:
         return _member(self._result)
 
-    @strawberry.field
+    @strawberry.field(description="The project as it is now; null on errors.")
     async def project(self, info: Ctx) -> Project | None:
         return await _project(info, self._result)
 
@@ -154,41 +154,41 @@ class ProjectMemberRoleChangePayload:
 @strawberry.input(description="What `projectCreate` takes.")
 class ProjectCreateInput:
     key: str = strawberry.field(description="A letter and 1 to 9 letters or digits; unique here.")
-    name: str
-    description: str = ""
+    name: str = strawberry.field(description="The project's name.")
+    description: str = strawberry.field(default="", description="Free text; may be empty.")
 
 
 @strawberry.input(description="Only the fields given change.")
 class ProjectUpdateInput:
-    id: strawberry.ID
-    name: str | None = None
-    description: str | None = None
+    id: strawberry.ID = strawberry.field(description="The project's id.")
+    name: str | None = strawberry.field(default=None, description="A new name; null keeps it.")
+    description: str | None = strawberry.field(default=None, description="A new description; null keeps it.")
 
 
 @strawberry.input(description="What `projectArchive` takes.")
 class ProjectArchiveInput:
-    id: strawberry.ID
-    archived: bool
+    id: strawberry.ID = strawberry.field(description="The project's id.")
+    archived: bool = strawberry.field(description="True archives it, false restores it.")
 
 
 @strawberry.input(description="What `projectMemberAdd` takes.")
 class ProjectMemberAddInput:
-    project_id: strawberry.ID
-    user_id: strawberry.ID
-    role: ProjectRole
+    project_id: strawberry.ID = strawberry.field(description="The project.")
+    user_id: strawberry.ID = strawberry.field(description="An active user of the organization.")
+    role: ProjectRole = strawberry.field(description="Their role in the project.")
 
 
 @strawberry.input(description="What `projectMemberRemove` takes.")
 class ProjectMemberRemoveInput:
-    project_id: strawberry.ID
-    user_id: strawberry.ID
+    project_id: strawberry.ID = strawberry.field(description="The project.")
+    user_id: strawberry.ID = strawberry.field(description="The member to remove.")
 
 
 @strawberry.input(description="What `projectMemberRoleChange` takes.")
 class ProjectMemberRoleChangeInput:
-    project_id: strawberry.ID
-    user_id: strawberry.ID
-    role: ProjectRole
+    project_id: strawberry.ID = strawberry.field(description="The project.")
+    user_id: strawberry.ID = strawberry.field(description="The member.")
+    role: ProjectRole = strawberry.field(description="Their new role in the project.")
 
 
 def _ids(project_id: strawberry.ID, user_id: strawberry.ID) -> tuple[int, int]:

@@ -26,8 +26,8 @@ _NOT_READ: Any = object()
 
 @strawberry.type(description="A project's label, put on its tasks.")
 class Label(Node):
-    name: str
-    color: str
+    name: str = strawberry.field(description="Unique in its project.")
+    color: str = strawberry.field(description="A hex color, `#rrggbb`.")
 
     @classmethod
     def from_values(cls, label_id: int, name: str, color: str) -> Label:
@@ -38,21 +38,25 @@ class Label(Node):
         return cls.from_values(record.id, record.name, record.color)
 
 
-@strawberry.type
+@strawberry.type(description="A user of the project with their role there.")
 class ProjectMember:
-    user: User
-    role: ProjectRole
+    user: User = strawberry.field(description="The member.")
+    role: ProjectRole = strawberry.field(description="What they may do in the project.")
 
 
-@strawberry.type
+@strawberry.type(description=("A board of tasks with its members, labels and reports, in one organization."))
 class Project(Node):
-    key: str
-    name: str
-    description: str
-    archived: bool
-    archived_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    key: str = strawberry.field(
+        description=("Short upper-case code, unique in the organization; task keys start with it (OPS-42).")
+    )
+    name: str = strawberry.field(description="The project's name.")
+    description: str = strawberry.field(description="Free text; may be empty.")
+    archived: bool = strawberry.field(
+        description=("Whether it is archived: its tasks stay readable, it leaves default lists.")
+    )
+    archived_at: datetime | None = strawberry.field(description="When it was archived; null if it is not.")
+    created_at: datetime = strawberry.field(description="When it was made.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
     _db_id: strawberry.Private[int]
     # Read with the project when the query asked for them; otherwise loaded on demand.
     _open_task_count: strawberry.Private[Any]
@@ -90,16 +94,16 @@ class Project(Node):
         role: ProjectRole | None = self._viewer_role
         return role
 
-    @strawberry.field
+    @strawberry.field(description="Its labels, by name.")
     async def labels(self, info: Info[RequestContext, None]) -> list[Label]:
         return [Label.from_record(label) for label in await resolvers.labels(info.context, self._db_id)]
 
-    @strawberry.field
+    @strawberry.field(description="Its members with their project roles, by name.")
     async def members(self, info: Info[RequestContext, None]) -> list[ProjectMember]:
         found = await resolvers.members(info.context, self._db_id)
         return [ProjectMember(user=User.from_record(m.user), role=m.role) for m in found]
 
-    @strawberry.field
+    @strawberry.field(description="Its tasks (filtered and ordered like `tasks`).")
     async def tasks(
         self,
         info: Info[RequestContext, None],
@@ -107,8 +111,16 @@ class Project(Node):
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[TaskFilterInput, strawberry.lazy("schema.tasks.types")] | None = None,  # noqa: A002
-        order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.tasks.types")] | None = None,
+        filter: Annotated[  # noqa: A002
+            Annotated[TaskFilterInput, strawberry.lazy("schema.tasks.types")] | None,
+            strawberry.argument(
+                description="Which tasks: by status, priority, assignee, label, due date, parent."
+            ),
+        ] = None,
+        order_by: Annotated[
+            Annotated[TaskOrderInput, strawberry.lazy("schema.tasks.types")] | None,
+            strawberry.argument(description="The order; newest first by default."),
+        ] = None,
     ) -> Annotated[TaskConnection, strawberry.lazy("schema.tasks.types")]:
         from schema.tasks.types import nested_task_connection  # noqa: PLC0415 - Task and Project refer to each other
 
@@ -117,7 +129,7 @@ class Project(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description="A page of projects, by name.")
 class ProjectConnection(Connection[Project]):
     pass
 

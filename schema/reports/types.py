@@ -12,6 +12,7 @@ from persistence.records import ReportRecord
 from resolvers import reports as resolvers
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
+from schema.core.described import graphql_enum
 from schema.core.ids import decode_id, encode_id
 from schema.core.node import Node
 from schema.core.payload_errors import MutationError, MutationInput, errors_as
@@ -19,18 +20,35 @@ from schema.projects.types import Project
 from schema.users.types import User
 
 Ctx = Info[RequestContext, None]
-strawberry.enum(ReportKind, name="ReportKind")
-strawberry.enum(ReportStatus, name="ReportStatus")
+graphql_enum(
+    ReportKind,
+    name="ReportKind",
+    description="What a report shows.",
+    values={"STATUS": "Tasks by status and assignee, and the weekly throughput, with a chart."},
+)
+graphql_enum(
+    ReportStatus,
+    name="ReportStatus",
+    description="Where a report's build stands.",
+    values={
+        "QUEUED": "Waiting for a worker.",
+        "RUNNING": "Being built.",
+        "SUCCEEDED": "Built: its files can be downloaded.",
+        "FAILED": "Failed for good (see `error`).",
+    },
+)
 
 
 @strawberry.type(description="A project report, built by a background job; its files once it succeeded.")
 class Report(Node):
-    kind: ReportKind
-    status: ReportStatus
+    kind: ReportKind = strawberry.field(description="What the report shows.")
+    status: ReportStatus = strawberry.field(description="Where its build stands.")
     attempts: int = strawberry.field(description="Build attempts started (the first and its retries).")
     error: str | None = strawberry.field(description="Why it failed, once it has failed for good.")
-    created_at: datetime
-    finished_at: datetime | None
+    created_at: datetime = strawberry.field(description="When it was asked for.")
+    finished_at: datetime | None = strawberry.field(
+        description="When its build ended (succeeded or failed for good); null before."
+    )
     csv_url: str | None = strawberry.field(
         description="Null until it succeeded. GET it with the same `Authorization: Bearer` header as "
         "GraphQL; served as a download."
@@ -38,7 +56,7 @@ class Report(Node):
     html_url: str | None = strawberry.field(
         description="Null until it succeeded. The report as a page with a chart; same authorization."
     )
-    project: Project
+    project: Project = strawberry.field(description="The project it reports on.")
     requested_by: User = strawberry.field(description="Who asked for it.")
 
     @classmethod
@@ -71,14 +89,16 @@ class ReportRequestError(MutationError):
 
 @strawberry.input(description="What `reportRequest` takes.")
 class ReportRequestInput:
-    project_id: strawberry.ID
-    kind: ReportKind = ReportKind.STATUS
+    project_id: strawberry.ID = strawberry.field(description="The project to report on.")
+    kind: ReportKind = strawberry.field(
+        default=ReportKind.STATUS, description="What to show; STATUS by default."
+    )
 
 
 @strawberry.type(description="What `reportRequest` answers.")
 class ReportRequestPayload:
     errors: list[ReportRequestError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 

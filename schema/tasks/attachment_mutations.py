@@ -25,11 +25,11 @@ class AttachmentUploadError(MutationError):
 @strawberry.type(description="What `attachmentUpload` answers.")
 class AttachmentUploadPayload:
     errors: list[AttachmentUploadError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _outcome: strawberry.Private[AttachmentOutcome]
 
-    @strawberry.field
+    @strawberry.field(description="The new attachment; null on errors.")
     async def attachment(self, info: Ctx) -> Attachment | None:
         """As written (no read); an older replay without the attachment in its event reads it."""
         outcome = self._outcome
@@ -43,7 +43,7 @@ class AttachmentUploadPayload:
 
 @strawberry.input(description="What `attachmentUpload` takes.")
 class AttachmentUploadInput:
-    task_id: strawberry.ID
+    task_id: strawberry.ID = strawberry.field(description="The task to attach the file to.")
     file: Upload = strawberry.field(
         description="The file part of a multipart request (GraphQL multipart request spec); at most "
         "TASKQL_UPLOAD_MAX_BYTES, of an allowed content type."

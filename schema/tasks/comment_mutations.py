@@ -41,11 +41,11 @@ async def _comment(info: Ctx, outcome: CommentOutcome) -> Comment | None:
 @strawberry.type(description="What `commentCreate` answers.")
 class CommentCreatePayload:
     errors: list[CommentCreateError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _outcome: strawberry.Private[CommentOutcome]
 
-    @strawberry.field
+    @strawberry.field(description="The new comment; null on errors.")
     async def comment(self, info: Ctx) -> Comment | None:
         return await _comment(info, self._outcome)
 
@@ -53,11 +53,11 @@ class CommentCreatePayload:
 @strawberry.type(description="What `commentUpdate` answers.")
 class CommentUpdatePayload:
     errors: list[CommentUpdateError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _outcome: strawberry.Private[CommentOutcome]
 
-    @strawberry.field
+    @strawberry.field(description="The comment as edited; null on errors.")
     async def comment(self, info: Ctx) -> Comment | None:
         return await _comment(info, self._outcome)
 
@@ -65,11 +65,11 @@ class CommentUpdatePayload:
 @strawberry.type(description="What `commentDelete` answers.")
 class CommentDeletePayload:
     errors: list[CommentDeleteError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _outcome: strawberry.Private[CommentOutcome]
 
-    @strawberry.field
+    @strawberry.field(description="The deleted comment's id; null on errors.")
     def deleted_comment_id(self) -> strawberry.ID | None:
         result = self._outcome.result
         if result.errors or result.object_id is None:
@@ -79,19 +79,19 @@ class CommentDeletePayload:
 
 @strawberry.input(description="What `commentCreate` takes.")
 class CommentCreateInput:
-    task_id: strawberry.ID
+    task_id: strawberry.ID = strawberry.field(description="The task to comment on.")
     body: str = strawberry.field(description="1 to 10,000 characters; surrounding whitespace is dropped.")
 
 
 @strawberry.input(description="What `commentUpdate` takes.")
 class CommentUpdateInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The comment's id.")
     body: str = strawberry.field(description="1 to 10,000 characters; surrounding whitespace is dropped.")
 
 
 @strawberry.input(description="What `commentDelete` takes.")
 class CommentDeleteInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The comment's id.")
 
 
 @strawberry.type

@@ -64,11 +64,11 @@ async def _task(info: Ctx, result: MutationResult) -> Task | None:
 @strawberry.type(description="What `labelCreate` answers.")
 class LabelCreatePayload:
     errors: list[LabelCreateError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _outcome: strawberry.Private[LabelOutcome]
 
-    @strawberry.field
+    @strawberry.field(description="The new label; null on errors.")
     async def label(self, info: Ctx) -> Label | None:
         return await _label(info, self._outcome)
 
@@ -76,11 +76,11 @@ class LabelCreatePayload:
 @strawberry.type(description="What `labelUpdate` answers.")
 class LabelUpdatePayload:
     errors: list[LabelUpdateError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _outcome: strawberry.Private[LabelOutcome]
 
-    @strawberry.field
+    @strawberry.field(description="The label as changed; null on errors.")
     async def label(self, info: Ctx) -> Label | None:
         return await _label(info, self._outcome)
 
@@ -88,11 +88,11 @@ class LabelUpdatePayload:
 @strawberry.type(description="What `labelDelete` answers.")
 class LabelDeletePayload:
     errors: list[LabelDeleteError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _outcome: strawberry.Private[LabelOutcome]
 
-    @strawberry.field
+    @strawberry.field(description="The deleted label's id; null on errors.")
     def deleted_label_id(self) -> strawberry.ID | None:
         result = self._outcome.result
         if result.errors or result.object_id is None:
@@ -103,11 +103,11 @@ class LabelDeletePayload:
 @strawberry.type(description="What `taskLabelAdd` answers.")
 class TaskLabelAddPayload:
     errors: list[TaskLabelAddError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The task as it is now; null on errors.")
     async def task(self, info: Ctx) -> Task | None:
         return await _task(info, self._result)
 
@@ -115,44 +115,48 @@ class TaskLabelAddPayload:
 @strawberry.type(description="What `taskLabelRemove` answers.")
 class TaskLabelRemovePayload:
     errors: list[TaskLabelRemoveError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The task as it is now; null on errors.")
     async def task(self, info: Ctx) -> Task | None:
         return await _task(info, self._result)
 
 
 @strawberry.input(description="What `labelCreate` takes.")
 class LabelCreateInput:
-    project_id: strawberry.ID
+    project_id: strawberry.ID = strawberry.field(description="The project the label belongs to.")
     name: str = strawberry.field(description="1 to 64 characters, unique in the project.")
     color: str = strawberry.field(description="#rrggbb")
 
 
 @strawberry.input(description="Only the fields given change.")
 class LabelUpdateInput:
-    id: strawberry.ID
-    name: str | None = None
-    color: str | None = None
+    id: strawberry.ID = strawberry.field(description="The label's id.")
+    name: str | None = strawberry.field(
+        default=None, description="A new name, unique in the project; null keeps it."
+    )
+    color: str | None = strawberry.field(
+        default=None, description="A new hex color, `#rrggbb`; null keeps it."
+    )
 
 
 @strawberry.input(description="What `labelDelete` takes.")
 class LabelDeleteInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The label's id.")
 
 
 @strawberry.input(description="The label must be one of the task's project's.")
 class TaskLabelAddInput:
-    task_id: strawberry.ID
-    label_id: strawberry.ID
+    task_id: strawberry.ID = strawberry.field(description="The task.")
+    label_id: strawberry.ID = strawberry.field(description="A label of the task's project.")
 
 
 @strawberry.input(description="What `taskLabelRemove` takes.")
 class TaskLabelRemoveInput:
-    task_id: strawberry.ID
-    label_id: strawberry.ID
+    task_id: strawberry.ID = strawberry.field(description="The task.")
+    label_id: strawberry.ID = strawberry.field(description="The label to take off.")
 
 
 def _task_and_label(data: TaskLabelAddInput | TaskLabelRemoveInput) -> tuple[int, int]:
@@ -175,7 +179,7 @@ class LabelMutation:
         outcome = await resolvers.create_label(info.context, project_id, input.name, input.color)
         return LabelCreatePayload(errors=errors_as(LabelCreateError, outcome.result), _outcome=outcome)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Renames or recolors a label (editors and admins of its project).")
     async def label_update(
         self,
         info: Ctx,

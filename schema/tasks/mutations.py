@@ -64,11 +64,11 @@ async def _task(info: Ctx, task_id: int | None) -> Task | Completed | None:
 @strawberry.type(description="What `taskCreate` answers.")
 class TaskCreatePayload:
     errors: list[TaskCreateError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field(graphql_type=Task | None)
+    @strawberry.field(description="The new task; null on errors.", graphql_type=Task | None)
     async def task(self, info: Ctx) -> Task | Completed | None:
         return await _task(info, self._result.object_id)
 
@@ -76,7 +76,7 @@ class TaskCreatePayload:
 @strawberry.type(description="What `taskUpdate` answers.")
 class TaskUpdatePayload:
     errors: list[TaskUpdateError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
@@ -91,7 +91,7 @@ class TaskUpdatePayload:
 @strawberry.type(description="What `taskMove` answers.")
 class TaskMovePayload:
     errors: list[TaskMoveError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
@@ -105,7 +105,7 @@ class TaskMovePayload:
 @strawberry.type(description="What `taskAssign` answers.")
 class TaskAssignPayload:
     errors: list[TaskAssignError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
@@ -120,11 +120,11 @@ class TaskAssignPayload:
 @strawberry.type(description="What `taskDelete` answers.")
 class TaskDeletePayload:
     errors: list[TaskDeleteError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The deleted task's id; null on errors.")
     def deleted_task_id(self) -> strawberry.ID | None:
         if self._result.errors or self._result.object_id is None:
             return None
@@ -133,32 +133,46 @@ class TaskDeletePayload:
 
 @strawberry.input(description="What `taskCreate` takes.")
 class TaskCreateInput:
-    project_id: strawberry.ID
-    title: str
-    description: str = ""
-    status: TaskStatus = TaskStatus.TODO
-    priority: int = 0
-    assignee_id: strawberry.ID | None = None
-    due_date: date | None = None
-    parent_id: strawberry.ID | None = None
+    project_id: strawberry.ID = strawberry.field(description="The project to add the task to.")
+    title: str = strawberry.field(description="One line, 1 to 200 characters.")
+    description: str = strawberry.field(default="", description="Free text (markdown); may be empty.")
+    status: TaskStatus = strawberry.field(
+        default=TaskStatus.TODO, description="Its column on the board; TODO by default."
+    )
+    priority: int = strawberry.field(default=0, description="0 (none) to 4 (urgent).")
+    assignee_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A member of the project, or null."
+    )
+    due_date: date | None = strawberry.field(default=None, description="When it is due, or null.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A task of the same project to be a subtask of, or null."
+    )
 
 
 @strawberry.input(description="Only the fields given change; `null` clears dueDate and parentId.")
 class TaskUpdateInput:
-    id: strawberry.ID
-    version: int
-    title: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    priority: int | None = strawberry.UNSET
-    due_date: date | None = strawberry.UNSET
-    parent_id: strawberry.ID | None = strawberry.UNSET
+    id: strawberry.ID = strawberry.field(description="The task's id.")
+    version: int = strawberry.field(description="The version you read: a stale one is CONFLICT.")
+    title: str | None = strawberry.field(default=strawberry.UNSET, description="A new title; null keeps it.")
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A new description; null keeps it."
+    )
+    priority: int | None = strawberry.field(
+        default=strawberry.UNSET, description="A new priority, 0 to 4; null keeps it."
+    )
+    due_date: date | None = strawberry.field(
+        default=strawberry.UNSET, description="A new due date; null keeps it."
+    )
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="A new parent task of the same project; null keeps it."
+    )
 
 
 @strawberry.input(description="What `taskMove` takes.")
 class TaskMoveInput:
-    id: strawberry.ID
-    version: int
-    status: TaskStatus | None = None
+    id: strawberry.ID = strawberry.field(description="The task's id.")
+    version: int = strawberry.field(description="The version you read: a stale one is CONFLICT.")
+    status: TaskStatus | None = strawberry.field(default=None, description="Its new column; null keeps it.")
     position: float | None = strawberry.field(
         default=None, description="Where in the column; kept when omitted."
     )
@@ -166,15 +180,15 @@ class TaskMoveInput:
 
 @strawberry.input(description="What `taskAssign` takes.")
 class TaskAssignInput:
-    id: strawberry.ID
-    version: int
+    id: strawberry.ID = strawberry.field(description="The task's id.")
+    version: int = strawberry.field(description="The version you read: a stale one is CONFLICT.")
     assignee_id: strawberry.ID | None = strawberry.field(default=None, description="null unassigns.")
 
 
 @strawberry.input(description="What `taskDelete` takes.")
 class TaskDeleteInput:
-    id: strawberry.ID
-    version: int
+    id: strawberry.ID = strawberry.field(description="The task's id.")
+    version: int = strawberry.field(description="The version you read: a stale one is CONFLICT.")
 
 
 def _optional_id(value: strawberry.ID | None, type_name: str, argument: str) -> int | None:
@@ -196,7 +210,12 @@ def _update_values(data: TaskUpdateInput) -> dict[str, Any]:
 
 @strawberry.type
 class TaskMutation:
-    @strawberry.mutation
+    @strawberry.mutation(
+        description=(
+            "A new task in a project (editors and admins of the project); its key "
+            "is the project's key and the next number."
+        )
+    )
     async def task_create(
         self,
         info: Ctx,
@@ -216,7 +235,11 @@ class TaskMutation:
         result = await resolvers.create_task(info.context, draft)
         return TaskCreatePayload(errors=errors_as(TaskCreateError, result), _result=result)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description=(
+            "Changes a task's fields; `version` must be the task's current one (CONFLICT otherwise)."
+        )
+    )
     async def task_update(
         self,
         info: Ctx,
@@ -239,7 +262,9 @@ class TaskMutation:
         result = await resolvers.move_task(info.context, task_id, input.version, status, input.position)
         return TaskMovePayload(errors=errors_as(TaskMoveError, result), _result=result)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description=("Assigns the task to a member of its project, or unassigns it with a null assigneeId.")
+    )
     async def task_assign(
         self,
         info: Ctx,

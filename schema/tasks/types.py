@@ -55,10 +55,12 @@ def task_includes(names: set[str]) -> TaskIncludes:
 
 @strawberry.type(description="A comment on a task; deleted ones are gone from every read.")
 class Comment(Node):
-    body: str
-    created_at: datetime
-    updated_at: datetime
-    author: User | None
+    body: str = strawberry.field(description="The text, as written (markdown; `@name` mentions notify).")
+    created_at: datetime = strawberry.field(description="When it was written.")
+    updated_at: datetime = strawberry.field(
+        description="When it was last edited (its creation time if never)."
+    )
+    author: User | None = strawberry.field(description="Who wrote it; null if you may no longer see them.")
 
     @classmethod
     def from_record(cls, record: CommentRecord) -> Comment:
@@ -73,11 +75,11 @@ class Comment(Node):
 
 @strawberry.type(description="A file attached to a task.")
 class Attachment(Node):
-    filename: str
-    content_type: str
-    size_bytes: int
+    filename: str = strawberry.field(description="The name it was uploaded with.")
+    content_type: str = strawberry.field(description="Its media type, as checked at upload.")
+    size_bytes: int = strawberry.field(description="Its size in bytes.")
     sha256: str = strawberry.field(description="Hex SHA-256 of the bytes (also the download's ETag).")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When it was uploaded.")
     download_url: str = strawberry.field(
         description="GET it with the same `Authorization: Bearer` header as GraphQL; served as a download."
     )
@@ -98,10 +100,22 @@ class Attachment(Node):
 
 @strawberry.type(description="One change to a task, as its activity log records it.")
 class ActivityEvent(Node):
-    type: str
-    sequence: int | None
-    payload: JSON
-    created_at: datetime
+    type: str = strawberry.field(
+        description=(
+            "What happened, as `task.created`, `task.updated`, `comment.created`... "
+            "(the webhook event types)."
+        )
+    )
+    sequence: int | None = strawberry.field(
+        description=(
+            "The event's place in its project's order (what `taskEvents` resumes "
+            "from); null for an event of no project."
+        )
+    )
+    payload: JSON = strawberry.field(
+        description="What changed: for an update, each changed field's old and new values."
+    )
+    created_at: datetime = strawberry.field(description="When it was recorded (the write's commit).")
     _actor_id: strawberry.Private[int | None]
 
     @classmethod
@@ -115,42 +129,50 @@ class ActivityEvent(Node):
             _actor_id=record.actor_id,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Who did it; null for the system or a user you may no longer see.")
     async def actor(self, info: Info[RequestContext, None]) -> User | None:
         found = await user_resolvers.user_or_none(info.context, self._actor_id)
         return None if found is None else User.from_record(found)
 
 
-@strawberry.type
+@strawberry.type(description="A page of a task's comments, oldest first.")
 class CommentConnection(Connection[Comment]):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="A page of a task's activity, newest first.")
 class ActivityEventConnection(Connection[ActivityEvent]):
     pass
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "A unit of work in a project: its status on the board, assignee, labels, comments and history."
+    )
+)
 class Task(Node):
-    key: str
-    number: int
-    title: str
-    description: str
-    status: TaskStatus
+    key: str = strawberry.field(
+        description="Its project's key and its number, like OPS-42: unique and stable."
+    )
+    number: int = strawberry.field(description="Its number in the project, from 1.")
+    title: str = strawberry.field(description="One line, 1 to 200 characters.")
+    description: str = strawberry.field(description="Free text (markdown); may be empty.")
+    status: TaskStatus = strawberry.field(description="Its column on the board.")
     priority: int = strawberry.field(description="0 (none) to 4 (urgent).")
     position: float = strawberry.field(description="Board order within a status column.")
-    due_date: date | None
+    due_date: date | None = strawberry.field(description="When it is due; null if never.")
     version: int = strawberry.field(description="Increases on every change; writes must name it.")
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None
-    project: Project
+    created_at: datetime = strawberry.field(description="When it was made.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    completed_at: datetime | None = strawberry.field(description="When it was moved to DONE; null otherwise.")
+    project: Project = strawberry.field(description="The project it belongs to.")
     # Filled from the joins and aggregates the selection asked for (see task_includes).
-    assignee: User | None
-    reporter: User | None
-    labels: list[Label]
-    comment_count: int
+    assignee: User | None = strawberry.field(
+        description="Who works on it; null if nobody (or someone you may no longer see)."
+    )
+    reporter: User | None = strawberry.field(description="Who made it; null if you may no longer see them.")
+    labels: list[Label] = strawberry.field(description="Its labels, by name.")
+    comment_count: int = strawberry.field(description="How many live comments it has.")
     _db_id: strawberry.Private[int]
     _parent_id: strawberry.Private[int | None]
 
@@ -181,7 +203,9 @@ class Task(Node):
             _parent_id=record.parent_id,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description=("The task it is a subtask of; null for a top-level task (or a parent you cannot see).")
+    )
     async def parent(self, info: Info[RequestContext, None]) -> Task | None:
         includes = task_includes(_own_names(info))
         found = await resolvers.task_or_none(info.context, self._parent_id, includes)
@@ -203,7 +227,7 @@ class Task(Node):
         )
         return [Task.from_record(record) for record in result.rows]
 
-    @strawberry.field
+    @strawberry.field(description="Its files, oldest first.")
     async def attachments(self, info: Info[RequestContext, None]) -> list[Attachment]:
         return [Attachment.from_record(r) for r in await resolvers.attachments(info.context, self._db_id)]
 
@@ -248,7 +272,7 @@ class Task(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description="A page of tasks, in the order asked for.")
 class TaskConnection(Connection[Task]):
     pass
 
@@ -257,16 +281,26 @@ def _own_names(info: Info[RequestContext, None]) -> set[str]:
     return child_names(info.selected_fields)
 
 
-@strawberry.input(name="TaskFilter")
+@strawberry.input(description="Which tasks a list shows; every condition given must hold.", name="TaskFilter")
 class TaskFilterInput:
-    project_ids: list[strawberry.ID] | None = None
-    status: list[TaskStatus] | None = None
-    priority: list[int] | None = None
-    assignee_ids: list[strawberry.ID] | None = None
-    label_ids: list[strawberry.ID] | None = None
-    due_before: date | None = None
-    due_after: date | None = None
-    parent_id: strawberry.ID | None = None
+    project_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Tasks of these projects (at most 100)."
+    )
+    status: list[TaskStatus] | None = strawberry.field(
+        default=None, description="Tasks in one of these statuses."
+    )
+    priority: list[int] | None = strawberry.field(
+        default=None, description="Tasks of one of these priorities (0 to 4)."
+    )
+    assignee_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Tasks assigned to one of these users (at most 100)."
+    )
+    label_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Tasks with at least one of these labels (at most 100)."
+    )
+    due_before: date | None = strawberry.field(default=None, description="Tasks due on or before this date.")
+    due_after: date | None = strawberry.field(default=None, description="Tasks due on or after this date.")
+    parent_id: strawberry.ID | None = strawberry.field(default=None, description="Subtasks of this task.")
 
     def to_filter(self) -> TaskFilter:
         priorities = None
@@ -291,10 +325,14 @@ class TaskFilterInput:
         )
 
 
-@strawberry.input(name="TaskOrder")
+@strawberry.input(description="How a task list is ordered.", name="TaskOrder")
 class TaskOrderInput:
-    field: TaskOrderField = TaskOrderField.CREATED_AT
-    direction: OrderDirection = OrderDirection.DESC
+    field: TaskOrderField = strawberry.field(
+        default=TaskOrderField.CREATED_AT, description="What to order by."
+    )
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.DESC, description="Ascending or descending."
+    )
 
     def to_order(self) -> TaskOrder:
         return TaskOrder(TaskOrderField(self.field), descending=self.direction is OrderDirection.DESC)

@@ -61,9 +61,9 @@ class PasswordChangeError(MutationError):
 
 @strawberry.type(description="An invitation to join the organization; accepting it creates the user.")
 class Invitation(Node):
-    email: str
-    role: OrgRole
-    expires_at: datetime
+    email: str = strawberry.field(description="Who is invited.")
+    role: OrgRole = strawberry.field(description="The role they join with.")
+    expires_at: datetime = strawberry.field(description="After this it admits nobody.")
 
     @classmethod
     def from_record(cls, record: InvitationRecord) -> Invitation:
@@ -87,7 +87,7 @@ async def _user(info: Ctx, result: MutationResult) -> User | None:
 @strawberry.type(description="What `organizationCreate` answers.")
 class OrganizationCreatePayload:
     errors: list[OrganizationCreateError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
@@ -101,7 +101,7 @@ class OrganizationCreatePayload:
 @strawberry.type(description="What `invitationAccept` answers.")
 class InvitationAcceptPayload:
     errors: list[InvitationAcceptError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
@@ -114,11 +114,11 @@ class InvitationAcceptPayload:
 @strawberry.type(description="What `userInvite` answers.")
 class UserInvitePayload:
     errors: list[UserInviteError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The new invitation; null on errors.")
     def invitation(self) -> Invitation | None:
         result = self._result
         if not isinstance(result, resolvers.Invited):
@@ -144,11 +144,11 @@ class UserInvitePayload:
 @strawberry.type(description="What `userDeactivate` answers.")
 class UserDeactivatePayload:
     errors: list[UserDeactivateError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The user as deactivated; null on errors.")
     async def user(self, info: Ctx) -> User | None:
         return await _user(info, self._result)
 
@@ -156,11 +156,11 @@ class UserDeactivatePayload:
 @strawberry.type(description="What `userRoleChange` answers.")
 class UserRoleChangePayload:
     errors: list[UserRoleChangeError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The user as changed; null on errors.")
     async def user(self, info: Ctx) -> User | None:
         return await _user(info, self._result)
 
@@ -168,11 +168,11 @@ class UserRoleChangePayload:
 @strawberry.type(description="What `userProfileUpdate` answers.")
 class UserProfileUpdatePayload:
     errors: list[UserProfileUpdateError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="You, after the change; null on errors.")
     async def user(self, info: Ctx) -> User | None:
         return await _user(info, self._result)
 
@@ -180,11 +180,11 @@ class UserProfileUpdatePayload:
 @strawberry.type(description="What `passwordChange` answers.")
 class PasswordChangePayload:
     errors: list[PasswordChangeError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="You, after the change; null on errors.")
     async def user(self, info: Ctx) -> User | None:
         return await _user(info, self._result)
 
@@ -192,44 +192,46 @@ class PasswordChangePayload:
 @strawberry.input(description="What `organizationCreate` takes.")
 class OrganizationCreateInput:
     slug: str = strawberry.field(description="3 to 64 lowercase letters, digits and dashes; unique.")
-    name: str
-    owner_name: str
-    owner_email: str
+    name: str = strawberry.field(description="The organization's name.")
+    owner_name: str = strawberry.field(description="The owner's display name.")
+    owner_email: str = strawberry.field(description="The owner's email address; they sign in with it.")
     password: str = strawberry.field(description="At least 10 characters.")
 
 
 @strawberry.input(description="What `invitationAccept` takes.")
 class InvitationAcceptInput:
-    token: str
-    name: str
+    token: str = strawberry.field(
+        description="The token from the invitation (its email, or `userInvite`'s answer)."
+    )
+    name: str = strawberry.field(description="The new user's display name.")
     password: str = strawberry.field(description="At least 10 characters.")
 
 
 @strawberry.input(description="What `userInvite` takes.")
 class UserInviteInput:
-    email: str
-    role: OrgRole
+    email: str = strawberry.field(description="Who to invite.")
+    role: OrgRole = strawberry.field(description="The role they will join with.")
 
 
 @strawberry.input(description="What `userDeactivate` takes.")
 class UserDeactivateInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The user's id.")
 
 
 @strawberry.input(description="What `userRoleChange` takes.")
 class UserRoleChangeInput:
-    id: strawberry.ID
-    role: OrgRole
+    id: strawberry.ID = strawberry.field(description="The user's id.")
+    role: OrgRole = strawberry.field(description="Their new role in the organization.")
 
 
 @strawberry.input(description="What `userProfileUpdate` takes.")
 class UserProfileUpdateInput:
-    name: str
+    name: str = strawberry.field(description="Your new display name.")
 
 
 @strawberry.input(description="What `passwordChange` takes.")
 class PasswordChangeInput:
-    current_password: str
+    current_password: str = strawberry.field(description="Your password now, checked first.")
     new_password: str = strawberry.field(description="At least 10 characters.")
 
 

@@ -32,22 +32,22 @@ class PushDeviceRegisterInput:
         description=f"The platform's token for the device: {resolvers.TOKEN_MIN} to {resolvers.TOKEN_MAX} "
         "characters of A-Z, a-z, 0-9, '_', '-', ':', '.'."
     )
-    platform: PushPlatform
+    platform: PushPlatform = strawberry.field(description="The device's platform.")
 
 
 @strawberry.input(description="What `pushDeviceUnregister` takes.")
 class PushDeviceUnregisterInput:
-    token: str
+    token: str = strawberry.field(description="The token the device was registered with.")
 
 
 @strawberry.type(description="What `pushDeviceRegister` answers.")
 class PushDeviceRegisterPayload:
     errors: list[PushDeviceRegisterError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 
-    @strawberry.field
+    @strawberry.field(description="The device as registered; null on errors.")
     def device(self) -> PushDevice | None:
         result = self._result
         if not isinstance(result, resolvers.RegisteredDevice) or result.object_id is None:
@@ -65,7 +65,7 @@ class PushDeviceRegisterPayload:
 @strawberry.type(description="What `pushDeviceUnregister` answers.")
 class PushDeviceUnregisterPayload:
     errors: list[PushDeviceUnregisterError] = strawberry.field(
-        description=("Expected failures, empty on success; a write with errors changed nothing.")
+        description="Expected failures, empty on success; a write with errors changed nothing."
     )
     _result: strawberry.Private[MutationResult]
 

@@ -21,13 +21,15 @@ if TYPE_CHECKING:
     from schema.tasks.types import TaskConnection, TaskFilterInput, TaskOrderInput
 
 
-@strawberry.type
+@strawberry.type(description="A person of an organization, with a role there.")
 class User(Node):
-    name: str
-    email: str
-    role: OrgRole
-    deactivated: bool
-    created_at: datetime
+    name: str = strawberry.field(description="Their display name.")
+    email: str = strawberry.field(description="Their email address (also their sign-in).")
+    role: OrgRole = strawberry.field(description="Their role in the organization.")
+    deactivated: bool = strawberry.field(
+        description="Whether they were deactivated (they can no longer sign in)."
+    )
+    created_at: datetime = strawberry.field(description="When they joined.")
     _db_id: strawberry.Private[int]
 
     @classmethod
@@ -70,8 +72,14 @@ class User(Node):
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[TaskFilterInput, strawberry.lazy("schema.tasks.types")] | None = None,  # noqa: A002
-        order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.tasks.types")] | None = None,
+        filter: Annotated[  # noqa: A002
+            Annotated[TaskFilterInput, strawberry.lazy("schema.tasks.types")] | None,
+            strawberry.argument(description="Which of their tasks, as `tasks` filters."),
+        ] = None,
+        order_by: Annotated[
+            Annotated[TaskOrderInput, strawberry.lazy("schema.tasks.types")] | None,
+            strawberry.argument(description="The order; newest first by default."),
+        ] = None,
     ) -> Annotated[TaskConnection, strawberry.lazy("schema.tasks.types")]:
         from schema.tasks.types import nested_task_connection  # noqa: PLC0415 - Task and User refer to each other
 
@@ -80,7 +88,7 @@ class User(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description="A page of users, by name.")
 class UserConnection(Connection[User]):
     pass
 
@@ -88,7 +96,9 @@ class UserConnection(Connection[User]):
 USERS_BY_NAME = CursorOrder("name", "str", attrgetter("name"))
 
 
-@strawberry.type
+@strawberry.type(description="A project a user belongs to, with their role there.")
 class ProjectMembership:
-    project: Annotated[Project, strawberry.lazy("schema.projects.types")]
-    role: ProjectRole
+    project: Annotated[Project, strawberry.lazy("schema.projects.types")] = strawberry.field(
+        description="The project."
+    )
+    role: ProjectRole = strawberry.field(description="The user's role in it.")

@@ -6,6 +6,8 @@ an unknown event type BAD_USER_INPUT; another organization's webhook or delivery
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -23,21 +25,27 @@ Ctx = Info[RequestContext, None]
 class WebhookCreateInput:
     url: str = strawberry.field(description="http or https; it must not resolve to a private address.")
     event_types: list[str] = strawberry.field(description="The event types to receive (e.g. task.created).")
-    description: str = ""
+    description: str = strawberry.field(default="", description="For people; may be empty.")
 
 
 @strawberry.input(description="What `webhookUpdate` takes.")
 class WebhookUpdateInput:
-    url: str | None = None
-    event_types: list[str] | None = None
-    active: bool | None = None
-    description: str | None = None
+    url: str | None = strawberry.field(
+        default=None, description="A new URL (checked like at creation); null keeps it."
+    )
+    event_types: list[str] | None = strawberry.field(
+        default=None, description="New event types (at least one); null keeps them."
+    )
+    active: bool | None = strawberry.field(
+        default=None, description="False stops sending to it; null keeps it."
+    )
+    description: str | None = strawberry.field(default=None, description="A new description; null keeps it.")
     rotate_secret: bool = strawberry.field(default=False, description="Makes a new secret, shown once.")
 
 
 @strawberry.type(description="What `webhookCreate` and `webhookUpdate` answer.")
 class WebhookPayload:
-    webhook: Webhook
+    webhook: Webhook = strawberry.field(description="The webhook as it is now.")
     secret: str | None = strawberry.field(
         description="The HMAC-SHA256 key of the signatures: only when made or rotated, never again."
     )
@@ -49,12 +57,12 @@ class WebhookPayload:
 
 @strawberry.type(description="What `webhookDelete` answers.")
 class WebhookDeletePayload:
-    deleted_id: strawberry.ID
+    deleted_id: strawberry.ID = strawberry.field(description="The deleted webhook's id.")
 
 
 @strawberry.type(description="What `webhookTest` and `webhookDeliveryRedeliver` answer.")
 class WebhookDeliveryPayload:
-    delivery: WebhookDelivery
+    delivery: WebhookDelivery = strawberry.field(description="The delivery queued.")
 
 
 @strawberry.type
@@ -81,7 +89,7 @@ class WebhookMutation:
     async def webhook_update(
         self,
         info: Ctx,
-        id: strawberry.ID,  # noqa: A002
+        id: Annotated[strawberry.ID, strawberry.argument(description="The webhook's id.")],  # noqa: A002
         input: MutationInput[WebhookUpdateInput],  # noqa: A002
     ) -> WebhookPayload:
         change = EndpointChange(
@@ -99,7 +107,11 @@ class WebhookMutation:
         description="Deletes a webhook: nothing more is sent to it.",
         deprecation_reason="Use `webhookDeleteV2`: the id inside `input`, expected failures in `errors`.",
     )
-    async def webhook_delete(self, info: Ctx, id: strawberry.ID) -> WebhookDeletePayload:  # noqa: A002
+    async def webhook_delete(
+        self,
+        info: Ctx,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The webhook's id.")],  # noqa: A002
+    ) -> WebhookDeletePayload:
         await resolvers.delete_endpoint(info.context, decode_id(id, "Webhook"))
         return WebhookDeletePayload(deleted_id=id)
 
@@ -107,7 +119,11 @@ class WebhookMutation:
         description="Sends a `webhook.test` delivery to the webhook.",
         deprecation_reason="Use `webhookTestV2`: the id inside `input`, expected failures in `errors`.",
     )
-    async def webhook_test(self, info: Ctx, id: strawberry.ID) -> WebhookDeliveryPayload:  # noqa: A002
+    async def webhook_test(
+        self,
+        info: Ctx,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The webhook's id.")],  # noqa: A002
+    ) -> WebhookDeliveryPayload:
         sent = await resolvers.test_endpoint(info.context, decode_id(id, "Webhook"))
         return WebhookDeliveryPayload(delivery=WebhookDelivery.from_record(sent))
 
@@ -118,7 +134,9 @@ class WebhookMutation:
         "`errors`.",
     )
     async def webhook_delivery_redeliver(
-        self, info: Ctx, delivery_id: strawberry.ID
+        self,
+        info: Ctx,
+        delivery_id: Annotated[strawberry.ID, strawberry.argument(description="The WebhookDelivery's id.")],
     ) -> WebhookDeliveryPayload:
         sent = await resolvers.redeliver(
             info.context, decode_id(delivery_id, "WebhookDelivery", argument="deliveryId")

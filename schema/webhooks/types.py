@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from operator import attrgetter
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -14,30 +15,50 @@ from resolvers import webhooks as resolvers
 from resolvers.context import RequestContext
 from schema.core.connections import After, Connection, First
 from schema.core.cursors import CursorOrder
+from schema.core.described import graphql_enum
 from schema.core.ids import encode_id
 from schema.core.node import Node
 from schema.core.paging import ConnectionRequest
 
 Ctx = Info[RequestContext, None]
-strawberry.enum(
+graphql_enum(
     DeliveryStatus,
     name="WebhookDeliveryStatus",
     description="PENDING: queued. SUCCEEDED: a 2xx answer. RETRYING: failed, another attempt is scheduled. "
     "DEAD: the last attempt failed (or the address was refused, or the receiver answered 410); only a "
     "redelivery sends it again.",
+    values={
+        "PENDING": "Queued, not sent yet.",
+        "SUCCEEDED": "The receiver answered 2xx.",
+        "RETRYING": "Failed; another attempt is scheduled.",
+        "DEAD": "Failed for good; only a redelivery sends it again.",
+    },
 )
-strawberry.enum(AttemptOutcome, name="WebhookAttemptOutcome")
+graphql_enum(
+    AttemptOutcome,
+    name="WebhookAttemptOutcome",
+    description="How one POST of a delivery ended.",
+    values={
+        "SUCCESS": "A 2xx answer.",
+        "HTTP_ERROR": "Another HTTP status.",
+        "TIMEOUT": "No answer in time.",
+        "CONNECTION_ERROR": "No connection (DNS, refused, reset, TLS).",
+        "REFUSED": "The address may not receive webhooks (private, loopback...): not sent.",
+    },
+)
 _NEWEST_FIRST = CursorOrder("webhook-delivery", "int", attrgetter("id"))
 
 
 @strawberry.type(description="One POST of a delivery.")
 class WebhookAttempt:
     number: int = strawberry.field(description="1 for the first, counting on across redeliveries.")
-    started_at: datetime
-    duration_ms: int
-    response_code: int | None
-    outcome: AttemptOutcome
-    error: str | None
+    started_at: datetime = strawberry.field(description="When the POST started.")
+    duration_ms: int = strawberry.field(description="How long it took, in milliseconds.")
+    response_code: int | None = strawberry.field(
+        description="The receiver's HTTP status; null when none came."
+    )
+    outcome: AttemptOutcome = strawberry.field(description="How it ended.")
+    error: str | None = strawberry.field(description="Why it failed, when it did.")
 
     @classmethod
     def from_record(cls, record: WebhookAttemptRecord) -> WebhookAttempt:
@@ -57,16 +78,18 @@ class WebhookDelivery(Node):
         description="What the receiver sees as `Taskql-Delivery` and the body's `id`: the same on every "
         "attempt and redelivery, so a receiver can drop a duplicate."
     )
-    event_type: str
+    event_type: str = strawberry.field(description="The event type sent, or `webhook.test`.")
     event_id: strawberry.ID | None = strawberry.field(
         description="The ActivityEvent's id; null for a test ping."
     )
-    status: DeliveryStatus
-    attempt_count: int
-    last_response_code: int | None
-    created_at: datetime
-    updated_at: datetime
-    attempts: list[WebhookAttempt]
+    status: DeliveryStatus = strawberry.field(description="Where its sending stands.")
+    attempt_count: int = strawberry.field(description="POSTs made so far.")
+    last_response_code: int | None = strawberry.field(
+        description="The last attempt's HTTP status; null if none came."
+    )
+    created_at: datetime = strawberry.field(description="When it was queued.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    attempts: list[WebhookAttempt] = strawberry.field(description="Every POST, oldest first.")
 
     @classmethod
     def from_record(cls, record: WebhookDeliveryRecord) -> WebhookDelivery:
@@ -86,19 +109,19 @@ class WebhookDelivery(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description="A page of a webhook's deliveries, newest first.")
 class WebhookDeliveryConnection(Connection[WebhookDelivery]):
     pass
 
 
 @strawberry.type(description="An endpoint of your organization that receives the event types it chose.")
 class Webhook(Node):
-    url: str
-    event_types: list[str]
-    active: bool
-    description: str
-    created_at: datetime
-    updated_at: datetime
+    url: str = strawberry.field(description="Where deliveries are POSTed.")
+    event_types: list[str] = strawberry.field(description="The event types it receives.")
+    active: bool = strawberry.field(description="False: nothing is sent to it.")
+    description: str = strawberry.field(description="For people; may be empty.")
+    created_at: datetime = strawberry.field(description="When it was made.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
     _id: strawberry.Private[int]
 
     @classmethod
@@ -120,7 +143,10 @@ class Webhook(Node):
         info: Ctx,
         first: First = None,
         after: After = None,
-        status: DeliveryStatus | None = None,
+        status: Annotated[
+            DeliveryStatus | None,
+            strawberry.argument(description="Only deliveries in this status (DEAD: the dead letters)."),
+        ] = None,
     ) -> WebhookDeliveryConnection:
         asked = ConnectionRequest(info, _NEWEST_FIRST, first=first, after=after)
         found = await resolvers.deliveries(
