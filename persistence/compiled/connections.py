@@ -102,7 +102,17 @@ class ConnectionBuilder:
                 rows.c.organization_id == organization,
                 visible_project_of(self.sees_all_projects, user, rows.c.id),
             ]
+        if tenancy in ("task_rows", "project_rows"):
+            return [self._owned_by_visible(tenancy, rows)]
         return []
+
+    def _owned_by_visible(self, tenancy: Tenancy, rows: FromClause) -> ColumnElement[bool]:
+        """A row whose task (``task_rows``) or project (``project_rows``) the viewer may read."""
+        if tenancy == "task_rows":
+            tasks = self.b.table("tasks").alias()
+            return rows.c.task_id.in_(select(tasks.c.id).where(*self.visible_tasks(tasks)))
+        projects = self.b.table("projects").alias()
+        return rows.c.project_id.in_(select(projects.c.id).where(*self.tenancy("projects", projects)))
 
     def conditions(
         self,

@@ -18,8 +18,12 @@ ScalarKind = Literal["text", "int", "float", "enum", "date", "datetime", "presen
 # How rows are limited to what the viewer may read: "tasks" the visible tasks (organization,
 # live, a project the viewer sees); "organization" the viewer's organization's rows; "projects" the
 # projects the viewer sees; "parent" nothing more than the parent row, which the viewer already sees;
-# "own_organization" the viewer's organization's own row.
-Tenancy = Literal["tasks", "organization", "projects", "parent", "own_organization"]
+# "own_organization" the viewer's organization's own row; "task_rows" rows whose ``task_id`` names a
+# visible task (a comment, an attachment, an activity event read by its own id); "project_rows" rows
+# whose ``project_id`` names a visible project (a label).
+Tenancy = Literal[
+    "tasks", "organization", "projects", "parent", "own_organization", "task_rows", "project_rows"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +229,8 @@ class ById:
     argument: str
     kind: str
     tenancy: Tenancy = "tasks"
+    # Rows where this column is null are the live ones (a deleted comment reads as missing).
+    live_column: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

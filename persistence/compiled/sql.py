@@ -344,7 +344,8 @@ def root_statement(
     visible = builder.connections.tenancy(spec.tenancy, table)
     found = select(builder.object(table, root.children)).select_from(table)
     if isinstance(spec, ById):
-        return found.where(table.c.id == bindparam(OBJECT_ID, type_=Integer), *visible)
+        live = [] if spec.live_column is None else [table.c[spec.live_column].is_(None)]
+        return found.where(table.c.id == bindparam(OBJECT_ID, type_=Integer), *visible, *live)
     if isinstance(spec, ByIdOrKey):
         # One of the two is bound, the other NULL (which matches no row).
         by_id = table.c.id == bindparam(OBJECT_ID, type_=Integer)
@@ -364,12 +365,49 @@ def root_statement(
 
 
 _SITE_PARAMETER = re.compile(r"^s\d+_")
+# ``nodes(ids:)``'s ids of one type: object_id_0, object_id_1...
+_MANY_IDS = re.compile(rf"^{OBJECT_ID}_\d+$")
+
+
+def object_ids(count: int) -> list[str]:
+    """The names of the bind parameters a statement reading ``count`` rows by id takes."""
+    return [f"{OBJECT_ID}_{number}" for number in range(count)]
+
+
+def many_statement(
+    dialect: str, root: RootSelection, count: int, shapes: dict[int, ListShape], sees_all_projects: bool
+) -> Select[Any]:
+    """``nodes(ids:)``'s rows of one type: each visible row's id and its object's JSON, one row each
+    (the ids are ``count`` bind parameters: the text is compiled once per count)."""
+    spec = root.spec
+    if not isinstance(spec, ById):
+        raise TypeError(f"nodes reads rows by id, not by {type(spec).__name__}")
+    builder = Builder(dialect, shapes, sees_all_projects)
+    table = builder.table(spec.table)
+    visible = builder.connections.tenancy(spec.tenancy, table)
+    live = [] if spec.live_column is None else [table.c[spec.live_column].is_(None)]
+    ids = [bindparam(name, type_=Integer) for name in object_ids(count)]
+    return (
+        select(table.c.id, builder.object(table, root.children))
+        .select_from(table)
+        .where(table.c.id.in_(ids), *visible, *live)
+    )
 
 
 def compile_root(
-    dialect: Dialect, root: RootSelection, shapes: dict[int, ListShape], sees_all_projects: bool
+    dialect: Dialect,
+    root: RootSelection,
+    shapes: dict[int, ListShape],
+    sees_all_projects: bool,
+    *,
+    many: int | None = None,
 ) -> CompiledStatement:
-    statement = root_statement(dialect.name, root, shapes, sees_all_projects)
+    """The root's statement; ``many``: as ``nodes(ids:)`` reads that many rows of the root's type."""
+    statement = (
+        root_statement(dialect.name, root, shapes, sees_all_projects)
+        if many is None
+        else many_statement(dialect.name, root, many, shapes, sees_all_projects)
+    )
     compiled = statement.compile(dialect=dialect)
     # The same dialect with named parameters: the text people read (logs, docs, reports).
     named: Any = type(dialect)
@@ -377,7 +415,9 @@ def compile_root(
     names = tuple(compiled.positiontup or ())
 
     def from_request(name: str) -> bool:
-        return name in _REQUEST or _SITE_PARAMETER.match(name) is not None
+        return (
+            name in _REQUEST or _SITE_PARAMETER.match(name) is not None or _MANY_IDS.match(name) is not None
+        )
 
     constants = {name: value for name, value in compiled.params.items() if not from_request(name)}
     processors: dict[str, Callable[[Any], Any]] = {}

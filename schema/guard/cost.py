@@ -46,6 +46,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     TypeInfo,
     TypeInfoVisitor,
@@ -66,6 +67,8 @@ from graphql_complexity.evaluator.utils import is_meta_type
 from graphql_complexity.evaluator.visitor import ComplexityVisitor
 
 PAGE_ARGUMENTS = ("first", "last")
+# A list field whose length is its argument's (``nodes(ids:)``): priced per id, as a page per item.
+ID_LIST_ARGUMENTS = ("ids",)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,10 @@ class _Pages:
             self._int(argument.value)
             for argument in node.arguments or ()
             if argument.name.value in PAGE_ARGUMENTS
+        ] + [
+            self._length(argument.value)
+            for argument in node.arguments or ()
+            if argument.name.value in ID_LIST_ARGUMENTS
         ]
         sizes = [size for size in given if size is not None]
         size = max(sizes) if sizes else self.model.default_page_size
@@ -118,6 +125,13 @@ class _Pages:
         if isinstance(value, float) and value.is_integer():
             return int(value)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def _length(self, node: ValueNode) -> int | None:
+        """How many items a list argument holds (None when not known: the default page size)."""
+        if isinstance(node, ListValueNode):
+            return len(node.values)
+        value = self._value(node)
+        return len(value) if isinstance(value, list) else None
 
     def _value(self, node: ValueNode) -> Any:
         if isinstance(node, VariableNode):
@@ -147,7 +161,9 @@ class _Estimator(ComplexityEstimator):  # type: ignore[misc]  # the library ship
 
 def _is_paged(type_info: TypeInfo) -> bool:
     definition = type_info.get_field_def()
-    return definition is not None and any(name in definition.args for name in PAGE_ARGUMENTS)
+    return definition is not None and any(
+        name in definition.args for name in (*PAGE_ARGUMENTS, *ID_LIST_ARGUMENTS)
+    )
 
 
 class _FragmentCosts:

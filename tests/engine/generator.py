@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from graphql import (
@@ -41,6 +42,7 @@ ROOTS = {
     "task": 3,
     "taskByKey": 2,
     "node": 3,
+    "nodes": 2,
     "project": 3,
     "projects": 2,
     "user": 2,
@@ -49,7 +51,7 @@ ROOTS = {
 }
 # Fields that need privileges, or that are not the reads compared here.
 EXCLUDED = frozenset({"Viewer.pushDevices", "Viewer.notifications"})
-NODE_TYPES = ("Task", "Project", "User", "Organization")
+NODE_TYPES = ("Task", "Project", "User", "Organization", "Comment", "Label", "Attachment", "ActivityEvent")
 MAX_LEVEL = 3  # levels of objects below the root, the root's own object the first
 # Each leaf's chance to be selected, and each object's or connection's by level: documents stay small
 # (graphql-core's validation, in the test and in both engines, takes time in their size).
@@ -202,17 +204,18 @@ class QueryGenerator:
 
     def _root_arguments(self, name: str) -> dict[str, Any]:
         c = self.choices
-        if name == "task":
-            return {"id": c.task_id()}
-        if name == "taskByKey":
-            return {"key": c.task_key()}
-        if name == "node":
-            return {"id": c.node_id()}
-        if name == "user":
-            return {"id": c.user_id()}
-        if name == "project":
-            return {"id": c.project_id()} if self.rng.random() < 0.5 else {"key": c.project_key()}
-        return {}
+        makers: dict[str, Callable[[], dict[str, Any]]] = {
+            "task": lambda: {"id": c.task_id()},
+            "taskByKey": lambda: {"key": c.task_key()},
+            "node": lambda: {"id": c.node_id()},
+            "nodes": lambda: {"ids": [c.node_id() for _ in range(self.rng.randint(1, 5))]},
+            "user": lambda: {"id": c.user_id()},
+            "project": lambda: (
+                {"id": c.project_id()} if self.rng.random() < 0.5 else {"key": c.project_key()}
+            ),
+        }
+        make = makers.get(name)
+        return {} if make is None else make()
 
     # -- selections ----------------------------------------------------------------------------------
 
@@ -256,7 +259,7 @@ class QueryGenerator:
         coordinate = f"Query.{name}"
         values = self._root_arguments(name)
         target = get_named_type(field.type)
-        if name == "node":
+        if name in ("node", "nodes"):
             body = self._node(1)
         else:
             assert isinstance(target, GraphQLObjectType), name

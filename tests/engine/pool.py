@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
-from persistence.models import Label, Project, Task
+from persistence.models import Attachment, Comment, Event, Label, Project, Task
 from persistence.seed import SeededOrganization
 from persistence.seed_text import TOPIC_WORDS, word_of_rank
 from resolvers.context import Services
@@ -37,6 +37,10 @@ class Pool:
     project_keys: list[str]
     user_ids: list[str]
     label_ids: list[str]
+    # What node(id:) also reads: comments (deleted ones too), attachments, task events.
+    comment_ids: list[str]
+    attachment_ids: list[str]
+    event_ids: list[str]
     task_keys: list[str]
     cursors: dict[str, list[str]]  # by the order's name inside the cursor
 
@@ -89,6 +93,24 @@ async def load_pool(services: Services, org: SeededOrganization, owner: GraphQLC
             )
         ).scalars()
         label_ids = [encode_id("Label", label) for label in labels]
+        task_ids = [t.id for t in tasks]
+        comments = (
+            await conn.execute(select(Comment.id).where(Comment.task_id.in_(task_ids)).order_by(Comment.id))
+        ).scalars()
+        comment_ids = [encode_id("Comment", comment) for comment in comments]
+        attachments = (
+            await conn.execute(select(Attachment.id).where(Attachment.task_id.in_(task_ids)))
+        ).scalars()
+        attachment_ids = [encode_id("Attachment", attachment) for attachment in attachments]
+        events = (
+            await conn.execute(
+                select(Event.id)
+                .where(Event.organization_id == org.organization_id, Event.task_id.is_not(None))
+                .order_by(Event.id)
+                .limit(200)
+            )
+        ).scalars()
+        event_ids = [encode_id("ActivityEvent", event) for event in events]
     answer = await owner.run(_cursors_query())
     assert "errors" not in answer, answer
     cursors: dict[str, list[str]] = {}
@@ -102,6 +124,9 @@ async def load_pool(services: Services, org: SeededOrganization, owner: GraphQLC
         project_keys=[keys[p] for p in org.project_ids],
         user_ids=[encode_id("User", u) for u in org.user_ids],
         label_ids=label_ids,
+        comment_ids=comment_ids,
+        attachment_ids=attachment_ids,
+        event_ids=event_ids,
         task_keys=[f"{keys[t.project_id]}-{t.number}" for t in tasks],
         cursors=cursors,
     )
@@ -134,10 +159,21 @@ class Choices:
         return self.rng.choice(self.pool.label_ids)
 
     def node_id(self) -> str:
-        """Mostly tasks, projects and users; the organization now and then."""
-        kind = self.rng.choices(["task", "project", "user", "organization"], [4, 3, 3, 1])[0]
+        """Mostly tasks, projects and users; the organization, comments, labels, attachments and
+        activity events now and then."""
+        kinds = ["task", "project", "user", "organization", "comment", "label", "attachment", "event"]
+        kind = self.rng.choices(kinds, [4, 3, 3, 1, 2, 1, 1, 1])[0]
         if kind == "organization":
             return self.pool.organization_id
+        owned = {
+            "comment": ("Comment", self.pool.comment_ids),
+            "label": ("Label", self.pool.label_ids),
+            "attachment": ("Attachment", self.pool.attachment_ids),
+            "event": ("ActivityEvent", self.pool.event_ids),
+        }
+        if kind in owned:
+            type_name, ids = owned[kind]
+            return encode_id(type_name, MISSING) if self._missing() or not ids else self.rng.choice(ids)
         return {"task": self.task_id, "project": self.project_id, "user": self.user_id}[kind]()
 
     def task_key(self) -> str:

@@ -26,6 +26,7 @@ from tests.engine.walk import ValueVisit, operation_of, walk
 ID_BY_FIELD = {
     "Query.task": "task_id",
     "Query.node": "node_id",
+    "Query.nodes": "node_id",
     "Query.project": "project_id",
     "Query.user": "user_id",
 }

@@ -156,6 +156,8 @@ async def test_nodes_answers_in_order_with_one_statement_per_type(world: dict[st
     # The organization comes from the session: no statement; every other type one (the view counts
     # the request's statements with count_statements and reports them)
     assert body["extensions"]["sqlStatements"] == len(ids) - 1
+    # Priced per id, as a page of as many items (each object costs 1 here)
+    assert body["extensions"]["cost"]["requested"] == body["extensions"]["cost"]["actual"] == len(ids)
 
 
 async def test_many_ids_of_a_type_cost_one_statement_for_that_type(

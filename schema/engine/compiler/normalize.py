@@ -77,14 +77,16 @@ class NotCovered(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PlannedRoot:
-    """A root field: its selection per concrete type it may answer with (``node`` may be any type
-    whose id it is given; every other root has one, under "")."""
+    """A root field: its selection per concrete type it may answer with (``node`` and ``nodes`` may
+    be any type whose id they are given; every other root has one, under "")."""
 
     key: str
     alternatives: Mapping[str, RootSelection]
     # The first of the field's nodes (the location an error names) and its arguments' values.
     node: FieldNode
     arguments: Mapping[str, ValueNode]
+    # ``nodes(ids:)``: a list of objects, read with one statement per type among the ids.
+    many: bool = False
 
     @property
     def is_node(self) -> bool:
@@ -250,8 +252,9 @@ class _Normalizer:
             self.root_index = index
             name = nodes[0].name.value
             arguments = {a.name.value: a.value for a in nodes[0].arguments or ()}
-            if name == "node":
-                planned.append(PlannedRoot(key, self.node_alternatives(key, nodes), nodes[0], arguments))
+            if name in ("node", "nodes"):
+                alternatives = self.node_alternatives(key, nodes)
+                planned.append(PlannedRoot(key, alternatives, nodes[0], arguments, many=name == "nodes"))
                 continue
             spec = QUERY_ROOTS.get(name)
             if spec is None:
@@ -282,7 +285,7 @@ class _Normalizer:
                 continue
             alternatives[type_name] = RootSelection(key, spec, children)
         if not alternatives:
-            raise NotCovered("Query.node")
+            raise NotCovered(f"Query.{nodes[0].name.value}")
         return alternatives
 
 

@@ -26,6 +26,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     StringValueNode,
     ValueNode,
@@ -36,14 +37,15 @@ from sqlalchemy.engine import Dialect
 
 from persistence.compiled.connections import ORGANIZATION, USER
 from persistence.compiled.lists import LeftToResolvers, ListShape
-from persistence.compiled.run import read_json
+from persistence.compiled.run import read_json, read_json_by_id
 from persistence.compiled.spec import ById, ByIdOrKey, ByKey, Connection
-from persistence.compiled.sql import KEY, NUMBER, OBJECT_ID, CompiledStatement, compile_root
+from persistence.compiled.sql import KEY, NUMBER, OBJECT_ID, CompiledStatement, compile_root, object_ids
 from persistence.compiled.sqlite_depth import parses_on_sqlite
 from persistence.metrics import GRAPHQL_ENGINE_OPERATIONS
 from persistence.settings import Settings
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, NotFound
+from resolvers.nodes import MAX_NODE_IDS
 from resolvers.projects import project_key
 from resolvers.tasks import parse_task_key
 from schema.core.ids import decode_any_id, decode_id
@@ -92,6 +94,27 @@ class Plan:
             self.statements[key] = found
         return found
 
+    def many_statement(
+        self,
+        index: int,
+        type_name: str,
+        count: int,
+        dialect: Dialect,
+        sees_all_projects: bool,
+        shapes: dict[int, ListShape],
+    ) -> CompiledStatement:
+        """``nodes(ids:)``'s statement for ``count`` distinct ids of one type."""
+        own = tuple(shapes[site.number] for site in self.planned.sites if site.root == index)
+        key = (index, f"{type_name}*{count}", sees_all_projects, own)
+        found = self.statements.get(key)
+        if found is None:
+            selection = self.roots[index].alternatives[type_name]
+            found = compile_root(dialect, selection, shapes, sees_all_projects, many=count)
+            while len(self.statements) >= _STATEMENTS_PER_PLAN:
+                del self.statements[next(iter(self.statements))]
+            self.statements[key] = found
+        return found
+
 
 # Shapes a plan keeps compiled statements for (a client that sends many list lengths gets the oldest
 # dropped, not an unbounded cache).
@@ -126,6 +149,8 @@ class CompiledRun:
     shapes: dict[int, ListShape]
     # Per root, the alternative that answers (node's type; "" for the others).
     choices: tuple[str, ...]
+    # Per root, for ``nodes(ids:)``: the ids asked for, decoded, in their order (else empty).
+    wanted: tuple[tuple[tuple[str, int], ...], ...]
 
     async def execute(self) -> CompiledResult:
         COMPILED.inc()
@@ -140,6 +165,15 @@ class CompiledRun:
         async with self.context.db.read() as conn:
             for index, root in enumerate(self.plan.roots):
                 key, choice = root.key, self.choices[index]
+                if root.many:
+                    try:
+                        data[key], unread = await self._many(conn, index, root, viewer)
+                    except Exception as failed:
+                        errors.append(GraphQLError(str(failed), root.node, path=[key], original_error=failed))
+                        data[key], null_data = None, True
+                        continue
+                    errors += unread
+                    continue
                 spec = root.alternatives[choice].spec
                 statement = self.plan.statement(
                     index, choice, self.dialect, scope.sees_all_projects, self.shapes
@@ -158,6 +192,41 @@ class CompiledRun:
                         GraphQLError(missing.message, root.node, path=[key], original_error=missing)
                     )
         return CompiledResult(None if null_data else data, errors or None)
+
+    async def _many(
+        self, conn: Any, index: int, root: PlannedRoot, viewer: dict[str, int]
+    ) -> tuple[bytes, list[GraphQLError]]:
+        """``nodes(ids:)``: one statement per type among the ids, the objects put back in the ids'
+        order; each one not read is null with NOT_FOUND at its position (as the resolvers answer)."""
+        wanted = self.wanted[index]
+        sees_all_projects = self.context.require_principal().scope.sees_all_projects
+        read: dict[str, dict[int, bytes]] = {}
+        for type_name, ids in _distinct_by_type(wanted).items():
+            statement = self.plan.many_statement(
+                index, type_name, len(ids), self.dialect, sees_all_projects, self.shapes
+            )
+            # The root's own values: its connections' arguments (a nested page's size, its cursor).
+            values = {**viewer, **self.values[index], **dict(zip(object_ids(len(ids)), ids, strict=True))}
+            read[type_name] = await read_json_by_id(conn, statement, values)
+        parts: list[bytes] = []
+        errors: list[GraphQLError] = []
+        for position, (type_name, database_id) in enumerate(wanted):
+            found = read[type_name].get(database_id)
+            if found is None:
+                spec = root.alternatives[type_name].spec
+                missing = NotFound(spec.kind if isinstance(spec, ById) else "node")
+                path: list[str | int] = [root.key, position]
+                errors.append(GraphQLError(missing.message, root.node, path=path, original_error=missing))
+            parts.append(b"null" if found is None else found)
+        return b"[" + b",".join(parts) + b"]", errors
+
+
+def _distinct_by_type(wanted: tuple[tuple[str, int], ...]) -> dict[str, list[int]]:
+    """The distinct ids of each type, in the order first asked for."""
+    by_type: dict[str, dict[int, None]] = {}
+    for type_name, database_id in wanted:
+        by_type.setdefault(type_name, {})[database_id] = None
+    return {type_name: list(ids) for type_name, ids in by_type.items()}
 
 
 class OperationCompiler:
@@ -192,24 +261,37 @@ class OperationCompiler:
         try:
             shapes, site_values = self._bind_sites(plan.planned, coerced)
             bound = [self._bind(root, values) for root in plan.roots]
+            wanted = tuple(_wanted(root, values) for root in plan.roots)
         except _Refused:
             return None
         choices = tuple(choice for choice, _ in bound)
-        if self.dialect.name == "sqlite" and not self._parses_on_sqlite(plan, context, shapes, choices):
+        if self.dialect.name == "sqlite" and not self._parses_on_sqlite(
+            plan, context, shapes, choices, wanted
+        ):
             return None
         parameters = tuple({**own, **site_values} for _, own in bound)
-        return CompiledRun(plan, context, self.dialect, parameters, shapes, choices)
+        return CompiledRun(plan, context, self.dialect, parameters, shapes, choices, wanted)
 
     def _parses_on_sqlite(
-        self, plan: Plan, context: RequestContext, shapes: dict[int, ListShape], choices: tuple[str, ...]
+        self,
+        plan: Plan,
+        context: RequestContext,
+        shapes: dict[int, ListShape],
+        choices: tuple[str, ...],
+        wanted: tuple[tuple[tuple[str, int], ...], ...],
     ) -> bool:
         """Every root's statement (compiled now, as the run would) is within SQLite's parser's depth."""
         sees_all_projects = context.require_principal().scope.sees_all_projects
+        statements: list[CompiledStatement] = []
         for index, choice in enumerate(choices):
-            statement = plan.statement(index, choice, self.dialect, sees_all_projects, shapes)
-            if not parses_on_sqlite(statement.sql, len(statement.parameter_names)):
-                return False
-        return True
+            if plan.roots[index].many:
+                statements += [
+                    plan.many_statement(index, type_name, len(ids), self.dialect, sees_all_projects, shapes)
+                    for type_name, ids in _distinct_by_type(wanted[index]).items()
+                ]
+            else:
+                statements.append(plan.statement(index, choice, self.dialect, sees_all_projects, shapes))
+        return all(parses_on_sqlite(s.sql, len(s.parameter_names)) for s in statements)
 
     def _plan(
         self,
@@ -253,7 +335,9 @@ class OperationCompiler:
         return shapes, bound
 
     def _bind(self, root: PlannedRoot, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The alternative that answers and the root's own parameters."""
+        """The alternative that answers and the root's own parameters (``nodes``: none, see _wanted)."""
+        if root.many:
+            return "", {}
         if root.is_node:
             global_id = _value(root.arguments.get("id"), values)
             if not isinstance(global_id, str):
@@ -288,6 +372,28 @@ class OperationCompiler:
         return "", {}
 
 
+def _wanted(root: PlannedRoot, values: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    """``nodes(ids:)``'s ids decoded, in their order; more than the resolvers take, a malformed id or
+    one of a type the plan does not read: _Refused (the resolvers answer, with their error)."""
+    if not root.many:
+        return ()
+    global_ids = _value(root.arguments.get("ids"), values)
+    if not isinstance(global_ids, list) or len(global_ids) > MAX_NODE_IDS:
+        raise _Refused
+    decoded: list[tuple[str, int]] = []
+    for global_id in global_ids:
+        if not isinstance(global_id, str):
+            raise _Refused
+        try:
+            type_name, database_id = decode_any_id(global_id, argument="ids")
+        except DomainError as refused:
+            raise _Refused from refused
+        if type_name not in root.alternatives:
+            raise _Refused
+        decoded.append((type_name, database_id))
+    return tuple(decoded)
+
+
 def _bind_id_or_key(spec: ByIdOrKey, root: PlannedRoot, values: Mapping[str, Any]) -> dict[str, Any]:
     """Exactly one of the id and the key, read as Query.project reads them (the other bound NULL);
     both, neither or a value they refuse: _Refused."""
@@ -317,4 +423,6 @@ def _value(node: ValueNode | None, values: Mapping[str, Any]) -> Any:
         return node.value
     if isinstance(node, IntValueNode):
         return int(node.value)
+    if isinstance(node, ListValueNode):
+        return [_value(item, values) for item in node.values]
     raise _Refused

@@ -78,6 +78,12 @@ NODE_TYPES: dict[str, ById] = {
     "User": users.USER_BY_ID,
     # Only the viewer's own organization (NOT_FOUND "organization" for another's id, as the resolvers).
     "Organization": ById("organizations", "Organization", "id", "organization", tenancy="own_organization"),
+    # What hangs off a task or a project, read as resolvers/nodes.py reads it: a live comment, an
+    # attachment or an activity event of a task the viewer sees, a label of a project it sees.
+    "Comment": ById("comments", "Comment", "id", "comment", tenancy="task_rows", live_column="deleted_at"),
+    "Attachment": ById("attachments", "Attachment", "id", "attachment", tenancy="task_rows"),
+    "ActivityEvent": ById("events", "ActivityEvent", "id", "activity event", tenancy="task_rows"),
+    "Label": ById("labels", "Label", "id", "label", tenancy="project_rows"),
 }
 
 BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {

@@ -1,0 +1,179 @@
+"""node(id:) on the compiled engine for what hangs off tasks and projects (Comment, Attachment,
+ActivityEvent, Label) gives the resolvers' answers, on MariaDB: every field, for an owner and for a
+member who sees some projects only; a deleted comment, a hidden project's label and another
+organization's objects are NOT_FOUND on both."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from persistence.models import Attachment, Comment, Event, Label, ProjectMember
+from persistence.seed import SeededOrganization
+from resolvers.context import Services
+from schema.core.ids import encode_id
+from tests.conftest import PASSWORD, SMALL
+from tests.engine.differential import Engines, member_with_some_projects
+
+MakeOrg = Callable[..., Awaitable[SeededOrganization]]
+
+NODE = """
+query Node($id: ID!) {
+  node(id: $id) {
+    __typename id
+    ... on Comment { body createdAt updatedAt author { id name email role } }
+    ... on Attachment { filename contentType sizeBytes sha256 createdAt downloadUrl }
+    ... on ActivityEvent { type sequence payload createdAt actor { id name } }
+    ... on Label { name color }
+  }
+}
+"""
+
+
+async def _objects(services: Services, org: SeededOrganization) -> dict[str, list[int]]:
+    """Of the organization: comments (the first one deleted), an attachment, task events, labels."""
+    task_id = org.task_ids[0]
+    async with services.db.unit_of_work() as conn:
+        attachment = dict(
+            task_id=task_id, uploader_id=org.user_ids[0], filename="plan ✓.pdf",
+            content_type="application/pdf", size_bytes=12, sha256="a" * 64, storage_key=f"k{task_id}",
+            created_at=datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+        )  # fmt: skip
+        await conn.execute(insert(Attachment).values(**attachment))
+        comments = list(
+            (await conn.execute(select(Comment.id).where(Comment.task_id.in_(org.task_ids)))).scalars()
+        )
+        await conn.execute(
+            update(Comment).where(Comment.id == comments[0]).values(deleted_at=datetime.now(UTC))
+        )
+        found = {
+            "Comment": comments[:6],
+            "Attachment": list(
+                (await conn.execute(select(Attachment.id).where(Attachment.task_id == task_id))).scalars()
+            ),
+            "ActivityEvent": list(
+                (
+                    await conn.execute(
+                        select(Event.id).where(Event.task_id.in_(org.task_ids)).order_by(Event.id).limit(6)
+                    )
+                ).scalars()
+            ),
+            "Label": list(
+                (await conn.execute(select(Label.id).where(Label.project_id.in_(org.project_ids)))).scalars()
+            ),
+        }
+    return found
+
+
+async def _compare_all(engines: Engines, objects: dict[str, list[int]]) -> list[dict[str, Any]]:
+    answers = []
+    for type_name, ids in objects.items():
+        assert ids, type_name
+        for database_id in ids:
+            answers.append(await engines.same(NODE, {"id": encode_id(type_name, database_id)}))
+    return answers
+
+
+async def test_an_owner_reads_each_type_as_the_resolvers_do(
+    services: Services, engines: Engines, org: SeededOrganization
+) -> None:
+    objects = await _objects(services, org)
+    answers = await _compare_all(engines, objects)
+    # The deleted comment reads as missing; every other object is there
+    deleted = encode_id("Comment", objects["Comment"][0])
+    missing = [a for a in answers if a["data"]["node"] is None]
+    assert len(missing) == 1
+    assert missing[0]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert deleted not in {a["data"]["node"]["id"] for a in answers if a["data"]["node"]}
+
+
+async def test_a_member_and_a_stranger_see_what_the_resolvers_show_them(
+    services: Services, engines: Engines, org: SeededOrganization, make_org: MakeOrg
+) -> None:
+    objects = await _objects(services, org)
+    # A member who sees some projects only: the others' comments, events and labels are NOT_FOUND
+    member = await member_with_some_projects(services, org)
+    async with services.db.read() as conn:
+        seen = set(
+            (await conn.execute(select(ProjectMember.project_id).where(ProjectMember.user_id == member)))
+            .scalars()
+            .all()
+        )
+    as_member = await engines.as_user(services, member, PASSWORD)
+    member_answers = await _compare_all(as_member, objects)
+    assert any(a["data"]["node"] is None for a in member_answers)
+    assert seen
+    # Another organization's owner sees none of them
+    other = await make_org(SMALL)
+    stranger = await engines.as_user(services, other.user_ids[0], PASSWORD)
+    for answer in await _compare_all(stranger, objects):
+        assert answer["data"] == {"node": None}
+        assert answer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+NODES = NODE.replace("query Node($id: ID!)", "query Nodes($ids: [ID!]!)").replace(
+    "node(id: $id)", "nodes(ids: $ids)"
+)
+NODES_OF_EVERY_COMPILED_TYPE = """
+query Mixed($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    __typename id
+    ... on Task {
+      key title status project { key } labels { name } comments(first: 2) { totalCount nodes { body } }
+    }
+    ... on Project { key name openTaskCount }
+    ... on User { name email }
+    ... on Organization { slug name }
+    ... on Comment { body author { name } }
+    ... on Label { name color }
+  }
+}
+"""
+
+
+async def test_nodes_of_mixed_types_in_their_order_with_one_statement_per_type(
+    services: Services, engines: Engines, org: SeededOrganization, make_org: MakeOrg
+) -> None:
+    objects = await _objects(services, org)
+    other = await make_org(SMALL)
+    ids = [
+        encode_id("Comment", objects["Comment"][1]),
+        encode_id("Task", org.task_ids[3]),
+        encode_id("Label", objects["Label"][0]),
+        encode_id("Task", other.task_ids[0]),  # another organization's: NOT_FOUND at 3
+        encode_id("Organization", org.organization_id),
+        encode_id("Project", org.project_ids[0]),
+        encode_id("Task", org.task_ids[4]),
+        encode_id("User", org.user_ids[1]),
+        encode_id("Comment", objects["Comment"][0]),  # deleted: NOT_FOUND at 8
+        encode_id("Task", org.task_ids[3]),  # again
+    ]
+    answer = await engines.same(NODES_OF_EVERY_COMPILED_TYPE, {"ids": ids})
+    nodes = answer["data"]["nodes"]
+    assert [node and node["id"] for node in nodes] == [
+        None if position in (3, 8) else global_id for position, global_id in enumerate(ids)
+    ]
+    assert [(e["path"], e["extensions"]["code"]) for e in answer["errors"]] == [
+        (["nodes", 3], "NOT_FOUND"),
+        (["nodes", 8], "NOT_FOUND"),
+    ]
+    # Six types: six statements, whatever the number of ids of each
+    compiled = await engines.compiled.run(NODES_OF_EVERY_COMPILED_TYPE, {"ids": ids})
+    assert compiled["extensions"]["sqlStatements"] == 6
+
+
+async def test_nodes_the_compiler_does_not_read_run_on_the_resolvers(
+    services: Services, engines: Engines, org: SeededOrganization
+) -> None:
+    objects = await _objects(services, org)
+    # Every type of the four, together, compiled
+    every = [encode_id(t, ids[-1]) for t, ids in objects.items()]
+    await engines.same(NODES, {"ids": every})
+    # An id of a type the compiler does not read, more than 100 ids, a malformed one, none at all
+    notification = encode_id("Notification", 1)
+    for ids in ([*every, notification], [every[0]] * 101, ["not an id"]):
+        await engines.same(NODES, {"ids": ids}, compiled=False)
+    assert (await engines.same(NODES, {"ids": []}, compiled=True))["data"] == {"nodes": []}
