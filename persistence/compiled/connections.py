@@ -89,22 +89,32 @@ class ConnectionBuilder:
     def tenancy(self, tenancy: Tenancy, rows: FromClause) -> list[ColumnElement[bool]]:
         """The rows of ``rows`` the viewer may read, as the resolvers' reads of that table keep them
         ("parent": nothing more than the enclosing row, which the viewer already reads)."""
-        organization = bindparam(ORGANIZATION, type_=Integer)
         if tenancy == "tasks":
             return self.visible_tasks(rows)
-        if tenancy == "organization":
-            return [rows.c.organization_id == organization]
-        if tenancy == "own_organization":
-            return [rows.c.id == organization]
         if tenancy == "projects":
             user = bindparam(USER, type_=Integer)
             return [
-                rows.c.organization_id == organization,
+                rows.c.organization_id == bindparam(ORGANIZATION, type_=Integer),
                 visible_project_of(self.sees_all_projects, user, rows.c.id),
             ]
         if tenancy in ("task_rows", "project_rows"):
             return [self._owned_by_visible(tenancy, rows)]
-        return []
+        if tenancy == "parent":
+            return []
+        return [self._the_viewers(tenancy, rows)]
+
+    def _the_viewers(self, tenancy: Tenancy, rows: FromClause) -> ColumnElement[bool]:
+        """Rows of the viewer's organization, the organization itself, the viewer's own rows, or
+        (``admin_rows``) its organization's for an owner or admin: the statement is compiled per kind
+        of viewer, so for anyone else that reads nothing."""
+        organization = bindparam(ORGANIZATION, type_=Integer)
+        if tenancy == "organization":
+            return rows.c.organization_id == organization
+        if tenancy == "own_organization":
+            return rows.c.id == organization
+        if tenancy == "own_rows":
+            return rows.c.user_id == bindparam(USER, type_=Integer)
+        return rows.c.organization_id == organization if self.sees_all_projects else false()
 
     def _owned_by_visible(self, tenancy: Tenancy, rows: FromClause) -> ColumnElement[bool]:
         """A row whose task (``task_rows``) or project (``project_rows``) the viewer may read."""

@@ -20,9 +20,19 @@ ScalarKind = Literal["text", "int", "float", "enum", "date", "datetime", "presen
 # projects the viewer sees; "parent" nothing more than the parent row, which the viewer already sees;
 # "own_organization" the viewer's organization's own row; "task_rows" rows whose ``task_id`` names a
 # visible task (a comment, an attachment, an activity event read by its own id); "project_rows" rows
-# whose ``project_id`` names a visible project (a label).
+# whose ``project_id`` names a visible project (a label); "own_rows" the viewer's own rows (by
+# ``user_id``: a push device); "admin_rows" the organization's rows for its owners and admins only
+# (an API key, an invitation), none for anyone else.
 Tenancy = Literal[
-    "tasks", "organization", "projects", "parent", "own_organization", "task_rows", "project_rows"
+    "tasks",
+    "organization",
+    "projects",
+    "parent",
+    "own_organization",
+    "task_rows",
+    "project_rows",
+    "own_rows",
+    "admin_rows",
 ]
 
 
@@ -34,9 +44,11 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class GlobalId:
-    """The row's ``id`` as schema/core/ids.py encodes it: base64url of "<type>:<id>", unpadded."""
+    """The row's ``id`` (or the id in ``column``: an API key's creator) as schema/core/ids.py encodes
+    it: base64url of "<type>:<id>", unpadded."""
 
     type_name: str
+    column: str = "id"
 
 
 @dataclass(frozen=True, slots=True)

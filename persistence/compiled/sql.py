@@ -245,7 +245,7 @@ class Builder:
         if isinstance(spec, Column):
             return self.column(table.c[spec.name], spec)
         if isinstance(spec, GlobalId):
-            return self.global_id(spec.type_name, table.c.id)
+            return self.global_id(spec.type_name, table.c[spec.column])
         if isinstance(spec, IdPath):
             return self.concat(spec.prefix, self.global_id(spec.type_name, table.c.id))
         return self.name_literal(spec.name)

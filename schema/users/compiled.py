@@ -55,6 +55,27 @@ ORGANIZATION = TypeSpec(
     },
 )
 
+# The viewer's own devices (node(id:) and nodes(ids:) only).
+PUSH_DEVICE = TypeSpec(
+    "push_devices",
+    {
+        "id": GlobalId("PushDevice"),
+        "platform": Column("platform", "enum"),
+        "createdAt": Column("created_at", "datetime"),
+        "lastSeenAt": Column("last_seen_at", "datetime"),
+    },
+)
+
+INVITATION = TypeSpec(
+    "invitations",
+    {
+        "id": GlobalId("Invitation"),
+        "email": Column("email", "text"),
+        "role": Column("role", "enum"),
+        "expiresAt": Column("expires_at", "datetime"),
+    },
+)
+
 # A user of the viewer's organization (user(id:), node(id:)).
 USER_BY_ID = ById("users", "User", "id", "user", tenancy="organization")
 ROOTS: dict[str, RootSpec] = {

@@ -11,7 +11,16 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from persistence.models import Attachment, Comment, Event, Label, ProjectMember
+from persistence.models import (
+    ApiKey,
+    Attachment,
+    Comment,
+    Event,
+    Invitation,
+    Label,
+    ProjectMember,
+    PushDevice,
+)
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.core.ids import encode_id
@@ -177,3 +186,76 @@ async def test_nodes_the_compiler_does_not_read_run_on_the_resolvers(
     for ids in ([*every, notification], [every[0]] * 101, ["not an id"]):
         await engines.same(NODES, {"ids": ids}, compiled=False)
     assert (await engines.same(NODES, {"ids": []}, compiled=True))["data"] == {"nodes": []}
+
+
+OWNED = """
+query Owned($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    __typename id
+    ... on PushDevice { platform createdAt lastSeenAt }
+    ... on Invitation { email role invitationExpiresAt: expiresAt }
+    ... on ApiKey { name prefix scope createdById expiresAt revokedAt createdAt }
+  }
+}
+"""
+
+
+def _api_key(org: SeededOrganization, number: int, at: datetime) -> dict[str, Any]:
+    """The owner's key: the first READ and expiring, the second READ_WRITE and revoked."""
+    return dict(
+        organization_id=org.organization_id, created_by_user_id=org.user_ids[0], name=f"CI {number}",
+        prefix=f"p{org.organization_id}x{number}", secret_hash="0" * 64,
+        scope="read_write" if number else "read", expires_at=None if number else at,
+        revoked_at=at if number else None, created_at=at,
+    )  # fmt: skip
+
+
+OWNED_ONE = OWNED.replace("query Owned($ids: [ID!]!)", "query OwnedOne($id: ID!)").replace(
+    "nodes(ids: $ids)", "node(id: $id)"
+)
+
+
+async def _owned(services: Services, org: SeededOrganization) -> list[str]:
+    """The owner's push device, and an invitation and two API keys of the organization."""
+    owner, at = org.user_ids[0], datetime(2026, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
+    device = dict(
+        user_id=owner, organization_id=org.organization_id, token=f"device-{org.organization_id}",
+        platform="ios", created_at=at, last_seen_at=at,
+    )  # fmt: skip
+    invitation = dict(
+        organization_id=org.organization_id, email="zoë@invited.test", role="admin",
+        token_hash=f"{org.organization_id:064d}", invited_by_id=owner, created_at=at, expires_at=at,
+    )  # fmt: skip
+    rows: list[tuple[str, Any, dict[str, Any]]] = [
+        ("PushDevice", PushDevice, device),
+        ("Invitation", Invitation, invitation),
+        ("ApiKey", ApiKey, _api_key(org, 0, at)),
+        ("ApiKey", ApiKey, _api_key(org, 1, at)),
+    ]
+    made: list[str] = []
+    async with services.db.unit_of_work() as conn:
+        for type_name, model, values in rows:
+            key = (await conn.execute(insert(model).values(**values))).inserted_primary_key
+            assert key is not None
+            made.append(encode_id(type_name, int(key[0])))
+    return made
+
+
+async def test_devices_keys_and_invitations_as_the_resolvers_show_them(
+    services: Services, engines: Engines, org: SeededOrganization, make_org: MakeOrg
+) -> None:
+    ids = await _owned(services, org)
+    # The owner sees them all, on both engines
+    mine = await engines.same(OWNED, {"ids": ids})
+    assert [node["id"] for node in mine["data"]["nodes"]] == ids
+    for global_id in ids:
+        await engines.same(
+            NODE.replace("node(id: $id) {", "node(id: $id) { ... on ApiKey { name }"), {"id": global_id}
+        )
+    # A member sees none: not their device, and keys and invitations are for owners and admins
+    member = await engines.as_user(services, await member_with_some_projects(services, org), PASSWORD)
+    theirs = await member.same(OWNED, {"ids": ids})
+    assert theirs["data"]["nodes"] == [None] * len(ids)
+    # Nor does another organization's owner
+    stranger = await engines.as_user(services, (await make_org(SMALL)).user_ids[0], PASSWORD)
+    assert (await stranger.same(OWNED, {"ids": ids}))["data"]["nodes"] == [None] * len(ids)

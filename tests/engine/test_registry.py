@@ -39,6 +39,9 @@ COVERED = {
     "UserEdge": EDGE,
     "ProjectMembership": {"project", "role"},
     "Organization": {"id", "slug", "name", "createdAt"},
+    "PushDevice": {"id", "platform", "createdAt", "lastSeenAt"},
+    "Invitation": {"id", "email", "role", "expiresAt"},
+    "ApiKey": {"id", "name", "prefix", "scope", "createdById", "expiresAt", "revokedAt", "createdAt"},
     "Viewer": {"user", "organization", "assignedTasks", "projects"},
 }  # fmt: skip
 

@@ -18,6 +18,7 @@ from persistence.compiled.spec import (
     ViewerRow,
 )
 from persistence.settings import Settings
+from schema.auth import compiled as auth
 from schema.projects import compiled as projects
 from schema.tasks import compiled as tasks
 from schema.users import compiled as users
@@ -67,6 +68,9 @@ TYPES: dict[str, TypeSpec] = {
     "UserConnection": tasks.CONNECTION,
     "UserEdge": tasks.EDGE,
     "Organization": users.ORGANIZATION,
+    "PushDevice": users.PUSH_DEVICE,
+    "Invitation": users.INVITATION,
+    "ApiKey": auth.API_KEY,
 }
 
 QUERY_ROOTS: dict[str, RootSpec] = {**tasks.ROOTS, **projects.ROOTS, **users.ROOTS, "viewer": ViewerRow()}
@@ -84,6 +88,10 @@ NODE_TYPES: dict[str, ById] = {
     "Attachment": ById("attachments", "Attachment", "id", "attachment", tenancy="task_rows"),
     "ActivityEvent": ById("events", "ActivityEvent", "id", "activity event", tenancy="task_rows"),
     "Label": ById("labels", "Label", "id", "label", tenancy="project_rows"),
+    # The viewer's own push devices; API keys and invitations for owners and admins only.
+    "PushDevice": ById("push_devices", "PushDevice", "id", "push device", tenancy="own_rows"),
+    "Invitation": ById("invitations", "Invitation", "id", "invitation", tenancy="admin_rows"),
+    "ApiKey": ById("api_keys", "ApiKey", "id", "API key", tenancy="admin_rows"),
 }
 
 BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {
