@@ -11,8 +11,9 @@ from typing import Literal
 
 # How a column becomes the scalar the resolvers give: text and numbers as they are, an enum by its
 # name (the upper-cased stored value), a date and an aware UTC datetime in ISO form, "present" the
-# Boolean "this nullable column holds a value" (archived, deactivated), "json" a JSON column's value.
-ScalarKind = Literal["text", "int", "float", "enum", "date", "datetime", "present", "json"]
+# Boolean "this nullable column holds a value" (archived, deactivated), "json" a JSON column's value,
+# "bool" a Boolean column's value.
+ScalarKind = Literal["text", "int", "float", "enum", "date", "datetime", "present", "json", "bool"]
 
 
 # How rows are limited to what the viewer may read: "tasks" the visible tasks (organization,

@@ -31,6 +31,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import FromClause
@@ -323,6 +324,8 @@ class Builder:
             return self.datetime(column)
         if kind == "present":
             return self.boolean(column.is_not(None))
+        if kind == "bool":
+            return self.boolean(column == true())
         if kind == "json":
             return self.as_json(column)
         return column

@@ -20,12 +20,16 @@ from persistence.models import (
     Label,
     ProjectMember,
     PushDevice,
+    Task,
+    WebhookEndpoint,
 )
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
 from schema.core.ids import encode_id
 from tests.conftest import PASSWORD, SMALL
 from tests.engine.differential import Engines, member_with_some_projects
+from tests.notification_crew import add_notifications
+from tests.webhook_fixtures import add_endpoint
 
 MakeOrg = Callable[..., Awaitable[SeededOrganization]]
 
@@ -182,8 +186,8 @@ async def test_nodes_the_compiler_does_not_read_run_on_the_resolvers(
     every = [encode_id(t, ids[-1]) for t, ids in objects.items()]
     await engines.same(NODES, {"ids": every})
     # An id of a type the compiler does not read, more than 100 ids, a malformed one, none at all
-    notification = encode_id("Notification", 1)
-    for ids in ([*every, notification], [every[0]] * 101, ["not an id"]):
+    report = encode_id("Report", 1)
+    for ids in ([*every, report], [every[0]] * 101, ["not an id"]):
         await engines.same(NODES, {"ids": ids}, compiled=False)
     assert (await engines.same(NODES, {"ids": []}, compiled=True))["data"] == {"nodes": []}
 
@@ -195,6 +199,7 @@ query Owned($ids: [ID!]!) {
     ... on PushDevice { platform createdAt lastSeenAt }
     ... on Invitation { email role invitationExpiresAt: expiresAt }
     ... on ApiKey { name prefix scope createdById expiresAt revokedAt createdAt }
+    ... on Webhook { url eventTypes active description createdAt updatedAt }
   }
 }
 """
@@ -216,7 +221,7 @@ OWNED_ONE = OWNED.replace("query Owned($ids: [ID!]!)", "query OwnedOne($id: ID!)
 
 
 async def _owned(services: Services, org: SeededOrganization) -> list[str]:
-    """The owner's push device, and an invitation and two API keys of the organization."""
+    """The owner's push device, and an invitation, two API keys and a webhook of the organization."""
     owner, at = org.user_ids[0], datetime(2026, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
     device = dict(
         user_id=owner, organization_id=org.organization_id, token=f"device-{org.organization_id}",
@@ -238,7 +243,10 @@ async def _owned(services: Services, org: SeededOrganization) -> list[str]:
             key = (await conn.execute(insert(model).values(**values))).inserted_primary_key
             assert key is not None
             made.append(encode_id(type_name, int(key[0])))
-    return made
+    webhook = await add_endpoint(
+        services, org, "https://93.184.216.34/h", "s", ["task.created", "task.moved"]
+    )
+    return [*made, encode_id("Webhook", webhook)]
 
 
 async def test_devices_keys_and_invitations_as_the_resolvers_show_them(
@@ -249,9 +257,14 @@ async def test_devices_keys_and_invitations_as_the_resolvers_show_them(
     mine = await engines.same(OWNED, {"ids": ids})
     assert [node["id"] for node in mine["data"]["nodes"]] == ids
     for global_id in ids:
-        await engines.same(
-            NODE.replace("node(id: $id) {", "node(id: $id) { ... on ApiKey { name }"), {"id": global_id}
-        )
+        one = await engines.same(OWNED_ONE, {"id": global_id})
+        assert one["data"]["node"]["id"] == global_id
+    # A deleted webhook is NOT_FOUND on both
+    async with services.db.unit_of_work() as conn:
+        deleted = update(WebhookEndpoint).where(WebhookEndpoint.organization_id == org.organization_id)
+        await conn.execute(deleted.values(deleted_at=datetime.now(UTC)))
+    gone = await engines.same(OWNED, {"ids": ids})
+    assert gone["data"]["nodes"][-1] is None
     # A member sees none: not their device, and keys and invitations are for owners and admins
     member = await engines.as_user(services, await member_with_some_projects(services, org), PASSWORD)
     theirs = await member.same(OWNED, {"ids": ids})
@@ -259,3 +272,41 @@ async def test_devices_keys_and_invitations_as_the_resolvers_show_them(
     # Nor does another organization's owner
     stranger = await engines.as_user(services, (await make_org(SMALL)).user_ids[0], PASSWORD)
     assert (await stranger.same(OWNED, {"ids": ids}))["data"]["nodes"] == [None] * len(ids)
+
+
+NOTIFICATIONS = """
+query Notifications($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    __typename id
+    ... on Notification { kind createdAt readAt read task { key title } actor { name email } }
+  }
+}
+"""
+
+
+async def test_notifications_as_the_resolvers_show_them(
+    services: Services, engines: Engines, org: SeededOrganization
+) -> None:
+    # The owner's notifications about two tasks, every other one read; then one task is deleted
+    owner, actor = org.user_ids[0], org.user_ids[1]
+    project_id = org.project_ids[0]
+    kept = await add_notifications(
+        services, org.organization_id, owner, org.task_ids[5], actor, 3, project_id=project_id, read_every=2
+    )
+    gone = await add_notifications(
+        services, org.organization_id, owner, org.task_ids[6], actor, 1, project_id=project_id
+    )
+    async with services.db.unit_of_work() as conn:
+        await conn.execute(
+            update(Task).where(Task.id == org.task_ids[6]).values(deleted_at=datetime.now(UTC))
+        )
+    ids = [encode_id("Notification", n) for n in [*kept, *gone]]
+    mine = await engines.same(NOTIFICATIONS, {"ids": ids})
+    nodes = mine["data"]["nodes"]
+    assert [node["read"] for node in nodes] == [True, False, True, False]
+    # The deleted task is no longer shown; the notification still is
+    assert nodes[-1]["task"] is None
+    assert nodes[0]["task"] is not None
+    # Someone else's notifications read as missing
+    member = await engines.as_user(services, await member_with_some_projects(services, org), PASSWORD)
+    assert (await member.same(NOTIFICATIONS, {"ids": ids}))["data"]["nodes"] == [None] * len(ids)

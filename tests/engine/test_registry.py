@@ -42,12 +42,16 @@ COVERED = {
     "PushDevice": {"id", "platform", "createdAt", "lastSeenAt"},
     "Invitation": {"id", "email", "role", "expiresAt"},
     "ApiKey": {"id", "name", "prefix", "scope", "createdById", "expiresAt", "revokedAt", "createdAt"},
+    "Webhook": {"id", "url", "eventTypes", "active", "description", "createdAt", "updatedAt"},
+    "Notification": {"id", "kind", "createdAt", "readAt", "read", "task", "actor"},
     "Viewer": {"user", "organization", "assignedTasks", "projects"},
 }  # fmt: skip
 
 # Fields of covered types that run through the resolvers (an operation selecting one is not compiled).
 UNCOVERED: dict[str, set[str]] = {
     "Viewer": {"pushDevices", "notifications"},
+    "Webhook": {"deliveries"},
+    "Notification": {"comment"},
 }
 
 

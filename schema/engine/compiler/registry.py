@@ -19,9 +19,11 @@ from persistence.compiled.spec import (
 )
 from persistence.settings import Settings
 from schema.auth import compiled as auth
+from schema.notifications import compiled as notifications
 from schema.projects import compiled as projects
 from schema.tasks import compiled as tasks
 from schema.users import compiled as users
+from schema.webhooks import compiled as webhooks
 
 PAGE_INFO = TypeSpec(
     None,
@@ -71,6 +73,8 @@ TYPES: dict[str, TypeSpec] = {
     "PushDevice": users.PUSH_DEVICE,
     "Invitation": users.INVITATION,
     "ApiKey": auth.API_KEY,
+    "Webhook": webhooks.WEBHOOK,
+    "Notification": notifications.NOTIFICATION,
 }
 
 QUERY_ROOTS: dict[str, RootSpec] = {**tasks.ROOTS, **projects.ROOTS, **users.ROOTS, "viewer": ViewerRow()}
@@ -92,6 +96,10 @@ NODE_TYPES: dict[str, ById] = {
     "PushDevice": ById("push_devices", "PushDevice", "id", "push device", tenancy="own_rows"),
     "Invitation": ById("invitations", "Invitation", "id", "invitation", tenancy="admin_rows"),
     "ApiKey": ById("api_keys", "ApiKey", "id", "API key", tenancy="admin_rows"),
+    "Notification": ById("notifications", "Notification", "id", "notification", tenancy="own_rows"),
+    "Webhook": ById(
+        "webhook_endpoints", "Webhook", "id", "webhook", tenancy="admin_rows", live_column="deleted_at"
+    ),
 }
 
 BINDERS: dict[str, Callable[[Mapping[str, Any], Settings], ListArguments]] = {
