@@ -64,6 +64,8 @@ if TYPE_CHECKING:
 
 ORGANIZATION = "viewer_organization_id"
 USER = "viewer_user_id"
+# 1 for a platform operator, else 0.
+OPERATOR = "viewer_is_operator"
 
 # TaskFilter's fields that hold lists.
 _LISTED = frozenset({"project_ids", "statuses", "priorities", "assignee_ids", "label_ids"})
@@ -104,9 +106,10 @@ class ConnectionBuilder:
         return [self._the_viewers(tenancy, rows)]
 
     def _the_viewers(self, tenancy: Tenancy, rows: FromClause) -> ColumnElement[bool]:
-        """Rows of the viewer's organization, the organization itself, the viewer's own rows, or
-        (``admin_rows``) its organization's for an owner or admin: the statement is compiled per kind
-        of viewer, so for anyone else that reads nothing."""
+        """Rows of the viewer's organization, the organization itself, the viewer's own rows, every
+        row for a platform operator, or (``admin_rows``, ``endpoint_rows``) the organization's for an
+        owner or admin: the statement is compiled per kind of viewer, so for anyone else that reads
+        nothing."""
         organization = bindparam(ORGANIZATION, type_=Integer)
         if tenancy == "organization":
             return rows.c.organization_id == organization
@@ -114,7 +117,21 @@ class ConnectionBuilder:
             return rows.c.id == organization
         if tenancy == "own_rows":
             return rows.c.user_id == bindparam(USER, type_=Integer)
-        return rows.c.organization_id == organization if self.sees_all_projects else false()
+        if tenancy == "operators":
+            return bindparam(OPERATOR, type_=Integer) == 1
+        return self._the_admins(tenancy, rows) if self.sees_all_projects else false()
+
+    def _the_admins(self, tenancy: Tenancy, rows: FromClause) -> ColumnElement[bool]:
+        """For an owner or admin: the organization's rows, or (``endpoint_rows``) those of its live
+        webhook endpoints."""
+        organization = bindparam(ORGANIZATION, type_=Integer)
+        if tenancy == "endpoint_rows":
+            endpoints = self.b.table("webhook_endpoints").alias()
+            live = select(endpoints.c.id).where(
+                endpoints.c.organization_id == organization, endpoints.c.deleted_at.is_(None)
+            )
+            return rows.c.endpoint_id.in_(live)
+        return rows.c.organization_id == organization
 
     def _owned_by_visible(self, tenancy: Tenancy, rows: FromClause) -> ColumnElement[bool]:
         """A row whose task (``task_rows``) or project (``project_rows``) the viewer may read."""

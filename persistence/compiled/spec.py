@@ -23,7 +23,9 @@ ScalarKind = Literal["text", "int", "float", "enum", "date", "datetime", "presen
 # visible task (a comment, an attachment, an activity event read by its own id); "project_rows" rows
 # whose ``project_id`` names a visible project (a label); "own_rows" the viewer's own rows (by
 # ``user_id``: a push device); "admin_rows" the organization's rows for its owners and admins only
-# (an API key, an invitation), none for anyone else.
+# (an API key, an invitation), none for anyone else; "endpoint_rows" rows whose ``endpoint_id``
+# names a live webhook endpoint of the organization, for its owners and admins only (a delivery);
+# "operators" every row, for platform operators only (a trusted document).
 Tenancy = Literal[
     "tasks",
     "organization",
@@ -34,6 +36,8 @@ Tenancy = Literal[
     "project_rows",
     "own_rows",
     "admin_rows",
+    "endpoint_rows",
+    "operators",
 ]
 
 
@@ -58,6 +62,13 @@ class IdPath:
 
     prefix: str
     type_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prefixed:
+    """``prefix`` and the row's id as text (a webhook delivery's ``whd_<id>``)."""
+
+    prefix: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +220,7 @@ class LinkRows:
 
 FieldSpec = (
     Column
+    | Prefixed
     | SameRow
     | GlobalId
     | IdPath

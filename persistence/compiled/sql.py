@@ -29,6 +29,7 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
+    null,
     or_,
     select,
     true,
@@ -36,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import FromClause
 
-from persistence.compiled.connections import ORGANIZATION, USER, ConnectionBuilder
+from persistence.compiled.connections import OPERATOR, ORGANIZATION, USER, ConnectionBuilder
 from persistence.compiled.ids import BASE64URL_FUNCTION, GLOBAL_ID_FUNCTION, JSON_NUMBER_FUNCTION
 from persistence.compiled.lists import CursorKind, ListShape
 from persistence.compiled.spec import (
@@ -52,6 +53,7 @@ from persistence.compiled.spec import (
     LiveCount,
     OpenTaskCount,
     OwnedList,
+    Prefixed,
     RootSelection,
     SameRow,
     Selected,
@@ -68,7 +70,7 @@ OBJECT_ID = "object_id"
 KEY = "key"
 NUMBER = "number"
 # The request's own parameters (the others a statement holds are constants it fixes).
-_REQUEST = (ORGANIZATION, USER, OBJECT_ID, KEY, NUMBER)
+_REQUEST = (ORGANIZATION, USER, OPERATOR, OBJECT_ID, KEY, NUMBER)
 
 # Response keys and type names are GraphQL names: safe to write into the statement as literals.
 _GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
@@ -232,7 +234,7 @@ class Builder:
 
     def value(self, table: FromClause, field: Selected) -> ColumnElement[Any]:
         spec = field.spec
-        if isinstance(spec, Column | GlobalId | IdPath | Typename):
+        if isinstance(spec, Column | GlobalId | IdPath | Prefixed | Typename):
             return self.scalar(table, spec)
         if isinstance(spec, SameRow):
             return self.object(table, field.children)
@@ -241,12 +243,20 @@ class Builder:
             return self.as_json(listed.scalar_subquery())
         return self.related(table, field)
 
-    def scalar(self, table: FromClause, spec: Column | GlobalId | IdPath | Typename) -> ColumnElement[Any]:
+    def scalar(
+        self, table: FromClause, spec: Column | GlobalId | IdPath | Prefixed | Typename
+    ) -> ColumnElement[Any]:
         """A value of this row alone."""
         if isinstance(spec, Column):
             return self.column(table.c[spec.name], spec)
         if isinstance(spec, GlobalId):
-            return self.global_id(spec.type_name, table.c[spec.column])
+            column = table.c[spec.column]
+            if spec.column == "id":
+                return self.global_id(spec.type_name, column)
+            # Another row's id, which may be null (a test delivery's event).
+            return case((column.is_(None), null()), else_=self.global_id(spec.type_name, column))
+        if isinstance(spec, Prefixed):
+            return self.concat(spec.prefix, table.c.id)
         if isinstance(spec, IdPath):
             return self.concat(spec.prefix, self.global_id(spec.type_name, table.c.id))
         return self.name_literal(spec.name)

@@ -197,7 +197,7 @@ async def test_node_reads_a_task_as_task_does(engines: Engines, org: SeededOrgan
     missing = await engines.same(NODE, {"id": encode_id("Task", 10**12)})
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     await engines.same(NODE, {"id": "not an id"}, compiled=False)
-    await engines.same(NODE, {"id": encode_id("Report", 1)}, compiled=False)
+    await engines.same(NODE, {"id": encode_id("Nothing", 1)}, compiled=False)
 
 
 VIEWER = """

@@ -20,12 +20,17 @@ from persistence.models import (
     Label,
     ProjectMember,
     PushDevice,
+    Report,
     Task,
+    TrustedDocument,
+    User,
+    WebhookAttempt,
+    WebhookDelivery,
     WebhookEndpoint,
 )
 from persistence.seed import SeededOrganization
 from resolvers.context import Services
-from schema.core.ids import encode_id
+from schema.core.ids import decode_any_id, encode_id
 from tests.conftest import PASSWORD, SMALL
 from tests.engine.differential import Engines, member_with_some_projects
 from tests.notification_crew import add_notifications
@@ -178,16 +183,22 @@ async def test_nodes_of_mixed_types_in_their_order_with_one_statement_per_type(
     assert compiled["extensions"]["sqlStatements"] == 6
 
 
-async def test_nodes_the_compiler_does_not_read_run_on_the_resolvers(
+async def test_nodes_the_compiler_cannot_answer_run_on_the_resolvers(
     services: Services, engines: Engines, org: SeededOrganization
 ) -> None:
     objects = await _objects(services, org)
     # Every type of the four, together, compiled
     every = [encode_id(t, ids[-1]) for t, ids in objects.items()]
     await engines.same(NODES, {"ids": every})
-    # An id of a type the compiler does not read, more than 100 ids, a malformed one, none at all
-    report = encode_id("Report", 1)
-    for ids in ([*every, report], [every[0]] * 101, ["not an id"]):
+    # An id of a type whose selection here is not compiled (a report's links), of no type at all,
+    # more than 100 ids, a malformed one: the resolvers answer
+    with_links = NODES.replace(
+        "... on Label { name color }", "... on Label { name color } ... on Report { csvUrl }"
+    )
+    await engines.same(with_links, {"ids": every})
+    await engines.same(with_links, {"ids": [*every, encode_id("Report", 1)]}, compiled=False)
+    await engines.same(NODES, {"ids": [*every, encode_id("Nothing", 1)]}, compiled=False)
+    for ids in ([every[0]] * 101, ["not an id"]):
         await engines.same(NODES, {"ids": ids}, compiled=False)
     assert (await engines.same(NODES, {"ids": []}, compiled=True))["data"] == {"nodes": []}
 
@@ -310,3 +321,89 @@ async def test_notifications_as_the_resolvers_show_them(
     # Someone else's notifications read as missing
     member = await engines.as_user(services, await member_with_some_projects(services, org), PASSWORD)
     assert (await member.same(NOTIFICATIONS, {"ids": ids}))["data"]["nodes"] == [None] * len(ids)
+
+
+OPERATIONS = """
+query Operations($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    __typename id
+    ... on Report {
+      kind reportStatus: status builds: attempts error createdAt finishedAt project { key name }
+      requestedBy { name }
+    }
+    ... on WebhookDelivery {
+      deliveryId eventType eventId status attemptCount lastResponseCode createdAt updatedAt
+      attempts { number startedAt durationMs responseCode outcome error }
+    }
+    ... on TrustedDocument { documentId sha256 name clientName operationType cost }
+  }
+}
+"""
+
+
+async def _operations(services: Services, org: SeededOrganization) -> list[str]:
+    """A report (succeeded), two deliveries of a webhook (one a test ping with two attempts, one of
+    an event with none) and a trusted document."""
+    at = datetime(2026, 7, 8, 9, 10, 11, 250000, tzinfo=UTC)
+    endpoint = await add_endpoint(services, org, "https://93.184.216.34/h", "s", ["task.created"])
+    async with services.db.unit_of_work() as conn:
+        event = (
+            await conn.execute(select(Event.id).where(Event.organization_id == org.organization_id).limit(1))
+        ).scalar_one()
+        report = dict(
+            organization_id=org.organization_id, project_id=org.project_ids[1], requested_by=org.user_ids[2],
+            kind="status", status="succeeded", attempts=1, storage_key="k", created_at=at, finished_at=at,
+        )  # fmt: skip
+        ping: dict[str, Any] = dict(
+            endpoint_id=endpoint, event_id=None, event_type="webhook.test", payload={}, status="dead",
+            attempts=2, last_response_code=500, redeliveries=0, created_at=at, updated_at=at,
+        )  # fmt: skip
+        change = {**ping, "event_id": event, "event_type": "task.created", "status": "pending", "attempts": 0}
+        document = dict(
+            document_id=f"web-{org.organization_id}", sha256=f"{org.organization_id:064x}", name=None,
+            client_name="web", operation_type="query", body="{ viewer { user { id } } }", cost=2,
+        )  # fmt: skip
+        made: list[str] = []
+        for type_name, model, values in (
+            ("Report", Report, report),
+            ("WebhookDelivery", WebhookDelivery, ping),
+            ("WebhookDelivery", WebhookDelivery, change),
+            ("TrustedDocument", TrustedDocument, document),
+        ):
+            key = (await conn.execute(insert(model).values(**values))).inserted_primary_key
+            assert key is not None
+            made.append(encode_id(type_name, int(key[0])))
+        ping_id = decode_any_id(made[1])[1]
+        for number, outcome in ((1, "http_error"), (2, "timeout")):
+            attempt = dict(
+                delivery_id=ping_id, number=number, started_at=at, duration_ms=120 * number,
+                response_code=500 if number == 1 else None, outcome=outcome,
+                error=None if number == 1 else "read timed out",
+            )  # fmt: skip
+            await conn.execute(insert(WebhookAttempt).values(**attempt))
+    return made
+
+
+async def test_reports_deliveries_and_documents_as_the_resolvers_show_them(
+    services: Services, engines: Engines, org: SeededOrganization
+) -> None:
+    ids = await _operations(services, org)
+    # The owner sees the report and the deliveries; the document is for operators only
+    owner = await engines.same(OPERATIONS, {"ids": ids})
+    nodes = owner["data"]["nodes"]
+    assert [node and node["__typename"] for node in nodes] == [
+        "Report", "WebhookDelivery", "WebhookDelivery", None,
+    ]  # fmt: skip
+    assert [a["outcome"] for a in nodes[1]["attempts"]] == ["HTTP_ERROR", "TIMEOUT"]
+    assert (nodes[1]["eventId"], nodes[2]["attempts"]) == (None, [])
+    # An operator of the organization sees the document too
+    async with services.db.unit_of_work() as conn:
+        await conn.execute(update(User).where(User.id == org.user_ids[0]).values(is_operator=True))
+    operator = await engines.as_user(services, org.user_ids[0], PASSWORD)
+    assert all((await operator.same(OPERATIONS, {"ids": ids}))["data"]["nodes"])
+    # A report's download links run on the resolvers
+    links = "query($id: ID!) { node(id: $id) { ... on Report { csvUrl htmlUrl } } }"
+    await engines.same(links, {"id": ids[0]}, compiled=False)
+    # A member who does not see the report's project, nor webhooks
+    member = await engines.as_user(services, await member_with_some_projects(services, org), PASSWORD)
+    await member.same(OPERATIONS, {"ids": ids})

@@ -44,6 +44,15 @@ COVERED = {
     "ApiKey": {"id", "name", "prefix", "scope", "createdById", "expiresAt", "revokedAt", "createdAt"},
     "Webhook": {"id", "url", "eventTypes", "active", "description", "createdAt", "updatedAt"},
     "Notification": {"id", "kind", "createdAt", "readAt", "read", "task", "actor"},
+    "WebhookDelivery": {
+        "id", "deliveryId", "eventType", "eventId", "status", "attemptCount", "lastResponseCode",
+        "createdAt", "updatedAt", "attempts",
+    },
+    "WebhookAttempt": {"number", "startedAt", "durationMs", "responseCode", "outcome", "error"},
+    "Report": {
+        "id", "kind", "status", "attempts", "error", "createdAt", "finishedAt", "project", "requestedBy",
+    },
+    "TrustedDocument": {"id", "documentId", "sha256", "name", "clientName", "operationType", "cost"},
     "Viewer": {"user", "organization", "assignedTasks", "projects"},
 }  # fmt: skip
 
@@ -52,6 +61,8 @@ UNCOVERED: dict[str, set[str]] = {
     "Viewer": {"pushDevices", "notifications"},
     "Webhook": {"deliveries"},
     "Notification": {"comment"},
+    "Report": {"csvUrl", "htmlUrl"},
+    "TrustedDocument": {"engine", "uncoveredField"},
 }
 
 

@@ -35,7 +35,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from sqlalchemy.engine import Dialect
 
-from persistence.compiled.connections import ORGANIZATION, USER
+from persistence.compiled.connections import OPERATOR, ORGANIZATION, USER
 from persistence.compiled.lists import LeftToResolvers, ListShape
 from persistence.compiled.run import read_json, read_json_by_id
 from persistence.compiled.spec import ById, ByIdOrKey, ByKey, Connection
@@ -156,7 +156,11 @@ class CompiledRun:
         COMPILED.inc()
         principal = self.context.require_principal()
         scope = principal.scope
-        viewer = {ORGANIZATION: scope.organization_id, USER: scope.user_id}
+        viewer = {
+            ORGANIZATION: scope.organization_id,
+            USER: scope.user_id,
+            OPERATOR: int(principal.is_operator),
+        }
         data: dict[str, bytes | None] = {}
         errors: list[GraphQLError] = []
         # A failed statement is the field's error, as a resolver's exception is (INTERNAL_SERVER_ERROR,

@@ -20,7 +20,9 @@ from persistence.compiled.spec import (
 from persistence.settings import Settings
 from schema.auth import compiled as auth
 from schema.notifications import compiled as notifications
+from schema.ops import compiled as ops
 from schema.projects import compiled as projects
+from schema.reports import compiled as reports
 from schema.tasks import compiled as tasks
 from schema.users import compiled as users
 from schema.webhooks import compiled as webhooks
@@ -75,6 +77,10 @@ TYPES: dict[str, TypeSpec] = {
     "ApiKey": auth.API_KEY,
     "Webhook": webhooks.WEBHOOK,
     "Notification": notifications.NOTIFICATION,
+    "WebhookDelivery": webhooks.WEBHOOK_DELIVERY,
+    "WebhookAttempt": webhooks.WEBHOOK_ATTEMPT,
+    "Report": reports.REPORT,
+    "TrustedDocument": ops.TRUSTED_DOCUMENT,
 }
 
 QUERY_ROOTS: dict[str, RootSpec] = {**tasks.ROOTS, **projects.ROOTS, **users.ROOTS, "viewer": ViewerRow()}
@@ -97,6 +103,13 @@ NODE_TYPES: dict[str, ById] = {
     "Invitation": ById("invitations", "Invitation", "id", "invitation", tenancy="admin_rows"),
     "ApiKey": ById("api_keys", "ApiKey", "id", "API key", tenancy="admin_rows"),
     "Notification": ById("notifications", "Notification", "id", "notification", tenancy="own_rows"),
+    "WebhookDelivery": ById(
+        "webhook_deliveries", "WebhookDelivery", "id", "webhook delivery", tenancy="endpoint_rows"
+    ),
+    "Report": ById("reports", "Report", "id", "report", tenancy="project_rows"),
+    "TrustedDocument": ById(
+        "trusted_documents", "TrustedDocument", "id", "trusted document", tenancy="operators"
+    ),
     "Webhook": ById(
         "webhook_endpoints", "Webhook", "id", "webhook", tenancy="admin_rows", live_column="deleted_at"
     ),
