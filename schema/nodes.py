@@ -82,6 +82,7 @@ def _includes(info: Ctx) -> resolvers.NodeIncludes:
 
 async def read(info: Ctx, global_ids: list[strawberry.ID], *, argument: str) -> list[Node | Exception]:
     """The objects in the ids' order; a NotFound in place of each one unknown or hidden."""
+    info.context.require_principal()  # UNAUTHENTICATED before any id is judged
     decoded = [decode_any_id(global_id, argument=argument) for global_id in global_ids]
     wanted: dict[str, list[int]] = {}
     for type_name, database_id in decoded:
