@@ -315,6 +315,21 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="the cap of the pub/sub reconnection backoff"
     )
 
+    # Links a browser follows: signed downloads (resolvers/signed_links.py) and the links in emails.
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the public origin browsers use (the web app, the API under it): signed download "
+        "links and every email's links (`/reset-password?token=`, `/invitations/accept?token=`, "
+        "`/tasks/<id>`) start with it",
+    )
+    signed_url_ttl_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=3600,
+        description="how long a signed download link (`signedDownloadUrl`, `signedCsvUrl`, "
+        "`signedHtmlUrl`) works; it is signed with a key derived from the JWT secret",
+    )
+
     # Attachments (`attachmentUpload`, `GET /attachments/{id}`).
     upload_root: str = Field(
         default="var/uploads",
@@ -540,6 +555,14 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [origin.strip() for origin in text.split(",") if origin.strip()]
         return value
+
+    @field_validator("public_base_url", mode="after")
+    @classmethod
+    def _base_url_is_absolute(cls, value: str) -> str:
+        # Every link is this plus a path: an email is read far from the server, so relative is useless.
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("TASKQL_PUBLIC_BASE_URL must start with http:// or https://")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _secrets_are_set_in_production(self) -> Settings:

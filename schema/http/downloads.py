@@ -1,8 +1,10 @@
 """`GET /attachments/{id}`: an attachment's bytes, to whoever may read its task.
 
 The id is the Attachment's global id (what `Attachment.downloadUrl` links to). Authentication is the
-GraphQL endpoint's bearer token: none gives 401; an attachment of another organization, of a project
-the caller does not belong to, of a deleted task, or that does not exist gives 404 alike. The file is
+GraphQL endpoint's bearer token, or the query of a signed link (`Attachment.signedDownloadUrl`,
+resolvers/signed_links.py) for a browser's plain `<a href>`: neither gives 401, a changed or expired
+link 403; an attachment of another organization, of a project the caller (or the link's user) does not
+belong to, of a deleted task, or that does not exist gives 404 alike. The file is
 always served as a download (`Content-Disposition: attachment`, `X-Content-Type-Options: nosniff`, a
 sandboxing CSP), so an uploaded HTML or script file never renders in the API's origin.
 """
@@ -20,8 +22,10 @@ from starlette.responses import FileResponse, Response
 
 from persistence.storage import FileStore
 from resolvers import attachments as resolvers
+from resolvers import signed_links
 from resolvers.context import RequestContext, Services
 from resolvers.errors import DomainError, NotFound
+from resolvers.principal import Principal
 from schema.core.errors import INTERNAL_MESSAGE, error_body
 from schema.core.ids import decode_id
 from schema.core.request import RequestError
@@ -60,24 +64,43 @@ async def answered(handle: Callable[[], Awaitable[Response]], what: str) -> Resp
 
 
 async def download_context(
-    services: Services, request: Request, type_name: str
+    services: Services, request: Request, type_name: str, link_kind: str
 ) -> tuple[RequestContext, int]:
-    """The bearer token's context (none: 401) and the database id of the ``{id}`` path parameter,
-    a global id of ``type_name`` (any other: 404, as for an object the caller may not see)."""
-    principal = await bearer_principal(services, request)
+    """The context of a signed link's query (``link_kind``: what it must have been signed for; a
+    changed or expired one: 403) or else of the bearer token (none: 401), and the database id of the
+    ``{id}`` path parameter, a global id of ``type_name`` (any other: 404, as for an object the caller
+    may not see)."""
+    object_id: int | None
+    principal: Principal | None
+    try:
+        object_id = decode_id(request.path_params["id"], type_name)
+    except DomainError:
+        object_id = None
+    if signed_links.is_signed(request.query_params):
+        # The id is part of what was signed: a link whose path names no object of the kind was changed
+        # (0 is no row's id, so its signature never matches).
+        principal = await _link_principal(services, request, link_kind, object_id or 0)
+    else:
+        principal = await bearer_principal(services, request)
     if principal is None:
         raise RequestError(
             401,
             "UNAUTHENTICATED",
-            "use `Authorization: Bearer <access token>`",
+            "use `Authorization: Bearer <access token>` or a signed link",
             {"WWW-Authenticate": "Bearer"},
         )
-    try:
-        object_id = decode_id(request.path_params["id"], type_name)
-    except DomainError as error:
-        raise NotFound(type_name.lower()) from error
+    if object_id is None:
+        raise NotFound(type_name.lower())
     client = request.client.host if request.client else None
     return RequestContext(services, principal=principal, client_address=client), object_id
+
+
+async def _link_principal(services: Services, request: Request, kind: str, object_id: int) -> Principal:
+    try:
+        link = signed_links.verify(services.settings, kind, object_id, request.query_params)
+        return await signed_links.link_principal(services, link)
+    except signed_links.LinkRefused as refused:
+        raise RequestError(403, "FORBIDDEN", refused.message) from refused
 
 
 class AttachmentDownloads:
@@ -89,7 +112,7 @@ class AttachmentDownloads:
         return await answered(lambda: self._handle(request), "attachment")
 
     async def _handle(self, request: Request) -> Response:
-        ctx, attachment_id = await download_context(self.services, request, "Attachment")
+        ctx, attachment_id = await download_context(self.services, request, "Attachment", "attachment")
         row = await resolvers.attachment_for_download(ctx, attachment_id)
         path = self.store.path_of(row.storage_key)  # ValueError (a key leading outside the root): 500
         if not path.is_file():

@@ -1,7 +1,8 @@
 """`GET /reports/{id}.csv` and `GET /reports/{id}.html`: a succeeded report's files.
 
 The id is the Report's global id (what `Report.csvUrl` and `htmlUrl` link to). Authentication is the
-GraphQL endpoint's bearer token, as for attachments (schema/http/downloads.py): none gives 401; a report of
+GraphQL endpoint's bearer token or a signed link (`signedCsvUrl`, `signedHtmlUrl`), as for attachments
+(schema/http/downloads.py): neither gives 401, a changed or expired link 403; a report of
 another organization, of a project the caller may not read, one not built yet (or failed), or one that
 does not exist gives 404 alike. The CSV is a download; the HTML page renders, but under a CSP that
 allows nothing but its inline style (no script, no request, sandboxed) and with `nosniff`.
@@ -46,7 +47,7 @@ class ReportDownloads:
         return await answered(lambda: self._handle(request, extension), "report")
 
     async def _handle(self, request: Request, extension: str) -> Response:
-        ctx, report_id = await download_context(self.services, request, "Report")
+        ctx, report_id = await download_context(self.services, request, "Report", f"report.{extension}")
         row = await resolvers.report(ctx, report_id)
         if row.status != ReportStatus.SUCCEEDED or row.storage_key is None:
             raise NotFound("report")

@@ -12,6 +12,7 @@ from persistence.records import ReportRecord
 from resolvers import reports as resolvers
 from resolvers.context import RequestContext
 from resolvers.mutations import MutationResult
+from resolvers.signed_links import signed_url
 from schema.core.described import graphql_enum
 from schema.core.ids import decode_id, encode_id
 from schema.core.node import Node
@@ -58,6 +59,27 @@ class Report(Node):
     )
     project: Project = strawberry.field(description="The project it reports on.")
     requested_by: User = strawberry.field(description="Who asked for it.")
+    _database_id: strawberry.Private[int]
+
+    @strawberry.field(
+        description="Null until it succeeded. `csvUrl` as an absolute link that needs no header (for a "
+        "plain `<a href>`), signed for this report and the viewer; it works for a few minutes "
+        "(`TASKQL_SIGNED_URL_TTL_SECONDS`), then gets 403."
+    )
+    def signed_csv_url(self, info: Ctx) -> str | None:
+        return self._signed(info, self.csv_url, "report.csv")
+
+    @strawberry.field(
+        description="Null until it succeeded. `htmlUrl` as a signed link, as `signedCsvUrl` is."
+    )
+    def signed_html_url(self, info: Ctx) -> str | None:
+        return self._signed(info, self.html_url, "report.html")
+
+    def _signed(self, info: Ctx, path: str | None, kind: str) -> str | None:
+        if path is None:
+            return None
+        principal = info.context.require_principal()
+        return signed_url(info.context.settings, path, kind, self._database_id, principal)
 
     @classmethod
     def from_record(cls, record: ReportRecord) -> Report:
@@ -75,6 +97,7 @@ class Report(Node):
             html_url=f"/reports/{global_id}.html" if ready else None,
             project=Project.from_record(record.project),
             requested_by=User.from_record(record.requester),
+            _database_id=record.id,
         )
 
 

@@ -15,6 +15,7 @@ from resolvers import users as user_resolvers
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.pagination import page_request
+from resolvers.signed_links import signed_url
 from schema.core.connections import After, Before, Connection, First, Last
 from schema.core.cursors import CursorOrder
 from schema.core.enums import OrderDirection, TaskOrderField, TaskStatus
@@ -83,6 +84,16 @@ class Attachment(Node):
     download_url: str = strawberry.field(
         description="GET it with the same `Authorization: Bearer` header as GraphQL; served as a download."
     )
+    _database_id: strawberry.Private[int]
+
+    @strawberry.field(
+        description="An absolute link to the download that needs no header (for a plain `<a href>`): "
+        "signed for this attachment and the viewer, it works for a few minutes "
+        "(`TASKQL_SIGNED_URL_TTL_SECONDS`), then gets 403; read the field again for a new one."
+    )
+    def signed_download_url(self, info: Info[RequestContext, None]) -> str:
+        settings, principal = info.context.settings, info.context.require_principal()
+        return signed_url(settings, self.download_url, "attachment", self._database_id, principal)
 
     @classmethod
     def from_record(cls, record: AttachmentRecord) -> Attachment:
@@ -95,6 +106,7 @@ class Attachment(Node):
             sha256=record.sha256,
             created_at=record.created_at,
             download_url=f"/attachments/{global_id}",
+            _database_id=record.id,
         )
 
 

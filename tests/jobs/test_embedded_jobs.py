@@ -9,6 +9,7 @@ import io
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import fakeredis
 import httpx
@@ -153,7 +154,7 @@ async def test_an_assignment_is_pushed_in_process_when_a_gateway_is_set(
 
 
 REPORT = "mutation($p: ID!) { reportRequest(input: {projectId: $p}) { report { id } errors { code } } }"
-REPORT_READ = "query($id: ID!) { report(id: $id) { status csvUrl } }"
+REPORT_READ = "query($id: ID!) { report(id: $id) { status csvUrl signedCsvUrl signedHtmlUrl } }"
 
 
 async def test_a_report_is_built_in_process_on_sqlite(
@@ -179,6 +180,13 @@ async def test_a_report_is_built_in_process_on_sqlite(
         await asyncio.sleep(0.05)
     response = await owner.http.get(report["csvUrl"], headers={"authorization": f"Bearer {owner.token}"})
     assert response.status_code == 200
+    # And its signed links serve its files to a plain GET, each only the file it was signed for
+    signed_csv, signed_html = (urlsplit(report[f]) for f in ("signedCsvUrl", "signedHtmlUrl"))
+    assert (await owner.http.get(f"{signed_csv.path}?{signed_csv.query}")).text == response.text
+    html = await owner.http.get(f"{signed_html.path}?{signed_html.query}")
+    assert html.headers["content-type"].startswith("text/html")
+    crossed = await owner.http.get(f"{signed_csv.path}?{signed_html.query}")
+    assert crossed.status_code == 403
     # And its counts by status are the project's live tasks, counted here apart
     async with services.db.read() as conn:
         counts = await conn.execute(

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import httpx
 import orjson
@@ -23,8 +26,10 @@ from persistence.models import Attachment, Event, ProjectMember, Task, User
 from persistence.models.base import utcnow
 from persistence.seed import SeededOrganization
 from persistence.storage import FileStore
+from resolvers import signed_links
 from resolvers.attachment_mutations import clean_filename
 from resolvers.context import Services
+from resolvers.signed_links import LinkScope
 from resolvers.subscriptions import TaskEventKind
 from schema.app import create_app
 from schema.core.ids import decode_id, encode_id
@@ -644,3 +649,105 @@ def test_storage_keys_cannot_lead_outside_the_root(tmp_path: Path) -> None:
             store.path_of(key)
     key = store.new_key()
     assert store.path_of(key) == (tmp_path / "root" / key).resolve()
+
+
+# --- signed links (a plain `<a href>`) --------------------------------------------------------------
+
+SIGNED_UPLOAD = UPLOAD.replace("downloadUrl }", "downloadUrl signedDownloadUrl }")
+SIGNED_LIST = "query($id: ID!) { task(id: $id) { attachments { id signedDownloadUrl } } }"
+
+
+def _local(url: str) -> str:
+    """A signed link without its public base URL: the path and query the in-process app answers."""
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}" == make_settings().public_base_url
+    return f"{parts.path}?{parts.query}"
+
+
+def _with(url: str, **changed: str) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query)) | changed
+    return f"{parts.path}?{urlencode(query)}"
+
+
+async def _signed_upload(team: Team, who: str = "author") -> dict[str, Any]:
+    return _uploaded(await team.upload(who, query=SIGNED_UPLOAD))
+
+
+async def test_a_signed_link_downloads_without_an_authorization_header(team: Team) -> None:
+    # Given an attachment and the signed link its task's reader gets for it
+    attachment = await _signed_upload(team)
+    listed = (await team.gql("viewer").run(SIGNED_LIST, {"id": team.task_gid()}))["data"]["task"]
+    [link] = [a["signedDownloadUrl"] for a in listed["attachments"] if a["id"] == attachment["id"]]
+    assert urlsplit(link).path == attachment["downloadUrl"]
+    # When a browser follows either link, with no header at all
+    for url in (link, attachment["signedDownloadUrl"]):
+        response = await team.http.get(_local(url))
+        # Then it gets the file, as the download the bearer route serves
+        assert response.status_code == 200
+        assert response.content == b"hello, attachment\n"
+        assert response.headers["content-disposition"].startswith("attachment;")
+    assert int(parse_qs(urlsplit(link).query)["expires"][0]) <= time.time() + 300
+
+
+async def test_a_changed_signed_link_is_forbidden(team: Team) -> None:
+    # Given a signed link, and another attachment of the same task
+    link = _local((await _signed_upload(team))["signedDownloadUrl"])
+    other = await _signed_upload(team)
+    signature = parse_qs(urlsplit(link).query)["signature"][0]
+    viewer = f"{team.org.organization_id}.{team.user_ids['viewer']}"
+    changed = [
+        # the other attachment's path under this link's signature
+        f"{other['downloadUrl']}?{urlsplit(link).query}",
+        _with(link, signature=signature[:-1] + ("0" if signature[-1] != "0" else "1")),
+        _with(link, expires=str(int(time.time()) + 3600)),
+        _with(link, scope=viewer),
+        _with(link, signature=""),
+        f"/attachments/nope?{urlsplit(link).query}",
+    ]
+    # When any part of it is changed, then it is refused, and the bearer route is no way around it
+    for url in changed:
+        assert _error(await team.http.get(url)) == (403, "FORBIDDEN"), url
+    assert (await team.http.get(link)).status_code == 200
+
+
+async def test_an_expired_signed_link_is_forbidden(team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a link signed 10 minutes ago (it lived 5)
+    monkeypatch.setattr(signed_links, "utcnow", lambda: utcnow() - timedelta(minutes=10))
+    link = _local((await _signed_upload(team))["signedDownloadUrl"])
+    monkeypatch.undo()
+    # When it is followed now, then it is refused
+    response = await team.http.get(link)
+    assert _error(response) == (403, "FORBIDDEN")
+    assert "expired" in response.json()["errors"][0]["message"]
+
+
+async def test_a_signed_link_never_reaches_another_organizations_object(
+    team: Team, http: httpx.AsyncClient, services: Services, make_org: MakeOrg
+) -> None:
+    # Given an attachment of this organization, and another organization's owner with a link of theirs
+    ours = await _signed_upload(team)
+    other = await _team(http, services, await make_org())
+    theirs = _local((await _signed_upload(other, "owner"))["signedDownloadUrl"])
+    # When their link's query is put on our attachment's path, then it is refused
+    assert _error(await http.get(f"{ours['downloadUrl']}?{urlsplit(theirs).query}")) == (403, "FORBIDDEN")
+    # And a link they sign for one of our ids (what a leak of our ids would allow) names their own
+    # organization, in which no attachment has that id
+    owner = LinkScope(other.org.organization_id, other.org.user_ids[0], utcnow() + timedelta(minutes=5))
+    their_owner = await signed_links.link_principal(services, owner)
+    attachment_id = decode_id(ours["id"], "Attachment")
+    forged = signed_links.signed_url(
+        make_settings(), ours["downloadUrl"], "attachment", attachment_id, their_owner
+    )
+    assert _error(await http.get(_local(forged))) == (404, "NOT_FOUND")
+
+
+async def test_a_deactivated_users_links_stop_working(team: Team, services: Services) -> None:
+    # Given a link of the colleague's
+    link = _local((await _signed_upload(team, "colleague"))["signedDownloadUrl"])
+    assert (await team.http.get(link)).status_code == 200
+    # When they are deactivated, then their link is refused
+    async with services.db.unit_of_work() as conn:
+        deactivate = update(User).where(User.id == team.user_ids["colleague"]).values(deactivated_at=utcnow())
+        await conn.execute(deactivate)
+    assert _error(await team.http.get(link)) == (403, "FORBIDDEN")
