@@ -17,6 +17,7 @@ from email.message import EmailMessage
 
 from jobs.email import SKIPPED, send_message
 from jobs.email_text import render, render_html
+from jobs.links import task_link
 from jobs.queues import HIGH, connect, enqueue_once, job_settings, queue, read_once, with_database
 from jobs.templates import compose, stable_message_id
 from persistence.db import Database
@@ -101,6 +102,7 @@ async def deliver_due_soon_email(task_id: int, assignee_id: int, due_epoch: int)
         project=row.project_name,
         due_date=row.due_date,
         today=utcnow().date(),
+        link=task_link(settings, task_id),
         sender=settings.smtp_from,
     )
     return send_message(settings, message)
@@ -117,10 +119,18 @@ def build_due_soon_message(
     project: str,
     due_date: date,
     today: date,
+    link: str,
     sender: str,
 ) -> EmailMessage:
     when = "today" if due_date <= today else "tomorrow" if due_date == today + timedelta(days=1) else "soon"
-    words = {"name": name, "title": title, "project": project, "when": when, "due": due_date.isoformat()}
+    words = {
+        "name": name,
+        "title": title,
+        "project": project,
+        "when": when,
+        "due": due_date.isoformat(),
+        "link": link,
+    }
     return compose(
         subject=render("due_soon.subject", words),
         sender=sender,

@@ -14,6 +14,7 @@ import smtplib
 import threading
 from email.message import EmailMessage
 
+from jobs.links import task_link
 from jobs.notices import Notice, load_notice
 from jobs.queues import job_settings, read_once
 from jobs.templates import build_message
@@ -39,7 +40,8 @@ async def deliver_notification_email(notification_id: int) -> str:
 
 
 def send_email(settings: Settings, email: Notice) -> str:
-    return send_message(settings, build_message(email, settings.smtp_from))
+    message = build_message(email, task_link(settings, email.task_id), settings.smtp_from)
+    return send_message(settings, message)
 
 
 def send_message(settings: Settings, message: EmailMessage) -> str:

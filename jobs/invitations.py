@@ -13,6 +13,7 @@ from email.message import EmailMessage
 
 from jobs.email import SKIPPED, send_message
 from jobs.email_text import render, render_html
+from jobs.links import invitation_link
 from jobs.queues import job_settings, read_once
 from jobs.templates import compose, stable_message_id
 from jobs.tokens import derived_token
@@ -32,13 +33,14 @@ def invitation_message_id(invitation_id: int, sender: str) -> str:
     return stable_message_id(f"invitation.{invitation_id}", sender)
 
 
-def build_invitation_message(invitation: AnyRow, token: str, sender: str) -> EmailMessage:
+def build_invitation_message(invitation: AnyRow, token: str, link: str, sender: str) -> EmailMessage:
     words = {
         "inviter": invitation.inviter_name,
         "organization": invitation.organization_name,
         "role": str(invitation.role),
         "expires": invitation.expires_at.strftime("%Y-%m-%d %H:%M"),
         "token": token,
+        "link": link,
     }
     return compose(
         subject=render("invitation.subject", words),
@@ -61,4 +63,5 @@ async def deliver_invitation_email(invitation_id: int) -> str:
         return SKIPPED
     token = invitation_token(settings.jwt_secret, row.nonce)
     # Blocking, but on this job's own event loop (nothing else runs on it).
-    return send_message(settings, build_invitation_message(row, token, settings.smtp_from))
+    message = build_invitation_message(row, token, invitation_link(settings, token), settings.smtp_from)
+    return send_message(settings, message)

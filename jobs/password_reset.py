@@ -12,6 +12,7 @@ from email.message import EmailMessage
 
 from jobs.email import SKIPPED, send_message
 from jobs.email_text import render, render_html
+from jobs.links import password_reset_link
 from jobs.queues import job_settings, read_once
 from jobs.templates import compose, stable_message_id
 from jobs.tokens import derived_token
@@ -31,9 +32,9 @@ def reset_message_id(reset_id: int, sender: str) -> str:
 
 
 def build_reset_message(
-    *, reset_id: int, email: str, name: str, token: str, expires: str, sender: str
+    *, reset_id: int, email: str, name: str, token: str, link: str, expires: str, sender: str
 ) -> EmailMessage:
-    words = {"name": name, "expires": expires, "token": token}
+    words = {"name": name, "expires": expires, "token": token, "link": link}
     return compose(
         subject=render("password_reset.subject", {}),
         sender=sender,
@@ -53,11 +54,13 @@ async def deliver_password_reset_email(reset_id: int) -> str:
     if row is None or row.used_at is not None or row.expires_at <= utcnow() or row.deactivated_at is not None:
         log.info("password reset %d: no email (gone, used, expired or user deactivated)", reset_id)
         return SKIPPED
+    token = reset_token(settings.jwt_secret, row.nonce)
     message = build_reset_message(
         reset_id=reset_id,
         email=row.email,
         name=row.name,
-        token=reset_token(settings.jwt_secret, row.nonce),
+        token=token,
+        link=password_reset_link(settings, token),
         expires=row.expires_at.strftime("%Y-%m-%d %H:%M"),
         sender=settings.smtp_from,
     )

@@ -60,7 +60,7 @@ def push_text(notice: Notice) -> tuple[str, str]:
     return render(f"{name}.subject", words), render(f"{name}.lead", words)
 
 
-def build_message(email: Notice, sender: str) -> EmailMessage:
+def build_message(email: Notice, link: str, sender: str) -> EmailMessage:
     name, words = _TEMPLATE_NAMES[email.kind], _words(email)
     lead, comment = render(f"{name}.lead", words), email.comment_body
     quote = render("notification_quote.txt", {"comment": comment.replace("\n", "\n> ")}) if comment else ""
@@ -71,10 +71,13 @@ def build_message(email: Notice, sender: str) -> EmailMessage:
         to_name=email.recipient_name,
         to_email=email.recipient_email,
         message_id=message_id(email.event_id, email.recipient_id, sender),
-        text=render("notification.txt", {"recipient": email.recipient_name, "lead": lead, "quote": quote}),
+        text=render(
+            "notification.txt",
+            {"recipient": email.recipient_name, "lead": lead, "quote": quote, "link": link},
+        ),
         html_body=render_html(
             "notification.html",
-            {"recipient": email.recipient_name},
+            {"recipient": email.recipient_name, "link": link},
             fragments={"lead": render_html(f"{name}.lead", words), "quote": html_quote},
         ),
     )

@@ -18,6 +18,7 @@ from sqlalchemy import update
 
 from jobs.due_soon import deliver_due_soon_email, due_moment, due_soon_job_id, enqueue_due_soon
 from jobs.queues import HIGH, enqueue_once, queue
+from persistence.compiled.ids import encode_global_id
 from persistence.enums import OrgRole, TaskStatus
 from persistence.models import Task
 from resolvers.context import Services
@@ -25,6 +26,7 @@ from tests.conftest import make_settings
 from tests.jobs.people import office
 from tests.jobs.sink import Sink
 from tests.jobs.waiting import finished, until
+from tests.jobs.worker_process import PUBLIC_BASE_URL
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -58,6 +60,10 @@ async def test_a_task_coming_due_is_emailed_once_and_again_for_a_new_due_date(
     assert "Ship <the> release" in plain.get_content()
     assert "Ship &lt;the&gt; release" in html.get_content()
     assert "<the>" not in html.get_content()
+    # and a link to the task's page, from the public base URL
+    link = f"{PUBLIC_BASE_URL}/tasks/{encode_global_id('Task', task_id)}"
+    assert f"    {link}" in plain.get_content().splitlines()
+    assert f'<a href="{link}">' in html.get_content()
     # When the due date moves to tomorrow and the scan runs again
     tomorrow = today + timedelta(days=1)
     async with services.db.unit_of_work() as conn:

@@ -26,6 +26,7 @@ from schema.core.ids import encode_id
 from tests.conftest import GraphQLClient, make_settings
 from tests.jobs.sink import Sink
 from tests.jobs.waiting import finished, until
+from tests.jobs.worker_process import PUBLIC_BASE_URL
 from tests.notification_crew import Crew, MakeOrg, add_notifications, make_crew, notifications_of
 
 BASE_SECONDS = 0.25
@@ -79,6 +80,9 @@ async def test_an_assignment_through_graphql_ends_as_one_email(
     assert "Author" in plain.get_content()
     assert "<p>" in html.get_content()
     assert "Author" in html.get_content()
+    # and the task's page, from the public base URL
+    assert f"    {PUBLIC_BASE_URL}/tasks/{task_gid}" in plain.get_content().splitlines()
+    assert f'<a href="{PUBLIC_BASE_URL}/tasks/{task_gid}">' in html.get_content()
     job = Job.fetch(job_id, connection=rq_redis, serializer=JSONSerializer)
     assert job.return_value() == SENT
     # And only the colleague got one: the author acted, nobody else was notified

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from redis import Redis
@@ -23,6 +24,7 @@ from resolvers.context import Services
 from tests.conftest import PASSWORD, GraphQLClient
 from tests.jobs.sink import Sink
 from tests.jobs.waiting import finished, until
+from tests.jobs.worker_process import PUBLIC_BASE_URL
 from tests.notification_crew import MakeOrg
 
 INVITE = """
@@ -33,7 +35,7 @@ ACCEPT = """
 mutation($input: InvitationAcceptInput!) {
   invitationAccept(input: $input) { user { email role } errors { field code message } }
 }"""
-_TOKEN_LINE = re.compile(r"^ {4}(\S+)\r?$", re.MULTILINE)
+_LINK_LINE = re.compile(r"^ {4}(\S+)\r?$", re.MULTILINE)
 
 
 async def _invite(client: GraphQLClient, email: str, role: str = "MEMBER") -> dict[str, Any]:
@@ -88,9 +90,12 @@ async def test_an_invitation_email_carries_a_token_that_accepts_it(
     assert organization in text
     assert "invitationAccept" in text
     assert "<code>invitationAccept</code>" in html.get_content()
-    [token] = _TOKEN_LINE.findall(text)
-    assert token == invited["token"]
-    assert token in html.get_content()
+    # And the link to the invitation's page, from the public base URL, carries the token
+    [link] = _LINK_LINE.findall(text)
+    assert link == f"{PUBLIC_BASE_URL}/invitations/accept?token={invited['token']}"
+    assert f'<a href="{link}">' in html.get_content()
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    assert token in text
     # When the invitee accepts with the emailed token (nobody signed in)
     body = await gql.run(ACCEPT, {"input": {"token": token, "name": "Ada Invitee", "password": PASSWORD}})
     # Then they are a member of the organization, and may log in

@@ -24,6 +24,7 @@ from resolvers.context import Services
 from tests.conftest import PASSWORD, GraphQLClient
 from tests.jobs.sink import Sink
 from tests.jobs.waiting import finished, until
+from tests.jobs.worker_process import PUBLIC_BASE_URL
 
 MakeOrg = Callable[[], Any]
 NEW_PASSWORD = "a brand new passphrase"
@@ -113,6 +114,11 @@ async def test_a_reset_email_carries_a_token_that_sets_the_password_once(
     text = message.get_body(("plain",))
     assert text is not None
     assert token in text.get_content()
+    # with the page to choose a password at, from the public base URL
+    assert f"    {PUBLIC_BASE_URL}/reset-password?token={token}" in text.get_content().splitlines()
+    html = message.get_body(("html",))
+    assert html is not None
+    assert f'<a href="{PUBLIC_BASE_URL}/reset-password?token={token}">' in html.get_content()
     assert reset.token_hash != token
     assert reset.expires_at - reset.created_at == timedelta(hours=1)
     # When the token confirms a new password

@@ -13,6 +13,8 @@ from tests import services as test_services
 
 ROOT = Path(__file__).resolve().parents[2]
 SENDER = "taskql <no-reply@mail.taskql.test>"
+# What every link in the workers' emails starts with (TASKQL_PUBLIC_BASE_URL).
+PUBLIC_BASE_URL = "https://app.taskql.test"
 
 
 def worker_env(
@@ -28,6 +30,7 @@ def worker_env(
         "TASKQL_SMTP_HOST": "127.0.0.1",
         "TASKQL_SMTP_PORT": str(smtp_port),
         "TASKQL_SMTP_FROM": SENDER,
+        "TASKQL_PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "TASKQL_REPORT_ROOT": test_services.REPORT_ROOT,
         **{f"TASKQL_{name.upper()}": value for name, value in settings.items()},
     }
