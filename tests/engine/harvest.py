@@ -17,15 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphql import (
+    DocumentNode,
+    FieldNode,
     GraphQLSchema,
     GraphQLSyntaxError,
     OperationDefinitionNode,
     OperationType,
+    Visitor,
     parse,
     print_ast,
     separate_operations,
     validate,
+    visit,
 )
+
+from tests.engine.generator import SIGNED_LINKS
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a document starts with, after comments: a selection set or a definition's keyword.
@@ -59,6 +65,9 @@ class Harvest:
             return
         if validate(schema, document):
             self.skipped["invalid against the schema"] += 1
+            return
+        if _selects_signed_links(document):
+            self.skipped["signed links (they move with the clock)"] += 1
             return
         queries = {
             op.name.value if op.name else "" for op in operations if op.operation == OperationType.QUERY
@@ -107,3 +116,17 @@ def perf_documents(schema: GraphQLSchema) -> Harvest:
     for path in sorted((ROOT / "perf").rglob("*.graphql")):
         harvest.add(schema, str(path.relative_to(ROOT)), path.read_text())
     return harvest
+
+
+def _selects_signed_links(document: DocumentNode) -> bool:
+    """Whether the document names a field whose value is signed for the moment it is read."""
+    names = {coordinate.split(".")[1] for coordinate in SIGNED_LINKS}
+    found = False
+
+    class Finder(Visitor):
+        def enter_field(self, node: FieldNode, *_: object) -> None:
+            nonlocal found
+            found = found or node.name.value in names
+
+    visit(document, Finder())
+    return found
