@@ -120,6 +120,13 @@ class Settings(BaseSettings):
     )
     argon2_memory_cost_kib: int = Field(default=19456, description="argon2id memory per hash, KiB")
     argon2_parallelism: int = Field(default=2, description="argon2id lanes")
+    # Hashes run in a pool of their own (persistence/passwords.py), one thread per core: more would
+    # only slow each hash down.
+    password_hash_threads: int = Field(
+        default=0,
+        ge=0,
+        description="threads that hash and verify passwords; 0: one per core",
+    )
 
     # The cache fails open: a fraction of a second, then MariaDB answers alone. Local Redis answers in
     # well under a millisecond, so 0.25 s is a slow command's or a fork's pause with room to spare, and

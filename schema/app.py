@@ -151,6 +151,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         await services.emails.drain()
         await services.relay.stop()
         if owns_services:
+            services.passwords.close()
             await services.cache.redis.aclose()
             await services.db.dispose()
         mark_this_process_dead()

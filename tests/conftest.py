@@ -73,6 +73,7 @@ async def embedded_services(database: Path, channel_prefix: str) -> AsyncIterato
     try:
         yield services
     finally:
+        services.passwords.close()
         await services.cache.redis.aclose()
         await services.db.dispose()
 
@@ -107,6 +108,7 @@ async def services(database: str, redis_url: str) -> AsyncIterator[Services]:
     await built.relay.start()
     yield built
     await built.relay.stop()
+    built.passwords.close()
     await built.cache.redis.aclose()
     await built.db.dispose()
     # The run's report files (the app and the workers wrote them there).
