@@ -2,7 +2,8 @@
 
 The pool is the hashes' alone, one thread per core: a login's hash never queues behind the other work
 sent to threads (file moves, metrics rendering, job enqueues share the loop's default executor), and
-more threads than cores would only make every hash slower.
+more threads than cores would only make every hash slower. The auth admission lane is sized to it
+(schema/guard/lanes.py).
 """
 
 from __future__ import annotations

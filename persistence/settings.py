@@ -121,11 +121,12 @@ class Settings(BaseSettings):
     argon2_memory_cost_kib: int = Field(default=19456, description="argon2id memory per hash, KiB")
     argon2_parallelism: int = Field(default=2, description="argon2id lanes")
     # Hashes run in a pool of their own (persistence/passwords.py), one thread per core: more would
-    # only slow each hash down.
+    # only slow each hash down. The auth admission lane has as many slots.
     password_hash_threads: int = Field(
         default=0,
         ge=0,
-        description="threads that hash and verify passwords; 0: one per core",
+        description="threads that hash and verify passwords, and the auth admission lane's slots; 0: "
+        "one per core",
     )
 
     # The cache fails open: a fraction of a second, then MariaDB answers alone. Local Redis answers in
@@ -252,6 +253,14 @@ class Settings(BaseSettings):
     )
     max_requests_waiting: int = Field(
         default=32, ge=0, description="requests that may wait for a slot; more get 503 `OVERLOADED` at once"
+    )
+    # Logins and token refreshes queue in a lane of their own (schema/guard/lanes.py), with as many
+    # slots as password hashing threads: a busy read/write queue neither delays nor sheds them.
+    max_auth_requests_waiting: int = Field(
+        default=16,
+        ge=0,
+        description="auth operations (logins, token refreshes) that may wait for one of the auth lane's "
+        "slots; more get 503 `OVERLOADED` at once",
     )
     admission_wait_ms: int = Field(
         default=200, ge=0, description="how long a request waits for a slot before 503 `OVERLOADED`"

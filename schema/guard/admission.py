@@ -10,6 +10,7 @@ latency to every one of them and no throughput: under the stress scenario withou
 waited until the 10 s execution timeout (504). Refusing the surplus keeps the admitted requests near
 their targets and tells clients when to come back. A slot is taken once the request's body is read
 (a client sending slowly must not hold one), and uploads, health, metrics and WebSockets take none.
+Auth operations (logins, token refreshes) wait in a lane of their own: schema/guard/lanes.py.
 """
 
 from __future__ import annotations

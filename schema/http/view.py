@@ -37,9 +37,9 @@ from schema.core.request import GraphQLParams, RequestError
 from schema.engine.compiler.operations import CompiledResult, OperationCompiler
 from schema.engine.execute import Execution
 from schema.engine.operation import Operation
-from schema.guard.admission import Admission
 from schema.guard.documents import DocumentCache
 from schema.guard.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
+from schema.guard.lanes import AdmissionLanes
 from schema.guard.operation_metrics import note_operation, observe_operation
 from schema.guard.persisted import PersistedDocuments
 from schema.guard.protection import Budget, Precharge, Protection, budget_for
@@ -96,7 +96,9 @@ class GraphQLView:
         self.persisted = persisted
         self.protection = protection
         self.settings = services.settings
-        self.admission = Admission.from_settings(services.settings)
+        self.lanes = AdmissionLanes.from_settings(
+            services.settings, services.passwords.threads, documents, persisted
+        )
         compiler = (
             OperationCompiler(documents.schema, services.db.engine.dialect, services.settings)
             if services.settings.execution_engine == "compiled"
@@ -182,7 +184,7 @@ class GraphQLView:
                     # Read before a slot is taken, for the same reason: a body sent slowly holds none.
                     params = await params_from_post(request, self.settings.max_body_bytes)
                 # Inside the observation: a shed request counts in live ops' error rate and latency.
-                async with self.admission.slot():
+                async with self.lanes.for_request(request.method, params).slot():
                     principal, precharge = await self.first_trip.principal(request, params)
                     outcome = await self._execute(request, params, principal, media_type, precharge=precharge)
             observed.payload = outcome.payload
