@@ -1,7 +1,7 @@
-"""Before a load run: the bench database made, migrated and seeded (perf/shared/dataset.py, the same data set
-as `make bench`, in a database of its own), the operations registered as trusted documents, every
-seeded user made an editor of at least one project (so each virtual user can write), and the plan each
-virtual user follows."""
+"""Before a load run: the load's database made, migrated and seeded with its population
+(perf/load/population.py: several organizations, and the owner-heavy one), the operations registered as
+trusted documents, every seeded user made an editor of at least one project (so each virtual user can
+write), and the plan each virtual user follows."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from perf.load.plan import LoadPlan, PlannedUser
+from perf.load.population import Population, chosen, ensure_population
 from perf.shared import config
-from perf.shared.dataset import ensure_seeded
 from perf.shared.load_documents import register
-from persistence.enums import ProjectRole
-from persistence.models import ProjectMember, Task, User
+from persistence.enums import OrgRole, ProjectRole
+from persistence.models import Project, ProjectMember, Task, User
 from persistence.models.base import utcnow
 from persistence.settings import Settings
 from resolvers.context import Services
@@ -24,9 +24,11 @@ from schema.app import build_services
 from schema.core.ids import encode_id
 
 _members = ProjectMember.__table__
+_projects = Project.__table__
 _tasks = Task.__table__
 _users = User.__table__
 EDITING = (ProjectRole.ADMIN, ProjectRole.EDITOR)
+SEES_ALL = (OrgRole.OWNER, OrgRole.ADMIN)  # they edit every project of their organization
 # Tasks of each project the plan hands out (to get, comment on, and one each to update).
 TASKS_PER_PROJECT = 40
 TASKS_PER_USER = 20
@@ -43,11 +45,19 @@ async def ensure_database(name: str) -> None:
 
 
 async def _editable_projects(services: Services, organization_id: int) -> dict[int, list[int]]:
-    """Each user's projects as editor or admin, after making each user without one an editor of a
-    project it is not yet in (round robin, so the extra editors spread over the projects)."""
+    """Each user's projects it may write to: every project for an owner or admin, else those where it
+    is editor or admin, after making each user without one an editor of a project it is not yet in
+    (round robin, so the extra editors spread over the projects)."""
     async with services.db.read() as conn:
-        in_organization = select(_users.c.id).where(_users.c.organization_id == organization_id)
-        user_ids = [int(i) for i in (await conn.execute(in_organization.order_by(_users.c.id))).scalars()]
+        in_organization = _users.c.organization_id == organization_id
+        users = (
+            await conn.execute(
+                select(_users.c.id, _users.c.role).where(in_organization).order_by(_users.c.id)
+            )
+        ).all()
+        user_ids = [int(user.id) for user in users]
+        of_organization = select(_projects.c.id).where(_projects.c.organization_id == organization_id)
+        projects = sorted(int(p) for p in (await conn.execute(of_organization)).scalars())
         rows = (
             await conn.execute(
                 select(_members.c.user_id, _members.c.project_id, _members.c.role).where(
@@ -61,7 +71,9 @@ async def _editable_projects(services: Services, organization_id: int) -> dict[i
         member_of[row.user_id].add(row.project_id)
         if row.role in EDITING:
             editable[row.user_id].append(row.project_id)
-    projects = sorted({row.project_id for row in rows})
+    for user in users:
+        if user.role in SEES_ALL:
+            editable[user.id] = list(projects)
     added = []
     for n, user_id in enumerate(u for u in user_ids if not editable[u]):
         project_id = next(p for k in range(len(projects)) if (p := projects[(n + k) % len(projects)])
@@ -96,8 +108,20 @@ async def _emails(services: Services, user_ids: list[int]) -> dict[int, str]:
         return {int(row.id): str(row.email) for row in rows}
 
 
-async def build_plan(services: Services, organization_id: int) -> LoadPlan:
-    editable = await _editable_projects(services, organization_id)
+def _round_robin(per_organization: list[dict[int, list[int]]]) -> dict[int, list[int]]:
+    """The users of every organization interleaved: the first users of a run (a run of 100 takes the
+    plan's first 100) come from every organization, not all from the first."""
+    queues = [list(users.items()) for users in per_organization]
+    ordered: dict[int, list[int]] = {}
+    for n in range(max((len(q) for q in queues), default=0)):
+        for queue in queues:
+            if n < len(queue):
+                ordered[queue[n][0]] = queue[n][1]
+    return ordered
+
+
+async def build_plan(services: Services, organization_ids: list[int]) -> LoadPlan:
+    editable = _round_robin([await _editable_projects(services, o) for o in organization_ids])
     tasks = await _project_tasks(services, {p for projects in editable.values() for p in projects})
     emails = await _emails(services, list(editable))
     rng = random.Random(11)  # the same plan on every run of the same data
@@ -121,16 +145,16 @@ async def build_plan(services: Services, organization_id: int) -> LoadPlan:
     return LoadPlan(password=config.PASSWORD, users=users)
 
 
-async def prepare(settings: Settings, database: str) -> LoadPlan:
+async def prepare(settings: Settings, database: str, population: Population) -> LoadPlan:
     """Everything the run needs in MariaDB and Redis; returns the virtual users' plan."""
     await ensure_database(database)
     services = build_services(settings)
     try:
         # The run's own Redis index: sessions, caches and buckets of earlier runs go.
         await services.cache.redis.flushdb()
-        organization_id = await ensure_seeded(services)
+        organizations = await ensure_population(services)
         await register(services.db, settings)
-        return await build_plan(services, organization_id)
+        return await build_plan(services, chosen(organizations, population))
     finally:
         await services.cache.redis.aclose()
         await services.db.dispose()
