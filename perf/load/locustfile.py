@@ -2,14 +2,16 @@
 
 Each user signs in as a seeded user of its own (so each has its own cost budget), then, waiting 1-3 s
 between requests as in the seed's example, sends trusted documents by id (`{"documentId", "variables"}`)
-in the mix of perf/shared/load_mix.py. Every request is named "<class>:<operation>" and written to the
-samples file the report is built from.
+in the mix of perf/shared/load_mix.py. Like a real client it renews its access token with authRefresh
+shortly before the token expires (perf/load/token_clock.py), and signs in again only when a refresh was
+refused. Every request is named "<class>:<operation>" and written to the samples file the report is
+built from.
 
 FastHttpUser rather than HttpUser: the same API over geventhttpclient, several times less CPU per
 request, which matters when Locust shares the two cores with the servers it measures.
 
 Read from the environment: LOAD_PLAN (perf/load/plan.py's JSON), LOAD_SAMPLES (the CSV to write),
-LOAD_SCENARIO and LOAD_SECONDS (perf/load/scenarios.py).
+LOAD_SCENARIO, LOAD_USERS and LOAD_SECONDS (perf/load/scenarios.py).
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from locust import FastHttpUser, LoadTestShape, between, events, task
 from perf.load.plan import LoadPlan, PlannedUser
 from perf.load.samples import Sample, SampleWriter
 from perf.load.scenarios import SCENARIOS
+from perf.load.token_clock import AccessToken
 from perf.shared.load_mix import OPERATIONS, PAGE_SIZES, SEARCH_TERMS, LoadOperation
 
 PLAN = LoadPlan.read(Path(os.environ["LOAD_PLAN"]))
-SCENARIO = SCENARIOS[os.environ["LOAD_SCENARIO"]]
+SCENARIO = SCENARIOS[os.environ["LOAD_SCENARIO"]].sized(int(os.environ["LOAD_USERS"]))
 SECONDS = float(os.environ["LOAD_SECONDS"])
 _samples_file = Path(os.environ["LOAD_SAMPLES"]).open("w", newline="")  # noqa: SIM115 - closed at quit
 _samples = SampleWriter(_samples_file)
@@ -78,15 +81,15 @@ class TaskQLUser(FastHttpUser):
 
     def on_start(self) -> None:
         self.me: PlannedUser = PLAN.users[next(_next_user) % len(PLAN.users)]
-        self.token: str | None = None
+        self.access: AccessToken | None = None
         self.version = self.me.own_task_version
         self._login()
 
     def _send(self, operation: LoadOperation, variables: dict[str, Any]) -> dict[str, Any]:
         """Sends the trusted document; the answer's `data` (empty when there is none)."""
         headers = dict(HEADERS)
-        if self.token is not None and operation.key != "login":
-            headers["authorization"] = f"Bearer {self.token}"
+        if self.access is not None and operation.operation_class != "auth":
+            headers["authorization"] = f"Bearer {self.access.token}"
         body = orjson.dumps({"documentId": operation.document_id, "variables": variables}).decode()
         with self.client.post(
             "/graphql", data=body, headers=headers, name=operation.request_name, catch_response=True
@@ -102,18 +105,32 @@ class TaskQLUser(FastHttpUser):
                 response.failure(f"HTTP {response.status_code}: {reason}")
             else:
                 response.success()
+            if reason == "UNAUTHENTICATED" and operation.operation_class != "auth":
+                # The session is gone (never, unless something is wrong): sign in again next time.
+                self.access = None
             return payload.get("data") or {}
 
     def _login(self) -> None:
         data = self._send(OPERATIONS["login"], {"input": {"email": self.me.email, "password": PLAN.password}})
         if data.get("authLogin"):
-            self.token = data["authLogin"]["accessToken"]
+            self.access = AccessToken.from_payload(data["authLogin"])
+
+    def _refresh(self, access: AccessToken) -> None:
+        data = self._send(OPERATIONS["refresh"], {"input": {"refreshToken": access.refresh_token}})
+        if data.get("authRefresh"):
+            self.access = AccessToken.from_payload(data["authRefresh"])
+        elif access.expired(time.time()):
+            # Refused (shed under stress) and too late to retry with this token: sign in instead.
+            self.access = None
 
     def _signed_in(self) -> bool:
-        """A user whose sign-in was refused (a stress run sheds load) tries again instead of working."""
-        if self.token is None:
+        """Renews a token about to expire; a user whose sign-in was refused (a stress run sheds load)
+        tries again instead of working."""
+        if self.access is not None and self.access.needs_refresh(time.time()):
+            self._refresh(self.access)
+        if self.access is None:
             self._login()
-        return self.token is not None
+        return self.access is not None
 
     @task(OPERATIONS["list"].weight)
     def list_tasks(self) -> None:

@@ -3,7 +3,8 @@ perf/operations, its seed class, its share of the mix, the trusted-document id t
 instead of its text, and what the reads are sent with (page sizes, search terms).
 
 The mix follows the seed's Locust example (list 30 %, get 20 %, create 10 %) and fills the remaining
-40 % with search 15 %, update 10 %, comment 10 % and login 5 %.
+40 % with search 15 %, update 10 %, comment 10 % and login 5 %. Token refreshes are outside the mix
+(weight 0): a virtual user sends one when its access token nears its expiry, as a real client does.
 
 Locust imports the locustfile, and through it this module, with perf/load/ first on sys.path, where
 that package's modules (report, samples, ...) would hide any namesake: it imports nothing of the
@@ -28,7 +29,7 @@ class LoadOperation:
     file: str  # relative to perf/operations
     name: str  # the operation's name in the document
     operation_class: str  # schema.guard.operation_class.OperationClass's value (a test checks they agree)
-    weight: int  # percent of the mix (all weights sum to 100)
+    weight: int  # percent of the mix (all weights sum to 100); 0: sent when due, not drawn
 
     @property
     def body(self) -> str:
@@ -54,6 +55,7 @@ OPERATIONS = {
         LoadOperation("update", "load/task_update.graphql", "TaskUpdate", "write", 10),
         LoadOperation("comment", "load/comment_create.graphql", "CommentCreate", "write", 10),
         LoadOperation("login", "load/auth_login.graphql", "AuthLogin", "auth", 5),
+        LoadOperation("refresh", "load/auth_refresh.graphql", "AuthRefresh", "auth", 0),
     )
 }
 
