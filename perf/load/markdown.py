@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from perf.load.report import RECOVERY_BAR_SECONDS, RECOVERY_FACTOR, SCENARIO_BARS, Cell, ClassRow, LoadReport
+from perf.load.report import (
+    CACHE_NAMES,
+    RECOVERY_BAR_SECONDS,
+    RECOVERY_FACTOR,
+    SCENARIO_BARS,
+    CacheRow,
+    Cell,
+    ClassRow,
+    LoadReport,
+)
 
 PASS, FAIL = "✅", "❌"
 
@@ -32,9 +41,12 @@ def _summary(report: LoadReport) -> list[str]:
         f"Seed's criteria: {inputs.scenario.criteria}.",
         "",
         f"- requests: {report.requests:,}, failed: {report.failures:,} "
-        f"(error rate {100 * report.error_rate:.3f} %)",
+        f"(error rate {100 * report.error_rate:.3f} %: shed with 503 {report.shed_pct:.2f} %, "
+        f"other errors {report.errors_pct:.2f} %)",
         f"- throughput: {report.throughput:.1f} req/s",
         f"- overall p95: {report.overall_p95:.0f} ms",
+        f"- latency rows met (every cell): {report.rows_met[0]}/{report.rows_met[1]}; "
+        f"cache data types met: {report.cache_met[0]}/{report.cache_met[1]}",
     ]
     bar = report.bar
     if bar is not None:
@@ -56,7 +68,7 @@ def _latency_table(title: str, rows: list[ClassRow]) -> list[str]:
     ]
     for row in rows:
         cells = " | ".join(_ms(c) for c in row.latency) if row.latency else "- | - | - | -"
-        lines.append(f"| {row.operation_class} | {row.requests:,} | {row.failures:,} | {cells} |")
+        lines.append(f"| {row.label} | {row.requests:,} | {row.failures:,} | {cells} |")
     return lines
 
 
@@ -80,7 +92,7 @@ def _sizes_and_sql(report: LoadReport) -> list[str]:
         size_max = f"{_kb(row.size_max.value)} {_mark(row.size_max.ok)}"
         sql_mean = "-" if row.sql_mean is None else f"{row.sql_mean:.2f}"
         sql_max = "-" if row.sql_max is None else f"{row.sql_max.value:.0f} {_mark(row.sql_max.ok)}"
-        lines.append(f"| {row.operation_class} | {_kb(row.size_p50)} | {size_max} | {sql_mean} | {sql_max} |")
+        lines.append(f"| {row.label} | {_kb(row.size_p50)} | {size_max} | {sql_mean} | {sql_max} |")
     lines += ["", "SQL counts are each answer's `extensions.sqlStatements` (authentication included)."]
     if report.sql_by_metrics:
         per_class = ", ".join(f"{name} {value:.2f}" for name, value in report.sql_by_metrics.items())
@@ -98,20 +110,33 @@ def _statuses(report: LoadReport) -> list[str]:
     return lines
 
 
+def _cache_verdict(row: CacheRow) -> tuple[str, str]:
+    """(hit rate, verdict) cells of a data type."""
+    if row.target is None:
+        return f"{row.hit_rate:.1f} %", "- (no seed target)"
+    if not row.lookups:
+        return "-", f"> {row.target:.0f} %: no cache on the load's paths (no lookups) {_mark(False)}"
+    return f"{row.hit_rate:.1f} %", f"> {row.target:.0f} % {_mark(bool(row.ok))}"
+
+
 def _caches(report: LoadReport) -> list[str]:
     if report.inputs.metrics is None:
         return ["", "## Cache hit rates", "", "The server exposed no `/metrics`: not measured."]
+    met, judged = report.cache_met
     lines = [
         "",
         "## Cache hit rates (`cache_hits_total` / `cache_misses_total` over the run)",
         "",
-        "| data type | hits | misses | hit rate | seed target |",
-        "| --- | ---: | ---: | ---: | --- |",
+        f"{met} of the seed's {judged} data types at their target.",
+        "",
+        "| data type | label | hits | misses | hit rate | seed target |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
     ]
     for row in report.caches:
-        target = "-" if row.target is None else f"> {row.target:.0f} % {_mark(bool(row.ok))}"
+        rate, verdict = _cache_verdict(row)
+        name = CACHE_NAMES.get(row.data_type, row.data_type)
         counts = f"{row.hits:,.0f} | {row.misses:,.0f}"
-        lines.append(f"| {row.data_type} | {counts} | {row.hit_rate:.1f} % | {target} |")
+        lines.append(f"| {name} | `{row.data_type}` | {counts} | {rate} | {verdict} |")
     return lines
 
 
@@ -159,5 +184,6 @@ def render(report: LoadReport, notes: list[str]) -> str:
         _rss(report),
         ["", "## Plots", "", "![latency](latency.png)", "![throughput](throughput.png)", "![rss](rss.png)"],
         ["", "## Run", "", *notes] if notes else [],
+        ["", "```", report.closing_line(), "```"],
     ]
     return "\n".join(line for section in sections for line in section) + "\n"

@@ -1,13 +1,16 @@
-"""`make load SCENARIO=baseline [DURATION=3m]`: one of the seed's load scenarios against the real server.
+"""`make load SCENARIO=baseline [DURATION=3m] [USERS=250] [POPULATION=owners]`: one of the seed's load
+scenarios against the real server.
 
-1. The bench database (`taskql_bench_load`, the `make bench` data set: 1,000 users) made, migrated and
-   seeded once; the load's operations registered as trusted documents; each virtual user's plan.
+1. The load's database (`taskql_load`: perf/load/population.py, four organizations of 250 users and an
+   owner-heavy one of 100; not `make bench`'s data set) made, migrated and seeded once; the load's
+   operations registered as trusted documents; each virtual user's plan.
 2. The production app (2 uvicorn workers, trusted documents `enforce`) on 127.0.0.1:18471 and a job
    worker (`python -m jobs.worker --no-cron`), Redis index 10 flushed.
 3. Locust, headless, on perf/load/locustfile.py with the scenario's shape; `/metrics` read before and after;
    every process tree's RSS every 5 s.
 4. perf/results/<scenario>-<UTC time>/: report.md, latency.png, throughput.png, rss.png, the samples,
    Locust's CSV and every process's log. Everything started is stopped on the way out, whatever happens.
+   The last line printed is the run in one line (LoadReport.closing_line).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from perf.load.cpu import CpuLedger
 from perf.load.markdown import render
 from perf.load.metrics import Metrics, delta, scrape
 from perf.load.plots import write_plots
+from perf.load.population import Population
 from perf.load.prepare import prepare
 from perf.load.report import LoadInputs, build_report
 from perf.load.rss import RssSampler
@@ -38,11 +42,16 @@ from perf.shared.machine_speed import measure
 from perf.shared.results import RESULTS
 from perf.shared.servers import REPO, ServerSpec, running
 
-DATABASE = os.environ.get("LOAD_DATABASE", "taskql_bench_load")
+DATABASE = os.environ.get("LOAD_DATABASE", "taskql_load")
 REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/10")
 PORT = 18471
 # Beyond the scenario's duration: Locust's start and its users' last requests (then it is killed).
 LOCUST_GRACE_SECONDS = 60
+# The load's access tokens live 2 minutes (production: 15). At 15 minutes and the seed's 5 % of logins
+# (each a fresh token) a virtual user would almost never reach a refresh; at 2 minutes about one sign-in
+# in ten is followed by a refresh, so the refresh row is measured and the client's renewal runs
+# thousands of times per run.
+ACCESS_TOKEN_TTL_SECONDS = 120
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smh]?)$")
 
 
@@ -76,6 +85,7 @@ def load_environment() -> BenchEnvironment:
             "TASKQL_ANONYMOUS_COST_RESTORE_RATE": "100000000",
             # No mail server here: the worker writes each notification email to its log.
             "TASKQL_EMAIL_TRANSPORT": "log",
+            "TASKQL_ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
         }
     )
 
@@ -112,6 +122,7 @@ def _run_locust(scenario: Scenario, seconds: float, base_url: str, directory: Pa
         "LOAD_PLAN": str(directory / "plan.json"),
         "LOAD_SAMPLES": str(directory / "samples.csv"),
         "LOAD_SCENARIO": scenario.name,
+        "LOAD_USERS": str(scenario.peak_users),
         "LOAD_SECONDS": str(seconds),
     }
     with (directory / "logs" / "locust.log").open("wb") as sink:
@@ -126,13 +137,13 @@ def _run_locust(scenario: Scenario, seconds: float, base_url: str, directory: Pa
             _stop(process)
 
 
-def run(scenario: Scenario, seconds: float, workers: int) -> Path:
+def run(scenario: Scenario, seconds: float, workers: int, population: Population) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     directory = RESULTS / f"{scenario.name}-{stamp}"
     (directory / "logs").mkdir(parents=True)
     environment = load_environment()
     print(f"preparing {DATABASE} (seeded once), Redis {REDIS_URL} ...", flush=True)
-    plan = asyncio.run(prepare(environment.settings(), DATABASE))
+    plan = asyncio.run(prepare(environment.settings(), DATABASE, population))
     plan.write(directory / "plan.json")
     speed = measure(environment.settings())
     print(speed.describe(), flush=True)
@@ -167,13 +178,16 @@ def run(scenario: Scenario, seconds: float, workers: int) -> Path:
         f"- server: `uvicorn schema.app:create_app`, {workers} workers, production settings, trusted "
         f"documents enforced, 127.0.0.1:{PORT}; {'it EXITED during the run' if crashed else 'up to the end'}",
         "- job worker: `python -m jobs.worker --no-cron`; Locust (FastHttpUser) on the same machine",
-        f"- data: database `{DATABASE}` ({len(plan.users):,} users signing in in turn), Redis `{REDIS_URL}`",
+        f"- data: database `{DATABASE}`, population `{population}` ({len(plan.users):,} users signing in "
+        f"in turn), Redis `{REDIS_URL}`; access tokens live {ACCESS_TOKEN_TTL_SECONDS} s, renewed "
+        "30 s before expiry",
         f"- machine load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())} "
         f"on {os.cpu_count()} CPUs",
         f"- {speed.describe()}",
         f"- {cpu.describe(len(inputs.samples))}",
     ]
     (directory / "report.md").write_text(render(report, notes))
+    (directory / "closing.txt").write_text(report.closing_line() + "\n")
     write_plots(report, directory)
     return directory
 
@@ -182,9 +196,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m perf.load", description=__doc__)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="baseline")
     parser.add_argument("--duration", type=parse_duration, help="e.g. 45s, 3m (default: the scenario's)")
+    parser.add_argument("--users", type=int, help="users at the scenario's peak (default: its size)")
+    parser.add_argument(
+        "--population",
+        choices=[p.value for p in Population],
+        default=Population.REALISTIC.value,
+        help="whose users sign in: the several organizations' staff, or the owner-heavy organization",
+    )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     arguments = parser.parse_args()
     scenario = SCENARIOS[arguments.scenario]
-    directory = run(scenario, arguments.duration or scenario.default_seconds, arguments.workers)
+    if arguments.users is not None:
+        scenario = scenario.sized(arguments.users)
+    seconds = arguments.duration or scenario.default_seconds
+    directory = run(scenario, seconds, arguments.workers, Population(arguments.population))
     print(f"report: {directory / 'report.md'}", flush=True)
     print((directory / "report.md").read_text(), flush=True)
+    print((directory / "closing.txt").read_text(), end="", flush=True)

@@ -4,10 +4,12 @@ registered by the run's own function, and the report turns samples into the righ
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 from graphql import OperationDefinitionNode, parse
 
@@ -17,6 +19,7 @@ from perf.load.metrics import parse as parse_metrics
 from perf.load.report import LoadInputs, build_report
 from perf.load.samples import Sample
 from perf.load.scenarios import SCENARIOS
+from perf.load.token_clock import REFRESH_MARGIN_SECONDS, AccessToken
 from perf.shared.cpu import children
 from perf.shared.load_documents import manifest, register
 from perf.shared.load_mix import CLIENT_NAME, OPERATIONS
@@ -179,3 +182,148 @@ def test_the_machine_speed_is_measured_in_milliseconds() -> None:
     assert 1 < speed.argon2_verify_ms < 2000
     assert 1 < speed.python_loop_ms < 10_000
     assert f"{speed.argon2_verify_ms:.0f} ms" in speed.describe()
+
+
+def test_the_scenarios_have_this_machine_s_sizes_and_users_resizes_them() -> None:
+    sizes = {name: scenario.peak_users for name, scenario in SCENARIOS.items()}
+    assert sizes == {
+        "baseline": 100,
+        "normal": 250,
+        "peak": 500,
+        "stress": 1000,
+        "spike": 1000,
+        "endurance": 250,
+    }
+    # The seed's 10 minutes for the baseline, 30 for endurance
+    assert (SCENARIOS["baseline"].default_seconds, SCENARIOS["endurance"].default_seconds) == (600, 1800)
+    assert [stage.users for stage in SCENARIOS["spike"].stages] == [100, 1000, 100]
+    # USERS= sets the peak; a spike keeps its shape and its ramp times
+    spike = SCENARIOS["spike"].sized(500)
+    assert [stage.users for stage in spike.stages] == [50, 500, 50]
+    assert spike.ramp_seconds == SCENARIOS["spike"].ramp_seconds
+    assert (SCENARIOS["normal"].sized(1000).peak_users, SCENARIOS["normal"].sized(1000).name) == (
+        1000,
+        "normal",
+    )
+
+
+def test_a_virtual_user_renews_its_token_before_it_expires() -> None:
+    # Given a login's payload whose access token expires at 12:00:00 UTC
+    token = AccessToken.from_payload(
+        {"accessToken": "a", "refreshToken": "r", "accessTokenExpiresAt": "2026-12-07T12:00:00+00:00"}
+    )
+    expires = datetime(2026, 12, 7, 12, tzinfo=UTC).timestamp()
+    assert token.expires_at == expires
+    # Then it is kept while more than the margin remains, renewed once less does, and not yet expired
+    assert not token.needs_refresh(expires - REFRESH_MARGIN_SECONDS - 1)
+    assert token.needs_refresh(expires - REFRESH_MARGIN_SECONDS + 1)
+    assert not token.expired(expires - 1)
+    assert token.expired(expires)
+    # And the margin covers the wait between two requests (1-3 s) with room for a slow answer
+    assert REFRESH_MARGIN_SECONDS > 3 * 3
+    # And a time without a zone is read as UTC, the API's
+    naive = AccessToken.from_payload(
+        {"accessToken": "a", "refreshToken": "r", "accessTokenExpiresAt": "2026-12-07T12:00:00"}
+    )
+    assert naive.expires_at == expires
+
+
+_CANNED_METRICS = """\
+# TYPE cache_hits_total counter
+cache_hits_total{data_type="session"} 990
+cache_misses_total{data_type="session"} 10
+cache_hits_total{data_type="user_profile"} 95
+cache_misses_total{data_type="user_profile"} 5
+cache_hits_total{data_type="project"} 80
+cache_misses_total{data_type="project"} 20
+cache_hits_total{data_type="permission"} 91
+cache_misses_total{data_type="permission"} 9
+cache_hits_total{data_type="apq"} 3
+cache_misses_total{data_type="apq"} 1
+"""
+
+
+def test_the_cache_table_judges_each_seed_data_type_and_names_one_without_a_cache() -> None:
+    # Given a run's /metrics where task lists were never looked up, project metadata hit 80 %
+    report = build_report(
+        LoadInputs(
+            SCENARIOS["baseline"],
+            20.0,
+            1000.0,
+            [_sample(1, "list:TaskList", 20)],
+            [],
+            parse_metrics(_CANNED_METRICS),
+        )
+    )
+    caches = {row.data_type: row for row in report.caches}
+    # Then each of the seed's data types is judged against its target, in the seed's order
+    assert [row.data_type for row in report.caches] == [
+        "session",
+        "user_profile",
+        "project",
+        "task_list",
+        "permission",
+        "apq",
+    ]
+    assert [caches[t].ok for t in ("session", "user_profile", "project", "permission")] == [
+        True,
+        True,
+        False,
+        True,
+    ]
+    # And the data type without lookups is not met, and said to have no cache
+    assert (caches["task_list"].lookups, caches["task_list"].ok) == (0, False)
+    # And a data type outside the seed's table is shown but not judged
+    assert caches["apq"].ok is None
+    assert report.cache_met == (3, 5)
+    text = render(report, [])
+    assert (
+        f"| task lists | `task_list` | 0 | 0 | - | > 80 %: no cache on the load's paths (no lookups) {FAIL} |"
+        in text
+    )
+    assert f"| project metadata | `project` | 80 | 20 | 80.0 % | > 85 % {FAIL} |" in text
+    assert f"| sessions | `session` | 990 | 10 | 99.0 % | > 95 % {PASS} |" in text
+
+
+def test_auth_is_two_rows_and_the_run_closes_with_one_line() -> None:
+    # Given 10 s of a normal run at 300 users: fast logins, one slow refresh, fast lists, and a shed list
+    samples = [_sample(i * 0.1, "auth:AuthLogin", 30.0) for i in range(40)]
+    samples += [_sample(i * 0.1, "auth:AuthRefresh", 20.0) for i in range(19)]
+    samples.append(_sample(4.0, "auth:AuthRefresh", 900.0))
+    samples += [_sample(i * 0.1, "list:TaskList", 50.0) for i in range(39)]
+    samples.append(_sample(9.9, "list:TaskList", 5.0, status=503, ok=False))
+    samples.append(_sample(9.9, "write:TaskCreate", 60.0, status=200, ok=False))
+    scenario = SCENARIOS["normal"].sized(300)
+    report = build_report(LoadInputs(scenario, 10.0, 1000.0, samples, [], parse_metrics(_CANNED_METRICS)))
+    # Then logins and refreshes are two rows of the auth class, judged against its targets
+    rows = {row.label: row for row in report.classes}
+    assert [row.label for row in report.classes] == ["auth: logins", "auth: refreshes", "write", "list"]
+    assert rows["auth: refreshes"].operation_class == "auth"
+    assert (rows["auth: logins"].met, rows["auth: refreshes"].met) == (True, False)
+    assert report.rows_met == (3, 4)
+    # And the 503 counts as shed, the failed write as an error
+    assert (report.shed, report.failures) == (1, 2)
+    # And the closing line has the agreed format and the run's figures
+    line = report.closing_line()
+    pattern = (
+        r"scenario=(\w+) users=(\d+) rps=([\d.]+) p95_ms=(\d+) errors_pct=([\d.]+) shed_pct=([\d.]+) "
+        r"rows_met=(\d+)/(\d+) cache_met=(\d+)/(\d+)"
+    )
+    match = re.fullmatch(pattern, line)
+    assert match is not None, line
+    assert match.groups() == (
+        "normal",
+        "300",
+        "10.1",  # 101 requests over 9.96 s
+        "50",
+        "0.99",
+        "0.99",
+        "3",
+        "4",
+        "3",
+        "5",
+    )
+    assert f"| auth: refreshes | 20 | 0 | 20 / 50 {PASS} | 20 / 120 {PASS} | 900 / 200 {FAIL} |" in render(
+        report, []
+    )
+    assert render(report, []).rstrip().endswith(f"{line}\n```")
