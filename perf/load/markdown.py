@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from perf.load.report import (
+    AUTH_ROWS,
     CACHE_NAMES,
     RECOVERY_BAR_SECONDS,
     RECOVERY_FACTOR,
@@ -74,8 +75,12 @@ def _latency_table(title: str, rows: list[ClassRow]) -> list[str]:
 
 def _latency(report: LoadReport) -> list[str]:
     steady = f"## The same after the ramp-up (from {report.steady_from_seconds:g} s on, every user started)"
+    labels = {row.label for row in report.classes}
+    # A run shorter than a token's life less the renewal margin sends none: say so, not a silent gap.
+    no_refresh = ["", "No token refreshes in this run: no access token came near its expiry."]
     return [
         *_latency_table("## Latency per operation class (ms, measured / seed target)", report.classes),
+        *(no_refresh if AUTH_ROWS["AuthLogin"] in labels and AUTH_ROWS["AuthRefresh"] not in labels else []),
         *_latency_table(steady, report.steady_classes),
     ]
 

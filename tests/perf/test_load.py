@@ -139,7 +139,10 @@ def test_the_report_also_shows_the_classes_after_the_ramp_up() -> None:
     # And the RSS trend is fitted after the warm-up: flat, not the start-up's jump
     [trend] = report.rss
     assert trend.slope_mb_per_hour == 0.0
-    assert "## The same after the ramp-up (from 10 s on, every user started)" in render(report, [])
+    text = render(report, [])
+    assert "## The same after the ramp-up (from 10 s on, every user started)" in text
+    # And the run's logins came without a refresh, which the report says
+    assert "No token refreshes in this run" in text
 
 
 def test_the_cpu_ledger_charges_a_busy_process_and_not_an_idle_one() -> None:
@@ -327,3 +330,4 @@ def test_auth_is_two_rows_and_the_run_closes_with_one_line() -> None:
         report, []
     )
     assert render(report, []).rstrip().endswith(f"{line}\n```")
+    assert "No token refreshes in this run" not in render(report, [])

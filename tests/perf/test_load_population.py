@@ -3,16 +3,21 @@ mostly in one to five projects, and the owner-heavy organization apart."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from sqlalchemy import select
 
 from perf.load.population import OrganizationShape, Population, chosen, ensure_population
 from perf.load.prepare import build_plan
+from perf.load.token_clock import AccessToken
+from perf.shared import config
+from perf.shared.load_mix import OPERATIONS
 from persistence.enums import OrgRole
 from persistence.models import User
 from persistence.seed import SeedSizes
 from resolvers.context import Services
+from tests.conftest import GraphQLClient
 
 _STAFF = SeedSizes(users=40, projects=10, tasks=200, comments_per_task=0.0, members_per_project=6)
 _OWNERS = SeedSizes(users=10, projects=4, tasks=80, comments_per_task=0.0, members_per_project=3)
@@ -72,3 +77,24 @@ async def test_the_owner_heavy_organization_is_a_case_apart(services: Services) 
             )
         ).scalars()
         assert set(roles) == {OrgRole.OWNER}
+
+
+async def test_the_load_s_login_and_refresh_documents_hand_a_client_a_renewable_token(
+    services: Services, gql: GraphQLClient
+) -> None:
+    # Given a user of the load's population
+    await ensure_population(services, SHAPES)
+    # When it signs in and renews its token with the documents the virtual users send
+    login = await gql.run(
+        OPERATIONS["login"].body, {"input": {"email": SHAPES[0].owner_email, "password": config.PASSWORD}}
+    )
+    first = AccessToken.from_payload(login["data"]["authLogin"])
+    refreshed = await gql.run(OPERATIONS["refresh"].body, {"input": {"refreshToken": first.refresh_token}})
+    second = AccessToken.from_payload(refreshed["data"]["authRefresh"])
+    # Then the expiry the client times its renewal by is the token's lifetime ahead, and the new token works
+    lifetime = services.settings.access_token_ttl_seconds
+    assert abs(first.expires_at - (time.time() + lifetime)) < 60
+    assert not first.needs_refresh(time.time())
+    assert second.refresh_token != first.refresh_token
+    viewer = await gql.as_user(second.token).run("{ viewer { user { email } } }")
+    assert viewer["data"]["viewer"]["user"]["email"] == SHAPES[0].owner_email
