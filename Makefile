@@ -12,14 +12,16 @@ SCENARIO ?= baseline
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(INSTALLED): requirements.lock pyproject.toml
+# requirements.lock is what the image installs (the runtime); requirements-dev.lock adds the tools and the
+# tests' libraries on top of it (it starts with `-r requirements.lock`).
+$(INSTALLED): requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	touch $@
 
 .PHONY: install
-install: $(INSTALLED) ## Install the locked dependencies into .venv
+install: $(INSTALLED) ## Install the locked dependencies (runtime and development) into .venv
 
 .PHONY: graphiql
 graphiql: $(INSTALLED) ## Fetch GraphiQL's pinned files from the npm registry into var/graphiql/ (once; make run and make test run it)
@@ -108,9 +110,15 @@ chaos: $(INSTALLED) ## Fault drill: private MariaDB and Redis, a production serv
 	$(PY) -m perf.chaos $(ARGS)
 
 .PHONY: lock
-lock: $(INSTALLED) ## Re-pin requirements.lock from pyproject.toml's ranges
-	$(VENV)/bin/pip install --quiet --upgrade '.[dev]'
-	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^taskql' > requirements.lock
+lock: $(INSTALLED) ## Re-pin requirements.lock (runtime) and requirements-dev.lock (the rest) from pyproject.toml's ranges
+	rm -rf var/lock-venv && $(PYTHON) -m venv var/lock-venv
+	var/lock-venv/bin/pip install --quiet --disable-pip-version-check '.'
+	var/lock-venv/bin/pip freeze --exclude-editable | grep -v '^taskql' > requirements.lock
+	rm -rf var/lock-venv
+	@# The development set is resolved around the runtime pins, so the image runs what the suite tested.
+	$(VENV)/bin/pip install --quiet --upgrade -c requirements.lock '.[dev]'
+	{ echo '-r requirements.lock'; $(VENV)/bin/pip freeze --exclude-editable | grep -v '^taskql' \
+	  | grep -vxFf requirements.lock; } > requirements-dev.lock
 
 .PHONY: clean
 clean: ## Remove the embedded database and caches
