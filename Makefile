@@ -48,13 +48,20 @@ documents: $(INSTALLED) ## Register trusted documents: make documents FILE=manif
 	$(PY) -m schema documents "$(FILE)" --client "$(CLIENT)"
 
 .PHONY: system-deps
-system-deps: ## Debian packages the suite needs beyond MariaDB and Redis: chromium (the /ops page test) and promtool (the alert rules), apt-get only when missing
+system-deps: ## Debian packages the suite needs beyond MariaDB and Redis: chromium (the /ops page test), promtool (the alert rules), docker-compose and haproxy (deploy/), apt-get only when missing
 	@command -v chromium >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
 	}
 	@command -v promtool >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; \
 	  invoke-rc.d prometheus stop >/dev/null 2>&1 || true; \
+	}
+	@command -v docker-compose >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose; \
+	}
+	@command -v haproxy >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy; \
+	  invoke-rc.d haproxy stop >/dev/null 2>&1 || true; \
 	}
 
 .PHONY: test
