@@ -47,6 +47,10 @@ migrate: $(INSTALLED) ## Apply database migrations to TASKQL_DATABASE_URL
 documents: $(INSTALLED) ## Register trusted documents: make documents FILE=manifest.json CLIENT=name (TASKQL_DATABASE_URL)
 	$(PY) -m schema documents "$(FILE)" --client "$(CLIENT)"
 
+.PHONY: operator
+operator: $(INSTALLED) ## Make a user a platform operator (/ops): make operator EMAIL=x [ACTION=grant|revoke] (TASKQL_DATABASE_URL)
+	$(PY) -m schema operator $(or $(ACTION),grant) "$(EMAIL)"
+
 .PHONY: system-deps
 system-deps: ## Debian packages the suite needs beyond MariaDB and Redis: chromium (the /ops page test), promtool (the alert rules), docker-compose and haproxy (deploy/), apt-get only when missing
 	@command -v chromium >/dev/null || { \

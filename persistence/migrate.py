@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -21,12 +22,27 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def upgrade_to_head(engine: AsyncEngine) -> None:
-    def _upgrade(connection: Connection) -> None:
-        command.upgrade(_config(connection), "head")
+@dataclass(frozen=True)
+class Upgrade:
+    """What an upgrade did: the revisions it applied, oldest first (none when already at head)."""
+
+    applied: list[tuple[str, str]]  # (revision, its description)
+    head: str
+
+
+async def upgrade_to_head(engine: AsyncEngine) -> Upgrade:
+    def _upgrade(connection: Connection) -> Upgrade:
+        config = _config(connection)
+        scripts = ScriptDirectory.from_config(config)
+        current = MigrationContext.configure(connection).get_current_revision()
+        command.upgrade(config, "head")
+        # Newest first from iterate_revisions, down to (and without) the revision the database stood at.
+        pending = scripts.iterate_revisions("head", current or "base")
+        applied = [(script.revision, script.doc) for script in reversed(list(pending))]
+        return Upgrade(applied, str(scripts.get_current_head()))
 
     async with engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+        return await conn.run_sync(_upgrade)
 
 
 async def check_models(engine: AsyncEngine) -> None:

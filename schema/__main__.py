@@ -1,5 +1,6 @@
-"""`python -m schema [serve|migrate|documents FILE --client NAME]`: run the server (the default), apply
-migrations, or register a manifest of trusted documents."""
+"""`python -m schema [serve|migrate|documents FILE --client NAME|operator grant|revoke EMAIL]`: run the
+server (the default), apply migrations, register a manifest of trusted documents, or make a user a
+platform operator (or no longer one)."""
 
 from __future__ import annotations
 
@@ -16,16 +17,26 @@ import uvicorn
 from persistence.db import create_engine
 from persistence.logs import logging_config
 from persistence.metrics_export import MULTIPROC_ENV, prepare_multiprocess_dir
-from persistence.migrate import upgrade_to_head
+from persistence.migrate import Upgrade, upgrade_to_head
 from persistence.seed import DEMO_EMAIL, DEMO_PASSWORD
 from persistence.settings import get_settings
-from schema import register_documents
+from schema import operator_command, register_documents
+from schema.database_errors import database_errors_as_one_line
 
 
-async def _migrate() -> None:
+async def _migrate() -> Upgrade:
     engine = create_engine(get_settings(), null_pool=True)
-    await upgrade_to_head(engine)
-    await engine.dispose()
+    try:
+        return await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+
+
+def _print_upgrade(upgrade: Upgrade) -> None:
+    if not upgrade.applied:
+        print(f"already at head {upgrade.head}")
+    for revision, description in upgrade.applied:
+        print(f"applied {revision}: {description}")
 
 
 def listen_refusal(host: str, port: int) -> str | None:
@@ -43,19 +54,30 @@ def listen_refusal(host: str, port: int) -> str | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m schema")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "documents"])
-    parser.add_argument("file", nargs="?", type=Path, help="documents: the manifest (Apollo or Relay JSON)")
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "migrate", "documents", "operator"]
+    )
+    parser.add_argument("arguments", nargs="*", help="documents: FILE; operator: grant|revoke EMAIL")
     parser.add_argument("--client", help="documents: the client the manifest belongs to")
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     settings = get_settings()
     if args.command == "migrate":
-        asyncio.run(_migrate())
+        with database_errors_as_one_line(settings.database_url):
+            _print_upgrade(asyncio.run(_migrate()))
         return
     if args.command == "documents":
-        if args.file is None or not args.client:
+        if len(args.arguments) != 1 or not args.client:
             parser.error("documents needs FILE and --client NAME")
-        sys.exit(register_documents.main(args.file, args.client))
+        with database_errors_as_one_line(settings.database_url):
+            sys.exit(register_documents.main(Path(args.arguments[0]), args.client))
+    if args.command == "operator":
+        if len(args.arguments) != 2 or args.arguments[0] not in ("grant", "revoke"):
+            parser.error("operator needs grant|revoke EMAIL")
+        with database_errors_as_one_line(settings.database_url):
+            sys.exit(operator_command.main(args.arguments[0], args.arguments[1]))
+    if args.arguments:
+        parser.error(f"{args.command} takes no arguments")
     refusal = listen_refusal(settings.host, settings.port)
     if refusal is not None:
         # Before anything starts: uvicorn binds only after the lifespan (migrations, seeding, the job
