@@ -121,7 +121,7 @@ class _Generator:
         self.people: dict[int, list[int]] = {}
         self.label_ids: dict[int, list[int]] = {}
 
-    def users(self, owner_email: str, password_hash: str) -> None:
+    def users(self, owner_email: str, password_hash: str, *, owner_is_operator: bool) -> None:
         for i in range(self.sizes.users):
             role = OrgRole.MEMBER
             if i == 0:
@@ -134,7 +134,7 @@ class _Generator:
                 "id": self.ids[User] + i, "organization_id": self.org_id,
                 "email": owner_email if i == 0 else f"user{i}@{self.slug}.taskql.dev",
                 "name": f"{self.rng.choice(_FIRST)} {self.rng.choice(_LAST)}",
-                "password_hash": password_hash, "role": role, "is_operator": False,
+                "password_hash": password_hash, "role": role, "is_operator": owner_is_operator and i == 0,
                 "created_at": self.now - timedelta(days=400 - i % 300), "updated_at": self.now,
             })  # fmt: skip
 
@@ -227,6 +227,7 @@ async def seed_organization(
     owner_email: str,
     password: str,
     rng_seed: int = 42,
+    owner_is_operator: bool = False,
 ) -> SeededOrganization:
     """One organization with users, projects, members, labels, tasks, comments and their events."""
     # Every generated user shares one hash: hashing thousands of demo passwords would take minutes.
@@ -236,7 +237,7 @@ async def seed_organization(
             t: await _next_id(conn, t) for t in (Organization, User, Project, Label, Task, Comment)
         }
         gen = _Generator(sizes, ids, ids[Organization], slug, rng_seed)
-        gen.users(owner_email, password_hash)
+        gen.users(owner_email, password_hash, owner_is_operator=owner_is_operator)
         gen.projects()
         gen.tasks()
         organization = {"id": gen.org_id, "slug": slug, "name": slug.title(), "created_at": gen.now}
@@ -272,5 +273,14 @@ async def seed_demo_if_empty(db: Database, passwords: Passwords, sizes: SeedSize
         ).first()
     if exists is not None:
         return False
-    await seed_organization(db, passwords, sizes, slug="demo", owner_email=DEMO_EMAIL, password=DEMO_PASSWORD)
+    # An operator too, so the demo's /ops page works without a database shell.
+    await seed_organization(
+        db,
+        passwords,
+        sizes,
+        slug="demo",
+        owner_email=DEMO_EMAIL,
+        password=DEMO_PASSWORD,
+        owner_is_operator=True,
+    )
     return True

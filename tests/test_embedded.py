@@ -150,6 +150,22 @@ def test_the_embedded_default_serves_the_demo_organization(server: Server) -> No
     assert odd["totalCount"] == found["totalCount"]
 
 
+REGISTER = (
+    "mutation($i: TrustedDocumentsRegisterInput!) "
+    "{ trustedDocumentsRegisterV2(input: $i) { registered errors { code } } }"
+)
+
+
+def test_the_demo_user_is_a_platform_operator(server: Server) -> None:
+    # Given the demo user signed in (before the password reset below changes their password)
+    token = _graphql(server, LOGIN, {"e": DEMO_EMAIL, "p": DEMO_PASSWORD})["authLogin"]["accessToken"]
+    # When they do what only platform operators may (as /ops's subscription is): register a document
+    manifest = {"demo-viewer": "query DemoViewer { viewer { user { id } } }"}
+    registered = _graphql(server, REGISTER, {"i": {"clientName": "demo", "manifest": manifest}}, token)
+    # Then it is done, where anyone else is FORBIDDEN
+    assert registered["trustedDocumentsRegisterV2"] == {"registered": 1, "errors": []}
+
+
 RESET_REQUEST = (
     "mutation($e: String!) { passwordResetRequest(input: {email: $e}) { accepted errors { code } } }"
 )
