@@ -37,6 +37,7 @@ from perf.bench.writes import RAW as RAW_WRITE
 from perf.bench.writes import UPDATE_MUTATION, write_request, written_version
 from perf.shared import config
 from perf.shared.dataset import Dataset, Viewer, ensure_database, load_dataset
+from perf.shared.progress import stage
 from perf.shared.results import RESULTS, git_state
 from perf.shared.servers import REPO, Server, ServerSpec, running
 from resolvers.auth import session_cache_key
@@ -322,7 +323,8 @@ def _context(
 def main() -> None:
     options = parse_options()
     env = config.BenchEnvironment.create().measuring(options.engine)
-    dataset, statements, owned = asyncio.run(_prepare(env, options))
+    with stage(f"preparing {config.DATABASE_NAME} (seeded once)"):
+        dataset, statements, owned = asyncio.run(_prepare(env, options))
     print(f"list request: {statements.warm} SQL statements (session cached), {statements.cold} cold")
     tool = load_tool(options.load_tool)
     logs = RESULTS / "logs"
@@ -334,7 +336,8 @@ def main() -> None:
         print(f"same JSON from both servers for {verify_same_json(targets)} requests", flush=True)
         try:
             verify_same_write_answers(writes)
-            runs, checks = measure(tool, targets, writes, options)
+            with stage(f"measuring: {options.rounds} rounds"):
+                runs, checks = measure(tool, targets, writes, options)
         except WriteMismatch as mismatch:
             raise SystemExit(f"the write pair's rows do not match its answers: {mismatch.code}") from None
         verify_same_json(targets)  # still the same answers after the load

@@ -47,6 +47,7 @@ from perf.shared.dataset import Viewer, ensure_database, load_dataset
 from perf.shared.keepalive import KeepAlive
 from perf.shared.load_documents import register
 from perf.shared.load_mix import LoadOperation
+from perf.shared.progress import stage
 from perf.shared.pyload import loop_factory
 from perf.shared.results import RESULTS, git_state
 from perf.shared.servers import REPO, Server, ServerSpec, running
@@ -271,7 +272,8 @@ def _context(options: Options, subjects: Subjects) -> dict[str, Any]:
 def main() -> None:
     options = parse_options()
     base = config.BenchEnvironment.create()
-    subjects, token = asyncio.run(_prepare(base.measuring(config.ENGINES[0]), options))
+    with stage(f"preparing {config.DATABASE_NAME} (seeded once) and registering the documents"):
+        subjects, token = asyncio.run(_prepare(base.measuring(config.ENGINES[0]), options))
     if options.client_cpu is not None:
         # The requests' sender away from the server's CPU (MariaDB floats between both).
         os.sched_setaffinity(0, {options.client_cpu})
@@ -280,6 +282,7 @@ def main() -> None:
         spec = ServerSpec(f"graphql-{engine}-{number}", "schema.app:create_app", config.CPU_BENCH_PORT)
         label = f"round {number} {engine}"
         with (
+            stage(label),
             running(
                 [spec], base.measuring(engine), workers=1, cpus=options.server_cpus, logs=RESULTS / "logs"
             ) as servers,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text, update
 
 from perf.shared import config
+from perf.shared.progress import stage
 from persistence.enums import OrgRole
 from persistence.migrate import upgrade_to_head
 from persistence.models import Organization, User
@@ -84,9 +85,9 @@ async def ensure_population(
     for n, shape in enumerate(shapes):
         existing = await _organization_id(services, shape.slug)
         if existing is None:
-            print(f"seeding {shape.slug}: {shape.sizes} (first run only)...", flush=True)
             # A seed of its own per organization: their memberships differ.
-            existing = await _seed(services, shape, rng_seed=42 + n)
+            with stage(f"seeding {shape.slug}: {shape.sizes} (first run only)"):
+                existing = await _seed(services, shape, rng_seed=42 + n)
             seeded_any = True
         ids[shape] = existing
     if seeded_any:

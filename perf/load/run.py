@@ -39,6 +39,7 @@ from perf.load.scenarios import SCENARIOS, Scenario
 from perf.shared import config
 from perf.shared.config import BenchEnvironment
 from perf.shared.machine_speed import measure
+from perf.shared.progress import stage
 from perf.shared.results import RESULTS
 from perf.shared.servers import REPO, ServerSpec, running
 
@@ -47,6 +48,8 @@ REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/10")
 PORT = 18471
 # Beyond the scenario's duration: Locust's start and its users' last requests (then it is killed).
 LOCUST_GRACE_SECONDS = 60
+# How often the timed load says how far it is.
+HEARTBEAT_SECONDS = 60
 # The load's access tokens live 2 minutes (production: 15). At 15 minutes and the seed's 5 % of logins
 # (each a fresh token) a virtual user would almost never reach a refresh; at 2 minutes about one sign-in
 # in ten is followed by a refresh, so the refresh row is measured and the client's renewal runs
@@ -130,11 +133,22 @@ def _run_locust(scenario: Scenario, seconds: float, base_url: str, directory: Pa
             command, cwd=REPO, env=environment, stdout=sink, stderr=subprocess.STDOUT
         )
         try:
-            process.wait(timeout=seconds + LOCUST_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            print("locust overran its time: stopped", flush=True)
+            _wait_telling_time(process, seconds)
         finally:
             _stop(process)
+
+
+def _wait_telling_time(process: subprocess.Popen[bytes], seconds: float) -> None:
+    """Waits for Locust, saying every minute how far the run is: a run lasts up to 30 minutes."""
+    started = time.monotonic()
+    deadline = started + seconds + LOCUST_GRACE_SECONDS
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            process.wait(timeout=min(remaining, HEARTBEAT_SECONDS))
+            return
+        except subprocess.TimeoutExpired:
+            print(f"  {time.monotonic() - started:.0f} s of {seconds:.0f} s", flush=True)
+    print("locust overran its time: stopped", flush=True)
 
 
 def run(scenario: Scenario, seconds: float, workers: int, population: Population) -> Path:
@@ -142,10 +156,11 @@ def run(scenario: Scenario, seconds: float, workers: int, population: Population
     directory = RESULTS / f"{scenario.name}-{stamp}"
     (directory / "logs").mkdir(parents=True)
     environment = load_environment()
-    print(f"preparing {DATABASE} (seeded once), Redis {REDIS_URL} ...", flush=True)
-    plan = asyncio.run(prepare(environment.settings(), DATABASE, population))
+    with stage(f"preparing {DATABASE} (seeded once), Redis {REDIS_URL}"):
+        plan = asyncio.run(prepare(environment.settings(), DATABASE, population))
     plan.write(directory / "plan.json")
-    speed = measure(environment.settings())
+    with stage("measuring this machine's speed"):
+        speed = measure(environment.settings())
     print(speed.describe(), flush=True)
     spec = ServerSpec("graphql", "schema.app:create_app", PORT)
     metrics_start: Metrics | None = None
@@ -159,8 +174,8 @@ def run(scenario: Scenario, seconds: float, workers: int, population: Population
             sampler.start()
             ledger = CpuLedger(server.process.pid, worker.pid)
             started = time.time()
-            print(f"{scenario.name}: {seconds:.0f} s, up to {scenario.peak_users} users ...", flush=True)
-            _run_locust(scenario, seconds, server.base_url, directory)
+            with stage(f"{scenario.name}: {seconds:.0f} s, up to {scenario.peak_users} users"):
+                _run_locust(scenario, seconds, server.base_url, directory)
             cpu = ledger.finish()
             metrics_end = scrape(server.base_url)
             crashed = server.process.poll() is not None
@@ -170,10 +185,10 @@ def run(scenario: Scenario, seconds: float, workers: int, population: Population
     if not (directory / "samples.csv").exists():
         raise RuntimeError(f"Locust wrote no samples: see {directory / 'logs' / 'locust.log'}")
     metrics = delta(metrics_start, metrics_end) if metrics_start and metrics_end else None
-    inputs = LoadInputs(
-        scenario, seconds, started, list(read_samples(directory / "samples.csv")), sampler.samples, metrics
-    )
-    report = build_report(inputs)
+    with stage("reading the samples and building the report"):
+        samples = list(read_samples(directory / "samples.csv"))
+        inputs = LoadInputs(scenario, seconds, started, samples, sampler.samples, metrics)
+        report = build_report(inputs)
     notes = [
         f"- server: `uvicorn schema.app:create_app`, {workers} workers, production settings, trusted "
         f"documents enforced, 127.0.0.1:{PORT}; {'it EXITED during the run' if crashed else 'up to the end'}",

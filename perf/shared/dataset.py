@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import enum
 import random
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from perf.shared import config
+from perf.shared.progress import stage
 from persistence.enums import OrgRole
 from persistence.migrate import upgrade_to_head
 from persistence.models import Organization, ProjectMember, Task, User
@@ -74,21 +74,19 @@ async def ensure_seeded(services: Services) -> int:
     existing = await _organization_id(services)
     if existing is not None:
         return existing
-    started = time.monotonic()
-    print(f"seeding {config.SIZES} into {services.db.engine.url.database} (first run only)...", flush=True)
-    seeded = await seed_organization(
-        services.db,
-        services.passwords,
-        config.SIZES,
-        slug=config.ORG_SLUG,
-        owner_email=config.OWNER_EMAIL,
-        password=config.PASSWORD,
-    )
-    async with services.db.read() as conn:
-        # Fresh statistics, so MariaDB plans the joins on the data it now holds.
-        for table in ("tasks", "projects", "users", "project_members"):
-            await conn.execute(text(f"ANALYZE TABLE `{table}`"))
-    print(f"seeded in {time.monotonic() - started:.0f} s", flush=True)
+    with stage(f"seeding {config.SIZES} into {services.db.engine.url.database} (first run only)"):
+        seeded = await seed_organization(
+            services.db,
+            services.passwords,
+            config.SIZES,
+            slug=config.ORG_SLUG,
+            owner_email=config.OWNER_EMAIL,
+            password=config.PASSWORD,
+        )
+        async with services.db.read() as conn:
+            # Fresh statistics, so MariaDB plans the joins on the data it now holds.
+            for table in ("tasks", "projects", "users", "project_members"):
+                await conn.execute(text(f"ANALYZE TABLE `{table}`"))
     return seeded.organization_id
 
 
