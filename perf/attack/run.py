@@ -39,6 +39,7 @@ from perf.attack.report import Phase, document, markdown, normal_figures
 from perf.attack.world import DATABASE_NAME, PORT, REDIS_URL, World, environment, prepare
 from perf.shared import config
 from perf.shared.cpu import children, command_line, cpu_seconds, machine_busy_seconds, service_pids
+from perf.shared.progress import stage
 from perf.shared.results import RESULTS, git_state
 from perf.shared.servers import REPO, Server, ServerSpec, running
 
@@ -174,12 +175,12 @@ async def _measure(world: World, server: Server, options: Options, spec: Path) -
     load.start()
     try:
         if options.warmup:
-            print(f"warm-up: {options.warmup:g} s of normal load...", flush=True)
-            await load.offer("warmup", options.rate, options.warmup)
-        print(f"phase 1: normal load alone, {options.seconds:g} s...", flush=True)
-        alone = await _alone(load, server, options)
-        print(f"phase 2: normal load and {options.attackers} attackers, {options.seconds:g} s...", flush=True)
-        attack = await _under_attack(load, server, options, spec)
+            with stage(f"warm-up: {options.warmup:g} s of normal load"):
+                await load.offer("warmup", options.rate, options.warmup)
+        with stage(f"phase 1: normal load alone, {options.seconds:g} s"):
+            alone = await _alone(load, server, options)
+        with stage(f"phase 2: normal load and {options.attackers} attackers, {options.seconds:g} s"):
+            attack = await _under_attack(load, server, options, spec)
     finally:
         await load.close()
     return [alone, attack]

@@ -38,6 +38,7 @@ from sqlalchemy import insert, select
 from perf.shared import config
 from perf.shared.cpu import cpu_seconds, service_pids
 from perf.shared.dataset import ensure_database, ensure_seeded
+from perf.shared.progress import stage
 from perf.shared.results import RESULTS
 from perf.shared.servers import REPO, Server, ServerSpec, running
 from perf.subscriptions.subscribers import Subscriber, Tally, run_subscriber
@@ -341,14 +342,14 @@ async def _measure(setup: Setup, servers: dict[str, Server], options: Options) -
     ]
     subscribers_of = {p.project_id: len(p.subscriber_user_ids) for p in plans}
     tally = Tally()
-    print(f"connecting {len(subscribers)} subscribers to {len(servers)} processes...", flush=True)
-    clients = await _connect_all(subscribers, tally, options.warmup_timeout)
+    with stage(f"connecting {len(subscribers)} subscribers to {len(servers)} processes"):
+        clients = await _connect_all(subscribers, tally, options.warmup_timeout)
     try:
-        print("warming up: one update per project, until every subscriber has it...", flush=True)
-        warm = await _warm_up(
-            urls, setup.writer_token, _updates(plans, first=first, count=len(plans), rate=WARMUP_RATE)
-        )
-        await _until_delivered(tally, warm, subscribers_of, options.warmup_timeout)
+        with stage("warming up: one update per project, until every subscriber has it"):
+            warm = await _warm_up(
+                urls, setup.writer_token, _updates(plans, first=first, count=len(plans), rate=WARMUP_RATE)
+            )
+            await _until_delivered(tally, warm, subscribers_of, options.warmup_timeout)
         if lost := _deliveries(tally, warm, subscribers_of)[0]["lost"]:
             raise SystemExit(f"warm-up: {lost} deliveries missing")
 
