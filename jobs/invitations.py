@@ -16,7 +16,7 @@ from jobs.email_text import render, render_html
 from jobs.links import invitation_link
 from jobs.queues import job_settings, read_once
 from jobs.templates import compose, stable_message_id
-from jobs.tokens import derived_token
+from jobs.tokens import derived_token, stored_token
 from persistence.models.base import utcnow
 from persistence.queries.rows import AnyRow
 from persistence.queries.user_writes import invitation_for_email
@@ -61,7 +61,10 @@ async def deliver_invitation_email(invitation_id: int) -> str:
     if row is None or row.nonce is None or row.accepted_at is not None or row.expires_at <= utcnow():
         log.info("invitation %d: no email (gone, accepted, expired or made before emails)", invitation_id)
         return SKIPPED
-    token = invitation_token(settings.jwt_secret, row.nonce)
+    token = stored_token(settings.jwt_verification_keys.values(), "invitation", row.nonce, row.token_hash)
+    if token is None:
+        log.warning("invitation %d: no email (its token's key is no longer held)", invitation_id)
+        return SKIPPED
     # Blocking, but on this job's own event loop (nothing else runs on it).
     message = build_invitation_message(row, token, invitation_link(settings, token), settings.smtp_from)
     return send_message(settings, message)

@@ -2,7 +2,8 @@
 
 The token is derived, never stored (jobs/tokens.py): the mutation computes it from the row's nonce to
 store its sha256 (how ``passwordResetConfirm`` finds the row); the job, which carries only the reset's
-id, computes it again for the email. Rotating the secret voids outstanding resets (the user asks again).
+id, computes it again for the email, under whichever key it was made with. Dropping that key voids
+an outstanding reset (the user asks again).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from jobs.email_text import render, render_html
 from jobs.links import password_reset_link
 from jobs.queues import job_settings, read_once
 from jobs.templates import compose, stable_message_id
-from jobs.tokens import derived_token
+from jobs.tokens import derived_token, stored_token
 from persistence.models.base import utcnow
 from persistence.queries.password_resets import reset_for_email
 
@@ -54,7 +55,10 @@ async def deliver_password_reset_email(reset_id: int) -> str:
     if row is None or row.used_at is not None or row.expires_at <= utcnow() or row.deactivated_at is not None:
         log.info("password reset %d: no email (gone, used, expired or user deactivated)", reset_id)
         return SKIPPED
-    token = reset_token(settings.jwt_secret, row.nonce)
+    token = stored_token(settings.jwt_verification_keys.values(), "password-reset", row.nonce, row.token_hash)
+    if token is None:
+        log.warning("password reset %d: no email (its token's key is no longer held)", reset_id)
+        return SKIPPED
     message = build_reset_message(
         reset_id=reset_id,
         email=row.email,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -11,6 +12,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Only usable where nothing real is protected: the embedded default and development.
 _DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
+# A key id travels in a token's header and a link's query, and is a `kid:secret` list's separator's
+# neighbour: short, and neither `:` nor `,`.
+_KEY_ID_PATTERN = r"^[A-Za-z0-9._-]{1,32}$"
 
 # What attachments may be by default: images a browser shows safely (no SVG: it can carry script), PDF,
 # plain text and CSV, ZIP, and office documents (Microsoft and OpenDocument).
@@ -102,8 +106,22 @@ class Settings(BaseSettings):
 
     jwt_secret: str = Field(
         default=_DEV_JWT_SECRET,
-        description="signs access tokens (HS256) and derives reset and invitation tokens; at least 32 "
-        "characters; the development-only default is refused in production",
+        description="the current signing key: signs access tokens (HS256) and download links and derives "
+        "reset and invitation tokens; at least 32 characters; the development-only default is refused in "
+        "production",
+    )
+    jwt_signing_key_id: str = Field(
+        default="k1",
+        pattern=_KEY_ID_PATTERN,
+        description="the current key's id, the `kid` every new token and link carries (letters, digits, "
+        "`.`, `_`, `-`; at most 32)",
+    )
+    jwt_previous_secrets: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="keys that verify but do not sign, as `kid:secret,kid:secret` (or a JSON object): "
+        "during a rotation, the next key before it signs and the previous one until its tokens and links "
+        "have expired (docs/operations.md); each at least 32 characters, none the development default in "
+        "production",
     )
     jwt_issuer: str = Field(default="taskql", description="the access tokens' `iss`")
     access_token_ttl_seconds: int = Field(default=15 * 60, description="how long an access token lives")
@@ -572,6 +590,27 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in text.split(",") if origin.strip()]
         return value
 
+    @field_validator("jwt_previous_secrets", mode="before")
+    @classmethod
+    def _previous_secrets_from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                return json.loads(text)
+            pairs = [item.strip() for item in text.split(",") if item.strip()]
+            if any(":" not in pair for pair in pairs):
+                raise ValueError("TASKQL_JWT_PREVIOUS_SECRETS is `kid:secret,kid:secret`")
+            return dict(pair.split(":", 1) for pair in pairs)
+        return value
+
+    @field_validator("jwt_previous_secrets", mode="after")
+    @classmethod
+    def _previous_key_ids_are_well_formed(cls, value: dict[str, str]) -> dict[str, str]:
+        for key_id in value:
+            if not re.fullmatch(_KEY_ID_PATTERN, key_id):
+                raise ValueError(f"TASKQL_JWT_PREVIOUS_SECRETS: key id {key_id!r} is not a valid key id")
+        return value
+
     @field_validator("public_base_url", mode="after")
     @classmethod
     def _base_url_is_absolute(cls, value: str) -> str:
@@ -586,10 +625,23 @@ class Settings(BaseSettings):
             raise ValueError("TASKQL_JWT_SECRET must be set in production")
         if len(self.jwt_secret) < 32:
             raise ValueError("TASKQL_JWT_SECRET must be at least 32 characters")
+        for key_id, secret in self.jwt_previous_secrets.items():
+            if self.environment == "production" and secret == _DEV_JWT_SECRET:
+                raise ValueError(f"TASKQL_JWT_PREVIOUS_SECRETS: {key_id} is the development secret")
+            if len(secret) < 32:
+                raise ValueError(f"TASKQL_JWT_PREVIOUS_SECRETS: {key_id}'s secret is under 32 characters")
+        if self.jwt_signing_key_id in self.jwt_previous_secrets:
+            # One id, two keys: a token's kid would not say which one signed it.
+            raise ValueError("TASKQL_JWT_PREVIOUS_SECRETS must not name TASKQL_JWT_SIGNING_KEY_ID")
         if self.environment == "production" and self.local_origins:
             # Any local page (a browser extension's, another app's dev server) would be trusted.
             raise ValueError("TASKQL_LOCAL_ORIGINS is for development: list production's origins")
         return self
+
+    @property
+    def jwt_verification_keys(self) -> dict[str, str]:
+        """Every key a token or link may be signed with, by id: the current one first, then the previous."""
+        return {self.jwt_signing_key_id: self.jwt_secret, **self.jwt_previous_secrets}
 
     @property
     def is_development(self) -> bool:

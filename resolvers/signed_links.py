@@ -1,7 +1,10 @@
 """Short-lived signed download links: what a plain `<a href>` follows, without an Authorization header.
 
 A link names one object (its kind and database id), the organization and user it was made for, and
-its expiry, all under an HMAC-SHA256 signature with a key derived from the JWT secret. Following it
+its expiry, all under an HMAC-SHA256 signature with a key derived from the JWT signing key, whose id
+the link carries (``key``) so that a link made before a key rotation still works after it, for as long
+as the previous key is kept; a link without one (made before links named their key) is checked with
+the current key. Following it
 acts as that user, read again (a deactivated user's or a moved user's links stop at once), and the
 object is read in that user's scope: a link is for the object it names, in its own organization, and
 nothing else. A changed byte or a passed expiry is 403, whatever the object.
@@ -43,8 +46,8 @@ class LinkScope:
     expires_at: datetime
 
 
-def _signature(settings: Settings, kind: str, object_id: int, scope: str, expires: str) -> str:
-    key = hmac.new(settings.jwt_secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
+def _signature(secret: str, kind: str, object_id: int, scope: str, expires: str) -> str:
+    key = hmac.new(secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
     message = f"{kind}\n{object_id}\n{scope}\n{expires}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
@@ -53,8 +56,10 @@ def signed_url(settings: Settings, path: str, kind: str, object_id: int, princip
     """``public_base_url + path`` with the query that lets its holder GET it for a few minutes."""
     expires = str(int((utcnow() + timedelta(seconds=settings.signed_url_ttl_seconds)).timestamp()))
     scope = f"{principal.organization_id}.{principal.user_id}"
-    signature = _signature(settings, kind, object_id, scope, expires)
-    query = urlencode({"expires": expires, "scope": scope, "signature": signature})
+    signature = _signature(settings.jwt_secret, kind, object_id, scope, expires)
+    query = urlencode(
+        {"expires": expires, "scope": scope, "key": settings.jwt_signing_key_id, "signature": signature}
+    )
     return f"{settings.public_base_url}{path}?{query}"
 
 
@@ -65,7 +70,11 @@ def is_signed(query: Mapping[str, str]) -> bool:
 def verify(settings: Settings, kind: str, object_id: int, query: Mapping[str, str]) -> LinkScope:
     """The scope a link was signed for; LinkRefused when any part of it was changed or it expired."""
     expires, scope = query.get("expires", ""), query.get("scope", "")
-    expected = _signature(settings, kind, object_id, scope, expires)
+    # The key id is not signed: changing it only picks another key, under which the signature fails.
+    secret = settings.jwt_verification_keys.get(query.get("key", settings.jwt_signing_key_id))
+    if secret is None:
+        raise LinkRefused("the link was signed with a key this server no longer holds")
+    expected = _signature(secret, kind, object_id, scope, expires)
     if not hmac.compare_digest(expected.encode(), query.get("signature", "").encode()):
         raise LinkRefused("the link's signature does not match")
     # Signed by us, so well formed; expiry is checked only after the signature, so a forged expiry

@@ -1,4 +1,11 @@
-"""Access tokens (HS256 JWTs, short-lived) and opaque refresh tokens bound to a session row."""
+"""Access tokens (HS256 JWTs, short-lived) and opaque refresh tokens bound to a session row.
+
+An access token names the key that signed it in its header's ``kid``: a rolling deploy adds a new
+signing key while the previous ones still verify (``TASKQL_JWT_PREVIOUS_SECRETS``), so nobody is signed
+out. A token with an unknown ``kid`` is refused; one without a ``kid`` (issued before tokens carried one)
+is read with the current key, as it was signed. Refresh tokens are random and stored as a hash, so no
+key touches them and a rotation leaves them alone.
+"""
 
 from __future__ import annotations
 
@@ -32,15 +39,33 @@ def issue_access_token(settings: Settings, *, user_id: int, session_id: str, now
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=settings.access_token_ttl_seconds)).timestamp()),
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=_ALGORITHM)
+    return jwt.encode(
+        claims, settings.jwt_secret, algorithm=_ALGORITHM, headers={"kid": settings.jwt_signing_key_id}
+    )
+
+
+def _verification_key(settings: Settings, token: str) -> str:
+    """The key named by the token's ``kid``; the current key for a token from before key ids."""
+    try:
+        key_id = jwt.get_unverified_header(token).get("kid")
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated("invalid access token") from exc
+    if key_id is None:
+        return settings.jwt_secret
+    # PyJWT has checked that a kid is a string.
+    key = settings.jwt_verification_keys.get(key_id)
+    if key is None:
+        raise Unauthenticated("access token signed with an unknown key")
+    return key
 
 
 def read_access_token(settings: Settings, token: str) -> AccessClaims:
     """Checks signature (HS256 only: ``alg: none`` and others are refused), expiry, issuer and type."""
+    key = _verification_key(settings, token)
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
+            key,
             algorithms=[_ALGORITHM],
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "iat", "sub", "sid", "iss"]},

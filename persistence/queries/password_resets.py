@@ -107,6 +107,7 @@ async def reset_for_email(conn: AsyncConnection, reset_id: int) -> AnyRow | None
         select(
             _resets.c.id,
             _resets.c.nonce,
+            _resets.c.token_hash,
             _resets.c.expires_at,
             _resets.c.used_at,
             _users.c.email,

@@ -151,6 +151,7 @@ async def invitation_for_email(conn: AsyncConnection, invitation_id: int) -> Any
             _invitations.c.email,
             _invitations.c.role,
             _invitations.c.nonce,
+            _invitations.c.token_hash,
             _invitations.c.expires_at,
             _invitations.c.accepted_at,
             _users.c.name.label("inviter_name"),
