@@ -52,7 +52,7 @@ operator: $(INSTALLED) ## Make a user a platform operator (/ops): make operator 
 	$(PY) -m schema operator $(or $(ACTION),grant) "$(EMAIL)"
 
 .PHONY: system-deps
-system-deps: ## Debian packages the suite needs beyond MariaDB and Redis: chromium (the /ops page test), promtool (the alert rules), docker-compose and haproxy (deploy/), apt-get only when missing
+system-deps: ## Debian packages the suite needs beyond MariaDB and Redis: chromium (the /ops page test), promtool (the alert rules), docker-compose, haproxy and kubectl (deploy/), apt-get only when missing
 	@command -v chromium >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
 	}
@@ -66,6 +66,10 @@ system-deps: ## Debian packages the suite needs beyond MariaDB and Redis: chromi
 	@command -v haproxy >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy; \
 	  invoke-rc.d haproxy stop >/dev/null 2>&1 || true; \
+	}
+	@# Debian ships kubectl (with its kustomize) as kubernetes-client; only `kubectl kustomize` is used.
+	@command -v kubectl >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client; \
 	}
 
 .PHONY: test
