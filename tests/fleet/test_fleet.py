@@ -216,8 +216,8 @@ async def test_a_process_killed_mid_run_loses_no_acknowledged_write(fleet: Fleet
     ledger = await ledgers.settle(fleet.database_url, fleet.project_id, title_prefix(run), writer.writes, [])
     report = f"{ledger}\n{[(w.title, w.refused) for w in writer.writes if w.refused]}"
     assert ledger.acknowledged == len(writer.writes) > 0, report
-    # (the kill cut at least one write short, which its retry under the same key then completed)
-    assert any(len(w.attempts) > 1 for w in writer.writes), report
+    # (a write cut short by the kill is retried under its key; whether one was in flight at that very
+    # instant is a race with its commit, which tests/perf/test_chaos.py pins down: not asserted here)
     assert (ledger.lost, ledger.duplicated, ledger.persisted) == (0, 0, ledger.acknowledged), report
     # And the writes sent after the kill were served, by B alone
     after = [w for w in writer.writes if w.started > killed_at]
