@@ -45,6 +45,11 @@ RANDOM_AS_OWNER = 500
 RANDOM_AS_MEMBER = 100
 RANDOM_ON_SQLITE = 120
 COMPILED_SHARE = 0.9
+# SQLite's parser refuses a statement nested past its depth, and the compiler then hands the document
+# to the resolvers (schema/engine/compiler/operations.py, `_parses_on_sqlite`): the deepest random
+# documents do, more of them since every type with an id is a Node that `node`/`nodes` can nest. That
+# share measures the documents' depth, not what the compiler covers, which MariaDB's bar judges.
+COMPILED_SHARE_ON_SQLITE = 0.85
 SHOWN_DIFFERENCES = 8
 # The required features a document shows (the others are in answers: errors, null roots).
 WANTED = frozenset(f for f in REQUIRED if not f.startswith("error:") and f != "null root")
@@ -82,9 +87,11 @@ class Run:
             engine = "compiled" if outcome.compiled else "resolvers both times"
             self.differences.append(f"{origin} ({engine}): {difference}\n  {text}\n  variables: {variables}")
 
-    def problems(self, title: str, *, share: bool = False, required: bool = False) -> list[str]:
+    def problems(
+        self, title: str, *, share: bool = False, required: bool = False, bar: float = COMPILED_SHARE
+    ) -> list[str]:
         """What fails the group: answers that differ, and for random queries a compiled share under
-        COMPILED_SHARE (``share``) or required features never compiled (``required``)."""
+        ``bar`` (``share``) or required features never compiled (``required``)."""
         print(f"\n{self.tally.summary(title, required=required)}")
         found = []
         for difference in self.differences:
@@ -92,8 +99,8 @@ class Run:
         if self.differences:
             shown = "\n".join(self.differences[:SHOWN_DIFFERENCES])
             found.append(f"{len(self.differences)} documents answered differently:\n{shown}")
-        if share and self.tally.share < COMPILED_SHARE:
-            found.append(f"{self.tally.share:.0%} of the random queries compiled, not {COMPILED_SHARE:.0%}")
+        if share and self.tally.share < bar:
+            found.append(f"{self.tally.share:.1%} of the random queries compiled, not {bar:.0%}")
         if required and (missing := self.tally.missing()):
             found.append(f"never ran compiled: {', '.join(missing)}")
         return found
@@ -247,5 +254,7 @@ async def test_everything_agrees_on_sqlite(embedded: World) -> None:
         ]
     )
     problems = documents.problems("sqlite: suite and perf documents as the owner")
-    problems += random_queries.problems("sqlite: random queries", share=True, required=True)
+    problems += random_queries.problems(
+        "sqlite: random queries", share=True, required=True, bar=COMPILED_SHARE_ON_SQLITE
+    )
     assert not problems, "\n".join(problems)
