@@ -23,6 +23,7 @@ import logging.config
 import subprocess
 import sys
 
+from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 
 from jobs.email import close_smtp_connection
@@ -66,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         cron = subprocess.Popen(command)  # noqa: S603 - our own interpreter and module, no shell
     try:
         worker.work(burst=arguments.burst, with_scheduler=True, logging_level=arguments.log_level)
+    except StopRequested:
+        # A SIGTERM while the worker was still starting (RQ catches it only once its loop runs): a
+        # clean stop all the same, not a crash with a traceback.
+        logging.getLogger("taskql.jobs").info("worker stopped while starting")
     finally:
         if cron is not None:
             _stop(cron)

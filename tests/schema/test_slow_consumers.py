@@ -19,6 +19,7 @@ from websockets.typing import Subprotocol
 
 from persistence.models import Task as TaskRow
 from persistence.pubsub import project_channel
+from persistence.queries.event_log import project_event_head
 from resolvers.context import Services
 from tests import services as test_services
 from tests.conftest import GraphQLClient
@@ -45,7 +46,9 @@ DESCRIPTION = "x" * 60_000
 BIG_EVENTS = """
 subscription($projectId: ID!) { taskEvents(projectId: $projectId) { sequence task { description } } }"""
 SMALL_EVENTS = """
-subscription($projectId: ID!) { taskEvents(projectId: $projectId) { sequence task { id } } }"""
+subscription($projectId: ID!, $after: Int) {
+  taskEvents(projectId: $projectId, afterSequence: $after) { sequence task { id } }
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +103,8 @@ async def test_a_connection_that_stops_reading_is_closed_and_the_others_get_ever
             update(TaskRow).where(TaskRow.id == member.task_id).values(description=DESCRIPTION)
         )
     variables = _project_variables(member.project_id)
+    async with services.db.read() as conn:
+        head = await project_event_head(conn, member.project_id)
     before = await _slow_consumers(server)
     # The stalled client's library buffers at most one message, then stops reading the socket.
     async with (
@@ -115,7 +120,9 @@ async def test_a_connection_that_stops_reading_is_closed_and_the_others_get_ever
         stalled = Client(stalled_ws, TRANSPORT)
         assert (await stalled.init({"authorization": f"Bearer {member.token}"}))["type"] == "connection_ack"
         await stalled.subscribe("1", BIG_EVENTS, variables)
-        await keeping_up.subscribe("1", SMALL_EVENTS, variables)
+        # From the head read now: the hub's channel is subscribed once the first of the two listens,
+        # so events may go out before the second starts; its cursor makes it get them all the same.
+        await keeping_up.subscribe("1", SMALL_EVENTS, {**variables, "after": head})
         await wait_for_subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id))
         for _ in range(EVENTS):
             await publish_task_event(services, redis, member)
