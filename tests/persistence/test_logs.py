@@ -103,9 +103,24 @@ def _job_process_lines(arguments: list[str], environment: dict[str, str], log: P
     return log.read_text().splitlines()
 
 
+# What the interpreter prints between the tracebacks of chained exceptions.
+CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
+
+
 def _log_lines(lines: list[str]) -> list[str]:
-    # The server's banner (its URL, the demo login) is printed, not logged; tracebacks follow a line.
-    return [line for line in lines if line.strip() and not line.startswith(("taskql:", " ", "Traceback"))]
+    """The lines a logger wrote. The server's banner (its URL, the demo login) is printed, not logged;
+    a traceback (its indented frames, then the exception's own line) is what the interpreter printed,
+    for instance when the SIGTERM that ends the process lands while it is still starting."""
+    logged: list[str] = []
+    in_traceback = False
+    for line in lines:
+        if line.startswith("Traceback"):
+            in_traceback = True
+        elif in_traceback and not line.startswith(" "):
+            in_traceback = False  # the exception's line ends the traceback
+        elif not in_traceback and line.strip() and not line.startswith(("taskql:", " ", *CHAINED)):
+            logged.append(line)
+    return logged
 
 
 @pytest.mark.usefixtures("database", "redis_url")
