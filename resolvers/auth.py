@@ -176,10 +176,15 @@ async def authenticate_claims(
 
 
 async def _issue(services: Services, session_id: str, refresh: str, now: datetime) -> AuthResult:
-    entry = await _session_entry(services, session_id)
+    return _result(services, await _session_entry(services, session_id), refresh, now)
+
+
+def _result(services: Services, entry: dict[str, Any], refresh: str, now: datetime) -> AuthResult:
     principal = _principal_from_entry(entry, now)
     ttl = timedelta(seconds=services.settings.access_token_ttl_seconds)
-    access = issue_access_token(services.settings, user_id=principal.user_id, session_id=session_id, now=now)
+    access = issue_access_token(
+        services.settings, user_id=principal.user_id, session_id=entry["session_id"], now=now
+    )
     return AuthResult(access, refresh, now + ttl, principal)
 
 
@@ -216,8 +221,17 @@ async def login(ctx: RequestContext, *, email: str, password: str) -> AuthResult
             await user_writes.upgrade_password_hash(
                 conn, user.id, old_hash=user.password_hash, new_hash=rehashed
             )
+        # Read in the transaction that made it: a session this young is in no cache, so looking
+        # there first would be a round trip certain to miss (and a miss on every sign-in).
+        row = await session_queries.session_with_user(conn, session_id)
     await login_succeeded(ctx, email)
-    return await _issue(services, session_id, str(refresh), now)
+    if row is None:  # the row was inserted above in the same transaction
+        raise RuntimeError("a session inserted in this transaction was not found")
+    entry = _entry_from_row(row)
+    await services.cache.fill_json(
+        session_cache_key(session_id), entry, services.settings.session_cache_ttl_seconds
+    )
+    return _result(services, entry, str(refresh), now)
 
 
 async def refresh(ctx: RequestContext, *, refresh_token: str) -> AuthResult:

@@ -188,3 +188,17 @@ async def test_with_the_task_list_cache_off_lists_are_read_from_the_database(
     assert (hits("task_list"), misses("task_list")) == before
     cached = [key async for key in services.cache.redis.scan_iter(f"cache:task_list:{org.organization_id}:*")]
     assert cached == []
+
+
+async def test_a_sign_in_fills_the_session_cache_without_a_lookup_certain_to_miss(
+    gql: GraphQLClient, make_org: Any
+) -> None:
+    # Given an organization's owner who has not signed in
+    org = await make_org()
+    before = (hits("session"), misses("session"))
+    # When the owner signs in and then sends a request with the new token
+    owner = await owner_of(gql, org)
+    assert "errors" not in await owner.run("query { viewer { user { id } } }")
+    # Then the sign-in looked nothing up (its session is new) and the request found the session cached
+    assert misses("session") == before[1]
+    assert hits("session") == before[0] + 1
