@@ -283,6 +283,12 @@ class Settings(BaseSettings):
     admission_wait_ms: int = Field(
         default=200, ge=0, description="how long a request waits for a slot before 503 `OVERLOADED`"
     )
+    auth_admission_wait_ms: int = Field(
+        default=500,
+        ge=0,
+        description="how long a login or token refresh waits for an auth lane slot before 503 "
+        "`OVERLOADED`: longer than other requests, since a client that cannot sign in can do nothing",
+    )
     execution_timeout_seconds: float = Field(
         default=10.0,
         gt=0,

@@ -4,8 +4,10 @@ Logins and token refreshes are the seed's auth class (p95 120 ms). Behind a satu
 queue they would wait its full admission time or be shed with it, and a client that cannot sign in or
 refresh its token cannot do anything else either. So they take slots of their own, as many as the
 password hashing pool has threads (persistence/passwords.py): a login's slot is mostly its hash, and
-more logins at once than threads would only wait inside the pool. A login flood is still bounded: it is
-shed from its own lane (503 ``OVERLOADED``), and the per-address and per-email throttling
+more logins at once than threads would only wait inside the pool. A login waits longer for its slot than
+other requests do (``auth_admission_wait_ms``, 500 ms, the auth row's longest): a burst of sign-ins is
+better served late than refused. A login flood is still bounded: past the waiting line it is shed from
+its own lane (503 ``OVERLOADED``), and the per-address and per-email throttling
 (resolvers/login_throttle.py) still applies to what gets in.
 
 The lane is chosen once the body is read and before the slot is taken, so it must be known without
@@ -43,7 +45,9 @@ class AdmissionLanes:
     def from_settings(
         cls, settings: Settings, hash_threads: int, documents: DocumentCache, persisted: PersistedDocuments
     ) -> AdmissionLanes:
-        auth = Admission(hash_threads, settings.max_auth_requests_waiting, settings.admission_wait_ms / 1000)
+        auth = Admission(
+            hash_threads, settings.max_auth_requests_waiting, settings.auth_admission_wait_ms / 1000
+        )
         return cls(Admission.from_settings(settings), auth, documents, persisted)
 
     def for_request(self, method: str, params: GraphQLParams) -> Admission:

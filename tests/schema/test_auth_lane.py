@@ -193,3 +193,42 @@ async def test_only_a_pure_auth_mutation_takes_the_auth_lane(services: Services)
     # And so do a document that does not parse and an id this process has not loaded
     assert lane(posted("mutation { authLogin(")) == "general"
     assert lane(posted(None, document_id="never-registered")) == "general"
+
+
+async def test_a_login_waits_for_its_slot_longer_than_other_requests_wait(
+    services: Services, make_org: Callable[[], Awaitable[SeededOrganization]]
+) -> None:
+    # Given one auth slot with room for one login to wait, and a general wait far shorter than the auth one
+    settings = make_settings(
+        password_hash_threads=1,
+        max_auth_requests_waiting=1,
+        admission_wait_ms=50,
+        auth_admission_wait_ms=5000,
+    )
+    passwords = Passwords(settings)
+    app = create_app(services=replace(services, settings=settings, passwords=passwords))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    org = await make_org()
+    credentials = {"e": org.owner_email, "p": PASSWORD}
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test", timeout=30) as http:
+            client = GraphQLClient(http)
+            # and the slot held by a login whose new session waits on the user's row, locked
+            async with services.db.engine.connect() as locker:
+                transaction = await locker.begin()
+                await locker.execute(select(User.id).where(User.email == org.owner_email).with_for_update())
+                held = asyncio.create_task(client.post(LOGIN, credentials))
+                await until_waiting(services, "INSERT INTO sessions", held)
+                # When a second login arrives and the lock is released well past the general wait
+                queued = asyncio.create_task(timed(client.post(LOGIN, credentials)))
+                await asyncio.sleep(0.5)
+                assert not queued.done(), (await queued)[0].text
+                await transaction.rollback()
+            # Then both sign in: the second waited for the slot instead of being shed
+            assert (await held).status_code == 200
+            login, seconds = await queued
+            assert login.status_code == 200, login.text
+            assert login.json()["data"]["authLogin"]["accessToken"]
+            assert seconds >= 0.5
+    finally:
+        passwords.close()
