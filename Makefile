@@ -113,8 +113,8 @@ bench-jobs: $(INSTALLED) ## Jobs end to end: 6,000 jobs, 2 workers, local sinks;
 	$(PY) -m perf.jobs
 
 .PHONY: load
-load: $(INSTALLED) ## Seed's load scenario with its SLO report: make load SCENARIO=baseline|normal|peak|stress|spike|endurance [DURATION=3m] [USERS=250] [POPULATION=owners]
-	$(PY) -m perf.load --scenario $(SCENARIO) $(if $(DURATION),--duration $(DURATION)) $(if $(USERS),--users $(USERS)) $(if $(POPULATION),--population $(POPULATION))
+load: $(INSTALLED) ## Seed's load scenario with its SLO report: make load SCENARIO=baseline|normal|peak|stress|spike|endurance [DURATION=3m] [USERS=250] [POPULATION=owners] [ENGINE=resolvers]
+	$(PY) -m perf.load --scenario $(SCENARIO) $(if $(DURATION),--duration $(DURATION)) $(if $(USERS),--users $(USERS)) $(if $(POPULATION),--population $(POPULATION)) $(if $(ENGINE),--engine $(ENGINE))
 
 .PHONY: bench-attack
 bench-attack: $(INSTALLED) ## A normal load alone, then beside attackers (costly, over-limit, logins, free text) (see docs/performance.md)

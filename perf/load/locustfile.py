@@ -83,6 +83,9 @@ class TaskQLUser(FastHttpUser):
         self.me: PlannedUser = PLAN.users[next(_next_user) % len(PLAN.users)]
         self.access: AccessToken | None = None
         self.version = self.me.own_task_version
+        # Locust starts a second's users together, at the same instant; people arrive spread over
+        # it. Without the spread a 10-per-second ramp is a burst of 10 logins at once every second.
+        time.sleep(random.uniform(0, 1))  # gevent patches it: this user waits, the others go on
         self._login()
 
     def _send(self, operation: LoadOperation, variables: dict[str, Any]) -> dict[str, Any]:

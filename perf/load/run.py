@@ -66,9 +66,12 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
-def load_environment() -> BenchEnvironment:
+def load_environment(engine: str) -> BenchEnvironment:
     return BenchEnvironment(
         {
+            # The compiled engine is production's; the resolvers are measured for the caches they
+            # read (the compiled engine reads users, projects and permissions in its one statement).
+            "TASKQL_EXECUTION_ENGINE": engine,
             # Production: no GraphiQL, no suggestions, masked errors, trusted documents enforced.
             "TASKQL_ENVIRONMENT": "production",
             "TASKQL_TRUSTED_DOCUMENTS": "enforce",
@@ -151,11 +154,11 @@ def _wait_telling_time(process: subprocess.Popen[bytes], seconds: float) -> None
     print("locust overran its time: stopped", flush=True)
 
 
-def run(scenario: Scenario, seconds: float, workers: int, population: Population) -> Path:
+def run(scenario: Scenario, seconds: float, workers: int, population: Population, engine: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     directory = RESULTS / f"{scenario.name}-{stamp}"
     (directory / "logs").mkdir(parents=True)
-    environment = load_environment()
+    environment = load_environment(engine)
     with stage(f"preparing {DATABASE} (seeded once), Redis {REDIS_URL}"):
         plan = asyncio.run(prepare(environment.settings(), DATABASE, population))
     plan.write(directory / "plan.json")
@@ -190,7 +193,8 @@ def run(scenario: Scenario, seconds: float, workers: int, population: Population
         inputs = LoadInputs(scenario, seconds, started, samples, sampler.samples, metrics)
         report = build_report(inputs)
     notes = [
-        f"- server: `uvicorn schema.app:create_app`, {workers} workers, production settings, trusted "
+        f"- server: `uvicorn schema.app:create_app`, {workers} workers, the {engine} engine, production "
+        "settings, trusted "
         f"documents enforced, 127.0.0.1:{PORT}; {'it EXITED during the run' if crashed else 'up to the end'}",
         "- job worker: `python -m jobs.worker --no-cron`; Locust (FastHttpUser) on the same machine",
         f"- data: database `{DATABASE}`, population `{population}` ({len(plan.users):,} users signing in "
@@ -219,12 +223,18 @@ def main() -> None:
         help="whose users sign in: the several organizations' staff, or the owner-heavy organization",
     )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--engine",
+        choices=["compiled", "resolvers"],
+        default="compiled",
+        help="the execution engine (resolvers: to measure the caches the compiled engine does not read)",
+    )
     arguments = parser.parse_args()
     scenario = SCENARIOS[arguments.scenario]
     if arguments.users is not None:
         scenario = scenario.sized(arguments.users)
     seconds = arguments.duration or scenario.default_seconds
-    directory = run(scenario, seconds, arguments.workers, Population(arguments.population))
+    directory = run(scenario, seconds, arguments.workers, Population(arguments.population), arguments.engine)
     print(f"report: {directory / 'report.md'}", flush=True)
     print((directory / "report.md").read_text(), flush=True)
     print((directory / "closing.txt").read_text(), end="", flush=True)
