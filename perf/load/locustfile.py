@@ -54,7 +54,8 @@ def _record(
 ) -> None:
     status = int(getattr(response, "status_code", 0) or 0)
     size, ok = response_length or 0, exception is None
-    _samples.write(Sample(start_time, name, response_time, status, size, ok, context.get("sql")))
+    project = context.get("project", "")
+    _samples.write(Sample(start_time, name, response_time, status, size, ok, context.get("sql"), project))
 
 
 def _close(**_: Any) -> None:
@@ -88,8 +89,9 @@ class TaskQLUser(FastHttpUser):
         time.sleep(random.uniform(0, 1))  # gevent patches it: this user waits, the others go on
         self._login()
 
-    def _send(self, operation: LoadOperation, variables: dict[str, Any]) -> dict[str, Any]:
-        """Sends the trusted document; the answer's `data` (empty when there is none)."""
+    def _send(self, operation: LoadOperation, variables: dict[str, Any], project: str = "") -> dict[str, Any]:
+        """Sends the trusted document; the answer's `data` (empty when there is none). ``project``: the
+        project a list reads or a create writes to, recorded for the report's task-list cache replay."""
         headers = dict(HEADERS)
         if self.access is not None and operation.operation_class != "auth":
             headers["authorization"] = f"Bearer {self.access.token}"
@@ -103,6 +105,7 @@ class TaskQLUser(FastHttpUser):
                 response.failure(f"HTTP {response.status_code}: not JSON")
                 return {}
             response.request_meta["context"]["sql"] = (payload.get("extensions") or {}).get("sqlStatements")
+            response.request_meta["context"]["project"] = project
             reason = _failure(payload)
             if response.status_code != 200 or reason is not None:
                 response.failure(f"HTTP {response.status_code}: {reason}")
@@ -138,10 +141,8 @@ class TaskQLUser(FastHttpUser):
     @task(OPERATIONS["list"].weight)
     def list_tasks(self) -> None:
         if self._signed_in():
-            self._send(
-                OPERATIONS["list"],
-                {"projectIds": [random.choice(self.me.project_ids)], "first": PAGE_SIZES["list"]},
-            )
+            project = random.choice(self.me.project_ids)
+            self._send(OPERATIONS["list"], {"projectIds": [project], "first": PAGE_SIZES["list"]}, project)
 
     @task(OPERATIONS["get"].weight)
     def get_task(self) -> None:
@@ -155,7 +156,8 @@ class TaskQLUser(FastHttpUser):
         if self._signed_in():
             project = random.choice(self.me.project_ids)
             title = f"Load test task {random.randrange(1_000_000)}"
-            self._send(OPERATIONS["create"], {"input": {"projectId": project, "title": title, "priority": 1}})
+            variables = {"input": {"projectId": project, "title": title, "priority": 1}}
+            self._send(OPERATIONS["create"], variables, project)
 
     @task(OPERATIONS["search"].weight)
     def search(self) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from perf.load.cache_reasons import READ_ALONG, list_cache_ceiling, read_along
 from perf.load.metrics import Metrics, by_label
 from perf.load.samples import Sample
 from perf.load.scenarios import Scenario
@@ -115,6 +116,10 @@ class CacheRow:
     hits: float
     misses: float
     target: float | None
+    # Without lookups: why the data type has no cache on the load's paths, measured from the run
+    # (perf/load/cache_reasons.py), and whether that reason stands in for the target.
+    reason: str | None = None
+    reason_holds: bool = False
 
     @property
     def lookups(self) -> float:
@@ -127,8 +132,13 @@ class CacheRow:
     @property
     def ok(self) -> bool | None:
         """Over the seed's target; None for a data type without one. A data type of the seed's table
-        no request looked up in the run has no cache on the load's paths: not met."""
-        return None if self.target is None else self.lookups > 0 and self.hit_rate > self.target
+        no request looked up in the run has no cache on the load's paths: met only when the run
+        measured that a cache there could spare nothing (``reason_holds``)."""
+        if self.target is None:
+            return None
+        if not self.lookups:
+            return self.reason_holds
+        return self.hit_rate > self.target
 
 
 @dataclass(frozen=True)
@@ -323,15 +333,22 @@ def _rss_trends(rss: Sequence[tuple[float, str, int]], fit_from: float) -> list[
     return trends
 
 
-def _caches(metrics: Metrics) -> list[CacheRow]:
+def _caches(metrics: Metrics, samples: Sequence[Sample]) -> list[CacheRow]:
     hits = by_label(metrics, "cache_hits_total", "data_type")
     misses = by_label(metrics, "cache_misses_total", "data_type")
+    along = read_along(samples)
+    ceiling = list_cache_ceiling(samples)
+    reasons = {t: (along.describe(), along.holds) for t in READ_ALONG}
+    reasons["task_list"] = (ceiling.describe(), False)
     # The seed's data types first, in its order (each shown, looked up or not), then the others.
     others = sorted((set(hits) | set(misses)) - set(CACHE_TARGETS))
-    return [
-        CacheRow(t, hits.get(t, 0.0), misses.get(t, 0.0), CACHE_TARGETS.get(t))
-        for t in [*CACHE_TARGETS, *others]
-    ]
+    rows = []
+    for t in [*CACHE_TARGETS, *others]:
+        row = CacheRow(t, hits.get(t, 0.0), misses.get(t, 0.0), CACHE_TARGETS.get(t))
+        if row.target is not None and not row.lookups and t in reasons:
+            row = replace(row, reason=reasons[t][0], reason_holds=reasons[t][1])
+        rows.append(row)
+    return rows
 
 
 def _sql_by_metrics(metrics: Metrics) -> dict[str, float]:
@@ -374,7 +391,7 @@ def build_report(inputs: LoadInputs) -> LoadReport:
         throughput=len(samples) / span if span > 0 else 0.0,
         statuses={code: (len(times), percentile(times, 0.95)) for code, times in sorted(statuses.items())},
         windows=windows,
-        caches=_caches(inputs.metrics) if inputs.metrics is not None else [],
+        caches=_caches(inputs.metrics, samples) if inputs.metrics is not None else [],
         sql_by_metrics=_sql_by_metrics(inputs.metrics) if inputs.metrics is not None else {},
         recovery=_recovery(inputs, windows),
         rss=_rss_trends(inputs.rss, inputs.started + ramp + RSS_WARMUP_SECONDS),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-FIELDS = ("started", "name", "response_ms", "status", "size", "ok", "sql")
+FIELDS = ("started", "name", "response_ms", "status", "size", "ok", "sql", "project")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Sample:
     size: int  # response body bytes
     ok: bool  # 2xx and no GraphQL or mutation errors
     sql: int | None  # the answer's extensions.sqlStatements
+    project: str = ""  # the project a list reads or a create writes to (global id); else empty
 
     @property
     def operation_class(self) -> str:
@@ -36,7 +37,7 @@ class SampleWriter:
     def write(self, sample: Sample) -> None:
         self._writer.writerow(
             (f"{sample.started:.3f}", sample.name, f"{sample.response_ms:.2f}", sample.status, sample.size,
-             int(sample.ok), "" if sample.sql is None else sample.sql)
+             int(sample.ok), "" if sample.sql is None else sample.sql, sample.project)
         )  # fmt: skip
 
 
@@ -51,4 +52,5 @@ def read_samples(path: Path) -> Iterator[Sample]:
                 size=int(row["size"]),
                 ok=row["ok"] == "1",
                 sql=int(row["sql"]) if row["sql"] else None,
+                project=row.get("project") or "",
             )

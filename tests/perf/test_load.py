@@ -274,15 +274,16 @@ def test_the_cache_table_judges_each_seed_data_type_and_names_one_without_a_cach
         False,
         True,
     ]
-    # And the data type without lookups is not met, and said to have no cache
+    # And the data type without lookups is not met, and said to have no cache with the exact one's ceiling
     assert (caches["task_list"].lookups, caches["task_list"].ok) == (0, False)
     # And a data type outside the seed's table is shown but not judged
     assert caches["apq"].ok is None
     assert report.cache_met == (3, 5)
     text = render(report, [])
     assert (
-        f"| task lists | `task_list` | 0 | 0 | - | > 80 %: no cache on the load's paths (no lookups) {FAIL} |"
-        in text
+        "| task lists | `task_list` | 0 | 0 | - | > 80 %: no lookups; no cache: an exact one (a project's "
+        "first page for all its readers, dropped by each of the run's 0 creates) would have hit at most "
+        f"0.0 % of its 0 list reads {FAIL} |" in text
     )
     assert f"| project metadata | `project` | 80 | 20 | 80.0 % | > 85 % {FAIL} |" in text
     assert f"| sessions | `session` | 990 | 10 | 99.0 % | > 95 % {PASS} |" in text
