@@ -555,9 +555,16 @@ class Settings(BaseSettings):
         description="how long the caches' version keys live (longer than every entry keyed by them)",
     )
 
-    @field_validator("upload_allowed_content_types", mode="before")
+    @field_validator(
+        "upload_allowed_content_types",
+        "webhook_allowed_hosts",
+        "ws_allowed_origins",
+        "cors_allowed_origins",
+        mode="before",
+    )
     @classmethod
-    def _content_types_from_text(cls, value: object) -> object:
+    def _list_from_text(cls, value: object) -> object:
+        """A list setting from the environment: a JSON array, or items separated by commas."""
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
@@ -570,31 +577,11 @@ class Settings(BaseSettings):
     def _content_types_lowercase(cls, value: list[str]) -> list[str]:
         return [item.strip().lower() for item in value]
 
-    @field_validator("webhook_allowed_hosts", mode="before")
-    @classmethod
-    def _hosts_from_text(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [host.strip() for host in text.split(",") if host.strip()]
-        return value
-
     @field_validator("webhook_allowed_hosts", mode="after")
     @classmethod
     def _hosts_lowercase(cls, value: list[str]) -> list[str]:
         # Compared with a URL's host, which urllib lower-cases; an IPv6 host without its brackets.
         return [host.strip().strip("[]").lower() for host in value]
-
-    @field_validator("ws_allowed_origins", "cors_allowed_origins", mode="before")
-    @classmethod
-    def _origins_from_text(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [origin.strip() for origin in text.split(",") if origin.strip()]
-        return value
 
     @field_validator("jwt_previous_secrets", mode="before")
     @classmethod
