@@ -36,15 +36,16 @@ class CpuLedger:
             "job worker": [worker_pid],
             **{name: [pid] for name, pid in service_pids().items()},
         }
-        self._start = self._read()
+        self._start = self.read()
         self._machine = machine_busy_seconds()
         self._started = time.monotonic()
 
-    def _read(self) -> dict[str, float]:
+    def read(self) -> dict[str, float]:
+        """CPU seconds each part has used since it started (the usage sampler reads them over time)."""
         return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self._parts.items()}
 
     def finish(self) -> CpuUse:
-        end = self._read()
+        end = self.read()
         return CpuUse(
             seconds=time.monotonic() - self._started,
             by_part={name: end[name] - self._start[name] for name in end},

@@ -182,6 +182,30 @@ def _rss(report: LoadReport) -> list[str]:
     return lines
 
 
+def _queues(report: LoadReport) -> list[str]:
+    if not report.queues:
+        return ["", "## Queue depths", "", "No queue was sampled: not measured."]
+    met = sum(row.ok for row in report.queues)
+    lines = [
+        "",
+        "## Queue depths (jobs waiting per RQ queue, sampled every 5 s)",
+        "",
+        f"{met} of {len(report.queues)} queues below their target at every sample.",
+        "",
+        "| queue | samples | p95 | max | seed target | alert above |",
+        "| --- | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for row in report.queues:
+        lines.append(
+            f"| `{row.name}` | {row.samples} | {row.p95:.0f} | {row.max_depth} | < {row.target} "
+            f"{_mark(row.ok)} | {row.alert} |"
+        )
+    return lines
+
+
+PLOTS = ("latency", "throughput", "cpu", "queues", "rss")
+
+
 def render(report: LoadReport, notes: list[str]) -> str:
     sections = [
         _summary(report),
@@ -190,8 +214,9 @@ def render(report: LoadReport, notes: list[str]) -> str:
         _statuses(report),
         _caches(report),
         _recovery(report),
+        _queues(report),
         _rss(report),
-        ["", "## Plots", "", "![latency](latency.png)", "![throughput](throughput.png)", "![rss](rss.png)"],
+        ["", "## Plots", "", *(f"![{name}]({name}.png)" for name in PLOTS)],
         ["", "## Run", "", *notes] if notes else [],
         ["", "```", report.closing_line(), "```"],
     ]

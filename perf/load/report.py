@@ -12,6 +12,7 @@ from perf.load.cache_reasons import READ_ALONG, list_cache_ceiling, read_along
 from perf.load.metrics import Metrics, by_label
 from perf.load.samples import Sample
 from perf.load.scenarios import Scenario
+from resolvers.ops_thresholds import QUEUE_TARGETS
 
 # The seed's latency table per endpoint type (our operation classes): p50, p95, p99, max in ms.
 LATENCY_TARGETS_MS: dict[str, tuple[float, float, float, float]] = {
@@ -142,6 +143,21 @@ class CacheRow:
 
 
 @dataclass(frozen=True)
+class QueueRow:
+    name: str
+    samples: int
+    p95: float
+    max_depth: int
+    target: int  # the seed's "below" figure
+    alert: int
+
+    @property
+    def ok(self) -> bool:
+        """Below the target at every sample."""
+        return self.max_depth < self.target
+
+
+@dataclass(frozen=True)
 class Recovery:
     baseline_p95: float
     spike_p95: float
@@ -174,6 +190,8 @@ class LoadInputs:
     samples: Sequence[Sample]
     rss: Sequence[tuple[float, str, int]]  # (Unix time, process, bytes)
     metrics: Metrics | None  # end minus start; None without `/metrics`
+    cpu: Sequence[tuple[float, str, float]] = ()  # (Unix time, part, its CPU seconds so far)
+    queues: Sequence[tuple[float, str, int]] = ()  # (Unix time, RQ queue, jobs waiting)
 
 
 @dataclass(frozen=True)
@@ -193,6 +211,7 @@ class LoadReport:
     sql_by_metrics: dict[str, float]  # operation class: statements per request, from the histogram
     recovery: Recovery | None
     rss: list[RssTrend]
+    queues: list[QueueRow]
 
     @property
     def error_rate(self) -> float:
@@ -351,6 +370,44 @@ def _caches(metrics: Metrics, samples: Sequence[Sample]) -> list[CacheRow]:
     return rows
 
 
+def class_p95_windows(samples: Sequence[Sample], started: float) -> dict[str, list[tuple[float, float]]]:
+    """Each latency row's p95 per 10 s window: (seconds into the run, ms), rows in the table's order."""
+    buckets: dict[str, dict[int, list[float]]] = {}
+    for sample in samples:
+        window = int((sample.started - started) // WINDOW_SECONDS)
+        buckets.setdefault(row_label(sample), {}).setdefault(window, []).append(sample.response_ms)
+    order = [row.label for row in _class_rows(samples)]
+    return {
+        label: [(w * WINDOW_SECONDS, percentile(times, 0.95)) for w, times in sorted(buckets[label].items())]
+        for label in order
+    }
+
+
+def cores_used(
+    cpu: Sequence[tuple[float, str, float]], started: float
+) -> dict[str, list[tuple[float, float]]]:
+    """Each part's CPU between two samples over the time between them: (seconds into the run, cores)."""
+    previous: dict[str, tuple[float, float]] = {}
+    used: dict[str, list[tuple[float, float]]] = {}
+    for at, part, seconds in cpu:
+        if part in previous and at > previous[part][0]:
+            last_at, last_seconds = previous[part]
+            used.setdefault(part, []).append((at - started, (seconds - last_seconds) / (at - last_at)))
+        previous[part] = (at, seconds)
+    return used
+
+
+def _queues(depths: Sequence[tuple[float, str, int]]) -> list[QueueRow]:
+    rows = []
+    for name, target in QUEUE_TARGETS.items():
+        seen = [depth for _, queue, depth in depths if queue == name]
+        if seen:
+            rows.append(
+                QueueRow(name, len(seen), percentile(seen, 0.95), max(seen), target.target, target.alert)
+            )
+    return rows
+
+
 def _sql_by_metrics(metrics: Metrics) -> dict[str, float]:
     sums = by_label(metrics, "graphql_sql_statements_sum", "operation_class")
     counts = by_label(metrics, "graphql_sql_statements_count", "operation_class")
@@ -395,4 +452,5 @@ def build_report(inputs: LoadInputs) -> LoadReport:
         sql_by_metrics=_sql_by_metrics(inputs.metrics) if inputs.metrics is not None else {},
         recovery=_recovery(inputs, windows),
         rss=_rss_trends(inputs.rss, inputs.started + ramp + RSS_WARMUP_SECONDS),
+        queues=_queues(inputs.queues),
     )

@@ -36,6 +36,7 @@ from perf.load.report import LoadInputs, build_report
 from perf.load.rss import RssSampler
 from perf.load.samples import read_samples
 from perf.load.scenarios import SCENARIOS, Scenario
+from perf.load.usage import UsageSampler, queue_depths_reader
 from perf.shared import config
 from perf.shared.config import BenchEnvironment
 from perf.shared.machine_speed import measure
@@ -168,6 +169,7 @@ def run(scenario: Scenario, seconds: float, workers: int, population: Population
     spec = ServerSpec("graphql", "schema.app:create_app", PORT)
     metrics_start: Metrics | None = None
     metrics_end: Metrics | None = None
+    usage: UsageSampler | None = None
     with running([spec], environment, workers=workers, cpus=None, logs=directory / "logs") as servers:
         server = servers["graphql"]
         worker = _start_worker(environment, directory / "logs")
@@ -176,6 +178,8 @@ def run(scenario: Scenario, seconds: float, workers: int, population: Population
             metrics_start = scrape(server.base_url)
             sampler.start()
             ledger = CpuLedger(server.process.pid, worker.pid)
+            usage = UsageSampler(ledger.read, queue_depths_reader(REDIS_URL))
+            usage.start()
             started = time.time()
             with stage(f"{scenario.name}: {seconds:.0f} s, up to {scenario.peak_users} users"):
                 _run_locust(scenario, seconds, server.base_url, directory)
@@ -184,13 +188,18 @@ def run(scenario: Scenario, seconds: float, workers: int, population: Population
             crashed = server.process.poll() is not None
         finally:
             sampler.stop()
+            if usage is not None:
+                usage.stop()
             _stop(worker)
     if not (directory / "samples.csv").exists():
         raise RuntimeError(f"Locust wrote no samples: see {directory / 'logs' / 'locust.log'}")
     metrics = delta(metrics_start, metrics_end) if metrics_start and metrics_end else None
     with stage("reading the samples and building the report"):
         samples = list(read_samples(directory / "samples.csv"))
-        inputs = LoadInputs(scenario, seconds, started, samples, sampler.samples, metrics)
+        cpu_usage, queue_depths = (usage.cpu, usage.queues) if usage is not None else ([], [])
+        inputs = LoadInputs(
+            scenario, seconds, started, samples, sampler.samples, metrics, cpu_usage, queue_depths
+        )
         report = build_report(inputs)
     notes = [
         f"- server: `uvicorn schema.app:create_app`, {workers} workers, the {engine} engine, production "
