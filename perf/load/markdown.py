@@ -46,6 +46,8 @@ def _summary(report: LoadReport) -> list[str]:
         f"other errors {report.errors_pct:.2f} %)",
         f"- throughput: {report.throughput:.1f} req/s",
         f"- overall p95: {report.overall_p95:.0f} ms",
+        f"- answers 401 (a token refused; virtual users renew theirs before expiry, so a 401 is a "
+        f"fault): {report.unauthenticated:,} {_mark(report.unauthenticated == 0)}",
         f"- latency rows met (every cell): {report.rows_met[0]}/{report.rows_met[1]}; "
         f"cache data types met: {report.cache_met[0]}/{report.cache_met[1]}",
     ]

@@ -222,6 +222,11 @@ class LoadReport:
         return self.statuses.get(SHED_STATUS, (0, 0.0))[0]
 
     @property
+    def unauthenticated(self) -> int:
+        """Answers 401: a bearer token refused (expired, revoked or unknown)."""
+        return self.statuses.get(401, (0, 0.0))[0]
+
+    @property
     def errors_pct(self) -> float:
         """Failed requests other than those shed, in percent of all."""
         return 100.0 * (self.failures - self.shed) / self.requests if self.requests else 0.0

@@ -92,3 +92,12 @@ def test_the_sampler_reads_real_queue_lengths_and_the_plots_are_written(tmp_path
     for name in ("latency", "throughput", "cpu", "queues", "rss"):
         assert f"![{name}]({name}.png)" in render(report, [])
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_a_refused_token_is_counted_and_marked() -> None:
+    samples = [_sample(1, "list:TaskList", 5), Sample(1002.0, "read:TaskDetail", 3.0, 401, 100, False, 0)]
+    report = build_report(LoadInputs(SCENARIOS["endurance"], 5.0, 1000.0, samples, [], None))
+    assert report.unauthenticated == 1
+    assert "fault): 1 ❌" in render(report, [])
+    clean = build_report(LoadInputs(SCENARIOS["endurance"], 5.0, 1000.0, samples[:1], [], None))
+    assert "fault): 0 ✅" in render(clean, [])
