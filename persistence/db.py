@@ -7,6 +7,9 @@ handed out (a dead one is replaced), so a connection the server closed while it 
 request; a connection in steady use is not pinged (a ping per checkout was a round trip per read). A read
 whose first statement meets a connection killed under it (a MariaDB restart) runs again once on a fresh
 one: nothing of the read had happened. A unit of work is never retried: it may have written.
+
+A read replica (persistence/replica.py) serves only the reads that say they tolerate lag; one that
+fails on it for its connection (the replica died) runs again once on the primary.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from persistence.compiled.ids import (
     json_number,
 )
 from persistence.decoders import MYSQL_DECODERS
-from persistence.metrics import DB_POOL_WAIT
+from persistence.metrics import DB_LAG_TOLERANT_READS, DB_POOL_WAIT
+from persistence.replica import Replica, ReplicaLag, reads_follow_writes
 from persistence.settings import Settings
 from persistence.slow_queries import SlowQueryThresholds, install_slow_query_log
 from persistence.statements import install_statement_counter, waiting_on_database
@@ -71,9 +75,11 @@ def create_engine(
     statement_timeout: bool = False,
     autocommit: bool = False,
     pool: tuple[int, int] | None = None,
+    url: str | None = None,
 ) -> AsyncEngine:
-    """An engine for the configured URL; MariaDB gets the seed's pool (10/20/30 s/3600 s) and the ping of
-    connections idle longer than ``db_ping_idle_seconds``; ``pool``: another (size, overflow).
+    """An engine for the configured URL (or ``url``, the replica's); MariaDB gets the seed's pool
+    (10/20/30 s/3600 s) and the ping of connections idle longer than ``db_ping_idle_seconds``;
+    ``pool``: another (size, overflow).
 
     ``autocommit`` (MariaDB): connections that never hold a transaction, for reads. A read in a
     transaction must end it (a ROLLBACK round trip on every return to the pool, else the next read
@@ -99,7 +105,7 @@ def create_engine(
             # holds no connection past it); migrations and jobs use engines without this bound.
             seconds = settings.db_statement_timeout_seconds
             kwargs["connect_args"]["init_command"] = f"SET SESSION max_statement_time = {seconds:g}"
-    engine = create_async_engine(settings.database_url, **kwargs)
+    engine = create_async_engine(url or settings.database_url, **kwargs)
     if settings.uses_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     elif not null_pool and settings.db_pool_pre_ping:
@@ -107,6 +113,23 @@ def create_engine(
     install_statement_counter(engine.sync_engine)
     install_slow_query_log(engine.sync_engine, SlowQueryThresholds.from_settings(settings))
     return engine
+
+
+def create_replica(settings: Settings, primary_reads: AsyncEngine, pool: tuple[int, int]) -> Replica | None:
+    """The configured read replica (None without one): an autocommit pool the size of the primary's
+    reads', its lag measured against ``primary_reads``."""
+    if settings.database_replica_url is None:
+        return None
+    engine = create_engine(
+        settings, statement_timeout=True, autocommit=True, pool=pool, url=settings.database_replica_url
+    )
+    lag = ReplicaLag(
+        primary_reads,
+        engine,
+        max_lag_seconds=settings.replica_max_lag_seconds,
+        check_seconds=settings.replica_lag_check_seconds,
+    )
+    return Replica(engine, lag)
 
 
 def install_idle_ping(engine: AsyncEngine, idle_seconds: float) -> None:
@@ -135,11 +158,13 @@ def install_idle_ping(engine: AsyncEngine, idle_seconds: float) -> None:
 class _ReadConnection(AsyncConnection):
     """A read's connection: its first statement, failing on a connection the server killed, is run
     again once. The failure invalidated the connection (and the pool's older ones); after the rollback
-    the next statement checks a fresh one out."""
+    the next statement checks a fresh one out. On the replica (``fallback``: the primary's engine) it
+    runs again on the primary instead, and the replica is not read until its next check finds it well."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, fallback: tuple[AsyncEngine, Replica] | None = None) -> None:
         super().__init__(engine)
         self._first = True
+        self._fallback = fallback
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
         return await self._once_more_if_killed(super().execute, *args, **kwargs)
@@ -159,20 +184,35 @@ class _ReadConnection(AsyncConnection):
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
-            log.warning("a read met a closed database connection; retrying it once on a fresh one")
-            await self.rollback()
+            if self._fallback is not None:
+                await self._move_to_primary(*self._fallback, error)
+            else:
+                log.warning("a read met a closed database connection; retrying it once on a fresh one")
+                await self.rollback()
             return await run(*args, **kwargs)
+
+    async def _move_to_primary(self, primary: AsyncEngine, replica: Replica, error: BaseException) -> None:
+        """This connection, closed on the replica, opened again on the primary."""
+        replica.lag.unreachable(error)
+        DB_LAG_TOLERANT_READS.labels("primary").inc()
+        await self.close()
+        self.engine, self.sync_engine, self.sync_connection = primary, primary.sync_engine, None
+        await self.start()
 
 
 class Database:
     """Holds the engines; hands out one short connection per use (never shared by concurrent tasks).
 
     ``read_engine``: where ``read()`` takes its connections (an autocommit pool: see create_engine);
-    without one, reads share the engine's pool."""
+    without one, reads share the engine's pool. ``replica``: where ``read(lag_ok=True)`` may go
+    instead (persistence/replica.py); ``engines`` are the primary's alone."""
 
-    def __init__(self, engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, read_engine: AsyncEngine | None = None, replica: Replica | None = None
+    ) -> None:
         self.engine = engine
         self.read_engine = read_engine or engine
+        self.replica = replica
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
@@ -183,13 +223,39 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self, *, lag_ok: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads. ``lag_ok``: what is read may be a few seconds old (lists, search,
+        reports), so it may come from the replica; never a write's payload, a version check, a
+        cache fill or what subscribers are sent."""
         started = time.perf_counter()
+        replica = self._replica_for(lag_ok)
         async with AsyncExitStack() as stack:
             with waiting_on_database():  # the checkout: a pool wait, a connect, an idle ping
-                conn = await stack.enter_async_context(_ReadConnection(self.read_engine))
+                conn = await self._checkout(stack, replica)
             DB_POOL_WAIT.observe(time.perf_counter() - started)
             yield conn
+
+    def _replica_for(self, lag_ok: bool) -> Replica | None:
+        """The replica when this read may use it now; counted by where the read goes."""
+        if not lag_ok or self.replica is None:
+            return None
+        if self.replica.usable and not reads_follow_writes():
+            DB_LAG_TOLERANT_READS.labels("replica").inc()
+            return self.replica
+        DB_LAG_TOLERANT_READS.labels("primary").inc()
+        return None
+
+    async def _checkout(self, stack: AsyncExitStack, replica: Replica | None) -> AsyncConnection:
+        if replica is None:
+            return await stack.enter_async_context(_ReadConnection(self.read_engine))
+        try:
+            return await stack.enter_async_context(
+                _ReadConnection(replica.engine, (self.read_engine, replica))
+            )
+        except DBAPIError as error:  # the replica refused the connection: the primary serves the read
+            replica.lag.unreachable(error)
+            DB_LAG_TOLERANT_READS.labels("primary").inc()
+            return await stack.enter_async_context(_ReadConnection(self.read_engine))
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncConnection]:
@@ -212,3 +278,5 @@ class Database:
     async def dispose(self) -> None:
         for engine in self.engines:
             await engine.dispose()
+        if self.replica is not None:
+            await self.replica.engine.dispose()

@@ -113,6 +113,25 @@ DB_POOL_WAIT = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0),
 )
 
+DB_REPLICA_LAG = Gauge(
+    "db_replica_lag_seconds",
+    "How far the read replica is behind the primary, at most (persistence/replica.py); the largest "
+    "any process measured",
+    multiprocess_mode="livemax",
+)
+DB_REPLICA_IN_USE = Gauge(
+    "db_replica_in_use",
+    "Processes whose lag-tolerant reads go to the read replica now (1 per process; 0 while it lags "
+    "or is unreachable)",
+    multiprocess_mode="livesum",
+)
+DB_LAG_TOLERANT_READS = Counter(
+    "db_lag_tolerant_reads_total",
+    "Reads that tolerate lag (lists, search), by the engine that served them: replica, or primary "
+    "(lagging or unreachable replica, read-your-writes)",
+    ["engine"],
+)
+
 RQ_JOBS = Counter("rq_jobs_total", "Jobs finished by the worker", ["queue", "outcome"])
 
 DATABASE_UNAVAILABLE = Counter(

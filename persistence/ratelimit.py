@@ -15,6 +15,10 @@ folded into the principal's next charge (the script adds it back before charging
 two calls, one round trip less), or sent on its own ``REFUND_DELAY_SECONDS`` later when no charge
 came, all waiting refunds in one round trip. Another process may meanwhile see that principal's bucket
 short by the refund, for at most that delay.
+
+With a read replica, the same call tells whether the principal wrote in the last few seconds (the
+mark persistence/replica.py leaves after a write's commit): its reads must then see the primary. The
+charge every request pays carries the question, so read-your-writes costs no round trip of its own.
 """
 
 from __future__ import annotations
@@ -34,16 +38,19 @@ from persistence.redis_breaker import BreakerView
 REFUND_DELAY_SECONDS = 0.05
 
 # KEYS[1]: the bucket (a hash of its points and when they were counted, in server milliseconds);
-# KEYS[2], optional: a key read in the same call (the request's session: one round trip for both).
-# ARGV: capacity, restore rate (points per second), the change (a charge; negative for a refund), and
-# points refunded first (a refund that waited for this charge; 0 for none).
-# Returns whether the change was made, the points left as text (Lua numbers turn to integers) and, with
-# KEYS[2], that key's value (nil when missing).
+# KEYS[2], optional: a key read in the same call (the request's session: one round trip for both);
+# the last key, when ARGV[5] is 1: a key whose existence is asked (the principal's written mark).
+# ARGV: capacity, restore rate (points per second), the change (a charge; negative for a refund),
+# points refunded first (a refund that waited for this charge; 0 for none), and 1 when the last key
+# is a mark to look for (else 0).
+# Returns whether the change was made, the points left as text (Lua numbers turn to integers), with
+# a KEYS[2] to read that key's value (nil when missing), and with a mark 1 when it exists, else 0.
 _SCRIPT = """
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local refunded = tonumber(ARGV[4])
+local marked = ARGV[5] == '1'
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local stored = redis.call('HMGET', KEYS[1], 'points', 'at')
@@ -66,11 +73,24 @@ else
   redis.call('HSET', KEYS[1], 'points', tostring(points), 'at', tostring(now))
   redis.call('PEXPIRE', KEYS[1], full_in_ms)
 end
-if KEYS[2] then
-  return {allowed, tostring(points), redis.call('GET', KEYS[2])}
+local answer = {allowed, tostring(points)}
+local reads = #KEYS
+if marked then
+  reads = reads - 1
 end
-return {allowed, tostring(points)}
+if reads >= 2 then
+  answer[#answer + 1] = redis.call('GET', KEYS[2])
+end
+if marked then
+  answer[#answer + 1] = redis.call('EXISTS', KEYS[#KEYS])
+end
+return answer
 """
+
+
+def written_mark_key(principal_key: str) -> str:
+    """The mark a principal's committed write leaves for its reads (persistence/replica.py sets it)."""
+    return f"wrote:{principal_key}"
 
 
 @dataclass(frozen=True)
@@ -82,9 +102,20 @@ class BucketState:
     retry_after_seconds: float  # 0 when allowed; else when the refused cost will fit again
     reset_seconds: float  # when the bucket will be full again
     points: float  # ``remaining`` unrounded
+    # Asked only with a read replica: whether the principal's reads must see the primary (it wrote a
+    # moment ago, or Redis could not say).
+    wrote_recently: bool = False
 
 
-def _state(allowed: bool, points: float, cost: int, capacity: int, restore_rate: float) -> BucketState:
+def _state(
+    allowed: bool,
+    points: float,
+    cost: int,
+    capacity: int,
+    restore_rate: float,
+    *,
+    wrote_recently: bool = False,
+) -> BucketState:
     return BucketState(
         allowed=allowed,
         limit=capacity,
@@ -93,6 +124,7 @@ def _state(allowed: bool, points: float, cost: int, capacity: int, restore_rate:
         retry_after_seconds=0.0 if allowed else max(0.0, (cost - points) / restore_rate),
         reset_seconds=max(0.0, (capacity - points) / restore_rate),
         points=points,
+        wrote_recently=wrote_recently,
     )
 
 
@@ -133,8 +165,12 @@ class CostLimiter:
         *,
         key_prefix: str = "ratelimit",
         local_max_keys: int = 100_000,
+        asks_written_marks: bool = False,
     ) -> None:
+        """``asks_written_marks``: each charge also tells whether its principal wrote a moment ago
+        (``BucketState.wrote_recently``); only with a read replica, where it matters."""
         self.key_prefix = key_prefix
+        self.asks_written_marks = asks_written_marks
         self._script = redis.register_script(_SCRIPT)
         self.breaker = breaker
         self._local = _LocalBuckets(local_max_keys)
@@ -164,8 +200,9 @@ class CostLimiter:
         refunded = waiting.points if waiting else 0
         try:
             async with self.breaker.waiting():
-                allowed, points, value = await self._script(
-                    keys=[bucket, key], args=[capacity, restore_rate, cost, refunded]
+                allowed, points, value, *mark = await self._script(
+                    keys=[bucket, key, *self._mark_keys(principal_key)],
+                    args=[capacity, restore_rate, cost, refunded, int(self.asks_written_marks)],
                 )
         except (RedisError, OSError):
             self.breaker.record_failure()
@@ -173,7 +210,11 @@ class CostLimiter:
                 self._refunds[bucket] = waiting
             return None
         self.breaker.record_success()
-        return _state(bool(allowed), float(points), cost, capacity, restore_rate), value
+        state = _state(bool(allowed), float(points), cost, capacity, restore_rate, wrote_recently=mark == [1])
+        return state, value
+
+    def _mark_keys(self, principal_key: str) -> list[str]:
+        return [written_mark_key(principal_key)] if self.asks_written_marks else []
 
     def _bucket_key(self, principal_key: str, capacity: int, restore_rate: float) -> str:
         if capacity <= 0 or restore_rate <= 0:
@@ -219,28 +260,38 @@ class CostLimiter:
         key = self._bucket_key(principal_key, capacity, restore_rate)
         waiting = self._refunds.pop(key, None)
         refunded = waiting.points if waiting else 0
-        answer = await self._run_script(key, cost, refunded, capacity, restore_rate)
+        answer = await self._run_script(key, cost, refunded, capacity, restore_rate, principal_key)
         if answer is None:
             if refunded:
                 self._local.change(key, -refunded, capacity, restore_rate)
             allowed, points = self._local.change(key, cost, capacity, restore_rate)
+            # Without Redis nobody can say whether the principal just wrote: the primary it is.
+            wrote_recently = self.asks_written_marks
         else:
-            allowed, points = answer
-        return _state(allowed, points, cost, capacity, restore_rate)
+            allowed, points, wrote_recently = answer
+        return _state(allowed, points, cost, capacity, restore_rate, wrote_recently=wrote_recently)
 
     async def _run_script(
-        self, key: str, cost: int, refunded: int, capacity: int, restore_rate: float
-    ) -> tuple[bool, float] | None:
-        """The script's answer; None when Redis is skipped (the breaker open) or fails."""
+        self,
+        key: str,
+        cost: int,
+        refunded: int,
+        capacity: int,
+        restore_rate: float,
+        principal_key: str | None = None,
+    ) -> tuple[bool, float, bool] | None:
+        """The script's answer (with whether ``principal_key``, when given, wrote a moment ago); None
+        when Redis is skipped (the breaker open) or fails."""
         if not self.breaker.allows():
             return None
+        marks = [] if principal_key is None else self._mark_keys(principal_key)
         try:
             async with self.breaker.waiting():
-                allowed, points = await self._script(
-                    keys=[key], args=[capacity, restore_rate, cost, refunded]
+                allowed, points, *mark = await self._script(
+                    keys=[key, *marks], args=[capacity, restore_rate, cost, refunded, int(bool(marks))]
                 )
         except (RedisError, OSError):
             self.breaker.record_failure()
             return None
         self.breaker.record_success()
-        return bool(allowed), float(points)
+        return bool(allowed), float(points), mark == [1]

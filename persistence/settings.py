@@ -104,6 +104,32 @@ class Settings(BaseSettings):
         "connection in steady use costs no ping round trip",
     )
 
+    # A read replica (MariaDB only): where reads that tolerate lag go (persistence/replica.py).
+    database_replica_url: str | None = Field(
+        default=None,
+        description="a MariaDB replica of `database_url`, e.g. "
+        "`mysql+aiomysql://user:pass@replica:3306/taskql`: lists, search and reports read from it while "
+        "its lag is under `replica_max_lag_seconds`; "
+        "refused with SQLite; unset, every read goes to the primary",
+    )
+    replica_max_lag_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="a replica further behind than this (or unreachable) is skipped: its reads go to the "
+        "primary until it has caught up",
+    )
+    replica_lag_check_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="how often each process measures the replica's lag; the lag is known to within this",
+    )
+    replica_read_your_writes_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="after a user's write commits, that user's reads stay on the primary this long (from "
+        "every process), so the user sees what they wrote",
+    )
+
     jwt_secret: str = Field(
         default=_DEV_JWT_SECRET,
         description="the current signing key: signs access tokens (HS256) and download links and derives "
@@ -629,6 +655,16 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.local_origins:
             # Any local page (a browser extension's, another app's dev server) would be trusted.
             raise ValueError("TASKQL_LOCAL_ORIGINS is for development: list production's origins")
+        if self.database_replica_url is not None:
+            if not self.database_url.startswith("mysql") or not self.database_replica_url.startswith("mysql"):
+                raise ValueError(
+                    "TASKQL_DATABASE_REPLICA_URL needs MariaDB for both it and TASKQL_DATABASE_URL"
+                )
+            if self.replica_max_lag_seconds <= self.replica_lag_check_seconds:
+                # The lag is measured to within one check: a smaller bound would never be met.
+                raise ValueError(
+                    "TASKQL_REPLICA_MAX_LAG_SECONDS must exceed TASKQL_REPLICA_LAG_CHECK_SECONDS"
+                )
         return self
 
     @property

@@ -13,6 +13,7 @@ from persistence.db import Database
 from persistence.passwords import Passwords
 from persistence.redis_breaker import RedisBreaker
 from persistence.relay import Relay
+from persistence.replica import WrittenMarks
 from persistence.settings import Settings
 from persistence.versioned_cache import VersionedCache
 from resolvers.engines import EngineJudge
@@ -49,6 +50,8 @@ class Services:
     redis_breaker: RedisBreaker
     # Which engine runs a trusted document, reported when it is registered.
     operation_engine: EngineJudge | None = None
+    # With a read replica: marks each principal's committed writes for its reads (persistence/replica.py).
+    written_marks: WrittenMarks | None = None
 
 
 @dataclass

@@ -35,7 +35,7 @@ async def notifications(
     with_unread: bool,
 ) -> NotificationPage[NotificationRecord]:
     scope = ctx.require_principal().scope
-    async with ctx.db.read() as conn:
+    async with ctx.db.read(lag_ok=True) as conn:
         found = await queries.notification_page(
             conn,
             scope,

@@ -31,6 +31,11 @@ class Principal:
         return self.role in (OrgRole.OWNER, OrgRole.ADMIN)
 
     @property
+    def budget_key(self) -> str:
+        """The principal as its budget and its written mark know it: a key by key, a user by user."""
+        return f"apikey:{self.api_key_id}" if self.api_key_id is not None else f"user:{self.user_id}"
+
+    @property
     def is_api_key(self) -> bool:
         return self.api_key_id is not None
 

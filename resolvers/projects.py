@@ -48,7 +48,7 @@ async def list_projects(
     with_total: bool,
 ) -> PageWithTotal[ProjectRecord]:
     scope = ctx.require_principal().scope
-    async with ctx.db.read() as conn:
+    async with ctx.db.read(lag_ok=True) as conn:
         found = await queries.list_projects(
             conn,
             scope,

@@ -40,7 +40,8 @@ async def list_tasks(
     scope = ctx.require_principal().scope
 
     async def read(parents: Sequence[int]) -> dict[int, PageWithTotal[AnyRow]]:
-        async with ctx.db.read() as conn:
+        # A page the task-list cache keeps must come from the primary; an uncached one may lag.
+        async with ctx.db.read(lag_ok=not ctx.settings.task_list_cache_enabled) as conn:
             listed = await queries.list_tasks(
                 conn, scope, where, order, page, includes, with_total=with_total
             )
@@ -109,7 +110,7 @@ async def search_tasks(
 ) -> PageWithTotal[TaskRecord]:
     check_search(ctx.settings, query, offset)
     scope = ctx.require_principal().scope
-    async with ctx.db.read() as conn:
+    async with ctx.db.read(lag_ok=True) as conn:
         found = await queries.search_tasks(
             conn, scope, query, where, offset, size, includes, with_total=with_total
         )

@@ -29,7 +29,7 @@ async def list_users(
     ctx: RequestContext, page: PageRequest, *, include_deactivated: bool, with_total: bool
 ) -> PageWithTotal[UserRecord]:
     scope = ctx.require_principal().scope
-    async with ctx.db.read() as conn:
+    async with ctx.db.read(lag_ok=True) as conn:
         found = await queries.list_users(
             conn, scope, page, with_total=with_total, include_deactivated=include_deactivated
         )

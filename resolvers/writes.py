@@ -196,6 +196,8 @@ async def _run(
                 continue
             raise
         await invalidate_written(ctx.services.cache, write.events)
+        if ctx.services.written_marks is not None and ctx.principal is not None:
+            await ctx.services.written_marks.wrote(ctx.principal.budget_key)
         ctx.services.relay.notify(write.event_ids)
         return result
     raise AssertionError("unreachable: the last attempt returns or raises")

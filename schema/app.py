@@ -22,7 +22,7 @@ from jobs.enqueue import (
 from jobs.queues import is_embedded
 from persistence.attempts import AttemptCounters
 from persistence.cache import Cache
-from persistence.db import Database, create_engine, split_pool
+from persistence.db import Database, create_engine, create_replica, split_pool
 from persistence.metrics_export import mark_this_process_dead
 from persistence.migrate import upgrade_to_head
 from persistence.ops_publisher import process_publisher
@@ -32,6 +32,7 @@ from persistence.pubsub import PubSubHub
 from persistence.redis import create_redis
 from persistence.redis_breaker import RedisBreaker
 from persistence.relay import OnCommitted, Relay
+from persistence.replica import WrittenMarks
 from persistence.seed import DEMO_SIZES, seed_demo_if_empty
 from persistence.settings import Settings, get_settings
 from resolvers.context import Services
@@ -61,15 +62,18 @@ def build_services(settings: Settings) -> Services:
     else:
         # Reads get autocommit connections of their own (no ROLLBACK per read), in half the pool.
         write_pool, read_pool = split_pool(settings)
+        reads = create_engine(settings, statement_timeout=True, autocommit=True, pool=read_pool)
         db = Database(
             create_engine(settings, statement_timeout=True, pool=write_pool),
-            create_engine(settings, statement_timeout=True, autocommit=True, pool=read_pool),
+            reads,
+            create_replica(settings, reads, read_pool),
         )
     for engine in db.engines:
         install_pool_metrics(engine)
     redis = create_redis(settings)
     # One for the process: whichever user of Redis meets an outage first, every other skips Redis too.
     breaker = RedisBreaker(settings.cache_breaker_cooldown_seconds)
+    cache = Cache(redis, breaker.view("cache"), version_ttl_seconds=settings.cache_version_ttl_seconds)
     # Email, push and webhook jobs: run by `make worker`, or in the embedded default by a thread of
     # the server. Push only with a gateway to push to.
     enqueues = breaker.view("job enqueue")
@@ -92,7 +96,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         db=db,
-        cache=Cache(redis, breaker.view("cache"), version_ttl_seconds=settings.cache_version_ttl_seconds),
+        cache=cache,
         passwords=Passwords(settings),
         relay=relay,
         emails=ScheduledEmails(settings, breaker=enqueues),
@@ -101,6 +105,7 @@ def build_services(settings: Settings) -> Services:
         operation_engine=judge_engine,
         attempts=AttemptCounters(redis, breaker.view("login throttling")),
         redis_breaker=breaker,
+        written_marks=WrittenMarks(cache, settings.replica_read_your_writes_seconds) if db.replica else None,
     )
 
 
@@ -136,6 +141,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if settings.seed_demo_data and settings.is_development:
             await seed_demo_if_empty(services.db, services.passwords, DEMO_SIZES)
         await services.relay.start()
+        if services.db.replica is not None:
+            services.db.replica.lag.start()
         await hub.start()
         await trusted.refresh()
         refresher = asyncio.create_task(trusted.run(settings.trusted_documents_refresh_seconds))
@@ -150,6 +157,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         await hub.stop()
         await services.emails.drain()
         await services.relay.stop()
+        if services.db.replica is not None:
+            await services.db.replica.lag.stop()
         if owns_services:
             services.passwords.close()
             await services.cache.redis.aclose()

@@ -1,5 +1,8 @@
 """A mariadbd of its own: a fresh data directory, its own port and socket, stopped, restarted, frozen
-or killed under a running server while the shared MariaDB (and its other users) is untouched."""
+or killed under a running server while the shared MariaDB (and its other users) is untouched.
+
+``start_private_replication`` starts two: a primary writing its binary log and a replica (server id 2)
+replicating everything from it, for the read replica's tests."""
 
 from __future__ import annotations
 
@@ -38,19 +41,27 @@ class PrivateMariaDB:
 
     def create_database(self, name: str) -> None:
         """Through the server's socket with the client binary: no event loop needed."""
-        statement = f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        subprocess.run(  # noqa: S603 - fixed arguments
+        self.run_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+
+    def run_sql(self, statements: str) -> str:
+        """``statements`` run by the client binary through the socket; what they print, tab-separated
+        without column names."""
+        done = subprocess.run(  # noqa: S603 - fixed arguments
             [
                 binary("mariadb", "mysql"),
                 "--no-defaults",
                 f"--socket={self.directory / 'mariadb.sock'}",
                 "-uroot",
+                "--batch",
+                "--skip-column-names",
                 "-e",
-                statement,
+                statements,
             ],
             check=True,
             capture_output=True,
+            text=True,
         )
+        return done.stdout
 
     def stop(self) -> None:
         """SIGTERM: a clean shutdown, every connection closed by the server."""
@@ -120,7 +131,12 @@ def _install(directory: Path) -> None:
     )
 
 
-def _server_arguments(mariadbd: str, directory: Path, port: int) -> list[str]:
+def _server_arguments(
+    mariadbd: str, directory: Path, port: int, *, server_id: int | None = None
+) -> list[str]:
+    """``server_id``: a member of a replication pair (the binary log on, under that id); None: a
+    server alone, without a binary log."""
+    logging = ["--skip-log-bin"] if server_id is None else [f"--server-id={server_id}", "--log-bin=binlog"]
     return [
         mariadbd,
         "--no-defaults",
@@ -131,19 +147,19 @@ def _server_arguments(mariadbd: str, directory: Path, port: int) -> list[str]:
         f"--pid-file={directory / 'mariadb.pid'}",
         f"--log-error={directory / 'error.log'}",
         f"--user={getpass.getuser()}",  # mariadbd refuses to run as root unless told to
-        "--skip-log-bin",
+        *logging,
         "--innodb-buffer-pool-size=32M",
         "--innodb-log-file-size=16M",
     ]
 
 
-def start_private_mariadb(directory: Path) -> PrivateMariaDB:
+def start_private_mariadb(directory: Path, *, server_id: int | None = None) -> PrivateMariaDB:
     """A fresh server in ``directory`` (short: a Unix socket's path is limited to about 100 bytes) on a
     free port. Raises NotInstalled without the MariaDB binaries; the caller stops it (``kill``)."""
     mariadbd = binary("mariadbd", "mysqld")
     _install(directory)
     port = free_port()
-    arguments = _server_arguments(mariadbd, directory, port)
+    arguments = _server_arguments(mariadbd, directory, port, server_id=server_id)
     server = PrivateMariaDB(port, directory, _spawn(arguments, directory), arguments)
     try:
         _wait_until_listening(server)
@@ -151,3 +167,42 @@ def start_private_mariadb(directory: Path) -> PrivateMariaDB:
         server.kill()
         raise
     return server
+
+
+@dataclass
+class PrivateReplication:
+    primary: PrivateMariaDB
+    replica: PrivateMariaDB
+
+    def kill(self) -> None:
+        self.replica.kill()
+        self.primary.kill()
+
+
+def start_private_replication(directory: Path) -> PrivateReplication:
+    """A primary (server id 1, its binary log on) and a replica (server id 2) replicating from it
+    from the primary's first transaction on: a database created on the primary appears on the
+    replica. The caller stops both (``kill``)."""
+    primary = start_private_mariadb(_fresh(directory / "p"), server_id=1)
+    try:
+        replica = start_private_mariadb(_fresh(directory / "r"), server_id=2)
+    except BaseException:
+        primary.kill()
+        raise
+    pair = PrivateReplication(primary, replica)
+    try:
+        # Both fresh: the replica starts from the primary's empty GTID position and applies all.
+        replica.run_sql(
+            "CHANGE MASTER TO MASTER_HOST='127.0.0.1', "
+            f"MASTER_PORT={primary.port}, MASTER_USER='root', MASTER_USE_GTID=slave_pos; "
+            "START SLAVE"
+        )
+    except BaseException:
+        pair.kill()
+        raise
+    return pair
+
+
+def _fresh(directory: Path) -> Path:
+    directory.mkdir()
+    return directory

@@ -35,6 +35,7 @@ from graphql import (
 from graphql.language import Visitor
 
 from persistence.ratelimit import BucketState, CostLimiter
+from persistence.replica import follow_writes
 from persistence.settings import Settings
 from resolvers.principal import Principal
 from schema.core.request import RequestError
@@ -108,7 +109,7 @@ def budget_for(principal: Principal | None, client_address: str | None, settings
         )
     if principal.api_key_id is not None:
         return Budget(
-            f"apikey:{principal.api_key_id}",
+            principal.budget_key,
             settings.api_key_cost_bucket_capacity,
             settings.api_key_cost_restore_rate,
         )
@@ -288,6 +289,8 @@ class Protection:
             state = await self.limiter.charge(
                 budget.key, requested, capacity=budget.capacity, restore_rate=budget.restore_rate
             )
+        if state.wrote_recently:
+            follow_writes()  # the principal wrote a moment ago: a lagging replica would not show it
         admission = Admission(budget, requested, state)
         if not state.allowed:
             retry = max(1, math.ceil(state.retry_after_seconds))

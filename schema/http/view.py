@@ -120,7 +120,12 @@ class GraphQLView:
             Protection(
                 settings,
                 documents.schema,
-                CostLimiter(services.cache.redis, services.redis_breaker.view("rate limiter")),
+                CostLimiter(
+                    services.cache.redis,
+                    services.redis_breaker.view("rate limiter"),
+                    # With a replica, each charge also asks whether its principal just wrote.
+                    asks_written_marks=services.written_marks is not None,
+                ),
             ),
         )
 

@@ -166,7 +166,8 @@ class CompiledRun:
         # A failed statement is the field's error, as a resolver's exception is (INTERNAL_SERVER_ERROR,
         # logged by the formatter); a non-null root's failure nulls the whole data.
         null_data = False
-        async with self.context.db.read() as conn:
+        # A query's reads, and no cache filled from them: a lagging replica may serve them.
+        async with self.context.db.read(lag_ok=True) as conn:
             for index, root in enumerate(self.plan.roots):
                 key, choice = root.key, self.choices[index]
                 if root.many:

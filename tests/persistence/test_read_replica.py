@@ -1,0 +1,178 @@
+"""A real server on a MariaDB primary and its replica (two mariadbd of the test's own, the replica
+replicating from the primary) and a Redis of its own.
+
+Lag-tolerant reads (lists, search) are served by the replica: a row changed on the replica alone shows
+in them. With the replica's SQL thread stopped, a user's read right after their own write sees it
+(read-your-writes) while another user's still sees the replica; past the lag bound the other user's
+read falls back to the primary. Version checks never meet the replica (no spurious CONFLICT), nor do
+cache fills (nothing marked on the replica alone reaches Redis). The replica killed, reads still
+succeed, from the primary."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from redis.asyncio import Redis
+
+from perf.shared.private_mariadb import PrivateReplication
+from perf.shared.private_redis import PrivateRedis
+from perf.shared.server_process import start_server
+from tests.conftest import PASSWORD
+from tests.persistence.test_db_restart import LOGIN, _seeded
+from tests.scrape import sample
+
+MAX_LAG_SECONDS = 2.0
+PROJECTS = "{ projects(first: 20) { nodes { id name } } }"
+SEARCH = "query($q: String!) { searchTasks(query: $q, first: 10) { nodes { id title } } }"
+TASKS = "{ tasks(first: 100) { nodes { id title version assignee { name } } } }"
+UPDATE = """mutation($input: TaskUpdateInput!) {
+  taskUpdate(input: $input) { task { id title version } errors { code } } }"""
+ON_REPLICA_ONLY = "replicaonly"  # a mark written on the replica alone: whoever shows it read the replica
+
+
+async def _query(
+    http: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response = await http.post(
+        "/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+async def _login(http: httpx.AsyncClient, email: str) -> str:
+    login = await http.post("/graphql", json={"query": LOGIN, "variables": {"e": email, "p": PASSWORD}})
+    token: str = login.json()["data"]["authLogin"]["accessToken"]
+    return token
+
+
+async def _metric(http: httpx.AsyncClient, name: str, **labels: str) -> float:
+    return sample((await http.get("/metrics")).text, name, **labels)
+
+
+async def _until(check: Callable[[], Any], what: str, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not await check():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        await asyncio.sleep(0.1)
+
+
+async def _titles(http: httpx.AsyncClient, token: str, words: str) -> set[str]:
+    found = await _query(http, token, SEARCH, {"q": words})
+    return {node["title"] for node in found["searchTasks"]["nodes"]}
+
+
+async def test_lag_tolerant_reads_use_the_replica_while_it_keeps_up(
+    private_replication: PrivateReplication, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    primary, replica = private_replication.primary, private_replication.replica
+    primary.create_database("taskql")  # the replica creates it too, and everything after
+    org = await _seeded(primary.url("taskql"), private_redis.url)
+    server = start_server(
+        tmp_path / "server.log",
+        {
+            "TASKQL_ENVIRONMENT": "test",
+            "TASKQL_DATABASE_URL": primary.url("taskql"),
+            "TASKQL_DATABASE_REPLICA_URL": replica.url("taskql"),
+            "TASKQL_REPLICA_MAX_LAG_SECONDS": str(MAX_LAG_SECONDS),
+            "TASKQL_REPLICA_LAG_CHECK_SECONDS": "0.2",
+            "TASKQL_REPLICA_READ_YOUR_WRITES_SECONDS": "30",
+            "TASKQL_REDIS_URL": private_redis.url,
+            "TASKQL_MIGRATE_ON_START": "false",
+            # The resolvers: their reads fill the caches (the compiled engine's never do).
+            "TASKQL_EXECUTION_ENGINE": "resolvers",
+            "TASKQL_RELAY_SWEEP_INTERVAL_SECONDS": "3600",
+            "TASKQL_COST_BUCKET_CAPACITY": "1000000",
+        },
+    )
+    redis = Redis.from_url(private_redis.url)
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+            owner = await _login(http, org.owner_email)  # writes below
+            other = await _login(http, "user1@restart.taskql.dev")  # a member: reads only
+            await _until(lambda: _replica_in_use(http, 1), "the replica in use (caught up with the seed)")
+
+            # A list read by the replica: a project renamed there alone shows in it.
+            project_id = org.project_ids[0]
+            rename = f"UPDATE taskql.projects SET name = '{ON_REPLICA_ONLY}' WHERE id = {project_id}"  # noqa: S608 - our constants
+            replica.run_sql(rename)
+            names = {node["name"] for node in (await _query(http, owner, PROJECTS))["projects"]["nodes"]}
+            assert ON_REPLICA_ONLY in names
+            assert await _metric(http, "db_lag_tolerant_reads_total", engine="replica") >= 1
+
+            # Cache fills read the primary: a title and a name changed on the replica alone reach
+            # neither Redis nor the (cached) task list.
+            task_id = org.task_ids[0]
+            retitle = f"UPDATE taskql.tasks SET title = '{ON_REPLICA_ONLY}' WHERE id = {task_id}"  # noqa: S608 - our constants
+            rename_all = f"UPDATE taskql.users SET name = '{ON_REPLICA_ONLY}'"  # noqa: S608 - our constants
+            replica.run_sql(f"{retitle}; {rename_all}")
+            await redis.flushdb()
+            tasks = (await _query(http, other, TASKS))["tasks"]["nodes"]
+            assert tasks
+            assert ON_REPLICA_ONLY not in str(tasks)
+            assert await _cached_values_without(redis, ON_REPLICA_ONLY) > 0
+
+            # The replica stops applying: the owner's own write is seen by the owner's next read
+            # (read-your-writes), while the other user, within the lag bound, still reads the replica.
+            replica.run_sql("STOP SLAVE SQL_THREAD")
+            task = tasks[0]
+            version = task["version"]
+            for attempt in range(3):
+                # Every version check reads the primary: the right version never conflicts.
+                title = f"zebracorn renamed {attempt}"
+                updated = await _query(
+                    http, owner, UPDATE, {"input": {"id": task["id"], "version": version, "title": title}}
+                )
+                assert updated["taskUpdate"]["errors"] == [], updated
+                version = updated["taskUpdate"]["task"]["version"]
+            assert await _titles(http, owner, "zebracorn") == {title}
+            assert await _titles(http, other, "zebracorn") == set()
+            assert await _metric(http, "db_replica_in_use") == 1
+
+            # Past the bound the replica is skipped: the other user's read comes from the primary.
+            await _until(lambda: _replica_in_use(http, 0), "the lagging replica skipped", MAX_LAG_SECONDS + 5)
+            assert await _titles(http, other, "zebracorn") == {title}
+            assert await _metric(http, "db_replica_lag_seconds") > MAX_LAG_SECONDS
+            assert server.output().count("over 2 s") == 1, server.output()
+
+            # Caught up, it serves again.
+            replica.run_sql("START SLAVE SQL_THREAD")
+            await _until(lambda: _replica_in_use(http, 1), "the replica in use again")
+            served = await _metric(http, "db_lag_tolerant_reads_total", engine="replica")
+            assert await _titles(http, other, "zebracorn") == {title}
+            assert await _metric(http, "db_lag_tolerant_reads_total", engine="replica") == served + 1
+
+            # Killed: the next read, which meets it, runs again on the primary.
+            replica.kill()
+            names = {node["name"] for node in (await _query(http, other, PROJECTS))["projects"]["nodes"]}
+            assert names
+            assert ON_REPLICA_ONLY not in names
+            assert await _metric(http, "db_replica_in_use") == 0
+            assert await _titles(http, other, "zebracorn") == {title}
+        assert "unreachable" in server.output()
+        assert "INTERNAL_SERVER_ERROR" not in server.output()
+    finally:
+        await redis.aclose()
+        server.stop()
+
+
+async def _replica_in_use(http: httpx.AsyncClient, expected: float) -> bool:
+    return await _metric(http, "db_replica_in_use") == expected
+
+
+async def _cached_values_without(redis: Redis, mark: str) -> int:
+    """How many cache entries there are; fails if one holds ``mark``."""
+    keys = [key async for key in redis.scan_iter(count=1000, _type="string")]
+    values = [await redis.get(key) for key in keys]
+    assert not any(value and mark.encode() in value for value in values), "a cache holds the replica's data"
+    return len(keys)
