@@ -126,8 +126,8 @@ class Settings(BaseSettings):
     replica_read_your_writes_seconds: float = Field(
         default=5.0,
         ge=0,
-        description="after a user's write commits, that user's reads stay on the primary this long (from "
-        "every process), so the user sees what they wrote",
+        description="after a write commits, its principal's (user's or API key's) lag-tolerant reads stay on "
+        "the primary this long, whichever process serves them, so it sees what it wrote",
     )
 
     jwt_secret: str = Field(

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from perf.shared.server_process import ROOT
+from persistence.settings import Settings
 from tests import services as test_services
 
 DEPLOY = ROOT / "deploy"
@@ -78,6 +79,19 @@ def test_the_replica_replicates_from_the_primary(fleet: dict[str, Any]) -> None:
     assert services["mariadb-replica"]["environment"]["MARIADB_MASTER_HOST"] == "mariadb-primary"
     assert "--log-bin" in services["mariadb-primary"]["command"]
     assert "--read-only=1" in services["mariadb-replica"]["command"]
+
+
+def test_the_api_reads_lists_from_the_replica(fleet: dict[str, Any]) -> None:
+    services = fleet["services"]
+    for name in API_SERVICES:
+        replica_url = services[name]["environment"]["TASKQL_DATABASE_REPLICA_URL"]
+        assert replica_url.startswith("mysql+aiomysql://taskql:taskql@mariadb-replica:3306/"), name
+        Settings(
+            database_url=services[name]["environment"]["TASKQL_DATABASE_URL"],
+            database_replica_url=replica_url,
+        )
+    # Jobs read the primary: what they send must be what was committed.
+    assert "TASKQL_DATABASE_REPLICA_URL" not in services["worker"]["environment"]
 
 
 def test_prometheus_scrapes_every_api_process_and_the_worker(fleet: dict[str, Any], tmp_path: Path) -> None:

@@ -17,11 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from perf.shared.private_mariadb import PrivateReplication
 from perf.shared.private_redis import PrivateRedis
 from perf.shared.server_process import start_server
+from persistence.replica import gtid_positions, has_reached
+from persistence.settings import Settings
 from tests.conftest import PASSWORD
 from tests.persistence.test_db_restart import LOGIN, _seeded
 from tests.scrape import sample
@@ -176,3 +180,25 @@ async def _cached_values_without(redis: Redis, mark: str) -> int:
     values = [await redis.get(key) for key in keys]
     assert not any(value and mark.encode() in value for value in values), "a cache holds the replica's data"
     return len(keys)
+
+
+def test_a_replica_needs_mariadb_for_both_engines() -> None:
+    replica = "mysql+aiomysql://taskql@replica:3306/taskql"
+    with pytest.raises(ValidationError, match="TASKQL_DATABASE_REPLICA_URL needs MariaDB"):
+        Settings(database_url="sqlite+aiosqlite:///var/taskql.db", database_replica_url=replica)
+    with pytest.raises(ValidationError, match="must exceed TASKQL_REPLICA_LAG_CHECK_SECONDS"):
+        Settings(
+            database_url="mysql+aiomysql://taskql@db:3306/taskql",
+            database_replica_url=replica,
+            replica_max_lag_seconds=1,
+            replica_lag_check_seconds=1,
+        )
+
+
+def test_the_replica_has_reached_a_position_domain_by_domain() -> None:
+    primary = gtid_positions("0-1-42,1-2-7")
+    assert primary == {0: 42, 1: 7}
+    assert has_reached(gtid_positions("0-1-42,1-3-9"), primary)  # another server of domain 1 wrote on
+    assert not has_reached(gtid_positions("0-1-41,1-2-7"), primary)
+    assert not has_reached(gtid_positions("0-1-42"), primary)  # nothing of domain 1 applied yet
+    assert has_reached(gtid_positions(""), gtid_positions(None))  # an empty primary: nothing to lag
