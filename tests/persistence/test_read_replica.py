@@ -20,13 +20,15 @@ import httpx
 import pytest
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from sqlalchemy import text
 
 from perf.shared.private_mariadb import PrivateReplication
 from perf.shared.private_redis import PrivateRedis
 from perf.shared.server_process import start_server
-from persistence.replica import gtid_positions, has_reached
+from persistence.db import Database, create_engine, create_replica
+from persistence.replica import Replica, follow_writes, gtid_positions, has_reached
 from persistence.settings import Settings
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, make_settings
 from tests.persistence.test_db_restart import LOGIN, _seeded
 from tests.scrape import sample
 
@@ -202,3 +204,59 @@ def test_the_replica_has_reached_a_position_domain_by_domain() -> None:
     assert not has_reached(gtid_positions("0-1-41,1-2-7"), primary)
     assert not has_reached(gtid_positions("0-1-42"), primary)  # nothing of domain 1 applied yet
     assert has_reached(gtid_positions(""), gtid_positions(None))  # an empty primary: nothing to lag
+
+
+async def test_a_read_that_meets_a_dead_replica_runs_again_on_the_primary(
+    private_replication: PrivateReplication,
+) -> None:
+    primary, replica_server = private_replication.primary, private_replication.replica
+    primary.create_database("taskql")
+    primary.run_sql(
+        "CREATE TABLE taskql.marks (id INT PRIMARY KEY, side VARCHAR(20)); "
+        "INSERT INTO taskql.marks VALUES (1, 'primary')"
+    )
+    settings = make_settings(
+        database_url=primary.url("taskql"), database_replica_url=replica_server.url("taskql")
+    )
+    reads = create_engine(settings, autocommit=True, pool=(2, 0))
+    replica = create_replica(settings, reads, (2, 0))
+    assert replica is not None
+    db = Database(reads, reads, replica)
+
+    async def side() -> str:
+        async with db.read(lag_ok=True) as conn:
+            found: str = await conn.scalar(text("SELECT side FROM marks WHERE id = 1"))
+        return found
+
+    try:
+        await _until(_caught_up(replica), "the replica caught up")
+        replica_server.run_sql("UPDATE taskql.marks SET side = 'replica'")
+        assert await side() == "replica"
+
+        # Read-your-writes: this task's reads follow its writes to the primary (a task of its own, so
+        # the flag stays there).
+        async def after_a_write() -> str:
+            follow_writes()
+            return await side()
+
+        assert await asyncio.create_task(after_a_write()) == "primary"
+        assert await side() == "replica"
+
+        # Killed under a pooled connection: its first statement fails and runs again on the primary.
+        replica_server.kill()
+        assert await side() == "primary"
+        assert not replica.usable
+        # Its next check has not run yet: the connection refused, the read goes to the primary.
+        replica.lag.usable = True
+        assert await side() == "primary"
+        assert not replica.usable
+    finally:
+        await db.dispose()
+
+
+def _caught_up(replica: Replica) -> Callable[[], Any]:
+    async def check() -> bool:
+        await replica.lag.check()
+        return replica.usable
+
+    return check
