@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.db import Database, create_engine
 from persistence.redis import EMBEDDED_URL, embedded_server
+from persistence.replica import Replica
 from persistence.settings import Settings, get_settings
 
 HIGH, DEFAULT, LOW = "high", "default", "low"
@@ -96,13 +97,17 @@ def job_settings() -> Settings:
 
 
 _job_engine: AsyncEngine | None = None
+_job_replica: Replica | None = None
 
 
-def use_job_engine(engine: AsyncEngine | None) -> None:
+def use_job_engine(engine: AsyncEngine | None, replica: Replica | None = None) -> None:
     """A pooled engine for the job bodies of a process that runs every job on one event loop
-    (``python -m jobs.worker``, jobs/worker_loop.py); None: an engine per read."""
+    (``python -m jobs.worker``, jobs/worker_loop.py), and the read replica's when there is one;
+    None: an engine per read."""
     global _job_engine  # noqa: PLW0603 - one process, one engine for its job bodies
+    global _job_replica  # noqa: PLW0603 - and one replica's
     _job_engine = engine
+    _job_replica = replica
 
 
 async def read_once(settings: Settings, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -131,7 +136,7 @@ async def with_database(settings: Settings, work: Callable[[Database], Awaitable
     embedded runner runs an ``async def`` job with ``asyncio.run``, a fresh event loop per job, and a
     pooled connection cannot outlive its loop."""
     if _job_engine is not None:
-        return await work(Database(_job_engine))
+        return await work(Database(_job_engine, replica=_job_replica))
     db = Database(create_engine(settings, null_pool=True))
     try:
         return await work(db)

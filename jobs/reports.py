@@ -2,10 +2,11 @@
 
 It takes only the id. Each attempt marks the row running (and counts it), computes the figures in SQL
 (persistence/queries/reports.py), writes the CSV and the HTML under TASKQL_REPORT_ROOT at the report's
-fixed key, atomically, and marks the row succeeded. Running it again rebuilds the same two files, so a
-redelivered job is harmless. A failure raises for RQ to retry (REPORT_RETRY: twice, after a fixed
-wait); the last attempt also marks the row failed with a short message for the requester, while the
-traceback stays in the log and in RQ's failed registry.
+fixed key, atomically, and marks the row succeeded (with a read replica, the figures come from it once
+it has caught up with the primary: persistence/db.py, ``read_caught_up``). Running it again rebuilds
+the same two files, so a redelivered job is harmless. A failure raises for RQ to retry (REPORT_RETRY:
+twice, after a fixed wait); the last attempt also marks the row failed with a short message for the
+requester, while the traceback stays in the log and in RQ's failed registry.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ async def _attempt(db: Database, settings: Settings, report_id: int) -> str:
 
 async def _build(db: Database, settings: Settings, report_id: int) -> str:
     now = utcnow()
-    async with db.read() as conn:
+    # The figures are a heavy read: the replica's, once it holds every write made before the build
+    # began (the request's included), waiting for it at most the lag bound; else the primary's.
+    async with db.read_caught_up(settings.replica_max_lag_seconds) as conn:
         row = await report_for_job(conn, report_id)
         if row is None:
             raise LookupError(f"report {report_id} vanished while it was being built")

@@ -30,7 +30,7 @@ from jobs.email import close_smtp_connection
 from jobs.job_metrics import MeteredWorker, serve_worker_metrics
 from jobs.queues import QUEUE_NAMES, connect, is_embedded, queues, use_job_engine
 from jobs.worker_loop import LoopJob, run_on_worker_loop
-from persistence.db import create_engine
+from persistence.db import Database, create_engine, create_replica
 from persistence.logs import logging_config
 from persistence.settings import get_settings
 
@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     connection = connect(settings, for_worker=True)
     # Jobs run one at a time: the pool holds the one connection they share.
     engine = create_engine(settings.model_copy(update={"db_pool_size": 1}))
-    use_job_engine(engine)
+    # Report builds read the replica once it has caught up (jobs/reports.py).
+    replica = create_replica(settings, engine, (1, 0), statement_timeout=False)
+    use_job_engine(engine, replica)
     serve_worker_metrics(settings)
     worker = MeteredWorker(
         queues(connection),
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         if cron is not None:
             _stop(cron)
         use_job_engine(None)
-        run_on_worker_loop(engine.dispose())
+        run_on_worker_loop(Database(engine, replica=replica).dispose())
         close_smtp_connection()
     return 0
 

@@ -115,13 +115,19 @@ def create_engine(
     return engine
 
 
-def create_replica(settings: Settings, primary_reads: AsyncEngine, pool: tuple[int, int]) -> Replica | None:
-    """The configured read replica (None without one): an autocommit pool the size of the primary's
-    reads', its lag measured against ``primary_reads``."""
+def create_replica(
+    settings: Settings, primary_reads: AsyncEngine, pool: tuple[int, int], *, statement_timeout: bool = True
+) -> Replica | None:
+    """The configured read replica (None without one): an autocommit pool of ``pool``'s size, its lag
+    measured against ``primary_reads``; ``statement_timeout`` as for the primary's engine."""
     if settings.database_replica_url is None:
         return None
     engine = create_engine(
-        settings, statement_timeout=True, autocommit=True, pool=pool, url=settings.database_replica_url
+        settings,
+        statement_timeout=statement_timeout,
+        autocommit=True,
+        pool=pool,
+        url=settings.database_replica_url,
     )
     lag = ReplicaLag(
         primary_reads,
@@ -234,6 +240,20 @@ class Database:
                 conn = await self._checkout(stack, replica)
             DB_POOL_WAIT.observe(time.perf_counter() - started)
             yield conn
+
+    @asynccontextmanager
+    async def read_caught_up(self, wait_seconds: float) -> AsyncIterator[AsyncConnection]:
+        """A connection that sees everything committed before this call: the replica's once it has
+        applied all of that (waiting at most ``wait_seconds``), else the primary's. For long reads
+        off the request path (a report's build), where one more round trip is nothing and the
+        primary is spared a heavy read."""
+        replica = self.replica
+        if replica is not None and not await replica.has_caught_up(self.read_engine, wait_seconds):
+            replica = None
+        if self.replica is not None:
+            DB_LAG_TOLERANT_READS.labels("replica" if replica else "primary").inc()
+        async with AsyncExitStack() as stack:
+            yield await self._checkout(stack, replica)
 
     def _replica_for(self, lag_ok: bool) -> Replica | None:
         """The replica when this read may use it now; counted by where the read goes."""

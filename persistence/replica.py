@@ -31,6 +31,7 @@ from contextvars import ContextVar
 
 from redis.exceptions import RedisError
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.cache import Cache
@@ -164,7 +165,8 @@ class ReplicaLag:
 
 
 class Replica:
-    """The replica's engine (an autocommit pool of its own) and its lag."""
+    """The replica's engine (an autocommit pool of its own) and its lag (measured only where
+    ``lag.start()`` runs it: the API servers; elsewhere the replica is never ``usable``)."""
 
     def __init__(self, engine: AsyncEngine, lag: ReplicaLag) -> None:
         self.engine = engine
@@ -173,3 +175,19 @@ class Replica:
     @property
     def usable(self) -> bool:
         return self.lag.usable
+
+    async def has_caught_up(self, primary: AsyncEngine, wait_seconds: float) -> bool:
+        """Whether the replica holds everything the primary committed until now, waiting for it at
+        most ``wait_seconds`` (MariaDB's MASTER_GTID_WAIT); False when the replica does not answer."""
+        async with primary.connect() as conn:
+            position = await conn.scalar(text("SELECT @@gtid_binlog_pos"))
+        try:
+            async with self.engine.connect() as conn:
+                waited = await conn.scalar(
+                    text("SELECT MASTER_GTID_WAIT(:position, :seconds)"),
+                    {"position": position, "seconds": wait_seconds},
+                )
+        except DBAPIError as error:
+            log.warning("the read replica did not answer (%s): reading the primary", error.orig)
+            return False
+        return bool(waited == 0)

@@ -242,6 +242,18 @@ async def test_a_read_that_meets_a_dead_replica_runs_again_on_the_primary(
         assert await asyncio.create_task(after_a_write()) == "primary"
         assert await side() == "replica"
 
+        # A read that must see every commit (a report's build) reads the replica once it has them all...
+        async with db.read_caught_up(1.0) as conn:
+            assert await conn.scalar(text("SELECT side FROM marks WHERE id = 1")) == "replica"
+        # ... and the primary when the replica cannot catch up within the wait.
+        replica_server.run_sql("STOP SLAVE SQL_THREAD")
+        primary.run_sql("INSERT INTO taskql.marks VALUES (2, 'new')")
+        async with db.read_caught_up(0.2) as conn:
+            assert await conn.scalar(text("SELECT side FROM marks WHERE id = 1")) == "primary"
+        replica_server.run_sql("START SLAVE SQL_THREAD")
+        async with db.read_caught_up(5.0) as conn:  # waits for the replica, then reads it
+            assert await conn.scalar(text("SELECT count(*) FROM marks WHERE side IN ('new', 'replica')")) == 2
+
         # Killed under a pooled connection: its first statement fails and runs again on the primary.
         replica_server.kill()
         assert await side() == "primary"
