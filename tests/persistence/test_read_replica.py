@@ -22,14 +22,21 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from jobs.queues import use_job_engine, use_settings
+from jobs.reports import SUCCEEDED, build_report
 from perf.shared.private_mariadb import PrivateReplication
 from perf.shared.private_redis import PrivateRedis
 from perf.shared.server_process import start_server
 from persistence.db import Database, create_engine, create_replica
+from persistence.enums import ReportStatus
+from persistence.migrate import upgrade_to_head
 from persistence.replica import Replica, follow_writes, gtid_positions, has_reached
+from persistence.report_files import ReportStore, report_key
 from persistence.settings import Settings
+from schema.app import build_services
 from tests.conftest import PASSWORD, make_settings
 from tests.persistence.test_db_restart import LOGIN, _seeded
+from tests.report_data import insert_report, report_world
 from tests.scrape import sample
 
 MAX_LAG_SECONDS = 2.0
@@ -272,3 +279,47 @@ def _caught_up(replica: Replica) -> Callable[[], Any]:
         return replica.usable
 
     return check
+
+
+async def test_a_report_build_reads_the_replica_once_it_has_caught_up(
+    private_replication: PrivateReplication, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    primary, replica_server = private_replication.primary, private_replication.replica
+    primary.create_database("taskql")
+    settings = make_settings(
+        database_url=primary.url("taskql"),
+        database_replica_url=replica_server.url("taskql"),
+        redis_url=private_redis.url,
+        report_root=str(tmp_path),
+        replica_max_lag_seconds=0.5,
+        replica_lag_check_seconds=0.1,
+    )
+    services = build_services(settings)
+    engine = create_engine(settings.model_copy(update={"db_pool_size": 1}))
+    use_settings(settings)
+    job_db = Database(engine, replica=create_replica(settings, engine, (1, 0), statement_timeout=False))
+    use_job_engine(engine, job_db.replica)
+    store = ReportStore(settings.report_root)
+    try:
+        await upgrade_to_head(services.db.engine)
+        world = await report_world(services)
+        rename = f"UPDATE taskql.projects SET name = '{ON_REPLICA_ONLY}' WHERE id = {world.project_id}"  # noqa: S608 - our constants
+        first = await insert_report(services, world, ReportStatus.QUEUED)
+        # The build waits until the replica holds the report's row, then reads the figures there.
+        replica_server.run_sql(
+            f"SELECT MASTER_GTID_WAIT('{primary.run_sql('SELECT @@gtid_binlog_pos').strip()}', 10); {rename}"
+        )
+        assert await build_report(first) == SUCCEEDED
+        assert ON_REPLICA_ONLY in store.path_of(report_key(first), "html").read_text()
+
+        # Lagging: the replica has not got the new report's row; the build reads the primary.
+        replica_server.run_sql("STOP SLAVE SQL_THREAD")
+        second = await insert_report(services, world, ReportStatus.QUEUED)
+        assert await build_report(second) == SUCCEEDED
+        assert ON_REPLICA_ONLY not in store.path_of(report_key(second), "html").read_text()
+    finally:
+        use_job_engine(None)
+        use_settings(None)
+        await job_db.dispose()
+        await services.cache.redis.aclose()
+        await services.db.dispose()
