@@ -60,11 +60,13 @@ class WrittenMarks:
 
     def __init__(self, cache: Cache, seconds: float) -> None:
         self.cache = cache
-        self.milliseconds = max(1, round(seconds * 1000))
+        self.milliseconds = round(seconds * 1000)
 
     async def wrote(self, principal_key: str) -> None:
         follow_writes()
         breaker = self.cache.breaker
+        if self.milliseconds <= 0:
+            return  # read-your-writes turned off: only the write's own request follows it
         if not breaker.allows():
             return  # every charge falls back to the process's buckets then, which send reads to the primary
         try:
@@ -154,8 +156,9 @@ class ReplicaLag:
         for checked_at, position in reversed(self._checks):
             if has_reached(replica, position):
                 return 0.0 if checked_at == now else now - checked_at
-        # Behind every position still kept: at least as far behind as the oldest.
-        return now - self._checks[0][0] + self.check_seconds
+        # Behind every position still kept (or measured once only, just started): how far is unknown,
+        # so it counts as beyond the bound until a later check finds a position it has reached.
+        return max(now - self._checks[0][0], self.max_lag_seconds) + self.check_seconds
 
     def _switch(self, usable: bool, message: str) -> None:
         if usable != self.usable:

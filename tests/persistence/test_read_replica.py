@@ -30,7 +30,7 @@ from perf.shared.server_process import start_server
 from persistence.db import Database, create_engine, create_replica
 from persistence.enums import ReportStatus
 from persistence.migrate import upgrade_to_head
-from persistence.replica import Replica, follow_writes, gtid_positions, has_reached
+from persistence.replica import Replica, ReplicaLag, follow_writes, gtid_positions, has_reached
 from persistence.report_files import ReportStore, report_key
 from persistence.settings import Settings
 from schema.app import build_services
@@ -323,3 +323,33 @@ async def test_a_report_build_reads_the_replica_once_it_has_caught_up(
         await job_db.dispose()
         await services.cache.redis.aclose()
         await services.db.dispose()
+
+
+async def test_a_replica_behind_every_position_seen_counts_as_beyond_the_bound(
+    private_replication: PrivateReplication,
+) -> None:
+    primary, replica_server = private_replication.primary, private_replication.replica
+    primary.create_database("taskql")
+    settings = make_settings(
+        database_url=primary.url("taskql"), database_replica_url=replica_server.url("taskql")
+    )
+    reads = create_engine(settings, autocommit=True, pool=(1, 0))
+    db = Database(reads, reads, create_replica(settings, reads, (1, 0)))
+    assert db.replica is not None
+    lag = db.replica.lag
+    try:
+        await _until(_caught_up(db.replica), "the replica caught up")
+        replica_server.run_sql("STOP SLAVE SQL_THREAD")
+        primary.run_sql("CREATE TABLE taskql.later (id INT PRIMARY KEY)")
+        # A process starting now has seen one position, which the replica lacks: not usable, though
+        # it has waited for no check yet.
+        started = ReplicaLag(reads, db.replica.engine, max_lag_seconds=5, check_seconds=1)
+        await started.check()
+        assert not started.usable
+        assert started.lag_seconds is not None
+        assert started.lag_seconds > 5
+        # The running one keeps the replica while the lag is within the bound.
+        await lag.check()
+        assert lag.usable
+    finally:
+        await db.dispose()
