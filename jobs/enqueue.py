@@ -41,6 +41,7 @@ from jobs.queues import (
     queue,
 )
 from jobs.reports import build_report
+from jobs.tracing import traced_meta
 from jobs.webhooks import deliver_webhook
 from persistence.redis_breaker import BreakerView
 from persistence.relay import CommittedBatch
@@ -140,6 +141,7 @@ class Enqueuer:
                 result_ttl=self.settings.job_dedup_ttl_seconds,
                 failure_ttl=self.settings.job_dedup_ttl_seconds,
                 description=f"{kind.description} {object_id}",
+                meta=traced_meta(),
             )
         except DuplicateJobError:
             log.debug("%s job %s exists already", kind.description, job_id)

@@ -21,6 +21,7 @@ from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from jobs.tracing import traced_meta
 from persistence.db import Database, create_engine
 from persistence.redis import EMBEDDED_URL, embedded_server
 from persistence.replica import Replica
@@ -194,6 +195,7 @@ def enqueue_once(
             result_ttl=keep_seconds,
             failure_ttl=keep_seconds,
             description=description,
+            meta=traced_meta(),
         )
     except DuplicateJobError:
         return False

@@ -33,6 +33,7 @@ from jobs.worker_loop import LoopJob, run_on_worker_loop
 from persistence.db import Database, create_engine, create_replica
 from persistence.logs import logging_config
 from persistence.settings import get_settings
+from persistence.tracing import start_tracing, stop_tracing
 
 CRON_STOP_SECONDS = 10.0
 
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if is_embedded(settings):
         parser.error("the embedded default (memory://) runs its jobs inside the server: set TASKQL_REDIS_URL")
     connection = connect(settings, for_worker=True)
+    # Before the engine: it is instrumented when it is made.
+    start_tracing(settings, "taskql-worker")
     # Jobs run one at a time: the pool holds the one connection they share.
     engine = create_engine(settings.model_copy(update={"db_pool_size": 1}))
     # Report builds read the replica once it has caught up (jobs/reports.py).
@@ -79,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         use_job_engine(None)
         run_on_worker_loop(Database(engine, replica=replica).dispose())
         close_smtp_connection()
+        stop_tracing()  # what the batch processor still holds goes out
     return 0
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from rq.job import Job
 
+from jobs.tracing import job_span
+
 _loop: asyncio.AbstractEventLoop | None = None
 
 
@@ -43,12 +45,14 @@ def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
 
 
 class LoopJob(Job):
-    """A job whose coroutine runs on the worker's loop (RQ's ``_execute``, with the loop swapped)."""
+    """A job whose coroutine runs on the worker's loop (RQ's ``_execute``, with the loop swapped), in
+    its span when tracing is on (jobs/tracing.py)."""
 
     def _execute(self) -> Any:
         if not self.func:
             raise ValueError("Cannot execute job: function is None")
-        result = self.func(*self.args, **self.kwargs)
-        if asyncio.iscoroutine(result):
-            return run_on_worker_loop(result)
-        return result
+        with job_span(self):
+            result = self.func(*self.args, **self.kwargs)
+            if asyncio.iscoroutine(result):
+                return run_on_worker_loop(result)
+            return result

@@ -39,6 +39,7 @@ from persistence.replica import Replica, ReplicaLag, reads_follow_writes
 from persistence.settings import Settings
 from persistence.slow_queries import SlowQueryThresholds, install_slow_query_log
 from persistence.statements import install_statement_counter, waiting_on_database
+from persistence.tracing import instrument_engine
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ def create_engine(
         install_idle_ping(engine, settings.db_ping_idle_seconds)
     install_statement_counter(engine.sync_engine)
     install_slow_query_log(engine.sync_engine, SlowQueryThresholds.from_settings(settings))
+    instrument_engine(engine.sync_engine)  # a span per statement, when tracing is on
     return engine
 
 

@@ -535,6 +535,13 @@ class Settings(BaseSettings):
         description="serve `/metrics` (Prometheus text, without authentication: keep it on an internal "
         "network)",
     )
+    tracing_enabled: bool = Field(
+        default=False,
+        description="OpenTelemetry spans (the request, the GraphQL operation, each SQL statement and Redis "
+        "command, jobs) exported by OTLP/HTTP; where to, the service's name and the sampler are the SDK's "
+        "standard `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER` (persistence/"
+        "tracing.py)",
+    )
     slow_query_warning_ms: float = Field(
         default=100.0, ge=0, description="a statement slower than this logs a warning"
     )

@@ -35,6 +35,7 @@ from persistence.relay import OnCommitted, Relay
 from persistence.replica import WrittenMarks
 from persistence.seed import DEMO_SIZES, seed_demo_if_empty
 from persistence.settings import Settings, get_settings
+from persistence.tracing import start_tracing
 from resolvers.context import Services
 from resolvers.notification_rules import NotificationDerivation
 from resolvers.trusted_documents import TrustedDocuments
@@ -50,6 +51,7 @@ from schema.http.health import Health
 from schema.http.metrics_endpoint import MetricsEndpoint
 from schema.http.ops_page import ops_page_routes
 from schema.http.report_downloads import ReportDownloads
+from schema.http.tracing import request_span_middleware
 from schema.http.view import GraphQLView
 from schema.ws.endpoint import WebSocketView
 
@@ -57,6 +59,8 @@ log = logging.getLogger("taskql")
 
 
 def build_services(settings: Settings) -> Services:
+    # Before the engines and the Redis client: they are instrumented when they are made.
+    start_tracing(settings, "taskql")
     if settings.uses_sqlite:
         db = Database(create_engine(settings, statement_timeout=True))
     else:
@@ -179,7 +183,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             *([Route("/metrics", MetricsEndpoint(settings).handle)] if settings.metrics_enabled else []),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(Edge, settings=settings)],
+        middleware=[*request_span_middleware(), Middleware(Edge, settings=settings)],
     )
     app.state.services = services
     return app

@@ -44,7 +44,7 @@ def _apq_key(sha256: str) -> str:
     return f"apq:{sha256}"
 
 
-def _persisted_hash(params: GraphQLParams) -> str | None:
+def persisted_hash(params: GraphQLParams) -> str | None:
     persisted = (params.extensions or {}).get("persistedQuery")
     if persisted is None:
         return None
@@ -70,7 +70,7 @@ class PersistedDocuments:
     ) -> ResolvedDocument:
         if params.document_id is not None:
             return await self._by_document_id(params, not_found_status)
-        sha256 = _persisted_hash(params)
+        sha256 = persisted_hash(params)
         if sha256 is None:
             assert params.query is not None  # noqa: S101 - transport.py refuses a request naming nothing
             return self._admit(params.query, principal, await self._trusted_text(params.query, principal))
@@ -100,7 +100,7 @@ class PersistedDocuments:
         if params.query is not None:
             return None
         try:
-            sha256 = _persisted_hash(params)
+            sha256 = persisted_hash(params)
         except RequestError:
             return None
         trusted = None if sha256 is None else self.registry.get(sha256=sha256)

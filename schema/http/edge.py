@@ -6,6 +6,9 @@
 3. the header bound (schema/http/policy.py): 431 before any handler reads the headers;
 4. CORS (schema/http/policy.py), for requests that carry an ``Origin`` (CORS leaves the rest alone).
 
+With tracing on, the request's span (OpenTelemetry's ASGI middleware, outside this layer: see
+schema/http/tracing.py) gets the request id as ``taskql.request_id``.
+
 One layer instead of four: the headers are scanned once for the id, the size and the origin, and a
 request passes one ``send`` wrapper, not three.
 """
@@ -14,13 +17,16 @@ from __future__ import annotations
 
 import time
 
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from persistence.logs import bind_request_id, unbind_request_id
 from persistence.settings import Settings
+from persistence.tracing import provider
 from schema.http.metrics import HttpMetrics
 from schema.http.policy import cors, refuse_oversized_headers
 from schema.http.request_id import HEADER, request_id
+from schema.http.tracing import REQUEST_ID
 
 _ORIGIN = b"origin"
 
@@ -31,6 +37,7 @@ class Edge:
         self.with_cors = cors(app, settings)
         self.max_header_bytes = settings.max_header_bytes
         self.metrics = HttpMetrics()
+        self.traced = provider() is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -48,6 +55,8 @@ class Edge:
             elif name == _ORIGIN:
                 has_origin = True
         identifier = request_id(offered)
+        if self.traced:
+            trace.get_current_span().set_attribute(REQUEST_ID, identifier)
         id_header = (HEADER, identifier.encode("ascii"))
         status = 500  # what the client sees when the app raises before it answers
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from graphql import ExecutionResult, OperationType, get_operation_ast
+from opentelemetry import trace
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -37,11 +38,12 @@ from schema.core.request import GraphQLParams, RequestError
 from schema.engine.compiler.operations import CompiledResult, OperationCompiler
 from schema.engine.execute import Execution
 from schema.engine.operation import Operation
+from schema.engine.tracing import ENGINE, describe_operation, operation_span, operation_tracer
 from schema.guard.documents import DocumentCache
 from schema.guard.idempotency import HEADER, StoredAnswer, idempotency_for, store_answer, stored_answer
 from schema.guard.lanes import AdmissionLanes
 from schema.guard.operation_metrics import note_operation, observe_operation
-from schema.guard.persisted import PersistedDocuments
+from schema.guard.persisted import PersistedDocuments, ResolvedDocument, persisted_hash
 from schema.guard.protection import Budget, Precharge, Protection, budget_for
 from schema.http.first_trip import FirstTrip
 from schema.http.graphiql_page import graphiql_response
@@ -83,6 +85,13 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def _document_id(params: GraphQLParams, resolved: ResolvedDocument) -> str | None:
+    """What names the document the request ran: a trusted document's id, else an APQ hash."""
+    if resolved.trusted is not None:
+        return resolved.trusted.document_id
+    return persisted_hash(params)
+
+
 class GraphQLView:
     def __init__(
         self,
@@ -106,6 +115,8 @@ class GraphQLView:
         )
         self.execution = Execution(documents.schema, services.settings, compiler)
         self.first_trip = FirstTrip(services, documents, persisted, protection)
+        # None while tracing is off: then no span is made (schema/engine/tracing.py).
+        self.tracer = operation_tracer()
 
     @classmethod
     def for_schema(
@@ -177,7 +188,11 @@ class GraphQLView:
         return Response(orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers)
 
     async def _handle(self, request: Request, media_type: str) -> Response:
-        with count_statements() as counter, observe_operation(self.services_schema, counter) as observed:
+        with (
+            operation_span(self.tracer),
+            count_statements() as counter,
+            observe_operation(self.services_schema, counter) as observed,
+        ):
             if request.method == "POST" and is_multipart(request):
                 # An upload's time is mostly its client sending (its size is bounded): it takes no
                 # slot, or a few slow uploads would stop the process serving anyone else.
@@ -287,6 +302,8 @@ class GraphQLView:
             )
             raise RequestError(400, "BAD_USER_INPUT", message)
         note_operation(prepared.document, operation, resolved.trusted)
+        if self.tracer is not None:
+            describe_operation(trace.get_current_span(), operation, _document_id(params, resolved))
         if operation.operation is OperationType.SUBSCRIPTION:
             raise RequestError(400, "BAD_USER_INPUT", "subscriptions run over WebSocket, not HTTP")
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
@@ -321,6 +338,9 @@ class GraphQLView:
         result = await self.execution.execute(
             Operation(prepared.document, operation, params.operation_name, params.variables), context
         )
+        if self.tracer is not None:
+            engine = "compiled" if isinstance(result, CompiledResult) else "resolvers"
+            trace.get_current_span().set_attribute(ENGINE, engine)
         status, payload = self._result_payload(result, request_error_status)
         data = result.data_for_cost() if isinstance(result, CompiledResult) else result.data
         cost, headers = await self.protection.settle(admission, data, operation)

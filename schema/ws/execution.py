@@ -20,6 +20,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from resolvers.subscriptions import ConnectionContext
 from schema.engine.execute import Execution
 from schema.engine.operation import Operation
+from schema.engine.tracing import describe_operation, operation_span, operation_tracer
 from schema.guard.documents import DocumentCache
 
 
@@ -27,6 +28,8 @@ class HandlerSchema:
     def __init__(self, documents: DocumentCache, execution: Execution) -> None:
         self.documents = documents
         self.execution = execution
+        # None while tracing is off (schema/engine/tracing.py): a subscription's start gets a span.
+        self.tracer = operation_tracer()
 
     async def stream(
         self,
@@ -52,7 +55,10 @@ class HandlerSchema:
         self, operation: Operation, connection: ConnectionContext
     ) -> AsyncGenerator[ExecutionResult, None]:
         # Strawberry's types: a refusal before the first event is an `error` message, not a `next`.
-        results = await self.execution.subscribe(operation, connection)
+        with operation_span(self.tracer) as span:
+            if span is not None:
+                describe_operation(span, operation.definition, None)
+            results = await self.execution.subscribe(operation, connection)
         if isinstance(results, GraphQLResult):
             yield PreExecutionError(data=None, errors=results.errors)
             return
