@@ -97,8 +97,8 @@ bench: $(INSTALLED) ## GraphQL (ENGINE=compiled|resolvers, task-list cache off) 
 	$(PY) -m perf.bench --engine $(or $(ENGINE),compiled)
 
 .PHONY: bench-cpu
-bench-cpu: $(INSTALLED) ## Server and MariaDB CPU per request of the load mix's reads, compiled engine against resolvers (see docs/performance.md)
-	$(PY) -m perf.cpu_bench
+bench-cpu: $(INSTALLED) ## Server and MariaDB CPU per request of the load mix's reads, compiled engine against resolvers, or (TRACING=1) traced against untraced (see docs/performance.md)
+	$(PY) -m perf.cpu_bench $(if $(TRACING),--tracing)
 
 .PHONY: bench-writes
 bench-writes: $(INSTALLED) ## Server CPU per taskUpdate, sequential at 100/s on its own database (see docs/performance.md)

@@ -12,6 +12,11 @@
    connections (found by their ports, looked for every 0.1 s), per request over every round.
 4. Prints a line per engine and document, ``search_db_ms=…``, and ends with
    ``mix_cpu_ms=<compiled> resolvers_mix_cpu_ms=<resolvers> ratio=<compiled/resolvers>``.
+
+``--tracing`` (``make bench-cpu TRACING=1``) compares the compiled engine with tracing on (``traced``:
+``TASKQL_TRACING_ENABLED``, every request sampled, spans exported by OTLP/HTTP to a local sink in the
+bench's process, persistence/tracing.py) against the same server with it off (``untraced``), in the
+same alternating order; it ends with ``mix_cpu_ms=<traced> untraced_mix_cpu_ms=… ratio=…``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from perf.cpu_bench.connections import ThreadLedger, connection_threads
 from perf.cpu_bench.documents import Subjects, bodies, mix_shares, read_operations
+from perf.cpu_bench.otlp_sink import otlp_sink
 from perf.cpu_bench.report import (
     DocumentCpu,
     EngineRun,
@@ -59,6 +65,8 @@ from schema.core.ids import encode_id
 
 HEADERS = {"content-type": "application/json", "accept": "application/graphql-response+json"}
 WARMUP_SEED, TIMED_SEED = 1, 2
+# What --tracing compares, both on the compiled engine.
+TRACING_VARIANTS = ("traced", "untraced")
 OBSERVE_SECONDS = 0.1
 _projects = Project.__table__
 
@@ -74,6 +82,7 @@ class Options:
     sample: int
     server_cpus: str | None
     client_cpu: int | None
+    tracing: bool = False
 
 
 def parse_options(argv: list[str] | None = None) -> Options:
@@ -95,6 +104,9 @@ def parse_options(argv: list[str] | None = None) -> Options:
         "--server-cpus", default="0" if two_cores and shutil.which("taskset") else None, help="taskset list"
     )
     parser.add_argument("--client-cpu", type=int, default=1 if two_cores else None)
+    parser.add_argument(
+        "--tracing", action="store_true", help="the compiled engine traced (OTLP to a local sink) against not"
+    )
     args = parser.parse_args(argv)
     for name in ("rounds", "requests", "connections"):
         if getattr(args, name) < 1:
@@ -103,7 +115,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         parser.error("--warmup must be 0 or more and --max-seconds above 0")
     return Options(
         args.rounds, args.requests, args.warmup, args.connections, args.max_seconds, args.viewer, args.sample,
-        args.server_cpus, args.client_cpu,
+        args.server_cpus, args.client_cpu, args.tracing,
     )  # fmt: skip
 
 
@@ -245,12 +257,12 @@ async def measure_engine(
     return EngineRun(engine, documents)
 
 
-def engine_order(rounds: int) -> list[tuple[int, str]]:
-    """(round, engine) in the order they run: odd rounds as ``config.ENGINES`` lists them, even ones
+def engine_order(rounds: int, variants: tuple[str, ...] = config.ENGINES) -> list[tuple[int, str]]:
+    """(round, engine) in the order they run: odd rounds as ``variants`` lists them, even ones
     reversed (compiled, resolvers, resolvers, compiled, ...)."""
     order = []
     for number in range(1, rounds + 1):
-        engines = config.ENGINES if number % 2 else config.ENGINES[::-1]
+        engines = variants if number % 2 else variants[::-1]
         order += [(number, engine) for engine in engines]
     return order
 
@@ -269,28 +281,49 @@ def _context(options: Options, subjects: Subjects) -> dict[str, Any]:
     }
 
 
+def server_environment(base: config.BenchEnvironment, variant: str, sink: str) -> config.BenchEnvironment:
+    """The server's variables for an engine, or for a --tracing variant (compiled, traced or not)."""
+    if variant not in TRACING_VARIANTS:
+        return base.measuring(variant)
+    measuring = base.measuring("compiled")
+    if variant == "untraced":
+        return measuring
+    traced = {
+        "TASKQL_TRACING_ENABLED": "true",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
+        "OTEL_TRACES_SAMPLER": "parentbased_always_on",
+        "OTEL_SERVICE_NAME": "taskql-bench",
+    }
+    return config.BenchEnvironment({**measuring.variables, **traced})
+
+
 def main() -> None:
     options = parse_options()
     base = config.BenchEnvironment.create()
+    variants = TRACING_VARIANTS if options.tracing else config.ENGINES
     with stage(f"preparing {config.DATABASE_NAME} (seeded once) and registering the documents"):
         subjects, token = asyncio.run(_prepare(base.measuring(config.ENGINES[0]), options))
     if options.client_cpu is not None:
         # The requests' sender away from the server's CPU (MariaDB floats between both).
         os.sched_setaffinity(0, {options.client_cpu})
     rounds: list[tuple[int, EngineRun]] = []
-    for number, engine in engine_order(options.rounds):
-        spec = ServerSpec(f"graphql-{engine}-{number}", "schema.app:create_app", config.CPU_BENCH_PORT)
-        label = f"round {number} {engine}"
-        with (
-            stage(label),
-            running(
-                [spec], base.measuring(engine), workers=1, cpus=options.server_cpus, logs=RESULTS / "logs"
-            ) as servers,
-            asyncio.Runner(loop_factory=loop_factory()) as runner,
-        ):
-            run = runner.run(measure_engine(engine, servers[spec.name], subjects, token, options, label))
-        rounds.append((number, run))
-    runs = [combined([run for _, run in rounds if run.engine == engine]) for engine in config.ENGINES]
+    with otlp_sink() as (sink, received):
+        for number, engine in engine_order(options.rounds, variants):
+            spec = ServerSpec(f"graphql-{engine}-{number}", "schema.app:create_app", config.CPU_BENCH_PORT)
+            label = f"round {number} {engine}"
+            environment = server_environment(base, engine, sink)
+            with (
+                stage(label),
+                running(
+                    [spec], environment, workers=1, cpus=options.server_cpus, logs=RESULTS / "logs"
+                ) as servers,
+                asyncio.Runner(loop_factory=loop_factory()) as runner,
+            ):
+                run = runner.run(measure_engine(engine, servers[spec.name], subjects, token, options, label))
+            rounds.append((number, run))
+    if options.tracing:
+        print(f"the OTLP sink received {received.exports} exports, {received.bytes:,} bytes")
+    runs = [combined([run for _, run in rounds if run.engine == engine]) for engine in variants]
     errors = sum(document.errors for run in runs for document in run.documents)
     shares = mix_shares()
     each_round = [{"round": number, **asdict(run)} for number, run in rounds]
@@ -304,5 +337,5 @@ def main() -> None:
         # Counted all the same (a failed request costs CPU too), but the figures are then suspect.
         print(f"{errors} requests failed: see the servers' logs under perf/results/logs/")
     print(search_line(runs))
-    compiled, resolvers = runs
-    print(closing_line(compiled, resolvers, shares))
+    measured, against = runs
+    print(closing_line(measured, against, shares))

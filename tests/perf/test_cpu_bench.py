@@ -15,7 +15,8 @@ from graphql import OperationDefinitionNode, parse
 from perf.cpu_bench.connections import ThreadLedger, local_ports_to
 from perf.cpu_bench.documents import Subjects, bodies, mix_shares, read_operations
 from perf.cpu_bench.report import DocumentCpu, EngineRun, closing_line, combined, mix_cpu_ms, search_line
-from perf.cpu_bench.run import engine_order, parse_options
+from perf.cpu_bench.run import TRACING_VARIANTS, engine_order, parse_options, server_environment
+from perf.shared.config import BenchEnvironment
 from perf.shared.dataset import Viewer
 
 SUBJECTS = Subjects(project_ids=["UHJvamVjdDox", "UHJvamVjdDoy"], task_ids=["VGFzazox", "VGFzazoy"])
@@ -100,6 +101,24 @@ def test_rounds_alternate_which_engine_goes_first() -> None:
         (3, "compiled"),
         (3, "resolvers"),
     ]
+
+
+def test_tracing_compares_the_compiled_engine_traced_against_untraced() -> None:
+    assert parse_options(["--tracing"]).tracing
+    assert not parse_options([]).tracing
+    assert engine_order(2, TRACING_VARIANTS) == [
+        (1, "traced"),
+        (1, "untraced"),
+        (2, "untraced"),
+        (2, "traced"),
+    ]
+    base = BenchEnvironment({"TASKQL_ENVIRONMENT": "production"})
+    traced = server_environment(base, "traced", "http://127.0.0.1:4318").variables
+    untraced = server_environment(base, "untraced", "http://127.0.0.1:4318").variables
+    assert traced["TASKQL_EXECUTION_ENGINE"] == untraced["TASKQL_EXECUTION_ENGINE"] == "compiled"
+    assert traced["TASKQL_TRACING_ENABLED"] == "true"
+    assert traced["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4318"
+    assert "TASKQL_TRACING_ENABLED" not in untraced
 
 
 def test_an_engine_s_rounds_add_up_to_one_figure_per_request() -> None:
