@@ -3,9 +3,9 @@ enqueue to the run in the job's ``meta``, and the worker runs each job inside a 
 
 The enqueue writes the current context as W3C Trace Context headers (``traceparent``, ``tracestate``)
 under ``meta["trace_context"]``: the request's span for what a mutation enqueues (a report, a password
-reset's email), the job's own span for what a job enqueues (the digests' emails). What the relay
-enqueues after it published a batch carries no request's context (a batch merges the events of many
-requests); its jobs start traces of their own. The worker's span (``job <function>``, a consumer span
+reset's email), the job's own span for what a job enqueues (the digests' emails), the relay's publish
+for the emails, pushes and webhook deliveries of its batch (a trace of its own, linked to the requests
+whose events it carries: persistence/relay.py). The worker's span (``job <function>``, a consumer span
 with the job's id and queue) is the parent of what the job sends to the database.
 
 Off, nothing is written in the meta and the worker makes no span.

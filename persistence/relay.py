@@ -37,6 +37,7 @@ from datetime import timedelta
 from typing import Any, Protocol, cast
 
 import orjson
+from opentelemetry.trace import Link
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import Select, Table, Update, bindparam, select, update
@@ -52,6 +53,7 @@ from persistence.pubsub import project_channel, user_channel
 from persistence.queries.rows import AnyRow
 from persistence.redis_breaker import BreakerView
 from persistence.snapshots import event_snapshots
+from persistence.tracing import current_link, loop_span, tracer
 
 log = logging.getLogger("taskql.relay")
 
@@ -203,12 +205,19 @@ class Relay:
         self.on_committed = tuple(on_committed)
         self._queue: asyncio.Queue[list[int]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        # With tracing on (persistence/tracing.py): a publish's span links the requests whose commits
+        # it carries (a batch merges many: it is no request's child), and its jobs continue its trace.
+        self._tracer = tracer("taskql.relay")
+        self._links: list[Link] = []
 
     def notify(self, event_ids: Iterable[int]) -> None:
         """Called after a commit; never blocks the request (the publishing runs in the relay's task)."""
         ids = list(event_ids)
         if ids:
             self._queue.put_nowait(ids)
+            link = None if self._tracer is None else current_link()
+            if link is not None:
+                self._links.append(link)
 
     async def start(self) -> None:
         # Started from the lifespan, so these tasks run outside any request's statement counter.
@@ -232,15 +241,18 @@ class Relay:
                 await asyncio.sleep(self.publish_delay_seconds)
             while not self._queue.empty():
                 ids += self._queue.get_nowait()
-            # A burst above the claim's limit goes out in several batches now, not with the sweep.
-            for start in range(0, len(ids), BATCH_LIMIT):
-                await self.publish(ids[start : start + BATCH_LIMIT])
+            links, self._links = self._links, []
+            with loop_span(self._tracer, "relay publish", links):
+                # A burst above the claim's limit goes out in several batches now, not with the sweep.
+                for start in range(0, len(ids), BATCH_LIMIT):
+                    await self.publish(ids[start : start + BATCH_LIMIT])
 
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(self.sweep_interval_seconds)
-            await self.publish(None)
-            await self.hand_over_stragglers()
+            with loop_span(self._tracer, "relay sweep"):
+                await self.publish(None)
+                await self.hand_over_stragglers()
 
     async def hand_over_stragglers(self) -> int:
         """Hands the notifications and webhook deliveries older than the grace period whose jobs were

@@ -16,12 +16,14 @@ from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Route
 
 from persistence import tracing
 from persistence.ratelimit import REFUND_DELAY_SECONDS
+from persistence.tracing import WithinTraces
 from resolvers.context import Services
 from schema.app import build_services, create_app
 from schema.core.ids import encode_id
@@ -36,6 +38,8 @@ from tests.otlp_receiver import running_receiver
 SQL_SCOPE = "opentelemetry.instrumentation.sqlalchemy"
 REDIS_SCOPE = "opentelemetry.instrumentation.redis"
 PROJECTS = "query TracedProjects { projects(first: 3) { edges { node { id name } } } }"
+COMMENT = """mutation TracedComment($t: ID!) { commentCreate(input: {taskId: $t, body: "traced"}) {
+  errors { code } } }"""
 REPORT = """mutation TracedReport($p: ID!) { reportRequest(input: {projectId: $p, kind: STATUS}) {
   errors { code } report { id status } } }"""
 
@@ -147,6 +151,10 @@ async def test_a_request_is_a_server_span_over_its_operation_its_statements_and_
     assert all(_parent_id(span) == operation.context.span_id for span in redis)
     # (the session read with the budget's charge in one script; the APQ text stored)
     assert {"EVALSHA", "SET"} <= {span.name for span in redis}
+    # And a health probe is no trace
+    exporter.clear()
+    assert (await user.http.get("/healthz")).status_code == 200
+    assert not [span for span in exporter.get_finished_spans() if span.kind is SpanKind.SERVER]
 
 
 async def test_a_mutation_runs_on_the_resolvers_engine(
@@ -207,12 +215,57 @@ async def test_a_job_runs_in_its_requests_trace_in_a_real_worker(
         assert all(export.path == "/v1/traces" for export in receiver.exports)
 
 
+async def test_the_relay_s_publish_links_the_requests_whose_events_it_carries(
+    make_org: Any, traced_gql: GraphQLClient, exporter: InMemorySpanExporter
+) -> None:
+    org = await make_org()
+    user = traced_gql.as_user(await traced_gql.login(org.owner_email))
+    exporter.clear()
+    # When a write commits an event (a comment), the relay publishes it from its own task
+    body = await user.run(COMMENT, {"t": encode_id("Task", org.task_ids[0])})
+    assert body["data"]["commentCreate"]["errors"] == [], body
+    [operation] = [span for span in exporter.get_finished_spans() if span.name == "mutation TracedComment"]
+    assert operation.context is not None
+
+    def publishes() -> list[ReadableSpan]:
+        return [span for span in exporter.get_finished_spans() if span.name == "relay publish"]
+
+    await until(lambda: bool(publishes()), 10, "the relay's publish")
+    # Then its span is a trace of its own, linked to the request's operation
+    [publish] = publishes()
+    assert publish.parent is None
+    assert [link.context.span_id for link in publish.links] == [operation.context.span_id]
+    # And the publish's statements and commands are its children (the claim, the mark, the PUBLISH)
+    assert publish.context is not None
+    children = [span for span in exporter.get_finished_spans() if _parent_id(span) == publish.context.span_id]
+    assert {_scope(span) for span in children} == {SQL_SCOPE, REDIS_SCOPE}
+
+
+def test_a_statement_or_command_outside_any_span_is_not_traced() -> None:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(sampler=WithinTraces(ALWAYS_ON), shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("taskql.test")
+    # A client span alone (a background loop's statement) is dropped
+    with tracer.start_as_current_span("SELECT alone", kind=SpanKind.CLIENT):
+        pass
+    # Within a trace it is kept, and so is a trace's root of any other kind
+    with (
+        tracer.start_as_current_span("relay publish"),
+        tracer.start_as_current_span("SELECT within", kind=SpanKind.CLIENT),
+    ):
+        pass
+    assert sorted(span.name for span in memory.get_finished_spans()) == ["SELECT within", "relay publish"]
+    provider.shutdown()
+
+
 def test_the_otlp_exporter_posts_protobuf_to_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     with running_receiver() as receiver:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
         monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
         provider = tracing.start_tracing(make_settings(tracing_enabled=True), "taskql-export-test")
         assert provider is not None
+        assert isinstance(provider.sampler, WithinTraces)
         try:
             tracer = tracing.tracer("taskql.test")
             assert tracer is not None

@@ -5,7 +5,7 @@ One server span per HTTP request (``POST /graphql``: the method and the path) an
 connection (its path, for as long as it is open), with the HTTP semantic conventions' attributes,
 continuing the trace of an incoming ``traceparent``. The middleware's own spans around each ASGI
 ``receive`` and ``send`` are left out: a span per body chunk and per subscription event said nothing
-the request's span does not.
+the request's span does not. The health probes and ``/metrics`` get no span.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from starlette.middleware import Middleware
 from persistence.tracing import provider
 
 REQUEST_ID = "taskql.request_id"
+# The probes and the scrapes: a trace every few seconds per process that says nothing.
+_UNTRACED_PATHS = "/healthz,/readyz,/metrics"
 
 
 def request_span_middleware() -> list[Middleware]:
@@ -23,4 +25,11 @@ def request_span_middleware() -> list[Middleware]:
     current = provider()
     if current is None:
         return []
-    return [Middleware(OpenTelemetryMiddleware, tracer_provider=current, exclude_spans=["receive", "send"])]
+    return [
+        Middleware(
+            OpenTelemetryMiddleware,
+            tracer_provider=current,
+            exclude_spans=["receive", "send"],
+            excluded_urls=_UNTRACED_PATHS,
+        )
+    ]
