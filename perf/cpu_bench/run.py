@@ -14,10 +14,11 @@
    ``mix_cpu_ms=<compiled> resolvers_mix_cpu_ms=<resolvers> ratio=<compiled/resolvers>``.
 
 ``--tracing`` (``make bench-cpu TRACING=1``) compares the compiled engine with tracing on (``traced``:
-``TASKQL_TRACING_ENABLED``, every request sampled, spans exported by OTLP/HTTP to a local sink in the
-bench's process, persistence/tracing.py) against the same server with it off (``untraced``), in the
-same alternating order, and counts the server's CPU alone (MariaDB's does the same work either way);
-it ends with ``mix_cpu_ms=<traced> untraced_mix_cpu_ms=… ratio=…``, server CPU only.
+``TASKQL_TRACING_ENABLED``, every request sampled or ``--trace-ratio`` of them, spans exported by
+OTLP/HTTP to a local sink in the bench's process, persistence/tracing.py) against the same server with
+it off (``untraced``), in the same alternating order, and counts the server's CPU alone (MariaDB's does
+the same work either way); it ends with ``mix_cpu_ms=<traced> untraced_mix_cpu_ms=… ratio=…``, server
+CPU only.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class Options:
     server_cpus: str | None
     client_cpu: int | None
     tracing: bool = False
+    trace_ratio: float = 1.0
 
 
 def parse_options(argv: list[str] | None = None) -> Options:
@@ -108,15 +110,20 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--tracing", action="store_true", help="the compiled engine traced (OTLP to a local sink) against not"
     )
+    parser.add_argument(
+        "--trace-ratio", type=float, default=1.0, help="with --tracing: the share of requests sampled"
+    )
     args = parser.parse_args(argv)
     for name in ("rounds", "requests", "connections"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    if not 0 < args.trace_ratio <= 1:
+        parser.error("--trace-ratio must be above 0 and at most 1")
     if args.warmup < 0 or args.max_seconds <= 0:
         parser.error("--warmup must be 0 or more and --max-seconds above 0")
     return Options(
         args.rounds, args.requests, args.warmup, args.connections, args.max_seconds, args.viewer, args.sample,
-        args.server_cpus, args.client_cpu, args.tracing,
+        args.server_cpus, args.client_cpu, args.tracing, args.trace_ratio,
     )  # fmt: skip
 
 
@@ -287,7 +294,9 @@ def _context(options: Options, subjects: Subjects) -> dict[str, Any]:
     }
 
 
-def server_environment(base: config.BenchEnvironment, variant: str, sink: str) -> config.BenchEnvironment:
+def server_environment(
+    base: config.BenchEnvironment, variant: str, sink: str, ratio: float = 1.0
+) -> config.BenchEnvironment:
     """The server's variables for an engine, or for a --tracing variant (compiled, traced or not)."""
     if variant not in TRACING_VARIANTS:
         return base.measuring(variant)
@@ -297,7 +306,8 @@ def server_environment(base: config.BenchEnvironment, variant: str, sink: str) -
     traced = {
         "TASKQL_TRACING_ENABLED": "true",
         "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
-        "OTEL_TRACES_SAMPLER": "parentbased_always_on",
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": str(ratio),
         "OTEL_SERVICE_NAME": "taskql-bench",
     }
     return config.BenchEnvironment({**measuring.variables, **traced})
@@ -317,7 +327,7 @@ def main() -> None:
         for number, engine in engine_order(options.rounds, variants):
             spec = ServerSpec(f"graphql-{engine}-{number}", "schema.app:create_app", config.CPU_BENCH_PORT)
             label = f"round {number} {engine}"
-            environment = server_environment(base, engine, sink)
+            environment = server_environment(base, engine, sink, options.trace_ratio)
             with (
                 stage(label),
                 running(

@@ -119,6 +119,11 @@ def test_tracing_compares_the_compiled_engine_traced_against_untraced() -> None:
     assert traced["TASKQL_TRACING_ENABLED"] == "true"
     assert traced["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4318"
     assert "TASKQL_TRACING_ENABLED" not in untraced
+    assert traced["OTEL_TRACES_SAMPLER_ARG"] == "1.0"
+    sampled = server_environment(base, "traced", "http://127.0.0.1:4318", 0.05).variables
+    assert sampled["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio"
+    assert sampled["OTEL_TRACES_SAMPLER_ARG"] == "0.05"
+    assert parse_options(["--tracing", "--trace-ratio", "0.05"]).trace_ratio == 0.05
 
 
 def test_an_engine_s_rounds_add_up_to_one_figure_per_request() -> None:
