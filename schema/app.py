@@ -35,7 +35,7 @@ from persistence.relay import OnCommitted, Relay
 from persistence.replica import WrittenMarks
 from persistence.seed import DEMO_SIZES, seed_demo_if_empty
 from persistence.settings import Settings, get_settings
-from persistence.tracing import start_tracing
+from persistence.tracing import start_tracing, stop_tracing
 from resolvers.context import Services
 from resolvers.notification_rules import NotificationDerivation
 from resolvers.trusted_documents import TrustedDocuments
@@ -167,6 +167,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             services.passwords.close()
             await services.cache.redis.aclose()
             await services.db.dispose()
+            # The spans still queued go out: uvicorn ends on the signal it stopped for, past atexit.
+            stop_tracing()
         mark_this_process_dead()
 
     app = Starlette(

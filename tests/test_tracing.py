@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Route
 
+from perf.shared.server_process import start_server
 from persistence import tracing
 from persistence.ratelimit import REFUND_DELAY_SECONDS
 from persistence.tracing import WithinTraces
@@ -34,12 +36,14 @@ from tests.conftest import GraphQLClient, make_settings
 from tests.jobs.waiting import until
 from tests.jobs.worker_process import start_worker, stop_worker
 from tests.otlp_receiver import running_receiver
+from tests.schema.ops_helpers import server_environment, signed_in
 
 SQL_SCOPE = "opentelemetry.instrumentation.sqlalchemy"
 REDIS_SCOPE = "opentelemetry.instrumentation.redis"
 PROJECTS = "query TracedProjects { projects(first: 3) { edges { node { id name } } } }"
 COMMENT = """mutation TracedComment($t: ID!) { commentCreate(input: {taskId: $t, body: "traced"}) {
   errors { code } } }"""
+EVENTS = "subscription TracedEvents($p: ID!) { taskEvents(projectId: $p) { type sequence } }"
 REPORT = """mutation TracedReport($p: ID!) { reportRequest(input: {projectId: $p, kind: STATUS}) {
   errors { code } report { id status } } }"""
 
@@ -239,6 +243,63 @@ async def test_the_relay_s_publish_links_the_requests_whose_events_it_carries(
     assert publish.context is not None
     children = [span for span in exporter.get_finished_spans() if _parent_id(span) == publish.context.span_id]
     assert {_scope(span) for span in children} == {SQL_SCOPE, REDIS_SCOPE}
+
+
+async def test_a_real_server_traces_requests_and_a_subscription_s_start(
+    make_org: Any, gql: GraphQLClient, tmp_path: Path
+) -> None:
+    org = await make_org()
+    token = await gql.login(org.owner_email)
+    with running_receiver() as receiver:
+        # Given `python -m schema serve` with tracing on, exporting by OTLP/HTTP to the receiver
+        environment = {
+            **server_environment(),
+            "TASKQL_TRACING_ENABLED": "true",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+        }
+        server = await asyncio.to_thread(start_server, tmp_path / "server.log", environment)
+        try:
+            # When a request comes with a caller's trace context, and a subscription starts over WebSocket
+            caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+            async with httpx.AsyncClient(trust_env=False) as http:
+                response = await http.post(
+                    f"{server.base_url}/graphql",
+                    json={"query": PROJECTS},
+                    headers={
+                        "authorization": f"Bearer {token}",
+                        "x-request-id": "traced-over-http",
+                        "traceparent": f"00-{caller_trace}-00f067aa0ba902b7-01",
+                    },
+                )
+            assert response.status_code == 200, response.text
+            async with signed_in(server.base_url, token) as client:
+                payload = {"query": EVENTS, "variables": {"p": encode_id("Project", org.project_ids[0])}}
+                await client.ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+
+                def named(name: str) -> list[Any]:
+                    return [span for _, span in receiver.spans() if span.name == name]
+
+                await until(lambda: bool(named("subscription TracedEvents")), 10, "the subscription's span")
+            # (a WebSocket's span is named as HTTP's, with the method the ASGI instrumentation gives
+            # a scope that has none)
+            await until(lambda: bool(named("HTTP /graphql")), 10, "the WebSocket's span")
+        finally:
+            await asyncio.to_thread(server.stop)
+    # Then the request's span continues the caller's trace, carries the request id, and its operation
+    # span has the statements under it
+    [request] = named("POST /graphql")
+    assert request.trace_id.hex() == caller_trace
+    attributes = {attribute.key: attribute.value.string_value for attribute in request.attributes}
+    assert attributes["taskql.request_id"] == "traced-over-http"
+    [operation] = named("query TracedProjects")
+    assert operation.parent_span_id == request.span_id
+    assert [span for _, span in receiver.spans() if span.parent_span_id == operation.span_id]
+    # And the subscription's start is a child of the WebSocket connection's span
+    [connection] = named("HTTP /graphql")
+    [subscription] = named("subscription TracedEvents")
+    assert subscription.parent_span_id == connection.span_id
+    assert all(resource["service.name"] == "taskql" for resource, _ in receiver.spans())
 
 
 def test_a_statement_or_command_outside_any_span_is_not_traced() -> None:
