@@ -20,8 +20,11 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.config
+import os
+import signal
 import subprocess
 import sys
+from types import FrameType
 
 from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
@@ -32,7 +35,7 @@ from jobs.queues import QUEUE_NAMES, connect, is_embedded, queues, use_job_engin
 from jobs.worker_loop import LoopJob, run_on_worker_loop
 from persistence.db import Database, create_engine, create_replica
 from persistence.logs import logging_config
-from persistence.settings import get_settings
+from persistence.settings import Settings, get_settings
 from persistence.tracing import start_tracing, stop_tracing
 
 CRON_STOP_SECONDS = 10.0
@@ -48,6 +51,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.config.dictConfig(logging_config(arguments.log_level, settings.resolved_log_format))
     if is_embedded(settings):
         parser.error("the embedded default (memory://) runs its jobs inside the server: set TASKQL_REDIS_URL")
+    # Until RQ's loop installs its own handler, a SIGTERM (a deploy stopping a worker that is still
+    # starting) would end the process with the signal's default: stop cleanly instead.
+    signal.signal(signal.SIGTERM, _stop_while_starting)
+    try:
+        return _run(arguments, settings)
+    except StopRequested:
+        logging.getLogger("taskql.jobs").info("worker stopped while starting")
+        return 0
+
+
+def _stop_while_starting(_signum: int, _frame: FrameType | None) -> None:
+    raise StopRequested
+
+
+def _run(arguments: argparse.Namespace, settings: Settings) -> int:
     connection = connect(settings, for_worker=True)
     # Before the engine: it is instrumented when it is made.
     start_tracing(settings, "taskql-worker")
@@ -67,15 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("taskql.jobs").info("worker over %s", ", ".join(QUEUE_NAMES))
     cron = None
-    if settings.cron_enabled and not (arguments.no_cron or arguments.burst):
-        command = [sys.executable, "-m", "jobs.cron", "--log-level", arguments.log_level]
-        cron = subprocess.Popen(command)  # noqa: S603 - our own interpreter and module, no shell
     try:
+        if settings.cron_enabled and not (arguments.no_cron or arguments.burst):
+            command = [sys.executable, "-m", "jobs.cron", "--log-level", arguments.log_level]
+            command += ["--parent-pid", str(os.getpid())]
+            cron = subprocess.Popen(command)  # noqa: S603 - our own interpreter and module, no shell
+        # A SIGTERM before RQ's loop catches it raises StopRequested out of here (see main).
         worker.work(burst=arguments.burst, with_scheduler=True, logging_level=arguments.log_level)
-    except StopRequested:
-        # A SIGTERM while the worker was still starting (RQ catches it only once its loop runs): a
-        # clean stop all the same, not a crash with a traceback.
-        logging.getLogger("taskql.jobs").info("worker stopped while starting")
     finally:
         if cron is not None:
             _stop(cron)
