@@ -9,8 +9,11 @@ worker hosts may each run one, since every period's run is enqueued once (see jo
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import logging.config
+import os
+import signal
 import sys
 import time
 
@@ -24,12 +27,26 @@ from persistence.settings import get_settings
 
 log = logging.getLogger("taskql.jobs.cron")
 RESTART_SECONDS = 5.0
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _stop_with_parent(parent_pid: int) -> None:
+    """Linux: a SIGTERM when the worker that started this process dies, however it died (SIGKILL
+    too), so no scheduler outlives its worker and keeps enqueuing; then a warm stop as for any
+    SIGTERM. The worker may already be gone by now: then stop at once."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent_pid:
+        raise SystemExit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.cron", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--parent-pid", type=int, help="the worker that started it: stop when it dies")
     arguments = parser.parse_args(argv)
+    if arguments.parent_pid is not None:
+        _stop_with_parent(arguments.parent_pid)
     settings = get_settings()
     logging.config.dictConfig(logging_config(arguments.log_level, settings.resolved_log_format))
     if is_embedded(settings):

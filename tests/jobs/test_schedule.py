@@ -153,15 +153,20 @@ async def test_scheduler_processes_enqueue_each_period_once_and_the_worker_runs_
         await until(partial(finished, rq_redis, job_id), 15, job_id)
 
 
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`make worker`'s command, its output in ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "jobs.worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
 @pytest.fixture
 def worker_with_cron(job_env: dict[str, str], rq_redis: Redis, tmp_path: Path) -> Iterator[None]:
     """`make worker`'s command, scanning every second; stopping it must stop its scheduler too."""
     env = {**job_env, "TASKQL_DUE_SOON_SCAN_INTERVAL_SECONDS": "1"}
     log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jobs.worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    process = _start_worker(env, log)
     try:
         yield
     finally:
@@ -182,6 +187,25 @@ async def test_the_worker_runs_a_cron_scheduler_beside_itself(rq_redis: Redis) -
     # Then one cron scheduler runs beside the worker, enqueues scans, and the worker runs them
     await until(lambda: len(CronScheduler.all(rq_redis)) == 1, 20, "the worker's cron scheduler")
     await until(lambda: len(scans() - before) >= 2, 20, "two scans")
+
+
+async def test_a_worker_killed_outright_takes_its_cron_scheduler_with_it(
+    job_env: dict[str, str], rq_redis: Redis, tmp_path: Path
+) -> None:
+    # Given a worker whose cron scheduler has registered
+    log = tmp_path / "worker.log"
+    worker = _start_worker(job_env, log)
+    try:
+        await until(lambda: len(CronScheduler.all(rq_redis)) == 1, 20, "the worker's cron scheduler")
+        # When the worker is killed with SIGKILL (no chance to stop its scheduler itself)
+        worker.kill()
+        assert worker.wait(timeout=5) == -signal.SIGKILL
+        # Then the scheduler stops too and unregisters: no orphan keeps enqueuing
+        await until(lambda: CronScheduler.all(rq_redis) == [], 15, "the orphaned scheduler to stop")
+    finally:
+        worker.kill()
+        worker.wait()
+    assert "received shutdown signal 15" in log.read_text()
 
 
 async def test_the_embedded_runner_enqueues_the_periodic_jobs_itself(tmp_path: Path, sink: Sink) -> None:
