@@ -29,20 +29,27 @@ CREATE_OPERATION = "write:TaskCreate"
 
 @dataclass(frozen=True)
 class ReadAlong:
-    """Statements per answer of each class that reads the data types along with its tasks."""
+    """How many statements the answers of the classes that read the data types along with their tasks
+    sent. Each counts its authentication too: an answer whose session was not in the cache sent one
+    more (the session's), which no cache of these data types would have spared."""
 
-    statements: dict[str, float]  # class: mean statements per answer (answers that reported a count)
+    answers: int  # successful answers of those classes that reported a count
+    beyond_one: int  # of them, answers that sent more than one statement
+    session_misses: float  # the run's session cache misses
 
     @property
     def holds(self) -> bool:
-        """Every such class answered with at most one statement: nothing for a cache to spare."""
-        return bool(self.statements) and all(mean <= 1.0 for mean in self.statements.values())
+        """Every such answer sent one statement, but for as many as read their session from MariaDB:
+        nothing for a cache of profiles, projects or permissions to spare."""
+        return self.answers > 0 and self.beyond_one <= self.session_misses
 
     def describe(self) -> str:
-        counts = "/".join(f"{self.statements.get(c, 0.0):.2f}" for c in SINGLE_STATEMENT_CLASSES)
+        one = self.answers - self.beyond_one
         return (
-            f"never read alone: inside the one statement of each list, read and search "
-            f"(statements per answer {counts}); a cache could spare no statement, only add a round trip"
+            f"never read alone: inside the one statement of each list, read and search ({one:,} of "
+            f"{self.answers:,} answers sent one statement; {self.beyond_one:,} more, as many as the "
+            f"{self.session_misses:,.0f} session misses allow); a cache could spare no statement, only "
+            "add a round trip"
         )
 
 
@@ -65,15 +72,11 @@ class ListCacheCeiling:
         )
 
 
-def read_along(samples: Sequence[Sample]) -> ReadAlong:
-    statements: dict[str, float] = {}
-    for operation_class in SINGLE_STATEMENT_CLASSES:
-        counts = [
-            s.sql for s in samples if s.ok and s.operation_class == operation_class and s.sql is not None
-        ]
-        if counts:
-            statements[operation_class] = sum(counts) / len(counts)
-    return ReadAlong(statements)
+def read_along(samples: Sequence[Sample], session_misses: float) -> ReadAlong:
+    counts = [
+        s.sql for s in samples if s.ok and s.operation_class in SINGLE_STATEMENT_CLASSES and s.sql is not None
+    ]
+    return ReadAlong(len(counts), sum(count > 1 for count in counts), session_misses)
 
 
 def list_cache_ceiling(samples: Sequence[Sample]) -> ListCacheCeiling:

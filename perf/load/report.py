@@ -360,7 +360,7 @@ def _rss_trends(rss: Sequence[tuple[float, str, int]], fit_from: float) -> list[
 def _caches(metrics: Metrics, samples: Sequence[Sample]) -> list[CacheRow]:
     hits = by_label(metrics, "cache_hits_total", "data_type")
     misses = by_label(metrics, "cache_misses_total", "data_type")
-    along = read_along(samples)
+    along = read_along(samples, misses.get("session", 0.0))
     ceiling = list_cache_ceiling(samples)
     reasons = {t: (along.describe(), along.holds) for t in READ_ALONG}
     reasons["task_list"] = (ceiling.describe(), False)
