@@ -154,6 +154,13 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = Field(
         default=30 * 24 * 3600, description="how long a refresh token lives"
     )
+    access_token_leeway_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="an access token is still accepted this long past its expiry: a request that waited "
+        "for an admission slot, or a client clock slightly behind",
+    )
 
     # argon2id at OWASP's 19 MiB and 2 passes, in 2 lanes (RFC 9106 recommends lanes): the same memory
     # and passes cost an attacker the same, and the lanes run on both cores, so a login waits ~26 ms

@@ -18,6 +18,7 @@ from resolvers.login_throttle import count_login, login_failed, login_succeeded
 from resolvers.principal import Principal
 from resolvers.tokens import (
     AccessClaims,
+    access_token_expiry,
     issue_access_token,
     new_refresh_token,
     new_session_id,
@@ -163,7 +164,8 @@ async def authenticate_claims(
     """The session behind a token already validated (a WebSocket connection checks its token's
     signature once and this per event); ``read_entry`` replaces the lone session read where many
     principals are checked at once."""
-    if claims.expires_at <= utcnow():
+    leeway = timedelta(seconds=services.settings.access_token_leeway_seconds)
+    if claims.expires_at + leeway <= utcnow():  # the same leeway as read_access_token's
         raise Unauthenticated("access token expired")
     if read_entry is None:
         entry = await _session_entry(services, claims.session_id)
@@ -181,11 +183,10 @@ async def _issue(services: Services, session_id: str, refresh: str, now: datetim
 
 def _result(services: Services, entry: dict[str, Any], refresh: str, now: datetime) -> AuthResult:
     principal = _principal_from_entry(entry, now)
-    ttl = timedelta(seconds=services.settings.access_token_ttl_seconds)
     access = issue_access_token(
         services.settings, user_id=principal.user_id, session_id=entry["session_id"], now=now
     )
-    return AuthResult(access, refresh, now + ttl, principal)
+    return AuthResult(access, refresh, access_token_expiry(services.settings, now), principal)
 
 
 async def login(ctx: RequestContext, *, email: str, password: str) -> AuthResult:

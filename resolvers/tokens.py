@@ -30,6 +30,13 @@ class AccessClaims:
     expires_at: datetime
 
 
+def access_token_expiry(settings: Settings, now: datetime) -> datetime:
+    """When a token issued at ``now`` expires, to the whole second as its ``exp`` says: what the API
+    tells the client, which would otherwise see a moment later than the token's own."""
+    expires = now + timedelta(seconds=settings.access_token_ttl_seconds)
+    return datetime.fromtimestamp(int(expires.timestamp()), UTC)
+
+
 def issue_access_token(settings: Settings, *, user_id: int, session_id: str, now: datetime) -> str:
     claims = {
         "iss": settings.jwt_issuer,
@@ -37,7 +44,7 @@ def issue_access_token(settings: Settings, *, user_id: int, session_id: str, now
         "sid": session_id,
         "typ": "access",
         "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(seconds=settings.access_token_ttl_seconds)).timestamp()),
+        "exp": int(access_token_expiry(settings, now).timestamp()),
     }
     return jwt.encode(
         claims, settings.jwt_secret, algorithm=_ALGORITHM, headers={"kid": settings.jwt_signing_key_id}
@@ -68,6 +75,7 @@ def read_access_token(settings: Settings, token: str) -> AccessClaims:
             key,
             algorithms=[_ALGORITHM],
             issuer=settings.jwt_issuer,
+            leeway=settings.access_token_leeway_seconds,
             options={"require": ["exp", "iat", "sub", "sid", "iss"]},
         )
     except jwt.ExpiredSignatureError as exc:

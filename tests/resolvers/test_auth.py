@@ -141,7 +141,8 @@ async def test_login_returns_tokens_and_the_viewer(
     ttl = timedelta(seconds=settings.access_token_ttl_seconds)
     expires = datetime.fromisoformat(payload["accessTokenExpiresAt"])
     assert before + ttl <= expires <= utcnow() + ttl
-    assert claims["exp"] == int(expires.timestamp())
+    # And the expiry it is told is the token's own, to the second: not a moment after it
+    assert expires.timestamp() == claims["exp"]
 
 
 async def test_login_failures_are_indistinguishable(
@@ -315,6 +316,26 @@ FORGERIES = [
     unknown_session,
     someone_elses_session,
 ]
+
+
+async def test_a_token_a_moment_past_its_expiry_is_still_accepted(
+    gql: GraphQLClient, services: Services, owner: Login
+) -> None:
+    # Given a token whose expiry passed 2 s ago (within the leeway: a request that waited for a slot)
+    settings = services.settings
+    assert settings.access_token_leeway_seconds == 5
+    ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+    just = issue_access_token(
+        settings,
+        user_id=owner.user_id,
+        session_id=owner.session_id,
+        now=utcnow() - ttl - timedelta(seconds=2),
+    )
+    # Then it still reads the viewer, where one 60 s past is refused (the `expired` forgery below)
+    response = await gql.as_user(just).post(VIEWER)
+    assert response.status_code == 200, response.text
+    assert "errors" not in response.json()
+    assert_rejected(await gql.as_user(expired(settings, owner)).post(VIEWER))
 
 
 @pytest.mark.parametrize("forge", FORGERIES, ids=[f.__name__ for f in FORGERIES])
