@@ -100,17 +100,28 @@ async def redis_url() -> str:
     return test_services.REDIS_URL
 
 
+@asynccontextmanager
+async def running_services(settings: Settings, *, flush_redis: bool = False) -> AsyncIterator[Services]:
+    """Services as the app builds them, their relay running (the app's lifespan starts it; the
+    in-process ASGI transport runs no lifespan), all closed at the end; ``flush_redis``: their Redis
+    database emptied first."""
+    built = build_services(settings)
+    if flush_redis:
+        await built.cache.redis.flushdb()
+    await built.relay.start()
+    try:
+        yield built
+    finally:
+        await built.relay.stop()
+        built.passwords.close()
+        await built.cache.redis.aclose()
+        await built.db.dispose()
+
+
 @pytest.fixture(scope="session")
 async def services(database: str, redis_url: str) -> AsyncIterator[Services]:
-    built = build_services(make_settings())
-    await built.cache.redis.flushdb()
-    # The app's lifespan starts the relay; the in-process ASGI transport runs no lifespan.
-    await built.relay.start()
-    yield built
-    await built.relay.stop()
-    built.passwords.close()
-    await built.cache.redis.aclose()
-    await built.db.dispose()
+    async with running_services(make_settings(), flush_redis=True) as built:
+        yield built
     # The run's report files (the app and the workers wrote them there).
     shutil.rmtree(test_services.REPORT_ROOT, ignore_errors=True)
 

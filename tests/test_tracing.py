@@ -27,12 +27,12 @@ from persistence import tracing
 from persistence.ratelimit import REFUND_DELAY_SECONDS
 from persistence.tracing import WithinTraces
 from resolvers.context import Services
-from schema.app import build_services, create_app
+from schema.app import create_app
 from schema.core.ids import encode_id
 from schema.engine.tracing import DOCUMENT_ID, ENGINE, OPERATION_NAME, OPERATION_TYPE
 from schema.http.edge import Edge
 from schema.http.tracing import REQUEST_ID
-from tests.conftest import GraphQLClient, make_settings
+from tests.conftest import GraphQLClient, make_settings, running_services
 from tests.jobs.waiting import until
 from tests.jobs.worker_process import start_worker, stop_worker
 from tests.otlp_receiver import running_receiver
@@ -67,13 +67,8 @@ async def traced_services(
     exporter: InMemorySpanExporter, database: str, redis_url: str
 ) -> AsyncIterator[Services]:
     """Services built while tracing is on: their engines and Redis client are instrumented."""
-    built = build_services(make_settings())
-    await built.relay.start()
-    yield built
-    await built.relay.stop()
-    built.passwords.close()
-    await built.cache.redis.aclose()
-    await built.db.dispose()
+    async with running_services(make_settings()) as built:
+        yield built
 
 
 @pytest.fixture
@@ -161,16 +156,29 @@ async def test_a_request_is_a_server_span_over_its_operation_its_statements_and_
     assert not [span for span in exporter.get_finished_spans() if span.kind is SpanKind.SERVER]
 
 
+async def traced_mutation(
+    gql: GraphQLClient, exporter: InMemorySpanExporter, email: str, document: str, variables: dict[str, Any]
+) -> ReadableSpan:
+    """Signs ``email`` in, then runs the mutation ``document`` on a clean slate of spans: its operation
+    span (named after the document's one operation), the mutation having gone through."""
+    user = gql.as_user(await gql.login(email))
+    exporter.clear()
+    body = await user.run(document, variables)
+    [(field, payload)] = body["data"].items()
+    assert payload["errors"] == [], (field, body)
+    name = document.split("(", 1)[0].strip()  # "mutation TracedReport"
+    [operation] = [span for span in exporter.get_finished_spans() if span.name == name]
+    assert operation.context is not None
+    return operation
+
+
 async def test_a_mutation_runs_on_the_resolvers_engine(
     make_org: Any, traced_gql: GraphQLClient, exporter: InMemorySpanExporter
 ) -> None:
     org = await make_org()
-    user = traced_gql.as_user(await traced_gql.login(org.owner_email))
-    exporter.clear()
-    body = await user.run(REPORT, {"p": encode_id("Project", org.project_ids[0])})
-    assert body["data"]["reportRequest"]["errors"] == [], body
-    spans = exporter.get_finished_spans()
-    [operation] = [span for span in spans if span.name == "mutation TracedReport"]
+    operation = await traced_mutation(
+        traced_gql, exporter, org.owner_email, REPORT, {"p": encode_id("Project", org.project_ids[0])}
+    )
     assert operation.attributes is not None
     assert operation.attributes[ENGINE] == "resolvers"
     assert DOCUMENT_ID not in operation.attributes  # a free-form text has no id
@@ -184,12 +192,10 @@ async def test_a_job_runs_in_its_requests_trace_in_a_real_worker(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = await make_org()
-    user = traced_gql.as_user(await traced_gql.login(org.owner_email))
-    exporter.clear()
     # When a mutation enqueues a job (reportRequest: the report's job, on `low`)
-    body = await user.run(REPORT, {"p": encode_id("Project", org.project_ids[0])})
-    assert body["data"]["reportRequest"]["errors"] == [], body
-    [operation] = [span for span in exporter.get_finished_spans() if span.name == "mutation TracedReport"]
+    operation = await traced_mutation(
+        traced_gql, exporter, org.owner_email, REPORT, {"p": encode_id("Project", org.project_ids[0])}
+    )
     assert operation.context is not None
     with running_receiver() as receiver:
         # And a real worker runs it, tracing on, exporting by OTLP/HTTP to the receiver
@@ -223,12 +229,10 @@ async def test_the_relay_s_publish_links_the_requests_whose_events_it_carries(
     make_org: Any, traced_gql: GraphQLClient, exporter: InMemorySpanExporter
 ) -> None:
     org = await make_org()
-    user = traced_gql.as_user(await traced_gql.login(org.owner_email))
-    exporter.clear()
     # When a write commits an event (a comment), the relay publishes it from its own task
-    body = await user.run(COMMENT, {"t": encode_id("Task", org.task_ids[0])})
-    assert body["data"]["commentCreate"]["errors"] == [], body
-    [operation] = [span for span in exporter.get_finished_spans() if span.name == "mutation TracedComment"]
+    operation = await traced_mutation(
+        traced_gql, exporter, org.owner_email, COMMENT, {"t": encode_id("Task", org.task_ids[0])}
+    )
     assert operation.context is not None
 
     def publishes() -> list[ReadableSpan]:

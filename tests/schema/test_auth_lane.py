@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy import select, text
 from persistence.models import Task, User
 from persistence.passwords import Passwords
 from persistence.seed import SeededOrganization
+from persistence.settings import Settings
 from resolvers.context import Services
 from resolvers.trusted_documents import ManifestOperation, TrustedDocuments, register_documents
 from schema.app import create_app
@@ -44,6 +46,19 @@ VIEWER = "query Viewer { viewer { user { id } } }"
 PROMPT_SECONDS = 2.0
 
 
+@asynccontextmanager
+async def app_client(services: Services, settings: Settings) -> AsyncIterator[GraphQLClient]:
+    """The app in process with ``settings`` (and a hashing pool of their size) over the suite's services."""
+    passwords = Passwords(settings)
+    app = create_app(services=replace(services, settings=settings, passwords=passwords))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test", timeout=30) as http:
+            yield GraphQLClient(http)
+    finally:
+        passwords.close()
+
+
 @pytest.fixture
 async def one_slot_each(services: Services) -> AsyncIterator[GraphQLClient]:
     """The app with one general slot and one auth slot (one hashing thread), and no waiting line."""
@@ -53,14 +68,8 @@ async def one_slot_each(services: Services) -> AsyncIterator[GraphQLClient]:
         password_hash_threads=1,
         max_auth_requests_waiting=0,
     )
-    passwords = Passwords(settings)
-    app = create_app(services=replace(services, settings=settings, passwords=passwords))
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test", timeout=30) as http:
-            yield GraphQLClient(http)
-    finally:
-        passwords.close()
+    async with app_client(services, settings) as client:
+        yield client
 
 
 async def statements_waiting(services: Services, like: str) -> int:
@@ -205,30 +214,23 @@ async def test_a_login_waits_for_its_slot_longer_than_other_requests_wait(
         admission_wait_ms=50,
         auth_admission_wait_ms=5000,
     )
-    passwords = Passwords(settings)
-    app = create_app(services=replace(services, settings=settings, passwords=passwords))
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     org = await make_org()
     credentials = {"e": org.owner_email, "p": PASSWORD}
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://taskql.test", timeout=30) as http:
-            client = GraphQLClient(http)
-            # and the slot held by a login whose new session waits on the user's row, locked
-            async with services.db.engine.connect() as locker:
-                transaction = await locker.begin()
-                await locker.execute(select(User.id).where(User.email == org.owner_email).with_for_update())
-                held = asyncio.create_task(client.post(LOGIN, credentials))
-                await until_waiting(services, "INSERT INTO sessions", held)
-                # When a second login arrives and the lock is released well past the general wait
-                queued = asyncio.create_task(timed(client.post(LOGIN, credentials)))
-                await asyncio.sleep(0.5)
-                assert not queued.done(), (await queued)[0].text
-                await transaction.rollback()
-            # Then both sign in: the second waited for the slot instead of being shed
-            assert (await held).status_code == 200
-            login, seconds = await queued
-            assert login.status_code == 200, login.text
-            assert login.json()["data"]["authLogin"]["accessToken"]
-            assert seconds >= 0.5
-    finally:
-        passwords.close()
+    async with app_client(services, settings) as client:
+        # and the slot held by a login whose new session waits on the user's row, locked
+        async with services.db.engine.connect() as locker:
+            transaction = await locker.begin()
+            await locker.execute(select(User.id).where(User.email == org.owner_email).with_for_update())
+            held = asyncio.create_task(client.post(LOGIN, credentials))
+            await until_waiting(services, "INSERT INTO sessions", held)
+            # When a second login arrives and the lock is released well past the general wait
+            queued = asyncio.create_task(timed(client.post(LOGIN, credentials)))
+            await asyncio.sleep(0.5)
+            assert not queued.done(), (await queued)[0].text
+            await transaction.rollback()
+        # Then both sign in: the second waited for the slot instead of being shed
+        assert (await held).status_code == 200
+        login, seconds = await queued
+        assert login.status_code == 200, login.text
+        assert login.json()["data"]["authLogin"]["accessToken"]
+        assert seconds >= 0.5
