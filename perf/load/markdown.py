@@ -11,6 +11,8 @@ from perf.load.report import (
     RECOVERY_BAR_SECONDS,
     RECOVERY_FACTOR,
     SCENARIO_BARS,
+    STABILITY_FACTOR,
+    STABILITY_SECONDS,
     CacheRow,
     Cell,
     ClassRow,
@@ -175,12 +177,21 @@ def _rss(report: LoadReport) -> list[str]:
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     judged = report.inputs.scenario.memory_bar
+    drift = report.drift
     for trend in report.rss:
         verdict = _mark(trend.ok) if judged else "(not judged: too short a run)"
         lines.append(
             f"| {trend.name} | {trend.first_mb:.0f} | {trend.last_mb:.0f} | {trend.max_mb:.0f} | "
             f"{trend.slope_mb_per_hour:+.1f} | {100 * trend.rise_share:+.1f} % {verdict} |"
         )
+    if drift is not None:
+        verdict = _mark(drift.ok) if judged else "(not judged)"
+        lines += [
+            "",
+            f"Latency stability: p95 {drift.first_p95:.0f} ms over the first {STABILITY_SECONDS / 60:.0f} "
+            f"minutes after the warm-up, {drift.last_p95:.0f} ms over the last: {drift.ratio:.2f}x "
+            f"(bar: {STABILITY_FACTOR:g}x) {verdict}",
+        ]
     return lines
 
 

@@ -142,6 +142,26 @@ class CacheRow:
         return self.hit_rate > self.target
 
 
+# The endurance bar's latency stability: the last stretch's p95 within this factor of the first's, the
+# first taken after the ramp-up and the warm-up (RSS_WARMUP_SECONDS).
+STABILITY_SECONDS = 300.0
+STABILITY_FACTOR = 1.2
+
+
+@dataclass(frozen=True)
+class LatencyDrift:
+    first_p95: float  # the first STABILITY_SECONDS after the warm-up
+    last_p95: float  # the run's last STABILITY_SECONDS
+
+    @property
+    def ratio(self) -> float:
+        return self.last_p95 / self.first_p95 if self.first_p95 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.ratio <= STABILITY_FACTOR
+
+
 @dataclass(frozen=True)
 class QueueRow:
     name: str
@@ -212,6 +232,7 @@ class LoadReport:
     recovery: Recovery | None
     rss: list[RssTrend]
     queues: list[QueueRow]
+    drift: LatencyDrift | None  # None: a run too short for two stretches that do not overlap
 
     @property
     def error_rate(self) -> float:
@@ -402,6 +423,18 @@ def cores_used(
     return used
 
 
+def _drift(samples: Sequence[Sample], settled: float) -> LatencyDrift | None:
+    """p95 of the first stretch from ``settled`` (Unix time) against the run's last stretch."""
+    if not samples:
+        return None
+    end = max(s.started for s in samples)
+    if end - settled < 2 * STABILITY_SECONDS:
+        return None
+    first = [s.response_ms for s in samples if settled <= s.started < settled + STABILITY_SECONDS]
+    last = [s.response_ms for s in samples if s.started > end - STABILITY_SECONDS]
+    return LatencyDrift(percentile(first, 0.95), percentile(last, 0.95))
+
+
 def _queues(depths: Sequence[tuple[float, str, int]]) -> list[QueueRow]:
     rows = []
     for name, target in QUEUE_TARGETS.items():
@@ -458,4 +491,5 @@ def build_report(inputs: LoadInputs) -> LoadReport:
         recovery=_recovery(inputs, windows),
         rss=_rss_trends(inputs.rss, inputs.started + ramp + RSS_WARMUP_SECONDS),
         queues=_queues(inputs.queues),
+        drift=_drift(samples, inputs.started + ramp + RSS_WARMUP_SECONDS),
     )

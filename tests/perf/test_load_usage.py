@@ -101,3 +101,19 @@ def test_a_refused_token_is_counted_and_marked() -> None:
     assert "fault): 1 ❌" in render(report, [])
     clean = build_report(LoadInputs(SCENARIOS["endurance"], 5.0, 1000.0, samples[:1], [], None))
     assert "fault): 0 ✅" in render(clean, [])
+
+
+def test_endurance_judges_the_last_stretch_p95_against_the_first_after_warm_up() -> None:
+    # Given a 15-minute endurance run: 60 ms answers, then 80 ms in the last 5 minutes (1.33x)
+    samples = [_sample(t, "list:TaskList", 60.0 if t < 600 else 80.0) for t in range(0, 900, 2)]
+    report = build_report(LoadInputs(SCENARIOS["endurance"], 900.0, 1000.0, samples, [], None))
+    assert report.drift is not None
+    assert (report.drift.first_p95, report.drift.last_p95) == (60.0, 80.0)
+    assert not report.drift.ok
+    assert (
+        "60 ms over the first 5 minutes after the warm-up, 80 ms over the last: 1.33x (bar: 1.2x) ❌"
+        in render(report, [])
+    )
+    # And a run shorter than two stretches is not judged at all
+    short = build_report(LoadInputs(SCENARIOS["endurance"], 500.0, 1000.0, samples[:250], [], None))
+    assert short.drift is None
