@@ -33,7 +33,6 @@ from perf.load.plots import write_plots
 from perf.load.population import Population
 from perf.load.prepare import prepare
 from perf.load.report import LoadInputs, build_report
-from perf.load.rss import RssSampler
 from perf.load.samples import read_samples
 from perf.load.scenarios import SCENARIOS, Scenario
 from perf.load.usage import UsageSampler, queue_depths_reader
@@ -173,12 +172,11 @@ def run(scenario: Scenario, seconds: float, workers: int, population: Population
     with running([spec], environment, workers=workers, cpus=None, logs=directory / "logs") as servers:
         server = servers["graphql"]
         worker = _start_worker(environment, directory / "logs")
-        sampler = RssSampler({"server": server.process.pid, "jobs-worker": worker.pid})
         try:
             metrics_start = scrape(server.base_url)
-            sampler.start()
             ledger = CpuLedger(server.process.pid, worker.pid)
-            usage = UsageSampler(ledger.read, queue_depths_reader(REDIS_URL))
+            trees = {"server": server.process.pid, "jobs-worker": worker.pid}
+            usage = UsageSampler(trees, ledger.read, queue_depths_reader(REDIS_URL))
             usage.start()
             started = time.time()
             with stage(f"{scenario.name}: {seconds:.0f} s, up to {scenario.peak_users} users"):
@@ -187,7 +185,6 @@ def run(scenario: Scenario, seconds: float, workers: int, population: Population
             metrics_end = scrape(server.base_url)
             crashed = server.process.poll() is not None
         finally:
-            sampler.stop()
             if usage is not None:
                 usage.stop()
             _stop(worker)
@@ -196,10 +193,8 @@ def run(scenario: Scenario, seconds: float, workers: int, population: Population
     metrics = delta(metrics_start, metrics_end) if metrics_start and metrics_end else None
     with stage("reading the samples and building the report"):
         samples = list(read_samples(directory / "samples.csv"))
-        cpu_usage, queue_depths = (usage.cpu, usage.queues) if usage is not None else ([], [])
-        inputs = LoadInputs(
-            scenario, seconds, started, samples, sampler.samples, metrics, cpu_usage, queue_depths
-        )
+        rss, cpu_usage, queue_depths = (usage.rss, usage.cpu, usage.queues) if usage else ([], [], [])
+        inputs = LoadInputs(scenario, seconds, started, samples, rss, metrics, cpu_usage, queue_depths)
         report = build_report(inputs)
     notes = [
         f"- server: `uvicorn schema.app:create_app`, {workers} workers, the {engine} engine, production "

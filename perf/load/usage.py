@@ -1,6 +1,6 @@
-"""What the run's parts use over time: each part's CPU (the server's workers, the job worker, MariaDB,
-Redis) and the RQ queues' depths, sampled every few seconds on a thread of the run's process, for the
-report's CPU plot and its queue-depth table."""
+"""What the run's parts use over time, sampled every few seconds on one thread of the run's process: the
+resident memory of each process tree (the report's RSS trend), each part's CPU (the server's workers,
+the job worker, MariaDB, Redis) and the RQ queues' depths."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import redis
 
 from jobs.queues import QUEUE_NAMES
+from perf.load.rss import tree_rss_bytes
 
 
 def queue_depths_reader(redis_url: str) -> Callable[[], dict[str, int]]:
@@ -29,9 +30,11 @@ def queue_depths_reader(redis_url: str) -> Callable[[], dict[str, int]]:
 
 @dataclass
 class UsageSampler:
+    trees: dict[str, int]  # process trees whose RSS is sampled, by name: their root pid
     cpu_seconds: Callable[[], dict[str, float]]  # cumulative CPU seconds by part
     queue_depths: Callable[[], dict[str, int]]
     interval: float = 5.0
+    rss: list[tuple[float, str, int]] = field(default_factory=list)  # (Unix time, tree, bytes)
     cpu: list[tuple[float, str, float]] = field(default_factory=list)  # (Unix time, part, CPU seconds)
     queues: list[tuple[float, str, int]] = field(default_factory=list)  # (Unix time, queue, jobs waiting)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -40,6 +43,7 @@ class UsageSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             now = time.time()
+            self.rss += [(now, name, tree_rss_bytes(pid)) for name, pid in self.trees.items()]
             self.cpu += [(now, part, used) for part, used in self.cpu_seconds().items()]
             self.queues += [(now, name, depth) for name, depth in self.queue_depths().items()]
             self._stop.wait(self.interval)

@@ -3,6 +3,7 @@ report.py, plots.py), from canned samples and from a real Redis."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -71,7 +72,10 @@ def test_the_sampler_reads_real_queue_lengths_and_the_plots_are_written(tmp_path
     try:
         # When the sampler runs for a few of its intervals
         sampler = UsageSampler(
-            lambda: {"server": time.process_time()}, queue_depths_reader(url), interval=0.05
+            {"tests": os.getpid()},
+            lambda: {"server": time.process_time()},
+            queue_depths_reader(url),
+            interval=0.05,
         )
         sampler.start()
         time.sleep(0.3)
@@ -82,11 +86,15 @@ def test_the_sampler_reads_real_queue_lengths_and_the_plots_are_written(tmp_path
     assert {depth for _, name, depth in sampler.queues if name == "low"} == {3}
     assert {name for _, name, _ in sampler.queues} == {"high", "default", "low"}
     assert len([part for _, part, _ in sampler.cpu]) >= 3
+    assert all(name == "tests" and size > 0 for _, name, size in sampler.rss)
+    assert len(sampler.rss) >= 3
     # And a report built from them writes every plot it links
     started = sampler.cpu[0][0]
     samples = [Sample(started + t, "list:TaskList", 5.0, 200, 512, True, 1) for t in range(3)]
     report = build_report(
-        LoadInputs(SCENARIOS["baseline"], 3.0, started, samples, [], None, sampler.cpu, sampler.queues)
+        LoadInputs(
+            SCENARIOS["baseline"], 3.0, started, samples, sampler.rss, None, sampler.cpu, sampler.queues
+        )
     )
     write_plots(report, tmp_path)
     for name in ("latency", "throughput", "cpu", "queues", "rss"):
