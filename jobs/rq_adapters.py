@@ -14,11 +14,19 @@
 4. The scheduler is a forked child that never checks its parent: a worker killed with SIGKILL leaves
    it running, holding the scheduler lock (so no new worker's scheduler can take over) with nothing to
    restart it when it fails. ``ParentBoundScheduler`` stops, releasing its lock, once its parent is gone.
+5. RQ installs its signal handlers after it forks the scheduler, in the worker and in the child.
+   A stop can only be asked of RQ's loop through that handler: ``stop_before_next_job`` lets a
+   SIGTERM caught earlier (jobs/worker.py) stop the loop before its first dequeue, through RQ's
+   own teardown, which also stops the scheduler. And the child is forked with SIGTERM blocked,
+   which it unblocks once its own handler is in place: the worker stopping it right away (its
+   teardown sends SIGTERM, then waits) can no longer hit a child that would ignore it or die
+   holding the scheduler locks.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 from typing import Any
 
 import redis.exceptions
@@ -43,6 +51,11 @@ class ParentBoundScheduler(RQScheduler):
             self.log.warning("Scheduler: worker %d is gone, stopping", self.parent_pid)
             self.request_stop()  # type: ignore[no-untyped-call]  # RQ leaves it untyped
         super().heartbeat()  # type: ignore[no-untyped-call]
+
+    def _install_signal_handlers(self) -> None:
+        # First thing in the forked child's work(); a SIGTERM held back since the fork lands now.
+        super()._install_signal_handlers()  # type: ignore[no-untyped-call]  # RQ leaves it untyped
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 class ResilientWorker(SimpleWorker):
@@ -84,6 +97,10 @@ class ResilientWorker(SimpleWorker):
         except redis.exceptions.ConnectionError as error:
             self._skipped("maintenance", error)
 
+    def stop_before_next_job(self) -> None:
+        # The flag RQ's loop checks before each dequeue (its own handler sets it while a job runs).
+        self._stop_requested = True
+
     def _skipped(self, what: str, error: Exception) -> None:
         self.log.warning("Worker %s: %s skipped (%s); the dequeue waits for Redis", self.name, what, error)
 
@@ -120,4 +137,9 @@ class ResilientWorker(SimpleWorker):
                 scheduler.release_locks()
                 scheduler.register_death()
         else:
-            scheduler.start()
+            # The child inherits the mask; the worker's own SIGTERM waits only for the fork.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            try:
+                scheduler.start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})

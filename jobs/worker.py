@@ -26,7 +26,6 @@ import subprocess
 import sys
 from types import FrameType
 
-from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 
 from jobs.email import close_smtp_connection
@@ -52,20 +51,29 @@ def main(argv: list[str] | None = None) -> int:
     if is_embedded(settings):
         parser.error("the embedded default (memory://) runs its jobs inside the server: set TASKQL_REDIS_URL")
     # Until RQ's loop installs its own handler, a SIGTERM (a deploy stopping a worker that is still
-    # starting) would end the process with the signal's default: stop cleanly instead.
-    signal.signal(signal.SIGTERM, _stop_while_starting)
-    try:
-        return _run(arguments, settings)
-    except StopRequested:
-        logging.getLogger("taskql.jobs").info("worker stopped while starting")
-        return 0
+    # starting) would end the process with the signal's default: note it and stop cleanly instead.
+    early_stop = _EarlyStop()
+    signal.signal(signal.SIGTERM, early_stop)
+    return _run(arguments, settings, early_stop)
 
 
-def _stop_while_starting(_signum: int, _frame: FrameType | None) -> None:
-    raise StopRequested
+class _EarlyStop:
+    """The SIGTERM handler until RQ's loop installs its own. It raises nothing: an exception raised
+    at an arbitrary point of the start-up (RQ forks its scheduler there) could leave that child
+    running and the process waiting on it at exit. It only records the request; RQ's loop checks it
+    before its first dequeue, stops and takes its scheduler down with it (jobs/rq_adapters.py)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.worker: MeteredWorker | None = None
+
+    def __call__(self, _signum: int, _frame: FrameType | None) -> None:
+        self.requested = True
+        if self.worker is not None:
+            self.worker.stop_before_next_job()
 
 
-def _run(arguments: argparse.Namespace, settings: Settings) -> int:
+def _run(arguments: argparse.Namespace, settings: Settings, early_stop: _EarlyStop) -> int:
     connection = connect(settings, for_worker=True)
     # Before the engine: it is instrumented when it is made.
     start_tracing(settings, "taskql-worker")
@@ -83,14 +91,17 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> int:
         maintenance_interval=settings.worker_maintenance_interval_seconds,
         abandoned_grace_seconds=settings.worker_abandoned_grace_seconds,
     )
-    logging.getLogger("taskql.jobs").info("worker over %s", ", ".join(QUEUE_NAMES))
+    early_stop.worker = worker
     cron = None
     try:
+        if early_stop.requested:
+            logging.getLogger("taskql.jobs").info("worker stopped while starting")
+            return 0
+        logging.getLogger("taskql.jobs").info("worker over %s", ", ".join(QUEUE_NAMES))
         if settings.cron_enabled and not (arguments.no_cron or arguments.burst):
             command = [sys.executable, "-m", "jobs.cron", "--log-level", arguments.log_level]
             command += ["--parent-pid", str(os.getpid())]
             cron = subprocess.Popen(command)  # noqa: S603 - our own interpreter and module, no shell
-        # A SIGTERM before RQ's loop catches it raises StopRequested out of here (see main).
         worker.work(burst=arguments.burst, with_scheduler=True, logging_level=arguments.log_level)
     finally:
         if cron is not None:
