@@ -99,7 +99,12 @@ def _job_process_lines(arguments: list[str], environment: dict[str, str], log: P
             time.sleep(0.1)
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()  # a hung process must not outlive the test (its scheduler dies with it)
+            process.wait()
+            raise
     return log.read_text().splitlines()
 
 
