@@ -47,6 +47,21 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def group_members(group: int) -> list[int]:
+    """The live (not zombie) processes of process group ``group``, by scanning /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, _, process_group = _stat_fields(int(entry.name))[:3]
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        if int(process_group) == group and state != "Z":
+            found.append(int(entry.name))
+    return sorted(found)
+
+
 def service_pids() -> dict[str, int]:
     """MariaDB's and Redis's processes, found by name: the machine's other users of CPU here."""
     found: dict[str, int] = {}

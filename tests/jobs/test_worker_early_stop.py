@@ -20,27 +20,11 @@ import pytest
 from redis import Redis
 from rq import Worker
 
+from perf.shared.cpu import group_members
 from perf.shared.private_redis import PrivateRedis
 from tests.jobs.sigterm_worker import POINTS, SENT
 from tests.jobs.sink import Sink
 from tests.jobs.worker_process import ROOT, worker_env
-
-
-def _group_members(group: int) -> list[int]:
-    """Live processes of the process group ``group`` (the worker's own session)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        # The fields after the command's closing parenthesis: state, ppid, pgrp, ...
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == group and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 @pytest.mark.usefixtures("database")
@@ -61,14 +45,14 @@ def test_a_sigterm_anywhere_in_the_start_up_is_a_clean_prompt_stop(
         time.sleep(0.5)  # a child it failed to stop would still be there
         output = log.read_text()
         assert SENT in output
-        assert (code, _group_members(process.pid)) == (0, []), output
+        assert (code, group_members(process.pid)) == (0, []), output
         # Unregistered, and the scheduler's locks released: a new worker's scheduler can start at once.
         connection = Redis.from_url(private_redis.url)
         assert (Worker.all(connection=connection), connection.keys("rq:scheduler-lock:*")) == ([], [])
         connection.close()
     finally:
         # Whatever outlived the test must not outlive the suite.
-        for pid in _group_members(process.pid):
+        for pid in group_members(process.pid):
             os.kill(pid, signal.SIGKILL)
         if process.poll() is None:
             process.kill()

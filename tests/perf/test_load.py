@@ -20,7 +20,7 @@ from perf.load.report import LoadInputs, build_report
 from perf.load.samples import Sample
 from perf.load.scenarios import SCENARIOS
 from perf.load.token_clock import REFRESH_MARGIN_SECONDS, AccessToken
-from perf.shared.cpu import children
+from perf.shared.cpu import children, group_members
 from perf.shared.load_documents import manifest, register
 from perf.shared.load_mix import CLIENT_NAME, OPERATIONS
 from perf.shared.machine_speed import measure
@@ -332,3 +332,28 @@ def test_auth_is_two_rows_and_the_run_closes_with_one_line() -> None:
     )
     assert render(report, []).rstrip().endswith(f"{line}\n```")
     assert "No token refreshes in this run" not in render(report, [])
+
+
+def test_a_process_group_is_listed_until_its_members_are_gone() -> None:
+    # Given a process in a session (and so a process group) of its own, with a child
+    leader = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys, time; subprocess.Popen([sys.executable, "
+         "'-c', 'import time; time.sleep(30)']); time.sleep(30)"],
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while len(group_members(leader.pid)) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        # Then both are its members, and this process is not
+        assert leader.pid in group_members(leader.pid)
+        assert os.getpid() not in group_members(leader.pid)
+    finally:
+        os.killpg(leader.pid, signal.SIGKILL)
+        leader.wait()
+    # And once they are killed (the leader reaped), none is left
+    deadline = time.monotonic() + 10
+    while group_members(leader.pid):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
