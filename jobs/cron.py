@@ -9,6 +9,7 @@ worker hosts may each run one, since every period's run is enqueued once (see jo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import logging
 import logging.config
@@ -18,7 +19,7 @@ import sys
 import time
 
 import redis
-from rq.exceptions import StopRequested
+from rq.exceptions import SchedulerNotFound, StopRequested
 
 from jobs.queues import connect, is_embedded
 from jobs.schedule import build_schedule
@@ -60,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             # Returns after SIGTERM or SIGINT, once the scheduler has unregistered itself.
             schedule.start()  # type: ignore[no-untyped-call]  # RQ leaves this one unannotated
+            return 0
+        except StopRequested:
+            # RQ installs its handler before its loop's try: a SIGTERM while it registers ends here.
+            with contextlib.suppress(SchedulerNotFound):  # none of the registration got through
+                schedule.register_death()
+            log.info("cron scheduler stopped while starting")
             return 0
         except redis.RedisError:
             # RQ's loop ends at the first Redis error; a host must not lose its schedule to a blip.

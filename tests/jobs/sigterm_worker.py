@@ -1,6 +1,7 @@
-"""``python -m tests.jobs.sigterm_worker POINT``: ``python -m jobs.worker`` that sends itself SIGTERM
-at one chosen point of its start-up, so a test can land the signal exactly where timing rarely
-would. Python runs the handler right after ``os.kill`` returns, at that point and no other."""
+"""``python -m tests.jobs.sigterm_worker POINT``: ``python -m jobs.worker`` (or ``jobs.cron``, for
+the points in CRON_POINTS) that sends itself SIGTERM at one chosen point of its start-up, so a test
+can land the signal exactly where timing rarely would. Python runs the handler right after
+``os.kill`` returns, at that point and no other."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from jobs import rq_adapters, worker
+from rq.cron import CronScheduler
+
+from jobs import cron, rq_adapters, worker
 
 # Where the signal lands: a method of RQ's start-up, and whether before or after it runs.
 POINTS: dict[str, tuple[type[Any], str, str]] = {
@@ -20,6 +23,10 @@ POINTS: dict[str, tuple[type[Any], str, str]] = {
     "locking": (rq_adapters.ParentBoundScheduler, "acquire_locks", "before"),
     # The scheduler has been forked; RQ's own handler is not installed yet.
     "forked": (rq_adapters.ParentBoundScheduler, "start", "after"),
+}
+# The cron scheduler registers itself, its own SIGTERM handler already installed.
+CRON_POINTS: dict[str, tuple[type[Any], str, str]] = {
+    "cron-registering": (CronScheduler, "register_birth", "before"),
 }
 
 
@@ -45,9 +52,9 @@ def _signalling(method: Callable[..., Any], when: str) -> Callable[..., Any]:
 
 
 def main(point: str) -> int:
-    owner, name, when = POINTS[point]
+    owner, name, when = POINTS.get(point) or CRON_POINTS[point]
     setattr(owner, name, _signalling(getattr(owner, name), when))
-    return worker.main([])
+    return cron.main([]) if point in CRON_POINTS else worker.main([])
 
 
 if __name__ == "__main__":

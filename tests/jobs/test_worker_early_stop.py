@@ -19,12 +19,23 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from rq import Worker
+from rq.cron import CronScheduler
 
 from perf.shared.cpu import group_members
 from perf.shared.private_redis import PrivateRedis
-from tests.jobs.sigterm_worker import POINTS, SENT
+from tests.jobs.sigterm_worker import CRON_POINTS, POINTS, SENT
 from tests.jobs.sink import Sink
 from tests.jobs.worker_process import ROOT, worker_env
+
+
+def _run_to_its_signal(point: str, sink: Sink, redis_url: str, log: Path) -> subprocess.Popen[bytes]:
+    env = worker_env(sink.port, redis_url=redis_url, cron_enabled=str(point in CRON_POINTS).lower())
+    with log.open("wb") as out:
+        return subprocess.Popen(  # noqa: S603 - our interpreter, no shell
+            [sys.executable, "-m", "tests.jobs.sigterm_worker", point],
+            cwd=ROOT, env=env,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
 
 
 @pytest.mark.usefixtures("database")
@@ -34,12 +45,7 @@ def test_a_sigterm_anywhere_in_the_start_up_is_a_clean_prompt_stop(
 ) -> None:
     # A Redis of its own: no other scheduler holds the lock, so RQ forks one here every time.
     log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our interpreter, no shell
-            [sys.executable, "-m", "tests.jobs.sigterm_worker", point],
-            cwd=ROOT, env=worker_env(sink.port, redis_url=private_redis.url, cron_enabled="false"),
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    process = _run_to_its_signal(point, sink, private_redis.url, log)
     try:
         code = process.wait(timeout=20)
         time.sleep(0.5)  # a child it failed to stop would still be there
@@ -57,3 +63,26 @@ def test_a_sigterm_anywhere_in_the_start_up_is_a_clean_prompt_stop(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.usefixtures("database")
+@pytest.mark.parametrize("point", sorted(CRON_POINTS))
+def test_a_sigterm_while_the_cron_scheduler_registers_is_a_clean_stop(
+    point: str, sink: Sink, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    log = tmp_path / "cron.log"
+    process = _run_to_its_signal(point, sink, private_redis.url, log)
+    try:
+        code = process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = log.read_text()
+    # Then it exits 0 with a logged line, no traceback, and leaves no registration behind
+    assert SENT in output
+    assert (code, "Traceback" in output) == (0, False), output
+    assert "cron scheduler stopped while starting" in output
+    connection = Redis.from_url(private_redis.url)
+    assert CronScheduler.all(connection) == []
+    connection.close()
