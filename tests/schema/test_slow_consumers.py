@@ -44,7 +44,9 @@ EVENTS = 80
 # Large frames fill the socket's buffers after a few events, so the server's queue is what grows.
 DESCRIPTION = "x" * 60_000
 BIG_EVENTS = """
-subscription($projectId: ID!) { taskEvents(projectId: $projectId) { sequence task { description } } }"""
+subscription($projectId: ID!, $after: Int) {
+  taskEvents(projectId: $projectId, afterSequence: $after) { sequence task { description } }
+}"""
 SMALL_EVENTS = """
 subscription($projectId: ID!, $after: Int) {
   taskEvents(projectId: $projectId, afterSequence: $after) { sequence task { id } }
@@ -119,9 +121,10 @@ async def test_a_connection_that_stops_reading_is_closed_and_the_others_get_ever
     ):
         stalled = Client(stalled_ws, TRANSPORT)
         assert (await stalled.init({"authorization": f"Bearer {member.token}"}))["type"] == "connection_ack"
-        await stalled.subscribe("1", BIG_EVENTS, variables)
-        # From the head read now: the hub's channel is subscribed once the first of the two listens,
-        # so events may go out before the second starts; its cursor makes it get them all the same.
+        # Both resume from the head read above: the hub's channel is subscribed once the first of the
+        # two listens, so events may go out before the other starts; its cursor makes it get them all
+        # the same (a stalled one that started late would otherwise get nothing and never fall behind).
+        await stalled.subscribe("1", BIG_EVENTS, {**variables, "after": head})
         await keeping_up.subscribe("1", SMALL_EVENTS, {**variables, "after": head})
         await wait_for_subscribers(redis, project_channel(test_services.CHANNEL_PREFIX, member.project_id))
         for _ in range(EVENTS):
