@@ -141,6 +141,11 @@ DATABASE_UNAVAILABLE = Counter(
 WEBSOCKET_CONNECTIONS = Gauge(
     "websocket_connections", "Open GraphQL WebSocket connections", multiprocess_mode="livesum"
 )
+SUBSCRIPTIONS_LISTENING = Gauge(
+    "graphql_subscriptions_listening",
+    "Subscriptions listening on their pub/sub channel for live events",
+    multiprocess_mode="livesum",
+)
 WEBSOCKET_MESSAGES = Counter(
     "websocket_messages_total", "GraphQL WebSocket messages, received (in) and sent (out)", ["direction"]
 )

@@ -31,6 +31,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from persistence.metrics import SUBSCRIPTIONS_LISTENING
 from persistence.redis import EMBEDDED_URL, create_redis
 from persistence.redis_breaker import BreakerView
 from persistence.settings import Settings
@@ -201,10 +202,17 @@ class PubSubHub:
     async def listen(self, channel: str) -> AsyncIterator[Listener]:
         listener = Listener(channel, self.queue_size)
         self._listeners.setdefault(channel, set()).add(listener)
+        counted = False
         try:
             await self._sync(channel)
+            # From here on a message published on the channel reaches this listener (while Redis is
+            # up): the moment a subscriber is in, which no client-side message tells.
+            SUBSCRIPTIONS_LISTENING.inc()
+            counted = True
             yield listener
         finally:
+            if counted:
+                SUBSCRIPTIONS_LISTENING.dec()
             listeners = self._listeners.get(channel)
             if listeners is not None:
                 listeners.discard(listener)

@@ -50,6 +50,7 @@ from resolvers.tokens import issue_access_token, read_access_token
 from schema.core.ids import encode_id
 from tests import services as test_services
 from tests.conftest import GraphQLClient
+from tests.scrape import sample
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSPORT, LEGACY = "graphql-transport-ws", "graphql-ws"
@@ -263,6 +264,18 @@ async def wait_for_subscribers(redis: Redis, channel: str, count: int = 1, withi
             pass  # the test's own client, on its first command after a Redis restart
         assert time.monotonic() < deadline, f"{channel} has not {count} subscriber(s)"
         await asyncio.sleep(0.02)
+
+
+async def wait_for_listening(server: Server, count: int, within: float = WAIT) -> None:
+    """Until exactly ``count`` subscriptions of the server listen on their channels (its
+    `graphql_subscriptions_listening`). With several subscribers of one channel, the channel's hub
+    subscription shows only the first is in; an event published before the others listen misses
+    them. 0 first, before a test opens its own: the previous test's may still be closing."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", trust_env=False) as http:
+        while (now := sample((await http.get("/metrics")).text, "graphql_subscriptions_listening")) != count:
+            assert time.monotonic() < deadline, f"{now:g} subscriptions listening, not {count}"
+            await asyncio.sleep(0.02)
 
 
 async def publish_task_event(
@@ -698,6 +711,20 @@ async def test_a_process_holds_one_pubsub_connection_for_all_its_subscriptions(
     assert client_name().startswith("taskql-pubsub-")
 
 
+async def test_a_subscription_counts_as_listening_from_its_start_to_its_end(
+    server: Server, member: Member
+) -> None:
+    await wait_for_listening(server, 0)
+    async with subscribed(server, TRANSPORT, member.token) as client:
+        for op_id in ("1", "2"):
+            await client.subscribe(op_id, TASK_EVENTS, _project_variables(member.project_id))
+        await wait_for_listening(server, 2)
+        await client.send({"id": "1", "type": "complete"})
+        await wait_for_listening(server, 1)
+    # The connection closed with its last subscription still running.
+    await wait_for_listening(server, 0)
+
+
 # --- Redis restarts ------------------------------------------------------------------------------
 
 
@@ -762,6 +789,7 @@ async def test_subscribers_of_one_event_are_each_judged_on_their_own(
     """The event's reads are shared by its subscribers in a process; the decision is not."""
     owner_token = await gql.login(member.org.owner_email)
     channel = project_channel(test_services.CHANNEL_PREFIX, member.project_id)
+    await wait_for_listening(server, 0)
     async with (
         subscribed(server, TRANSPORT, member.token) as removed,
         subscribed(server, TRANSPORT, owner_token) as owner,
@@ -769,7 +797,7 @@ async def test_subscribers_of_one_event_are_each_judged_on_their_own(
         await removed.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
         await owner.subscribe("1", TASK_EVENTS, _project_variables(member.project_id))
         await wait_for_subscribers(redis, channel)
-        # Both listening (one hub subscription serves both: the first event shows each is in).
+        await wait_for_listening(server, 2)
         await publish_task_event(services, redis, member)
         for client in (removed, owner):
             assert (await client.next_data("1"))["data"]["taskEvents"]["type"] == "UPDATED"
@@ -816,6 +844,7 @@ async def test_subscribers_with_the_same_selection_share_one_execution_of_an_eve
     owner_token = await gql.login(member.org.owner_email)
     channel = project_channel(test_services.CHANNEL_PREFIX, member.project_id)
     variables = _project_variables(member.project_id)
+    await wait_for_listening(server, 0)
     async with (
         subscribed(server, TRANSPORT, member.token) as plain_member,
         subscribed(server, TRANSPORT, owner_token) as plain_owner,
@@ -825,6 +854,7 @@ async def test_subscribers_with_the_same_selection_share_one_execution_of_an_eve
         await plain_owner.subscribe("1", TASK_EVENTS, variables)
         await role_owner.subscribe("1", VIEWER_ROLE_EVENTS, variables)
         await wait_for_subscribers(redis, channel)
+        await wait_for_listening(server, 3)
         before = await _executions(server)
         await publish_task_event(services, redis, member)
         answers = [await client.next_data("1") for client in (plain_member, plain_owner)]
@@ -851,6 +881,7 @@ async def test_a_viewer_dependent_field_is_answered_for_each_subscriber(
     owner_token = await gql.login(member.org.owner_email)
     channel = project_channel(test_services.CHANNEL_PREFIX, member.project_id)
     variables = _project_variables(member.project_id)
+    await wait_for_listening(server, 0)
     async with (
         subscribed(server, TRANSPORT, owner_token) as as_owner,
         subscribed(server, TRANSPORT, member.token) as as_viewer,
@@ -858,6 +889,7 @@ async def test_a_viewer_dependent_field_is_answered_for_each_subscriber(
         await as_owner.subscribe("1", VIEWER_ROLE_EVENTS, variables)
         await as_viewer.subscribe("1", VIEWER_ROLE_EVENTS, variables)
         await wait_for_subscribers(redis, channel)
+        await wait_for_listening(server, 2)
         await publish_task_event(services, redis, member)
         owner_role = (await as_owner.next_data("1"))["data"]["taskEvents"]["task"]["project"]["viewerRole"]
         viewer_role = (await as_viewer.next_data("1"))["data"]["taskEvents"]["task"]["project"]["viewerRole"]
