@@ -51,6 +51,9 @@ def make_settings(**overrides: Any) -> Settings:
         # Some tests send a hundred requests at once to see each answered; load shedding's own tests
         # (tests/schema/test_admission.py) set its limits.
         "max_requests_in_flight": 1000,
+        # Likewise for logins: eight at once wait their turn for the hashing threads, which on a
+        # loaded machine can take longer than the production wait; the auth lane's tests set theirs.
+        "auth_admission_wait_ms": 10_000,
     }
     values.update(overrides)
     return Settings(**values)
