@@ -21,6 +21,10 @@
    which it unblocks once its own handler is in place: the worker stopping it right away (its
    teardown sends SIGTERM, then waits) can no longer hit a child that would ignore it or die
    holding the scheduler locks.
+6. The cron scheduler (``python -m jobs.cron``) installs its handler only in ``start()``, and that
+   handler raises; before it, a SIGTERM would end the process with the signal's default.
+   ``StoppableCronScheduler`` honours a SIGTERM caught earlier (jobs/cron.py records it in
+   ``stop_requested``) once its own handler is in place, the way that handler stops it.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ from typing import Any
 import redis.exceptions
 from redis.client import Pipeline
 from rq import SimpleWorker
+from rq.cron import CronScheduler
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.scheduler import RQScheduler
 
@@ -143,3 +149,17 @@ class ResilientWorker(SimpleWorker):
                 scheduler.start()
             finally:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+class StoppableCronScheduler(CronScheduler):
+    """Stops as soon as its own SIGTERM handler is in place when a SIGTERM came before it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop_requested = False  # set by a handler that ran before RQ's (jobs/cron.py)
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()  # type: ignore[no-untyped-call]  # RQ leaves it untyped
+        # From here on a SIGTERM raises StopRequested; one that came before is honoured the same way.
+        if self.stop_requested:
+            raise StopRequested

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from croniter import croniter
-from rq.cron import CronJob, CronScheduler
+from rq.cron import CronJob
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -30,6 +30,7 @@ from jobs.cleanup import run_cleanup
 from jobs.digest import enqueue_weekly_digests
 from jobs.due_soon import scan_due_soon
 from jobs.queues import DEFAULT, LOW, queue
+from jobs.rq_adapters import StoppableCronScheduler
 from persistence.settings import Settings
 
 log = logging.getLogger("taskql.jobs.cron")
@@ -105,7 +106,7 @@ class PeriodicJob(CronJob):
         return job
 
 
-class Schedule(CronScheduler):
+class Schedule(StoppableCronScheduler):
     """A cron scheduler over ``PeriodicJob``s (RQ's ``register`` would make plain ``CronJob``s)."""
 
     def add(self, job: PeriodicJob) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from rq.cron import CronScheduler
 
 from jobs import cron, rq_adapters, worker
+from jobs.schedule import Schedule
 
 # Where the signal lands: a method of RQ's start-up, and whether before or after it runs.
 POINTS: dict[str, tuple[type[Any], str, str]] = {
@@ -24,8 +25,12 @@ POINTS: dict[str, tuple[type[Any], str, str]] = {
     # The scheduler has been forked; RQ's own handler is not installed yet.
     "forked": (rq_adapters.ParentBoundScheduler, "start", "after"),
 }
-# The cron scheduler registers itself, its own SIGTERM handler already installed.
 CRON_POINTS: dict[str, tuple[type[Any], str, str]] = {
+    # The cron scheduler is being built: nothing of RQ's runs yet.
+    "cron-building": (Schedule, "add", "before"),
+    # RQ's start() is about to install its SIGTERM handler.
+    "cron-installing": (CronScheduler, "_install_signal_handlers", "before"),
+    # The cron scheduler registers itself, its own SIGTERM handler already installed.
     "cron-registering": (CronScheduler, "register_birth", "before"),
 }
 

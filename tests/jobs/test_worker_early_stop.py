@@ -67,7 +67,7 @@ def test_a_sigterm_anywhere_in_the_start_up_is_a_clean_prompt_stop(
 
 @pytest.mark.usefixtures("database")
 @pytest.mark.parametrize("point", sorted(CRON_POINTS))
-def test_a_sigterm_while_the_cron_scheduler_registers_is_a_clean_stop(
+def test_a_sigterm_while_the_cron_scheduler_starts_is_a_clean_stop(
     point: str, sink: Sink, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     log = tmp_path / "cron.log"
