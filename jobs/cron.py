@@ -17,13 +17,13 @@ import os
 import signal
 import sys
 import time
-from types import FrameType
 
 import redis
 from rq.exceptions import SchedulerNotFound, StopRequested
 
 from jobs.queues import connect, is_embedded
-from jobs.schedule import Schedule, build_schedule
+from jobs.rq_adapters import EarlyStop
+from jobs.schedule import build_schedule
 from persistence.logs import logging_config
 from persistence.settings import get_settings
 
@@ -42,24 +42,10 @@ def _stop_with_parent(parent_pid: int) -> None:
         raise SystemExit(0)
 
 
-class _EarlyStop:
-    """The SIGTERM handler until RQ's scheduler installs its own in ``start()``: it only records the
-    request, which the schedule honours once that handler is in place (jobs/rq_adapters.py item 6),
-    so a SIGTERM anywhere in the start-up ends in the same clean stop."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.schedule: Schedule | None = None
-
-    def __call__(self, _signum: int, _frame: FrameType | None) -> None:
-        self.requested = True
-        if self.schedule is not None:
-            self.schedule.stop_requested = True
-
-
 def main(argv: list[str] | None = None) -> int:
-    early_stop = _EarlyStop()
-    signal.signal(signal.SIGTERM, early_stop)
+    # Until RQ's start() installs its handler, a SIGTERM would end the process with the signal's
+    # default: it is recorded, and honoured once that handler is in place (jobs/rq_adapters.py).
+    early_stop = EarlyStop.install()
     parser = argparse.ArgumentParser(prog="python -m jobs.cron", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--parent-pid", type=int, help="the worker that started it: stop when it dies")
@@ -73,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.cron_enabled:
         parser.error("TASKQL_CRON_ENABLED is false: no periodic jobs to schedule")
     schedule = build_schedule(settings, connect(settings, for_worker=True))
-    early_stop.schedule = schedule
-    schedule.stop_requested = early_stop.requested
+    early_stop.hand_to(schedule.stop_once_started)
     names = ", ".join(job.name for job in schedule.get_jobs())
     log.info("cron scheduler %s: %s", schedule.name, names)
     while True:

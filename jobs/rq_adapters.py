@@ -16,21 +16,23 @@
    restart it when it fails. ``ParentBoundScheduler`` stops, releasing its lock, once its parent is gone.
 5. RQ installs its signal handlers after it forks the scheduler, in the worker and in the child.
    A stop can only be asked of RQ's loop through that handler: ``stop_before_next_job`` lets a
-   SIGTERM caught earlier (jobs/worker.py) stop the loop before its first dequeue, through RQ's
+   SIGTERM caught earlier (by ``EarlyStop``) stop the loop before its first dequeue, through RQ's
    own teardown, which also stops the scheduler. And the child is forked with SIGTERM blocked,
    which it unblocks once its own handler is in place: the worker stopping it right away (its
    teardown sends SIGTERM, then waits) can no longer hit a child that would ignore it or die
    holding the scheduler locks.
 6. The cron scheduler (``python -m jobs.cron``) installs its handler only in ``start()``, and that
    handler raises; before it, a SIGTERM would end the process with the signal's default.
-   ``StoppableCronScheduler`` honours a SIGTERM caught earlier (jobs/cron.py records it in
-   ``stop_requested``) once its own handler is in place, the way that handler stops it.
+   ``StoppableCronScheduler`` honours a SIGTERM caught earlier (by ``EarlyStop``) once its own
+   handler is in place, the way that handler stops it.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import redis.exceptions
@@ -151,12 +153,43 @@ class ResilientWorker(SimpleWorker):
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
+class EarlyStop:
+    """A job process's SIGTERM handler until RQ installs its own (items 5 and 6). It raises nothing:
+    an exception raised at an arbitrary point of the start-up (RQ forks its scheduler there) could
+    leave that child running and the process waiting on it at exit. It records the request and hands
+    it to what will honour it through RQ's own way of stopping, once that exists."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._honour: Callable[[], None] | None = None
+
+    @classmethod
+    def install(cls) -> EarlyStop:
+        handler = cls()
+        signal.signal(signal.SIGTERM, handler)
+        return handler
+
+    def __call__(self, _signum: int, _frame: FrameType | None) -> None:
+        self.requested = True
+        if self._honour is not None:
+            self._honour()
+
+    def hand_to(self, honour: Callable[[], None]) -> None:
+        """A request from now on goes to ``honour``; one made already goes at once."""
+        self._honour = honour
+        if self.requested:
+            honour()
+
+
 class StoppableCronScheduler(CronScheduler):
     """Stops as soon as its own SIGTERM handler is in place when a SIGTERM came before it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.stop_requested = False  # set by a handler that ran before RQ's (jobs/cron.py)
+        self.stop_requested = False
+
+    def stop_once_started(self) -> None:
+        self.stop_requested = True
 
     def _install_signal_handlers(self) -> None:
         super()._install_signal_handlers()  # type: ignore[no-untyped-call]  # RQ leaves it untyped

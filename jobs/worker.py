@@ -21,16 +21,15 @@ import argparse
 import logging
 import logging.config
 import os
-import signal
 import subprocess
 import sys
-from types import FrameType
 
 from rq.serializers import JSONSerializer
 
 from jobs.email import close_smtp_connection
 from jobs.job_metrics import MeteredWorker, serve_worker_metrics
 from jobs.queues import QUEUE_NAMES, connect, is_embedded, queues, use_job_engine
+from jobs.rq_adapters import EarlyStop
 from jobs.worker_loop import LoopJob, run_on_worker_loop
 from persistence.db import Database, create_engine, create_replica
 from persistence.logs import logging_config
@@ -52,28 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the embedded default (memory://) runs its jobs inside the server: set TASKQL_REDIS_URL")
     # Until RQ's loop installs its own handler, a SIGTERM (a deploy stopping a worker that is still
     # starting) would end the process with the signal's default: note it and stop cleanly instead.
-    early_stop = _EarlyStop()
-    signal.signal(signal.SIGTERM, early_stop)
+    early_stop = EarlyStop.install()
     return _run(arguments, settings, early_stop)
 
 
-class _EarlyStop:
-    """The SIGTERM handler until RQ's loop installs its own. It raises nothing: an exception raised
-    at an arbitrary point of the start-up (RQ forks its scheduler there) could leave that child
-    running and the process waiting on it at exit. It only records the request; RQ's loop checks it
-    before its first dequeue, stops and takes its scheduler down with it (jobs/rq_adapters.py)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.worker: MeteredWorker | None = None
-
-    def __call__(self, _signum: int, _frame: FrameType | None) -> None:
-        self.requested = True
-        if self.worker is not None:
-            self.worker.stop_before_next_job()
-
-
-def _run(arguments: argparse.Namespace, settings: Settings, early_stop: _EarlyStop) -> int:
+def _run(arguments: argparse.Namespace, settings: Settings, early_stop: EarlyStop) -> int:
     connection = connect(settings, for_worker=True)
     # Before the engine: it is instrumented when it is made.
     start_tracing(settings, "taskql-worker")
@@ -91,7 +73,7 @@ def _run(arguments: argparse.Namespace, settings: Settings, early_stop: _EarlySt
         maintenance_interval=settings.worker_maintenance_interval_seconds,
         abandoned_grace_seconds=settings.worker_abandoned_grace_seconds,
     )
-    early_stop.worker = worker
+    early_stop.hand_to(worker.stop_before_next_job)
     cron = None
     try:
         if early_stop.requested:
