@@ -35,9 +35,9 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from perf.cpu_bench.connections import ThreadLedger, connection_threads
+from perf.cpu_bench.connections import ConnectionThreads, ThreadLedger
 from perf.cpu_bench.documents import Subjects, bodies, mix_shares, read_operations
 from perf.cpu_bench.otlp_sink import otlp_sink
 from perf.cpu_bench.report import (
@@ -202,16 +202,14 @@ class Measured:
 
     server: Server
     mariadb_pid: int
-    mariadb_port: int
-    probe: AsyncConnection
-    # False under --tracing: tracing changes nothing MariaDB does, and the processlist's polling met
+    # None under --tracing: tracing changes nothing MariaDB does, and the processlist's polling met
     # a MariaDB 10.11.19 crash (signal 11, a request's query being optimized meanwhile) twice.
-    watch_threads: bool = True
+    connections: ConnectionThreads | None
 
     async def threads(self) -> frozenset[int]:
-        if not self.watch_threads:
+        if self.connections is None:
             return frozenset()
-        return await connection_threads(self.probe, self.server.process.pid, self.mariadb_port)
+        return await self.connections.current()
 
 
 async def _measure_document(
@@ -254,7 +252,9 @@ async def measure_engine(
     engine_for_probe = create_async_engine(url)
     try:
         async with engine_for_probe.connect() as probe:
-            measured = Measured(server, mariadb_pid, url.port or 3306, probe, not options.tracing)
+            port = url.port or 3306
+            watched = None if options.tracing else ConnectionThreads(probe, server.process.pid, port)
+            measured = Measured(server, mariadb_pid, watched)
             operations = read_operations()
             for operation in operations:
                 warmup = bodies(operation, subjects, options.warmup, WARMUP_SEED)

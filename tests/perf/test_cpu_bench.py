@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import orjson
 import pytest
 from graphql import OperationDefinitionNode, parse
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
-from perf.cpu_bench.connections import ThreadLedger, local_ports_to
+from perf.cpu_bench.connections import ConnectionThreads, ThreadLedger, local_ports_to
 from perf.cpu_bench.documents import Subjects, bodies, mix_shares, read_operations
 from perf.cpu_bench.report import DocumentCpu, EngineRun, closing_line, combined, mix_cpu_ms, search_line
 from perf.cpu_bench.run import TRACING_VARIANTS, engine_order, parse_options, server_environment
 from perf.shared.config import BenchEnvironment
 from perf.shared.dataset import Viewer
+from tests.services import MARIADB_HOST, MARIADB_PORT
 
 SUBJECTS = Subjects(project_ids=["UHJvamVjdDox", "UHJvamVjdDoy"], task_ids=["VGFzazox", "VGFzazoy"])
 
@@ -166,6 +172,74 @@ def test_a_process_s_connections_are_found_by_their_ports() -> None:
                 # Then its connection to that port is found, by the client's local port
                 assert local_ports_to(os.getpid(), port) == {client.getsockname()[1]}
     assert local_ports_to(os.getpid(), port) == set()
+
+
+# A client process of its own (the suite's process holds connections of its own that come and go):
+# "open" connects and prints the connection's MariaDB thread, "close" closes the newest connection.
+_CLIENT = """
+import sys, pymysql
+held = []
+for line in sys.stdin:
+    if line.strip() == "open":
+        held.append(pymysql.connect(host=sys.argv[1], port=int(sys.argv[2]), user="root"))
+        with held[-1].cursor() as cursor:
+            cursor.execute("SELECT TID FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()")
+            print(cursor.fetchone()[0], flush=True)
+    else:
+        held.pop().close()
+        print("closed", flush=True)
+"""
+
+
+class _Client:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+            [sys.executable, "-c", _CLIENT, MARIADB_HOST, str(MARIADB_PORT)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def _say(self, command: str) -> str:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self.process.stdout.readline().strip()
+
+    def open(self) -> int:
+        return int(self._say("open"))
+
+    def close(self) -> None:
+        assert self._say("close") == "closed"
+
+
+async def test_the_processlist_is_read_only_for_a_connection_not_seen_before(database: str) -> None:
+    # Given a client process with one connection to MariaDB, watched through a probe of ours
+    client = _Client()
+    probe_engine = create_async_engine(database, poolclass=NullPool)
+    reads: list[str] = []
+    event.listen(probe_engine.sync_engine, "before_cursor_execute", lambda *a: reads.append(a[2]))
+    try:
+        first = client.open()
+        async with probe_engine.connect() as probe:
+            threads = ConnectionThreads(probe, client.process.pid, MARIADB_PORT)
+            # Then the first look reads the processlist and finds its thread
+            assert await threads.current() == {first}
+            assert len(reads) == 1
+            # And looking again with the same connection open reads nothing
+            assert await threads.current() == {first}
+            assert len(reads) == 1
+            # When it opens a second connection, the next look reads the processlist once
+            second = client.open()
+            assert await threads.current() == {first, second}
+            assert len(reads) == 2
+            # And once that one is closed, its thread is no longer counted, without a read
+            client.close()
+            assert await threads.current() == {first}
+            assert len(reads) == 2
+    finally:
+        client.process.kill()
+        client.process.communicate()  # waits, and closes its pipes
+        await probe_engine.dispose()
 
 
 def _spin(seconds: float) -> None:
