@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.enums import ProjectRole
@@ -23,6 +23,10 @@ class Project(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     # The last task number handed out; a task's key is f"{key}-{number}".
     task_counter: Mapped[int] = mapped_column(Integer, default=0)
+    # The highest sequence of the events the cleanup purged (with their deleted tasks). A new event
+    # is numbered above it as well as above the events left: a sequence is never handed out twice,
+    # so a subscriber's cursor never takes a new event for one it has seen.
+    purged_event_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

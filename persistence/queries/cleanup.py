@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.enums import DeliveryStatus
@@ -24,11 +24,13 @@ from persistence.models import (
     Event,
     Notification,
     PasswordReset,
+    Project,
     Task,
     TaskLabel,
     WebhookAttempt,
     WebhookDelivery,
 )
+from persistence.queries.aggregates import greatest
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,28 @@ async def purge_deleted_tasks(conn: AsyncConnection, deleted_before: datetime, l
         delete(WebhookAttempt).where(WebhookAttempt.__table__.c.delivery_id.in_(event_deliveries))
     )
     await conn.execute(delete(WebhookDelivery).where(deliveries.c.event_id.in_(task_events)))
+    await _remember_purged_sequences(conn, ids)
     await conn.execute(delete(Event).where(events.c.task_id.in_(ids)))
     for model in (Comment, TaskLabel, Attachment):
         await conn.execute(delete(model).where(model.__table__.c.task_id.in_(ids)))
     await conn.execute(update(Task).where(tasks.c.parent_id.in_(ids)).values(parent_id=None))
     await conn.execute(delete(Task).where(tasks.c.id.in_(ids)))
     return Purged(len(ids), keys)
+
+
+async def _remember_purged_sequences(conn: AsyncConnection, task_ids: list[Any]) -> None:
+    """Raises each project's ``purged_event_sequence`` to the highest sequence of the tasks' events:
+    when those were the project's newest, the next event must not take their numbers again (a
+    subscriber holding one as its cursor would drop it as seen). One statement."""
+    events, projects = Event.__table__, Project.__table__
+    purged = (
+        select(func.max(events.c.sequence))
+        .where(events.c.project_id == projects.c.id, events.c.task_id.in_(task_ids))
+        .scalar_subquery()
+    )
+    raised = greatest(conn.dialect.name, projects.c.purged_event_sequence, func.coalesce(purged, 0))
+    touched = select(events.c.project_id).where(events.c.task_id.in_(task_ids))
+    await conn.execute(update(Project).where(projects.c.id.in_(touched)).values(purged_event_sequence=raised))
 
 
 async def purge_expired_sessions(conn: AsyncConnection, now: datetime, limit: int) -> Purged:

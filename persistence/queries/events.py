@@ -9,8 +9,9 @@ from sqlalchemy import ColumnElement, Insert, bindparam, func, insert, null, sel
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from persistence.models import Event, Task
+from persistence.models import Event, Project, Task
 from persistence.prepared import PreparedStatements
+from persistence.queries.aggregates import greatest
 from persistence.queries.pagination import SortKey, fetch_partitioned_pages
 from persistence.queries.rows import AnyRow
 from persistence.queries.scope import Scope, visible_project
@@ -73,15 +74,18 @@ class NewEvent:
     idempotency_key: str | None = None
 
 
-def _next_sequence(project_id: ColumnElement[Any]) -> ColumnElement[Any]:
-    highest = select(func.coalesce(func.max(_previous_event.sequence), 0) + 1).where(
+def _next_sequence(dialect: str, project_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Above the project's events and above those the cleanup purged (models/projects.py)."""
+    highest = select(func.coalesce(func.max(_previous_event.sequence), 0)).where(
         _previous_event.project_id == project_id
     )
-    return highest.scalar_subquery()
+    purged = select(_projects.c.purged_event_sequence).where(_projects.c.id == project_id)
+    return greatest(dialect, highest.scalar_subquery(), func.coalesce(purged.scalar_subquery(), 0)) + 1
 
 
 _events = Event.__table__
 _tasks = Task.__table__
+_projects = Project.__table__
 # The columns every event gives, each its own bind parameter (named apart from the column).
 _GIVEN = ("task_id", "actor_id", "type", "payload", "created_at", "idempotency_key")
 _REQUEST = frozenset([f"new_{column}" for column in (*_GIVEN, "organization_id", "project_id")])
@@ -106,7 +110,7 @@ def _event_statement(dialect: str, with_project: bool) -> Insert:
     values: dict[str, Any] = {column: _new(column) for column in _GIVEN}
     values["organization_id"] = _new("organization_id")
     values["project_id"] = project = _new("project_id")
-    values["sequence"] = _next_sequence(project) if with_project else null()
+    values["sequence"] = _next_sequence(dialect, project) if with_project else null()
     return insert(Event).values(**values).returning(_events.c.id, _events.c.sequence)
 
 
@@ -116,7 +120,7 @@ def _task_event_statement(dialect: str) -> Insert:
     values["organization_id"] = select(_tasks.c.organization_id).where(_tasks.c.id == task).scalar_subquery()
     project = select(_tasks.c.project_id).where(_tasks.c.id == task).scalar_subquery()
     values["project_id"] = project
-    values["sequence"] = _next_sequence(project)
+    values["sequence"] = _next_sequence(dialect, project)
     return insert(Event).values(**values).returning(_events.c.id, _events.c.sequence)
 
 
@@ -127,7 +131,8 @@ _TASK_EVENT_INSERTS = PreparedStatements(_task_event_statement, _REQUEST)
 async def insert_event(conn: AsyncConnection, event: NewEvent, now: datetime) -> tuple[int, int | None]:
     """Appends one event and returns its id and per-project sequence.
 
-    The sequence is the project's highest plus one, read in the same statement; the unique index
+    The sequence is the project's highest (or the highest the cleanup purged) plus one, read in the
+    same statement; the unique index
     (project_id, sequence) turns a concurrent twin into an error the unit of work retries, so the
     sequence never has a gap or a duplicate. (INSERT ... VALUES, not INSERT ... SELECT: MariaDB
     holds a table-wide AUTO-INC lock through an INSERT ... SELECT, and concurrent writers deadlock.)

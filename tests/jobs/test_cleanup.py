@@ -37,6 +37,8 @@ from persistence.models import (
     WebhookEndpoint,
 )
 from persistence.queries.cleanup import purge_deleted_tasks, purge_expired_sessions
+from persistence.queries.event_log import project_event_head
+from persistence.queries.events import NewEvent, insert_task_event
 from persistence.settings import Settings
 from persistence.statements import count_statements
 from persistence.storage import FileStore
@@ -219,12 +221,44 @@ async def test_a_batch_takes_the_same_statements_for_one_task_as_for_many(
         assert len(purged.storage_keys) == size
         counts.append(counter.count)
     # The ids, the files' keys, then one statement per table: notifications, webhook attempts and
-    # deliveries, events, comments, label links, attachments, subtasks' parent, tasks
-    assert counts == [11, 11]
+    # deliveries, the projects' purged sequences, events, comments, label links, attachments,
+    # subtasks' parent, tasks
+    assert counts == [12, 12]
     async with services.db.unit_of_work() as conn:
         with count_statements() as counter:
             assert (await purge_deleted_tasks(conn, now - 30 * DAY, 10)).rows == 0
     assert counter.count == 1
+
+
+async def test_a_project_s_newest_events_purged_leave_their_sequences_unused(
+    services: Services, tmp_path: Path
+) -> None:
+    # Given a project whose newest event is about a task deleted long ago
+    await _drain(services, tmp_path)
+    now = datetime.now(UTC)
+    place = await office(services, "sequences")
+    user, _ = await place.user("numbered")
+    kept = await place.task("kept", assignee_id=user, reporter_id=user)
+    gone = await place.task("gone", assignee_id=user, reporter_id=user, deleted_at=now - 40 * DAY)
+
+    def updated(task_id: int) -> NewEvent:
+        return NewEvent(place.organization_id, None, task_id, user, "task.updated", {})
+
+    async with services.db.unit_of_work() as conn:
+        await insert_task_event(conn, updated(kept), now)
+        _, newest = await insert_task_event(conn, updated(gone), now)
+    # When the cleanup purges that task, and its events with it
+    async with services.db.unit_of_work() as conn:
+        assert (await purge_deleted_tasks(conn, now - 30 * DAY, 10)).rows == 1
+    assert await _count(services, Event, Event.task_id == gone) == 0
+    # Then the project's head is still the purged event's sequence
+    async with services.db.read() as conn:
+        assert await project_event_head(conn, place.project_id) == newest
+    # And the next event takes the number after it, never the purged one again (a subscriber
+    # whose cursor is that number would take the new event for one it has seen)
+    async with services.db.unit_of_work() as conn:
+        _, following = await insert_task_event(conn, updated(kept), now)
+    assert following == newest + 1
 
 
 async def test_expired_sessions_used_resets_and_old_idempotency_keys_go(
