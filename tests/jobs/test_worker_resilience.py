@@ -167,6 +167,22 @@ def _children(pid: int) -> list[int]:
         return [int(child) for child in listing.read().split()]
 
 
+def _forked_children(pid: int) -> list[int]:
+    """``pid``'s children that are forks of it (its scheduler): not a command it runs for a moment
+    (while starting, the worker runs ``file -b`` on its interpreter, through the platform module)."""
+    with open(f"/proc/{pid}/cmdline", "rb") as listing:
+        own = listing.read()
+    forked = []
+    for child in _children(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as listing:
+                if listing.read() == own:
+                    forked.append(child)
+        except OSError:
+            continue  # it has ended meanwhile
+    return forked
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -184,8 +200,8 @@ async def test_the_scheduler_of_a_killed_worker_stops_and_frees_its_lock(
     worker = start()
     lock = RQScheduler.get_locking_key(HIGH)
     try:
-        await _until(lambda: bool(_children(worker.pid)), 10, "the scheduler", log)
-        [scheduler_pid] = _children(worker.pid)
+        await _until(lambda: bool(_forked_children(worker.pid)), 10, "the scheduler", log)
+        [scheduler_pid] = _forked_children(worker.pid)
         await until(lambda: rq_redis.exists(lock) == 1, 10, "the scheduler lock")
     finally:
         # When the worker is killed outright
