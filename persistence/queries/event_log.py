@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import Event, Notification, Project
+from persistence.models import Event, Notification
+from persistence.queries.events import project_head
 from persistence.queries.rows import AnyRow
 
 _events = Event.__table__
 _notifications = Notification.__table__
-_projects = Project.__table__
 
 # What a replayed event needs to become the message the relay would have published.
 LOGGED_EVENT_FIELDS = (
@@ -63,12 +63,8 @@ async def project_events_after(
 
 async def project_event_head(conn: AsyncConnection, project_id: int) -> int:
     """The project's highest sequence handed out, its purged events' included; 0 before its first."""
-    highest = select(func.max(_events.c.sequence)).where(_events.c.project_id == project_id)
-    statement = select(_projects.c.purged_event_sequence, highest.scalar_subquery()).where(
-        _projects.c.id == project_id
-    )
-    row = (await conn.execute(statement)).first()
-    return 0 if row is None else max(int(row[0] or 0), int(row[1] or 0))
+    head = await conn.scalar(select(project_head(conn.dialect.name, literal(project_id))))
+    return int(head or 0)
 
 
 async def notifications_after(

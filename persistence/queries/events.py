@@ -74,13 +74,15 @@ class NewEvent:
     idempotency_key: str | None = None
 
 
-def _next_sequence(dialect: str, project_id: ColumnElement[Any]) -> ColumnElement[Any]:
-    """Above the project's events and above those the cleanup purged (models/projects.py)."""
+def project_head(dialect: str, project_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The project's highest sequence handed out: of its events and of those the cleanup purged
+    (models/projects.py); 0 before its first. The next event takes the one after it, and a
+    subscription without a cursor starts from it (event_log.project_event_head)."""
     highest = select(func.coalesce(func.max(_previous_event.sequence), 0)).where(
         _previous_event.project_id == project_id
     )
     purged = select(_projects.c.purged_event_sequence).where(_projects.c.id == project_id)
-    return greatest(dialect, highest.scalar_subquery(), func.coalesce(purged.scalar_subquery(), 0)) + 1
+    return greatest(dialect, highest.scalar_subquery(), func.coalesce(purged.scalar_subquery(), 0))
 
 
 _events = Event.__table__
@@ -110,7 +112,7 @@ def _event_statement(dialect: str, with_project: bool) -> Insert:
     values: dict[str, Any] = {column: _new(column) for column in _GIVEN}
     values["organization_id"] = _new("organization_id")
     values["project_id"] = project = _new("project_id")
-    values["sequence"] = _next_sequence(dialect, project) if with_project else null()
+    values["sequence"] = project_head(dialect, project) + 1 if with_project else null()
     return insert(Event).values(**values).returning(_events.c.id, _events.c.sequence)
 
 
@@ -120,7 +122,7 @@ def _task_event_statement(dialect: str) -> Insert:
     values["organization_id"] = select(_tasks.c.organization_id).where(_tasks.c.id == task).scalar_subquery()
     project = select(_tasks.c.project_id).where(_tasks.c.id == task).scalar_subquery()
     values["project_id"] = project
-    values["sequence"] = _next_sequence(dialect, project)
+    values["sequence"] = project_head(dialect, project) + 1
     return insert(Event).values(**values).returning(_events.c.id, _events.c.sequence)
 
 
